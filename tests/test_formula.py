@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from xlkit.formula import FormulaSyntaxError, compile_formula, excel_round, parse
+
+
+def run(text: str, cells: dict | None = None):
+    cells = cells or {}
+    return compile_formula(parse(text), "S")(lambda key: cells.get(key))
+
+
+def test_arithmetic_precedence_like_excel():
+    assert run("=1+2*3") == 7
+    assert run("=-2^2") == 4  # unary minus binds tighter than ^ in Excel
+    assert run("=2^3^2") == 64  # ^ is left-associative in Excel
+    assert run("=(1+2)*3") == 9
+    assert run("=50%") == 0.5
+
+
+def test_blank_cells_count_as_zero_and_empty_text():
+    assert run("=A1+1") == 1
+    assert run("=A1") == 0
+    assert run('=A1=""') is True
+    assert run("=A1=0") is True
+    assert run("=LEN(A1)") == 0
+
+
+def test_sum_ignores_text_in_cells_but_coerces_literals():
+    cells = {("S", 0, 0): 1.5, ("S", 1, 0): "abc", ("S", 2, 0): 2.0}
+    assert run("=SUM(A1:A3)", cells) == 3.5
+    assert run('=SUM("2",1)') == 3
+    assert str(run('=A2+1', cells)) == "#VALUE!"
+
+
+def test_round_is_half_away_from_zero_on_the_decimal_shown():
+    assert excel_round(2.675, 2) == 2.68
+    assert excel_round(-2.5, 0) == -3
+    assert run("=ROUND(103.77+1022.51,2)") == 1126.28
+
+
+def test_if_and_errors():
+    assert run('=IF(A1>0,1/A1,"")') == ""
+    assert str(run("=1/A1")) == "#DIV/0!"
+    assert run("=IFERROR(1/A1,7)") == 7
+    assert run("=IF(1>0,A1)") == 0
+    assert run('=AND(ISNUMBER(A1),A1>0)', {("S", 0, 0): 3.0}) is True
+
+
+def test_comparisons_follow_excel_type_order():
+    assert run('="a"="A"') is True
+    assert run('="1">9') is True  # text sorts after numbers
+    assert run("=TRUE>1") is True
+
+
+def test_cross_sheet_references():
+    cells = {("收支情况", 5, 1): 10.0}
+    assert run("='收支情况'!B6*2", cells) == 20
+
+
+@pytest.mark.parametrize("text", ["=1+", "=FOO(1)", "=SUM(1", "=1 2", ""])
+def test_syntax_errors_are_reported(text):
+    with pytest.raises(FormulaSyntaxError):
+        parse(text)

@@ -1,0 +1,302 @@
+"""Write a layout (and optional values) as a protected, validated workbook."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from .compute import calculator
+from .formula import Value, XlError, cell_name, quote_sheet
+from .layout import FieldSlot, Layout
+from .meta import LISTS_SHEET, META_SHEET, PROPERTY_PREFIX, Identity
+from .spec import Spec
+
+FONT = "宋体"
+BORDER = {"border": 1, "border_color": "#808080"}
+STATIC_STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
+    "heading": {"bold": True, "font_size": 12, "valign": "vcenter"},
+    "caption": {"bold": True, "valign": "vcenter"},
+    "note": {"valign": "vcenter", "text_wrap": True},
+    "box": {**BORDER, "valign": "top", "text_wrap": True},
+    "header": {**BORDER, "bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": "#DDEBF7"},
+    "label": {**BORDER, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": "#F2F2F2"},
+    "rowlabel": {**BORDER, "valign": "vcenter", "text_wrap": True},
+    "totallabel": {**BORDER, "bold": True, "valign": "vcenter", "text_wrap": True},
+    "checkname": {**BORDER, "valign": "vcenter", "text_wrap": True},
+    "empty": {**BORDER, "bg_color": "#F2F2F2"},
+    "blank": {**BORDER},
+}
+INPUT_COLOR = "#FFF2CC"  # where a clerk types
+LOCKED_INPUT_COLOR = "#EDEDED"  # prefilled identity
+FORMULA_COLOR = "#E2EFDA"  # computed, locked
+MISSING_COLOR = "#F8CBAD"
+FAIL_COLOR = "#FF9999"
+WARN_COLOR = "#FFD966"
+PASS_COLOR = "#C6EFCE"
+
+
+class _Workbook(xlsxwriter.Workbook):
+    """xlsxwriter has no workbook structure protection; add <workbookProtection>."""
+
+    structure_password_hash: str | None = None
+
+    def _write_workbook_pr(self) -> None:
+        super()._write_workbook_pr()
+        if self.structure_password_hash is not None:
+            attributes: list[tuple[str, Any]] = []
+            if self.structure_password_hash:
+                attributes.append(("workbookPassword", self.structure_password_hash))
+            attributes.append(("lockStructure", 1))
+            self._xml_empty_tag("workbookProtection", attributes)
+
+
+class _Styles:
+    def __init__(self, workbook: xlsxwriter.Workbook, spec: Spec):
+        self.workbook = workbook
+        self.spec = spec
+        self.cache: dict[tuple[Any, ...], Format] = {}
+
+    def get(self, **props: Any) -> Format:
+        key = tuple(sorted(props.items()))
+        if key not in self.cache:
+            self.cache[key] = self.workbook.add_format({"font_name": FONT, "font_size": 11, **props})
+        return self.cache[key]
+
+    def static(self, style: str) -> Format:
+        return self.get(**STATIC_STYLES[style])
+
+    def field(self, slot: FieldSlot) -> Format:
+        vtype = self.spec.types[slot.type]
+        props: dict[str, Any] = {**BORDER, "valign": "vcenter"}
+        if vtype.number_format:
+            props["num_format"] = vtype.number_format
+        if vtype.base == "text":
+            props["text_wrap"] = True
+            if vtype.wrap:
+                props["valign"] = "top"
+        else:
+            props["align"] = "right"
+        if slot.kind == "formula":
+            props["bg_color"] = FORMULA_COLOR
+            if vtype.base == "text":
+                props["align"] = "center"
+        elif slot.locked:
+            props["bg_color"] = LOCKED_INPUT_COLOR
+        else:
+            props["bg_color"] = INPUT_COLOR
+            props["locked"] = False
+        return self.get(**props)
+
+
+def _write_value(ws: Worksheet, slot: FieldSlot, value: Value, fmt: Format) -> None:
+    if slot.span > 1:
+        ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
+    if value is None or value == "":
+        ws.write_blank(slot.row, slot.col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(slot.row, slot.col, value, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(slot.row, slot.col, value, fmt)
+    else:
+        ws.write_string(slot.row, slot.col, str(value), fmt)  # never a formula, whatever it starts with
+
+
+def _cached(value: Value) -> Any:
+    if value is None:
+        return 0
+    if isinstance(value, XlError):
+        return str(value)
+    return value
+
+
+def _validation(spec: Spec, slot: FieldSlot, list_ranges: dict[str, str]) -> dict[str, Any] | None:
+    vtype = spec.types[slot.type]
+    if not vtype.validation:
+        return None
+    options = dict(vtype.validation)
+    for key in ("value", "minimum", "maximum", "source"):
+        if isinstance(options.get(key), str):
+            options[key] = options[key].replace("{cell}", slot.address)
+    if options.get("validate") == "list" and vtype.choices:
+        options["source"] = list_ranges[vtype.choices]
+    options.setdefault("ignore_blank", True)
+    return options
+
+
+def write_workbook(layout: Layout, values: Mapping[str, Any], out: Path, password_hash: str = "") -> dict[str, Value]:
+    """Write atomically: on any error the target is left untouched. Returns every field's value."""
+    prefill = layout.params.prefill
+    inputs: dict[str, Any] = {s.id: values.get(s.id) for s in layout.inputs()}
+    for slot in layout.inputs():
+        if slot.locked and slot.prefill:
+            inputs[slot.id] = prefill[slot.prefill]
+    results = calculator(layout).compute(inputs)
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=out.parent)
+    os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_name, 0o666 & ~umask)
+    try:
+        _write(layout, results, Path(tmp_name), password_hash)
+        os.replace(tmp_name, out)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return results
+
+
+def _write(layout: Layout, results: Mapping[str, Value], path: Path, password_hash: str) -> None:
+    spec = layout.spec
+    prefill = layout.params.prefill
+    unit_name = str(prefill.get("unit_name", ""))
+    workbook = _Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    workbook.structure_password_hash = password_hash
+    styles = _Styles(workbook, spec)
+    title = spec.template.title
+
+    worksheets: dict[str, Worksheet] = {}
+    for sheet in layout.sheets:
+        worksheets[sheet.name] = workbook.add_worksheet(sheet.name)
+    lists_ws = workbook.add_worksheet(LISTS_SHEET)
+    meta_ws = workbook.add_worksheet(META_SHEET)
+
+    list_ranges: dict[str, str] = {}
+    for c, (name, items) in enumerate(spec.lists.items()):
+        lists_ws.write_string(0, c, name)
+        for r, item in enumerate(items, start=1):
+            lists_ws.write_string(r, c, item)
+        list_ranges[name] = f"={quote_sheet(LISTS_SHEET)}!${cell_name(1, c)[:-1]}$2:${cell_name(1, c)[:-1]}${len(items) + 1}"
+    lists_ws.hide()
+
+    checks_by_blame: dict[str, list[str]] = {}
+    for check in layout.checks:
+        for field_id in check.blame:
+            checks_by_blame.setdefault(field_id, []).append(check.result)
+    fail_text = layout.checks[0].fail_text if layout.checks else ""
+    missing = styles.get(bg_color=MISSING_COLOR)
+    failing = styles.get(bg_color=FAIL_COLOR)
+
+    for sheet in layout.sheets:
+        ws = worksheets[sheet.name]
+        for c, width in enumerate(sheet.spec.columns):
+            ws.set_column(c, c, width)
+        for row, height in sheet.heights.items():
+            ws.set_row(row, height)
+        for static in sheet.statics:
+            fmt = styles.static(static.style)
+            last_row = static.last_row if static.last_row is not None else static.row
+            last_col = static.last_col if static.last_col is not None else static.col
+            if (last_row, last_col) != (static.row, static.col):
+                ws.merge_range(static.row, static.col, last_row, last_col, "", fmt)
+            ws.write_string(static.row, static.col, static.text, fmt)
+        for slot in sheet.slots:
+            fmt = styles.field(slot)
+            if slot.kind == "formula":
+                if slot.span > 1:
+                    ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
+                ws.write_formula(slot.row, slot.col, "=" + (slot.formula or ""), fmt, _cached(results.get(slot.id)))
+            else:
+                _write_value(ws, slot, results.get(slot.id), fmt)
+                if not slot.locked:
+                    options = _validation(spec, slot, list_ranges)
+                    if options:
+                        ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options)
+                if slot.required and not slot.locked:
+                    ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+                        "type": "formula", "criteria": f"=LEN({slot.address})=0", "format": missing})
+            for result_id in checks_by_blame.get(slot.id, []):
+                ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+                    "type": "formula", "criteria": f'={result_id}="{fail_text}"', "format": failing})
+            workbook.define_name(slot.id, f"={quote_sheet(sheet.name)}!{cell_name(slot.row, slot.col, absolute=True)}")
+        for check in layout.checks:
+            if layout.fields[check.result].sheet != sheet.name:
+                continue
+            slot = layout.fields[check.result]
+            color = FAIL_COLOR if check.severity == "error" else WARN_COLOR
+            for text, fill in ((check.fail_text, color), (check.pass_text, PASS_COLOR)):
+                ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+                    "type": "cell", "criteria": "==", "value": f'"{text}"', "format": styles.get(bg_color=fill, **BORDER)})
+        # print layout
+        ws.set_paper(9)
+        if sheet.spec.orientation == "landscape":
+            ws.set_landscape()
+        else:
+            ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.center_horizontally()
+        ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+        ws.repeat_rows(0, max(sheet.title_rows - 1, 0))
+        ws.print_area(0, 0, max(sheet.last_row, 0), sheet.width - 1)
+        header_name = unit_name.replace("&", "&&")
+        ws.set_header(f"&L{header_name}&R{title}")
+        ws.set_footer(f"&C{sheet.name}  第 &P 页，共 &N 页")
+        ws.protect("", {"format_rows": True, "format_columns": True})
+        ws.protect_options["password"] = password_hash  # keep a hash carried over from an earlier build
+
+    identity = identity_of(layout, password_hash)
+    for r, (key, value) in enumerate(identity.rows()):
+        meta_ws.write_string(r, 0, key)
+        meta_ws.write_string(r, 1, value)
+    meta_ws.very_hidden()
+    meta_ws.protect("")
+    meta_ws.protect_options["password"] = password_hash
+    lists_ws.protect("")
+    lists_ws.protect_options["password"] = password_hash
+    worksheets[layout.sheets[0].name].activate()
+
+    workbook.set_properties({"title": title, "subject": unit_name or title, "author": "xlkit", "company": spec.template.issuer,
+                             "comments": f"{spec.template.id} {spec.template.version}"})
+    for key, value in identity.rows():
+        if key not in ("build.params", "protection.hash") and value:
+            workbook.set_custom_property(PROPERTY_PREFIX + key, value)
+    workbook.close()
+
+
+def identity_of(layout: Layout, password_hash: str = "") -> Identity:
+    spec = layout.spec
+    prefill = layout.params.prefill
+    return Identity(
+        template_id=spec.template.id,
+        template_version=spec.template.version,
+        fingerprint=spec.fingerprint(),
+        unit_code=str(prefill.get("unit_code", "")),
+        unit_name=str(prefill.get("unit_name", "")),
+        year=str(prefill.get("year", "")),
+        params_json=layout.params.to_json(),
+        password_hash=password_hash,
+    )
+
+
+def build_template(
+    out: str | Path,
+    spec: Spec | None = None,
+    *,
+    unit_code: str | None = None,
+    unit_name: str | None = None,
+    year: int | None = None,
+    parent_name: str | None = None,
+    counts: dict[str, int] | None = None,
+    names: dict[str, list[str]] | None = None,
+    password: str | None = None,
+) -> Layout:
+    """The template a unit receives: identity prefilled and locked when given."""
+    from .layout import build_layout, make_params
+    from .meta import password_hash
+    from .spec import load_spec
+
+    spec = spec or load_spec()
+    prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name}
+    layout = build_layout(spec, make_params(spec, prefill, counts, names))
+    write_workbook(layout, {}, Path(out), password_hash(password or ""))
+    return layout

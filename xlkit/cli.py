@@ -1,0 +1,146 @@
+"""The `xlkit` command: a thin click layer over the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import XlkitError
+
+
+class CliError(click.ClickException):
+    """Usage, spec and file problems: one line, exit 2."""
+
+    exit_code = 2
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into `Error: …` and exit 2; never a traceback unless XLKIT_DEBUG is set."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except XlkitError as exc:
+            raise CliError(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("XLKIT_DEBUG"):
+                raise
+            raise CliError(f"unexpected {type(exc).__name__}: {exc} (set XLKIT_DEBUG=1 for details)") from None
+
+    return wrapper
+
+
+def spec_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Form spec (YAML); default: the built-in form.")(command)
+
+
+def _load(spec_path: str | None) -> Any:
+    from .spec import load_spec
+
+    return load_spec(spec_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlkit")
+def main() -> None:
+    """xlkit: build, fill, check and consolidate the 部门（单位）整体支出绩效自评表 and other form specs."""
+
+
+@main.command()
+@click.argument("spec_path", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Workbook to write (.xlsx).")
+@click.option("--unit-code", help="Unit code, prefilled and locked.")
+@click.option("--unit-name", help="Unit name, prefilled and locked.")
+@click.option("--year", type=click.IntRange(2000, 2100), help="Year, prefilled and locked.")
+@click.option("--parent-name", help="Parent department (主管部门), prefilled and locked.")
+@click.option("--sub-units", type=int, help="Number of sub-institution rows (二级机构).")
+@click.option("--sub-unit-name", "sub_unit_names", multiple=True, help="Name of a sub-institution row; repeat for each (sets the count).")
+@click.option("--projects", type=int, help="Number of project rows (项目支出明细).")
+@click.option("--param", "params", multiple=True, metavar="NAME=N", help="Any other row-count parameter of the spec, e.g. tasks=8.")
+@click.option("--password", help="Protection password of sheets and structure (default: none).")
+@reports_errors
+def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
+          parent_name: str | None, sub_units: int | None, sub_unit_names: tuple[str, ...], projects: int | None,
+          params: tuple[str, ...], password: str | None) -> None:
+    """Build the form template (SPEC defaults to the built-in form)."""
+    from .build import build_template
+
+    spec = _load(spec_path)
+    counts: dict[str, int] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise CliError(f"--param takes NAME=N, got {item!r}")
+        counts[name.strip()] = int(value)
+    if sub_units is not None:
+        counts["sub_units"] = sub_units
+    if projects is not None:
+        counts["projects"] = projects
+    names = {"sub_units": list(sub_unit_names)} if sub_unit_names else None
+    layout = build_template(output, spec, unit_code=unit_code, unit_name=unit_name, year=year, parent_name=parent_name,
+                            counts=counts, names=names, password=password)
+    inputs = len(layout.inputs())
+    click.echo(f"Wrote {output}: {spec.template.title} {spec.template.version}, "
+               f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.checks)} checks")
+
+
+@main.command()
+@click.argument("source", required=False, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@spec_option
+@reports_errors
+def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
+    """List every field of a spec or a generated WORKBOOK (default: the built-in form)."""
+    from .fields import describe_fields, layout_for
+
+    spec = _load(spec_path) if spec_path else None
+    rows = describe_fields(layout_for(source, spec))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    width = max(len(r["id"]) for r in rows)
+    for r in rows:
+        flag = "*" if r["required"] else " "
+        click.echo(f"{r['id']:<{width}}  {r['sheet']}!{r['cell']:<5} {r['kind']:<7} {r['type']:<8} {flag} {r['label']}")
+    click.echo(f"{len(rows)} fields; * = required")
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Filled workbook to write.")
+@spec_option
+@reports_errors
+def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
+    """Fill a generated WORKBOOK with DATA (JSON or CSV `field,value`, keyed by field id)."""
+    from .fill import fill_workbook, load_fill_data
+
+    spec = _load(spec_path) if spec_path else None
+    values = load_fill_data(data)
+    fill_workbook(workbook, values, output, spec)
+    click.echo(f"Wrote {output}: {len(values)} values filled")
+
+
+@main.command()
+@click.argument("directory", required=False, default="build/demo", type=click.Path(file_okay=False))
+@reports_errors
+def demo(directory: str) -> None:
+    """Run the main job end to end on the bundled samples, writing into DIRECTORY."""
+    from .demo import run_demo
+
+    run_demo(Path(directory), echo=click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

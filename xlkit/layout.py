@@ -1,0 +1,576 @@
+"""Place a spec on the grid: every field, label and formula gets its cell.
+
+The layout is computed from the spec and the build parameters only; nothing
+here knows the form. Formulas in the spec use placeholders ({column},
+{table.#.col}, {table.*.col}, {field.id}, GRADE(x)) that are resolved here to
+the A1 references written in the workbook.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError, XlkitError
+from .formula import FormulaSyntaxError, cell_name, parse, quote_sheet
+from .spec import Block, Check, FieldItem, ListBlock, Sheet, Spec, Table
+
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+GRADE_CALL = re.compile(r"GRADE\(([^()]*)\)")
+CELL_LIKE_NAME = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc]?[0-9]*)$")
+PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name")
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """What varies between units' copies of one template."""
+
+    prefill: dict[str, Any] = field(default_factory=dict)  # unit_code, unit_name, year, parent_name
+    items: dict[str, list[str]] = field(default_factory=dict)  # parameter -> item names (count = len)
+
+    def to_json(self) -> str:
+        return json.dumps({"prefill": self.prefill, "items": self.items}, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> BuildParams:
+        data = json.loads(text)
+        return cls(prefill=dict(data.get("prefill", {})), items={k: list(v) for k, v in data.get("items", {}).items()})
+
+
+def make_params(
+    spec: Spec,
+    prefill: dict[str, Any] | None = None,
+    counts: dict[str, int] | None = None,
+    names: dict[str, list[str]] | None = None,
+) -> BuildParams:
+    """Check counts against the spec's bounds and give every repeated item a name."""
+    counts = dict(counts or {})
+    names = dict(names or {})
+    unknown = (set(counts) | set(names)) - set(spec.parameters)
+    if unknown:
+        raise XlkitError(f"unknown build parameter(s): {', '.join(sorted(unknown))}; the spec has {', '.join(spec.parameters)}")
+    items: dict[str, list[str]] = {}
+    for key, parameter in spec.parameters.items():
+        given = names.get(key)
+        count = len(given) if given is not None else counts.get(key, parameter.default)
+        if given is not None and key in counts and counts[key] != len(given):
+            raise XlkitError(f"{parameter.label}: {counts[key]} requested but {len(given)} names given")
+        if not parameter.min <= count <= parameter.max:
+            raise XlkitError(f"{parameter.label} ({key}) must be between {parameter.min} and {parameter.max}, got {count}")
+        pattern = parameter.item_name or "{n}"
+        items[key] = [str(n) for n in given] if given is not None else [pattern.replace("{n}", str(i + 1)) for i in range(count)]
+    clean = {k: v for k, v in (prefill or {}).items() if v not in (None, "")}
+    bad = set(clean) - set(PREFILL_KEYS)
+    if bad:
+        raise XlkitError(f"unknown prefill key(s): {', '.join(sorted(bad))}")
+    return BuildParams(prefill=clean, items=items)
+
+
+@dataclass
+class FieldSlot:
+    id: str
+    sheet: str
+    row: int
+    col: int
+    kind: str  # "input" or "formula"
+    type: str
+    label: str
+    required: bool = False
+    formula: str | None = None  # Excel text without "=", after placeholders are resolved
+    span: int = 1
+    locked: bool = False  # an input prefilled at build time
+    prefill: str | None = None
+    spec_path: str = ""
+
+    @property
+    def address(self) -> str:
+        return cell_name(self.row, self.col)
+
+    def ref(self, from_sheet: str) -> str:
+        return self.address if from_sheet == self.sheet else f"{quote_sheet(self.sheet)}!{self.address}"
+
+
+@dataclass
+class Static:
+    row: int
+    col: int
+    text: str
+    style: str
+    last_row: int | None = None
+    last_col: int | None = None
+
+
+@dataclass
+class CheckSlot:
+    id: str
+    name: str
+    severity: str
+    op: str
+    type: str
+    left: str  # field ids of the 校验 cells
+    right: str
+    diff: str | None
+    result: str
+    blame: list[str]  # input/formula fields a failing check highlights
+    row: int
+    pass_text: str
+    fail_text: str
+
+
+@dataclass
+class SheetLayout:
+    spec: Sheet
+    statics: list[Static] = field(default_factory=list)
+    slots: list[FieldSlot] = field(default_factory=list)
+    heights: dict[int, float] = field(default_factory=dict)
+    title_rows: int = 1
+    last_row: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def width(self) -> int:
+        return len(self.spec.columns)
+
+
+@dataclass
+class RowInstance:
+    key: str
+    labels: list[str]
+    total: bool
+
+
+@dataclass
+class Layout:
+    spec: Spec
+    params: BuildParams
+    sheets: list[SheetLayout]
+    fields: dict[str, FieldSlot]
+    checks: list[CheckSlot]
+    table_rows: dict[str, list[RowInstance]]
+
+    def by_cell(self) -> dict[tuple[str, int, int], str]:
+        return {(s.sheet, s.row, s.col): s.id for s in self.fields.values()}
+
+    def inputs(self) -> list[FieldSlot]:
+        return [s for s in self.fields.values() if s.kind == "input"]
+
+    def formulas(self) -> list[FieldSlot]:
+        return [s for s in self.fields.values() if s.kind == "formula"]
+
+
+def _fill(text: str, **values: Any) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
+class _Placer:
+    def __init__(self, spec: Spec, params: BuildParams):
+        self.spec = spec
+        self.params = params
+        self.fields: dict[str, FieldSlot] = {}
+        self.pending: list[tuple[FieldSlot, str, str | None, str | None]] = []  # slot, spec formula, table, row key
+        self.table_rows: dict[str, list[RowInstance]] = {}
+        self.checks: list[CheckSlot] = []
+
+    # ------------------------------------------------------------ helpers
+    def count(self, repeat: int | str | None, path: str) -> list[str]:
+        if repeat is None:
+            return [""]
+        if isinstance(repeat, int):
+            return [str(n + 1) for n in range(repeat)]
+        if repeat not in self.params.items:
+            raise SpecError(f"{path}: repeat names unknown parameter {repeat!r}")
+        return self.params.items[repeat]
+
+    def type_of(self, name: str | None, path: str) -> str:
+        if name is None:
+            raise SpecError(f"{path}: no type given (set it on the column or the table)")
+        if name not in self.spec.types:
+            raise SpecError(f"{path}: unknown type {name!r}; the spec defines {', '.join(self.spec.types)}")
+        vtype = self.spec.types[name]
+        if vtype.choices and vtype.choices not in self.spec.lists:
+            raise SpecError(f"types.{name}.choices: unknown list {vtype.choices!r}")
+        return name
+
+    def add(self, sheet: SheetLayout, slot: FieldSlot, spec_formula: str | None = None, table: str | None = None, row_key: str | None = None) -> None:
+        if slot.id in self.fields:
+            raise SpecError(f"{slot.spec_path}: field id {slot.id!r} is used twice")
+        if CELL_LIKE_NAME.match(slot.id):
+            raise SpecError(f"{slot.spec_path}: field id {slot.id!r} looks like a cell reference and cannot be a defined name")
+        self.fields[slot.id] = slot
+        sheet.slots.append(slot)
+        if spec_formula is not None:
+            self.pending.append((slot, spec_formula, table, row_key))
+
+    def text(self, text: str) -> str:
+        return _fill(text, title=self.spec.template.title, issuer=self.spec.template.issuer)
+
+    # ------------------------------------------------------------ blocks
+    def place(self) -> Layout:
+        sheets: list[SheetLayout] = []
+        deferred: list[tuple[SheetLayout, int, Block, str]] = []
+        names = [s.name for s in self.spec.sheets]
+        for i, sheet_spec in enumerate(self.spec.sheets):
+            if names.count(sheet_spec.name) > 1:
+                raise SpecError(f"sheets[{i}].name: sheet {sheet_spec.name!r} appears twice")
+            sheet = SheetLayout(sheet_spec)
+            sheets.append(sheet)
+            row = 0
+            for j, block in enumerate(sheet_spec.blocks):
+                path = f"sheets[{i}].blocks[{j}]"
+                if block.checks is not None:
+                    if j != len(sheet_spec.blocks) - 1:
+                        raise SpecError(f"{path}: a checks block must be the last block of its sheet")
+                    deferred.append((sheet, row, block, path))
+                    continue
+                row = self.block(sheet, row, block, path)
+            sheet.last_row = row - 1
+        for sheet, row, block, path in deferred:
+            sheet.last_row = self.place_checks(sheets, sheet, row, block, path) - 1
+        for slot, text, table, row_key in self.pending:
+            slot.formula = self.resolve(text, slot.sheet, table, row_key, slot.spec_path)
+        return Layout(self.spec, self.params, sheets, self.fields, self.checks, self.table_rows)
+
+    def block(self, sheet: SheetLayout, row: int, block: Block, path: str) -> int:
+        width = sheet.width
+        if block.title is not None:
+            sheet.statics.append(Static(row, 0, self.text(block.title), "title", row, width - 1))
+            sheet.heights[row] = block.height or 30
+            sheet.title_rows = row + 1
+            return row + 1
+        if block.heading is not None:
+            sheet.statics.append(Static(row, 0, self.text(block.heading), "heading", row, width - 1))
+            sheet.heights[row] = block.height or 22
+            return row + 1
+        if block.note is not None:
+            sheet.statics.append(Static(row, 0, self.text(block.note), "box" if block.box else "note", row, width - 1))
+            if block.height:
+                sheet.heights[row] = block.height
+            return row + 1
+        if block.fields is not None:
+            return self.place_fields(sheet, row, block.fields, f"{path}.fields")
+        if block.list_ is not None:
+            return self.place_list(sheet, row, block.list_, f"{path}.list")
+        assert block.table is not None
+        return self.place_table(sheet, row, block.table, f"{path}.table")
+
+    def place_fields(self, sheet: SheetLayout, row: int, rows: list[list[FieldItem]], path: str) -> int:
+        for r, items in enumerate(rows):
+            col = 0
+            for k, item in enumerate(items):
+                ipath = f"{path}[{r}][{k}]"
+                if col + item.label_span + item.span > sheet.width:
+                    raise SpecError(f"{ipath}: row is wider than the sheet's {sheet.width} columns")
+                sheet.statics.append(Static(row, col, item.label, "label", row, col + item.label_span - 1))
+                col += item.label_span
+                locked = item.prefill is not None and item.prefill in self.params.prefill
+                if item.prefill is not None and item.prefill not in PREFILL_KEYS:
+                    raise SpecError(f"{ipath}.prefill: must be one of {', '.join(PREFILL_KEYS)}")
+                slot = FieldSlot(
+                    item.id, sheet.name, row, col, "formula" if item.formula else "input", self.type_of(item.type, f"{ipath}.type"),
+                    item.label, item.required and not item.formula, span=item.span, locked=locked, prefill=item.prefill,
+                    spec_path=f"{ipath}.formula" if item.formula else ipath,
+                )
+                self.add(sheet, slot, item.formula)
+                col += item.span
+                if item.height:
+                    sheet.heights[row] = max(sheet.heights.get(row, 0), item.height)
+            row += 1
+        return row
+
+    def place_list(self, sheet: SheetLayout, row: int, block: ListBlock, path: str) -> int:
+        if 2 + block.span > sheet.width:
+            raise SpecError(f"{path}.span: wider than the sheet's {sheet.width} columns")
+        numbers = self.count(block.repeat, f"{path}.repeat")
+        vtype = self.type_of(block.type, f"{path}.type")
+        if numbers:
+            sheet.statics.append(Static(row, 0, block.label, "label", row + len(numbers) - 1, 0))
+        for n in range(1, len(numbers) + 1):
+            label = _fill(block.item_label, n=n)
+            sheet.statics.append(Static(row, 1, label, "rowlabel"))
+            required = block.required == "all" or (block.required == "first" and n == 1)
+            slot = FieldSlot(f"{block.id}.{n}", sheet.name, row, 2, "input", vtype, f"{block.label}{label}", required,
+                             span=block.span, spec_path=path)
+            self.add(sheet, slot)
+            if block.height:
+                sheet.heights[row] = block.height
+            row += 1
+        return row
+
+    def expand_rows(self, table: Table, path: str) -> list[RowInstance]:
+        rows: list[RowInstance] = []
+        detail = 0
+        for r, spec_row in enumerate(table.rows):
+            names = self.count(spec_row.repeat, f"{path}.rows[{r}].repeat")
+            for n, name in enumerate(names, start=1):
+                if not spec_row.total:
+                    detail += 1
+                labels = [spec_row.label] if isinstance(spec_row.label, str) else list(spec_row.label)
+                values = {"n": n, "i": detail, "name": name}
+                rows.append(RowInstance(_fill(spec_row.key, **values), [_fill(x, **values) for x in labels], spec_row.total))
+        keys = [r.key for r in rows]
+        dupes = {k for k in keys if keys.count(k) > 1}
+        if dupes:
+            raise SpecError(f"{path}.rows: row keys repeat: {', '.join(sorted(dupes))}")
+        return rows
+
+    def place_table(self, sheet: SheetLayout, row: int, table: Table, path: str) -> int:
+        width = table.label_columns + sum(c.span for c in table.columns)
+        if width > sheet.width:
+            raise SpecError(f"{path}.columns: the table is {width} columns wide, the sheet has {sheet.width}")
+        if table.id in self.table_rows:
+            raise SpecError(f"{path}.id: table {table.id!r} appears twice")
+        if table.caption:
+            sheet.statics.append(Static(row, 0, table.caption, "caption", row, sheet.width - 1))
+            row += 1
+        # header: place cells left to right, skipping cells taken by spans from above
+        taken: set[tuple[int, int]] = set()
+        for h, header_row in enumerate(table.header):
+            col = 0
+            for cell in header_row:
+                text, rows, cols = (cell, 1, 1) if isinstance(cell, str) else (cell.text, cell.rows, cell.cols)
+                while (h, col) in taken:
+                    col += 1
+                if col + cols > width:
+                    raise SpecError(f"{path}.header[{h}]: wider than the table's {width} columns")
+                sheet.statics.append(Static(row + h, col, text, "header", row + h + rows - 1, col + cols - 1))
+                taken.update((h + dr, col + dc) for dr in range(rows) for dc in range(cols))
+                col += cols
+        header_rows = len(table.header)
+        missing = [c for c in range(width) for h in range(header_rows) if (h, c) not in taken]
+        if missing:
+            raise SpecError(f"{path}.header: does not cover the table's {width} columns on every header row")
+        row += header_rows
+        instances = self.expand_rows(table, path)
+        self.table_rows[table.id] = instances
+        keys = [c.key for c in table.columns]
+        if len(set(keys)) != len(keys):
+            raise SpecError(f"{path}.columns: column keys repeat")
+        first_row = row
+        for instance in instances:
+            # label columns; equal labels in adjacent rows are merged afterwards
+            labels = instance.labels
+            if len(labels) == 1 and table.label_columns > 1:
+                sheet.statics.append(Static(row, 0, labels[0], "rowlabel", row, table.label_columns - 1))
+            else:
+                if len(labels) != table.label_columns:
+                    raise SpecError(f"{path}.rows: row {instance.key!r} has {len(labels)} labels for {table.label_columns} label columns")
+                for c, label in enumerate(labels):
+                    sheet.statics.append(Static(row, c, label, "totallabel" if instance.total else "rowlabel"))
+            col = table.label_columns
+            height = 0.0
+            for k, column in enumerate(table.columns):
+                cpath = f"{path}.columns[{k}]"
+                vtype = None if column.blank else self.type_of(column.type or table.type, f"{cpath}.type")
+                field_id = f"{table.id}.{instance.key}.{column.key}"
+                label = f"{''.join(labels)}{column.label}"
+                spec_formula: str | None = column.formula
+                if column.blank or (instance.total and column.total == "none"):
+                    spec_formula = None
+                    kind = None
+                elif instance.total and column.formula is None:
+                    base = self.spec.types[vtype].base if vtype else "text"
+                    spec_formula = f"SUM({{{table.id}.*.{column.key}}})" if base != "text" else None
+                    kind = "formula" if spec_formula else None
+                else:
+                    kind = "formula" if column.formula else "input"
+                if kind is None:
+                    style = "blank" if column.blank else "empty"
+                    sheet.statics.append(Static(row, col, "", style, row, col + column.span - 1))
+                else:
+                    detail_index = sum(1 for x in instances[: instances.index(instance)] if not x.total)
+                    required = kind == "input" and (column.required == "all" or (column.required == "first" and detail_index == 0))
+                    slot = FieldSlot(field_id, sheet.name, row, col, kind, vtype or "text", label, required, span=column.span,
+                                     spec_path=f"{cpath}.formula" if column.formula else cpath)
+                    self.add(sheet, slot, spec_formula, table.id, instance.key)
+                height = max(height, column.height or 0)
+                col += column.span
+            if height:
+                sheet.heights[row] = height
+            row += 1
+        if table.label_columns > 1:
+            self.merge_labels(sheet, first_row, row, table.label_columns)
+        return row + 1  # a spacer row after every table
+
+    @staticmethod
+    def merge_labels(sheet: SheetLayout, first: int, end: int, columns: int) -> None:
+        """Merge equal labels in adjacent rows of a label column (grouped indicators)."""
+        for c in range(columns):
+            cells = {s.row: s for s in sheet.statics if s.col == c and first <= s.row < end and s.style == "rowlabel" and (s.last_col or c) == c}
+            r = first
+            while r < end:
+                start = cells.get(r)
+                run = r + 1
+                while start and run in cells and cells[run].text == start.text:
+                    sheet.statics.remove(cells[run])
+                    run += 1
+                if start and run - 1 > r:
+                    start.last_row, start.last_col = run - 1, c
+                r = run
+
+    # ------------------------------------------------------------ checks
+    def place_checks(self, sheets: list[SheetLayout], sheet: SheetLayout, row: int, block: Block, path: str) -> int:
+        spec_block = block.checks
+        assert spec_block is not None
+        if sheet.width < 7:
+            raise SpecError(f"{path}.checks: the checks sheet needs 7 columns")
+        for c, text in enumerate(spec_block.header):
+            sheet.statics.append(Static(row, c, text, "header"))
+        sheet.title_rows = max(sheet.title_rows, row + 1)
+        row += 1
+        number = 0
+        for k, check in enumerate(self.spec.checks):
+            for cid, name, left, right, blame in self.expand_check(check, sheets, f"checks[{k}]"):
+                number += 1
+                cpath = f"checks[{k}]"
+                sheet.statics.append(Static(row, 0, str(number), "rowlabel"))
+                sheet.statics.append(Static(row, 1, name, "checkname"))
+                sheet.statics.append(Static(row, 2, spec_block.severity_text[check.severity], "rowlabel"))
+                value_type = "result" if check.type == "text" else self.check_value_type(left, blame)
+                base = f"check.{cid}"
+                for suffix, col, text, label in ((".left", 3, left, "本表数"), (".right", 4, right, "比较数")):
+                    slot = FieldSlot(f"{base}{suffix}", sheet.name, row, col, "formula", value_type, f"{name}：{label}",
+                                     spec_path=f"{cpath}{suffix}")
+                    self.add(sheet, slot, text)
+                lref, rref = cell_name(row, 3), cell_name(row, 4)
+                diff_id: str | None = None
+                if check.type == "number":
+                    diff_id = f"{base}.diff"
+                    difference = f"ROUND({lref}-{rref},2)"
+                    self.add(sheet, FieldSlot(diff_id, sheet.name, row, 5, "formula", value_type, f"{name}：差额", spec_path=cpath), difference)
+                    test = {"==": f"{difference}=0", "<=": f"{difference}<=0", ">=": f"{difference}>=0"}[check.op]
+                else:
+                    sheet.statics.append(Static(row, 5, "", "empty"))
+                    test = f"{lref}={rref}"
+                result = f'IF({test},"{spec_block.pass_text}","{spec_block.fail_text}")'
+                slot = FieldSlot(f"{base}.result", sheet.name, row, 6, "formula", "result", f"{name}：结果", spec_path=cpath)
+                self.add(sheet, slot, result)
+                self.checks.append(CheckSlot(cid, name, check.severity, check.op, check.type, f"{base}.left", f"{base}.right", diff_id,
+                                             f"{base}.result", blame, row, spec_block.pass_text, spec_block.fail_text))
+                row += 1
+        return row
+
+    def check_value_type(self, left: str, blame: list[str]) -> str:
+        for field_id in blame:
+            slot = self.fields.get(field_id)
+            if slot and self.spec.types[slot.type].base != "text":
+                return slot.type
+        return "count" if "count" in self.spec.types else next(iter(self.spec.types))
+
+    def expand_check(self, check: Check, sheets: list[SheetLayout], path: str) -> list[tuple[str, str, str, str, list[str]]]:
+        if check.required_blanks:
+            out = []
+            targets = sheets if check.for_sheets else []
+            for sheet in targets:
+                required = [s for s in sheet.slots if s.required and s.kind == "input"]
+                if not required:
+                    continue
+                left = "+".join(f"(LEN({{{s.id}}})=0)" for s in required)
+                cid = f"{check.id}.{sheet.spec.key}" if check.for_sheets else check.id
+                out.append((cid, _fill(check.name, sheet=sheet.name), left, "0", []))
+            return out
+        assert check.left and check.right
+        if check.for_ is None:
+            return [(check.id, check.name, check.left, check.right, self.blame(check.left))]
+        if check.for_ not in self.table_rows:
+            raise SpecError(f"{path}.for: unknown table {check.for_!r}")
+        out = []
+        for instance in self.table_rows[check.for_]:
+            left = check.left.replace("#", instance.key)
+            right = check.right.replace("#", instance.key)
+            out.append((f"{check.id}.{instance.key}", _fill(check.name, row="".join(instance.labels)), left, right, self.blame(left)))
+        return out
+
+    def blame(self, text: str) -> list[str]:
+        return [name for name in PLACEHOLDER.findall(text) if name in self.fields]
+
+    # ------------------------------------------------------------ formulas
+    def resolve(self, text: str, sheet: str, table: str | None, row_key: str | None, path: str) -> str:
+        columns = {c.key for c in self.table_spec(table).columns} if table else set()
+
+        def ref(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if table and name in columns:
+                name = f"{table}.{row_key}.{name}"
+            if row_key is not None:
+                name = name.replace("#", row_key)
+            if "*" in name:
+                return self.wildcard(name, sheet, path)
+            slot = self.fields.get(name)
+            if slot is None:
+                raise SpecError(f"{path}: unknown field {{{match.group(1)}}} (resolved to {name!r})")
+            return slot.ref(sheet)
+
+        resolved = PLACEHOLDER.sub(ref, text)
+        resolved = GRADE_CALL.sub(lambda m: self.grade_formula(m.group(1)), resolved)
+        try:
+            parse(resolved)
+        except FormulaSyntaxError as exc:
+            raise SpecError(f"{path}: {exc} in formula {text!r}") from None
+        return resolved
+
+    def table_spec(self, table_id: str) -> Table:
+        for sheet in self.spec.sheets:
+            for block in sheet.blocks:
+                if block.table is not None and block.table.id == table_id:
+                    return block.table
+        raise KeyError(table_id)
+
+    def wildcard(self, name: str, sheet: str, path: str) -> str:
+        parts = name.split(".")
+        if len(parts) != 3 or parts[1] != "*" or parts[0] not in self.table_rows:
+            raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN with a known table")
+        slots = []
+        for instance in self.table_rows[parts[0]]:
+            if instance.total:
+                continue
+            slot = self.fields.get(f"{parts[0]}.{instance.key}.{parts[2]}")
+            if slot is None:
+                raise SpecError(f"{path}: no column {parts[2]!r} in table {parts[0]!r}")
+            slots.append(slot)
+        if not slots:
+            return "0"
+        rows = [s.row for s in slots]
+        if all(s.col == slots[0].col and s.sheet == slots[0].sheet for s in slots) and rows == list(range(rows[0], rows[0] + len(rows))):
+            first = slots[0].ref(sheet)
+            return first if len(slots) == 1 else f"{first}:{slots[-1].address}"
+        return ",".join(s.ref(sheet) for s in slots)
+
+    def grade_formula(self, argument: str) -> str:
+        bands = self.spec.grades
+        inner = f'"{bands[-1].label}"'
+        for band in reversed(bands[:-1]):
+            minimum = int(band.min) if float(band.min).is_integer() else band.min
+            inner = f'IF({argument}>={minimum},"{band.label}",{inner})'
+        return f'IF(ISNUMBER({argument}),{inner},"")'
+
+
+_LAYOUTS: dict[tuple[int, str], Layout] = {}  # a Layout holds its spec, so the id stays valid
+
+
+def build_layout(spec: Spec, params: BuildParams | None = None) -> Layout:
+    """Layouts are cached: every unit with the same parameters shares one."""
+    params = params or make_params(spec)
+    key = (id(spec), params.to_json())
+    if key not in _LAYOUTS:
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = _Placer(spec, params).place()
+    return _LAYOUTS[key]
+
+
+def check_spec(spec: Spec, path: Path) -> None:
+    """Semantic checks that need placement (types, widths, formulas); raise with the spec path."""
+    try:
+        build_layout(spec)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    except XlkitError as exc:
+        raise SpecError(f"{path}: parameters: {exc}") from None

@@ -1,0 +1,284 @@
+"""Typed model of a form spec (YAML), validated on load with path-named errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SpecError
+
+FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_#{}*]+)*$")
+KEY = re.compile(r"^[a-z_][a-z0-9_{}]*$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TemplateInfo(Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: str
+    title: str
+    issuer: str = ""
+
+
+class Parameter(Model):
+    label: str
+    default: int = Field(ge=0)
+    min: int = Field(default=0, ge=0)
+    max: int = Field(default=100, ge=0)
+    item_name: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Parameter:
+        if not self.min <= self.default <= self.max:
+            raise ValueError(f"default {self.default} outside {self.min}..{self.max}")
+        return self
+
+
+class Band(Model):
+    min: float
+    label: str
+
+
+class ValueType(Model):
+    base: Literal["number", "integer", "text"]
+    min: float | None = None
+    max: float | None = None
+    decimals: int | None = Field(default=None, ge=0, le=10)
+    unit: str | None = None
+    max_length: int | None = Field(default=None, ge=1, le=32767)
+    pattern: str | None = None
+    choices: str | None = None
+    number_format: str | None = None
+    wrap: bool = False
+    validation: dict[str, Any] | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from exc
+        return value
+
+
+class FieldItem(Model):
+    """One labelled input or formula cell in a `fields` block."""
+
+    id: str
+    label: str
+    type: str
+    span: int = Field(default=1, ge=1)
+    label_span: int = Field(default=1, ge=1)
+    required: bool = False
+    prefill: str | None = None
+    formula: str | None = None
+    height: float | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not FIELD_ID.match(value):
+            raise ValueError(f"field id {value!r} must be lower-case ASCII, dotted")
+        return value
+
+
+class HeaderCell(Model):
+    text: str
+    rows: int = Field(default=1, ge=1)
+    cols: int = Field(default=1, ge=1)
+
+
+class TableRow(Model):
+    key: str
+    label: Union[str, list[str]]
+    repeat: Union[int, str, None] = None
+    total: bool = False
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not KEY.match(value):
+            raise ValueError(f"row key {value!r} must be lower-case ASCII")
+        return value
+
+
+class TableColumn(Model):
+    key: str = Field(pattern=KEY.pattern)
+    label: str
+    type: str | None = None
+    formula: str | None = None
+    span: int = Field(default=1, ge=1)
+    height: float | None = None
+    required: Literal["first", "all", False] = False
+    total: Literal["auto", "none"] = "auto"
+    blank: bool = False
+
+
+class Table(Model):
+    id: str = Field(pattern=KEY.pattern)
+    caption: str | None = None
+    type: str | None = None
+    label_columns: int = Field(default=1, ge=1)
+    header: list[list[Union[str, HeaderCell]]]
+    rows: list[TableRow] = Field(min_length=1)
+    columns: list[TableColumn] = Field(min_length=1)
+
+
+class ListBlock(Model):
+    id: str = Field(pattern=KEY.pattern)
+    label: str
+    repeat: Union[int, str]
+    item_label: str
+    type: str
+    span: int = Field(default=1, ge=1)
+    required: Literal["first", "all", False] = False
+    height: float | None = None
+
+
+class ChecksBlock(Model):
+    header: list[str] = Field(min_length=7, max_length=7)
+    pass_text: str
+    fail_text: str
+    severity_text: dict[Literal["error", "warning"], str]
+
+
+class Block(Model):
+    """Exactly one of the kinds; `height`/`box` style a note."""
+
+    title: str | None = None
+    heading: str | None = None
+    note: str | None = None
+    fields: list[list[FieldItem]] | None = None
+    table: Table | None = None
+    list_: ListBlock | None = Field(default=None, alias="list")
+    checks: ChecksBlock | None = None
+    height: float | None = None
+    box: bool = False
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Block:
+        kinds = [k for k in ("title", "heading", "note", "fields", "table", "list_", "checks") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a block has exactly one of title/heading/note/fields/table/list/checks, found {kinds or 'none'}")
+        return self
+
+
+class Sheet(Model):
+    name: str = Field(min_length=1, max_length=31)
+    key: str = Field(pattern=KEY.pattern)
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    columns: list[float] = Field(min_length=1)
+    blocks: list[Block]
+
+    @field_validator("name")
+    @classmethod
+    def _sheet_name(cls, value: str) -> str:
+        if re.search(r"[\[\]:*?/\\']", value):
+            raise ValueError(f"sheet name {value!r} has a character Excel forbids")
+        return value
+
+
+class Check(Model):
+    id: str = Field(pattern=KEY.pattern)
+    name: str
+    severity: Literal["error", "warning"] = "error"
+    op: Literal["==", "<=", ">="] = "=="
+    type: Literal["number", "text"] = "number"
+    left: str | None = None
+    right: str | None = None
+    for_: str | None = Field(default=None, alias="for")
+    for_sheets: bool = False
+    required_blanks: bool = False
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _sides(self) -> Check:
+        if self.required_blanks:
+            if self.left or self.right:
+                raise ValueError("a required_blanks check has no left/right")
+        elif not (self.left and self.right):
+            raise ValueError("a check needs left and right (or required_blanks: true)")
+        return self
+
+
+class Spec(Model):
+    template: TemplateInfo
+    parameters: dict[str, Parameter] = {}
+    grades: list[Band] = Field(min_length=1)
+    lists: dict[str, list[str]] = {}
+    types: dict[str, ValueType]
+    sheets: list[Sheet] = Field(min_length=1)
+    checks: list[Check] = []
+
+    @model_validator(mode="after")
+    def _grades_descending(self) -> Spec:
+        mins = [band.min for band in self.grades]
+        if mins != sorted(mins, reverse=True):
+            raise ValueError("grades must be listed from the highest band down")
+        return self
+
+    def fingerprint(self) -> str:
+        """Stable across YAML formatting: hashes the validated model, not the text."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic location into `sheets[2].blocks[4].table.columns[3].formula`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("str", "list[str]", "int", "HeaderCell", "list[HeaderCell]") or "[" in str(part):
+            continue  # union branch names
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+BUILTIN_SPEC = "perf_self_eval.yaml"
+
+
+def builtin_spec_path() -> Path:
+    """The bundled form: `templates/` of the source tree, shipped as package data `xlkit.templates`."""
+    source_tree = Path(__file__).resolve().parent.parent / "templates" / BUILTIN_SPEC
+    if source_tree.exists():
+        return source_tree
+    return Path(str(resources.files("xlkit.templates") / BUILTIN_SPEC))
+
+
+def load_spec(source: str | Path | None = None) -> Spec:
+    """Load and validate a spec; every problem becomes a SpecError naming its path."""
+    path = Path(source) if source is not None else builtin_spec_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec is a YAML mapping with template, types and sheets")
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SpecError(f"{path}: {_path(first['loc']) or '(top)'}: {first['msg']}{more}") from None
+    from .layout import check_spec  # semantic checks need the layout engine
+
+    check_spec(spec, path)
+    return spec
