@@ -1,0 +1,134 @@
+"""The CLI: exact output, exit codes (0 ok, 1 input errors, 2 usage/spec/file problems), no tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from xlkit.cli import main
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_build_default_form(runner, tmp_path):
+    out = tmp_path / "t.xlsx"
+    result = runner.invoke(main, ["build", "-o", str(out), "--unit-code", "U1", "--unit-name", "单位甲", "--year", "2024",
+                                  "--sub-units", "3", "--projects", "2", "--param", "tasks=8", "--password", "pw"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Wrote {out}: 部门（单位）整体支出绩效自评表 2026.1, ")
+    book = openpyxl.load_workbook(out)
+    assert "income.sub3.total" in book.defined_names
+    assert "tasks.8" in book.defined_names and "tasks.9" not in book.defined_names
+    assert "projects.p2.name" in book.defined_names and "projects.p3.name" not in book.defined_names
+
+
+def test_build_with_sub_unit_names(runner, tmp_path):
+    out = tmp_path / "t.xlsx"
+    result = runner.invoke(main, ["build", "-o", str(out), "--sub-unit-name", "信息中心", "--sub-unit-name", "执法支队"])
+    assert result.exit_code == 0, result.output
+    labels = [c.value for c in openpyxl.load_workbook(out)["收支情况"]["A"]]
+    assert "2、信息中心" in labels and "3、执法支队" in labels
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "-o", "X/t.xlsx", "--sub-units", "99"], "Error: 二级机构数 (sub_units) must be between 0 and 40, got 99"),
+        (["build", "-o", "X/t.xlsx", "--param", "tasks"], "Error: --param takes NAME=N, got 'tasks'"),
+        (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "Error: unknown build parameter(s): nosuch"),
+        (["build", "missing.yaml", "-o", "X/t.xlsx"], "Error: missing.yaml: cannot read spec"),
+        (["fields", "nosuch.xlsx"], "Error: nosuch.xlsx: no such file"),
+        (["fill", "nosuch.xlsx", "d.json", "-o", "X/o.xlsx"], "Error: d.json: cannot read fill data"),
+    ],
+)
+def test_usage_and_file_problems_exit_2_with_one_line(runner, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message), result.output
+    assert "Traceback" not in result.output
+
+
+def test_fields_lists_every_field(runner):
+    result = runner.invoke(main, ["fields", "--json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    ids = [r["id"] for r in rows]
+    for field_id in ("unit.name", "unit.code", "year", "contact.name", "contact.phone", "staff.authorized", "staff.actual",
+                     "score", "grade", "income.all.total", "income.sub2.other", "expense.office.balance_cum",
+                     "sangong.all.overseas", "assets.sub1.leased", "sangong_budget.all.reception"):
+        assert field_id in ids, field_id
+    grade = rows[ids.index("grade")]
+    assert (grade["sheet"], grade["kind"], grade["type"]) == ("绩效自评", "formula", "grade")
+    assert set(rows[0]) >= {"id", "sheet", "cell", "kind", "type", "label", "required"}
+    text = runner.invoke(main, ["fields"]).output
+    assert text.splitlines()[0].split()[:4] == ["unit.name", "基本概况!B4", "input", "name"]
+    assert text.rstrip().endswith(f"{len(rows)} fields; * = required")
+
+
+def test_fields_of_a_workbook_and_of_a_spec(runner, tmp_path, spec):
+    from xlkit.spec import builtin_spec_path
+
+    out = tmp_path / "t.xlsx"
+    runner.invoke(main, ["build", "-o", str(out), "--sub-units", "4"])
+    from_book = json.loads(runner.invoke(main, ["fields", str(out), "--json"]).output)
+    assert "income.sub4.total" in [r["id"] for r in from_book]
+    from_spec = json.loads(runner.invoke(main, ["fields", str(builtin_spec_path()), "--json"]).output)
+    assert "income.sub4.total" not in [r["id"] for r in from_spec]
+
+
+def test_fill_command(runner, tmp_path, seed_template):
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"income.office.fiscal": 100.5, "score": 85}), encoding="utf-8")
+    out = tmp_path / "f.xlsx"
+    result = runner.invoke(main, ["fill", str(seed_template), str(data), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"Wrote {out}: 2 values filled\n"
+    book = openpyxl.load_workbook(out, data_only=True)
+    sheet, cell = next(book.defined_names["grade"].destinations)
+    assert book[sheet][cell.replace("$", "")].value == "良好"
+
+
+def test_fill_refuses_bad_data(runner, tmp_path, seed_template):
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"income.all.total": 1, "bogus": 2}), encoding="utf-8")
+    out = tmp_path / "f.xlsx"
+    result = runner.invoke(main, ["fill", str(seed_template), str(data), "-o", str(out)])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: 2 problem(s) in the fill data, nothing written:")
+    assert "bogus: unknown field id" in result.output
+    assert not out.exists()
+
+
+def test_fill_refuses_a_workbook_that_is_not_ours(runner, tmp_path):
+    other = tmp_path / "other.xlsx"
+    openpyxl.Workbook().save(other)
+    data = tmp_path / "d.json"
+    data.write_text("{}", encoding="utf-8")
+    result = runner.invoke(main, ["fill", str(other), str(data), "-o", str(tmp_path / "o.xlsx")])
+    assert result.exit_code == 2
+    assert "not an xlkit workbook" in result.output
+    garbage = tmp_path / "g.xlsx"
+    garbage.write_text("<html>not a workbook</html>", encoding="utf-8")
+    result = runner.invoke(main, ["fields", str(garbage)])
+    assert result.exit_code == 2 and "not a readable .xlsx workbook" in result.output
+
+
+def test_every_command_has_help(runner):
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert " ".join((command.help or "").split()[:4]) in " ".join(result.output.split()), name
+
+
+def test_demo_runs_end_to_end(runner, tmp_path):
+    result = runner.invoke(main, ["demo", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "income.all.total           1126.28" in result.output
+    assert (tmp_path / "demo" / "seed_unit_filled.xlsx").exists()

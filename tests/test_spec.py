@@ -1,0 +1,75 @@
+"""A wrong spec gets one clear error naming the spec path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xlkit.errors import SpecError
+from xlkit.spec import builtin_spec_path, load_spec
+
+BUILTIN = builtin_spec_path().read_text(encoding="utf-8")
+
+
+def load_edited(tmp_path: Path, old: str, new: str):
+    assert old in BUILTIN, old
+    path = tmp_path / "spec.yaml"
+    path.write_text(BUILTIN.replace(old, new, 1), encoding="utf-8")
+    return load_spec(path)
+
+
+def test_builtin_spec_loads_and_has_a_stable_fingerprint():
+    spec = load_spec()
+    assert spec.template.id == "perf-self-eval"
+    assert spec.fingerprint() == load_spec().fingerprint()
+    assert len(spec.fingerprint()) == 16
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("{carryover}+{fiscal}", "{carryover}+{fiscl}", "sheets[1].blocks[2].table.columns[0].formula: unknown field {fiscl}"),
+        ("ROUND({basic}+{project},2)", "ROUND({basic}+,2)", "sheets[1].blocks[3].table.columns[0].formula:"),
+        ("ROUND({basic}+{project},2)", "FOO({basic})", "unsupported function FOO"),
+        ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[0].blocks[3].fields[2][1].type: unknown type 'fone'"),
+        ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[1].name: Field required"),
+        ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[1].blocks[2].table.header[0]: wider than the table"),
+        ("repeat: sub_units}", "repeat: sub_unitz}", "repeat names unknown parameter 'sub_unitz'"),
+        ("{id: staff, name:", "{id: income_rows, name:", ""),  # a duplicated check id is caught below
+        ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: Value error, default 50 outside 0..40"),
+        ("for: sangong, op:", "for: nosuch, op:", "checks[11].for: unknown table 'nosuch'"),
+        ("{id: duties, label: 职能职责概述", "{id: Duties, label: 职能职责概述", "must be lower-case ASCII"),
+    ],
+)
+def test_spec_errors_name_the_path(tmp_path, old, new, message):
+    if not message:
+        with pytest.raises(SpecError, match="used twice"):
+            load_edited(tmp_path, old, new)
+        return
+    with pytest.raises(SpecError) as info:
+        load_edited(tmp_path, old, new)
+    assert message in str(info.value)
+    assert str(tmp_path / "spec.yaml") in str(info.value)
+
+
+def test_not_yaml_and_not_a_mapping(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("template: [unclosed", encoding="utf-8")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(bad)
+    bad.write_text("- 1\n- 2\n", encoding="utf-8")
+    with pytest.raises(SpecError, match="a YAML mapping"):
+        load_spec(bad)
+    with pytest.raises(SpecError, match="cannot read spec"):
+        load_spec(tmp_path / "missing.yaml")
+
+
+def test_grade_bands_come_from_the_spec(tmp_path):
+    from xlkit.compute import calculator
+    from xlkit.layout import build_layout
+
+    spec = load_edited(tmp_path, "- {min: 90, label: 优秀}", "- {min: 95, label: 优秀}")
+    results = calculator(build_layout(spec)).compute({"score": 92})
+    assert results["grade"] == "良好"
+    assert calculator(build_layout(load_spec())).compute({"score": 92})["grade"] == "优秀"
