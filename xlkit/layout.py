@@ -118,6 +118,7 @@ class CheckSlot:
     row: int
     pass_text: str
     fail_text: str
+    required_blanks: bool = False
 
 
 @dataclass
@@ -453,7 +454,8 @@ class _Placer:
                 slot = FieldSlot(f"{base}.result", sheet.name, row, 6, "formula", "result", f"{name}：结果", spec_path=cpath)
                 self.add(sheet, slot, result)
                 self.checks.append(CheckSlot(cid, name, check.severity, check.op, check.type, f"{base}.left", f"{base}.right", diff_id,
-                                             f"{base}.result", blame, row, spec_block.pass_text, spec_block.fail_text))
+                                             f"{base}.result", blame, row, spec_block.pass_text, spec_block.fail_text,
+                                             check.required_blanks))
                 row += 1
         return row
 

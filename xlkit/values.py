@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -10,35 +11,46 @@ from .spec import Spec, ValueType
 
 
 class ValueProblem(ValueError):
-    """A value that does not fit its type; the message is for a clerk (Chinese)."""
+    """A value that does not fit its type: a catalogue code and what was found/expected."""
+
+    def __init__(self, code: str, message: str, found: Any = None, expected: Any = None):
+        super().__init__(message)
+        self.code = code
+        self.found = found
+        self.expected = expected
 
 
 def _decimals(number: float) -> int:
-    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
+    exponent = Decimal(repr(float(number))).normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _plain(number: float) -> float | int:
+    return int(number) if float(number).is_integer() else number
 
 
 def check_number(number: float, vtype: ValueType) -> float | int:
     if vtype.base == "integer":
         if not float(number).is_integer():
-            raise ValueProblem(f"应为整数，实为 {number}")
+            raise ValueProblem("not-integer", f"应为整数，实为 {number}", number, None)
         number = int(number)
     if vtype.min is not None and number < vtype.min:
-        raise ValueProblem(f"不能小于 {vtype.min:g}，实为 {number}")
+        raise ValueProblem("below-min", f"不能小于 {vtype.min:g}，实为 {number}", _plain(number), _plain(vtype.min))
     if vtype.max is not None and number > vtype.max:
-        raise ValueProblem(f"不能大于 {vtype.max:g}，实为 {number}")
+        raise ValueProblem("above-max", f"不能大于 {vtype.max:g}，实为 {number}", _plain(number), _plain(vtype.max))
     if vtype.decimals is not None and vtype.base == "number" and _decimals(float(number)) > vtype.decimals:
-        raise ValueProblem(f"最多 {vtype.decimals} 位小数，实为 {number}")
+        raise ValueProblem("too-many-decimals", f"最多 {vtype.decimals} 位小数，实为 {number}", number, vtype.decimals)
     return number
 
 
 def check_text(text: str, vtype: ValueType, spec: Spec) -> str:
     if vtype.max_length is not None and len(text) > vtype.max_length:
-        raise ValueProblem(f"不超过 {vtype.max_length} 个字，实为 {len(text)} 个字")
+        raise ValueProblem("too-long", f"不超过 {vtype.max_length} 个字，实为 {len(text)} 个字", len(text), vtype.max_length)
     if vtype.pattern and not re.fullmatch(vtype.pattern, text):
-        raise ValueProblem(f"格式不正确：{text!r}")
+        raise ValueProblem("bad-format", f"格式不正确：{text!r}", text, None)
     if vtype.choices and text not in spec.lists[vtype.choices]:
-        raise ValueProblem(f"应为 {'/'.join(spec.lists[vtype.choices])} 之一，实为 {text!r}")
+        choices = "/".join(spec.lists[vtype.choices])
+        raise ValueProblem("not-in-list", f"应为 {choices} 之一，实为 {text!r}", text, choices)
     return text
 
 
@@ -48,17 +60,37 @@ def coerce_fill_value(value: Any, vtype: ValueType, spec: Spec) -> Any:
         return None
     if vtype.base in ("number", "integer"):
         if isinstance(value, bool):
-            raise ValueProblem(f"应为数字，实为 {value!r}")
+            raise ValueProblem("not-a-number", f"应为数字，实为 {value!r}", value)
         if isinstance(value, str):
             try:
                 number = float(Decimal(value.strip()))
             except InvalidOperation:
-                raise ValueProblem(f"应为数字，实为 {value!r}") from None
+                raise ValueProblem("not-a-number", f"应为数字，实为 {value!r}", value) from None
         elif isinstance(value, (int, float)):
             number = float(value)
         else:
-            raise ValueProblem(f"应为数字，实为 {value!r}")
+            raise ValueProblem("not-a-number", f"应为数字，实为 {value!r}", value)
         return check_number(number, vtype)
     if not isinstance(value, str):
-        raise ValueProblem(f"应为文字（字符串），实为 {value!r}")
+        raise ValueProblem("wrong-type", f"应为文字（字符串），实为 {value!r}", value)
     return check_text(value, vtype, spec)
+
+
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def number_from_text(text: str, vtype: ValueType) -> float | None:
+    """Read a number a clerk typed as text, when it reads one way only; None when it does not.
+
+    Accepted: surrounding spaces, full-width digits, thousands separators in
+    groups of three, and the column's own unit as a suffix ("12.5万元" in 万元).
+    """
+    normal = unicodedata.normalize("NFKC", text).strip().replace("\u3000", "").replace(" ", "")
+    if vtype.unit and normal.endswith(vtype.unit):
+        normal = normal[: -len(vtype.unit)].strip()
+    if THOUSANDS.match(normal):
+        normal = normal.replace(",", "")
+    if not PLAIN_NUMBER.match(normal):
+        return None
+    return float(Decimal(normal))

@@ -1,0 +1,192 @@
+"""Read cells of an .xlsx package: sheets, defined names, shared strings, formulas.
+
+Only what the template needs is kept; a sheet's declared dimension is never
+used. Shared formulas are expanded to each cell's own text.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from .formula import CELL, FormulaSyntaxError, col_index, col_letters, tokenize
+from .package import Package, PackageProblem
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+ERROR_CODES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
+
+
+@dataclass
+class RawCell:
+    value: Any  # None, float, str, bool, or an error code string
+    kind: str  # "n", "s", "b", "e", "str", "empty"
+    formula: str | None = None  # without "="
+
+
+@dataclass
+class SheetInfo:
+    name: str
+    path: str
+    state: str  # visible / hidden / veryHidden
+
+
+class XlsxReader:
+    def __init__(self, package: Package):
+        self.package = package
+        root = package.xml("xl/workbook.xml")
+        rels = self._rels("xl/_rels/workbook.xml.rels")
+        self.sheets: dict[str, SheetInfo] = {}
+        sheets_el = root.find(f"{NS}sheets")
+        for el in sheets_el if sheets_el is not None else []:
+            rid = el.get(f"{REL_NS}id", "")
+            target = rels.get(rid)
+            if target is None:
+                continue
+            self.sheets[el.get("name", "")] = SheetInfo(el.get("name", ""), target, el.get("state", "visible"))
+        self.defined_names: dict[str, str] = {}
+        names_el = root.find(f"{NS}definedNames")
+        for el in names_el if names_el is not None else []:
+            if el.get("localSheetId") is None and el.text:
+                self.defined_names[el.get("name", "")] = el.text
+        protection = root.find(f"{NS}workbookProtection")
+        self.structure_locked = protection is not None and protection.get("lockStructure") in ("1", "true")
+        self._strings: list[str] | None = None
+        self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
+        self.protected: dict[str, bool] = {}
+
+    def _rels(self, name: str) -> dict[str, str]:
+        if name not in self.package.names:
+            raise PackageProblem("no-workbook", f"{name} missing")
+        out = {}
+        base = posixpath.dirname(posixpath.dirname(name))
+        for rel in self.package.xml(name):
+            target = rel.get("Target", "")
+            if target.startswith("/"):
+                path = target.lstrip("/")
+            else:
+                path = posixpath.normpath(posixpath.join(base, target))
+            out[rel.get("Id", "")] = path
+        return out
+
+    def strings(self) -> list[str]:
+        if self._strings is None:
+            self._strings = []
+            name = "xl/sharedStrings.xml"
+            if name in self.package.names:
+                for si in self.package.xml(name):
+                    self._strings.append(_text_of(si))
+        return self._strings
+
+    def cells(self, sheet: str) -> dict[tuple[int, int], RawCell]:
+        """Every cell of a sheet as written, keyed (row, col) 0-based."""
+        if sheet in self._cells:
+            return self._cells[sheet]
+        info = self.sheets[sheet]
+        if info.path not in self.package.names:
+            raise PackageProblem("no-workbook", f"sheet {sheet} part {info.path} missing")
+        root = self.package.xml(info.path)
+        protection = root.find(f"{NS}sheetProtection")
+        self.protected[sheet] = protection is not None and protection.get("sheet") in ("1", "true")
+        strings = None
+        shared: dict[str, tuple[int, int, str]] = {}
+        out: dict[tuple[int, int], RawCell] = {}
+        data = root.find(f"{NS}sheetData")
+        row_index = -1
+        for row_el in data if data is not None else []:
+            r_attr = row_el.get("r")
+            row_index = int(r_attr) - 1 if r_attr else row_index + 1
+            col_index_ = -1
+            for c in row_el:
+                ref = c.get("r")
+                if ref:
+                    m = CELL.fullmatch(ref)
+                    if not m:
+                        continue
+                    row, col = int(m.group(2)) - 1, col_index(m.group(1))
+                else:
+                    row, col = row_index, col_index_ + 1
+                col_index_ = col
+                kind = c.get("t", "n")
+                v = c.find(f"{NS}v")
+                text = v.text if v is not None else None
+                f = c.find(f"{NS}f")
+                formula = None
+                if f is not None:
+                    formula = f.text
+                    if f.get("t") == "shared":
+                        si = f.get("si", "")
+                        if formula:
+                            shared[si] = (row, col, formula)
+                        elif si in shared:
+                            r0, c0, base = shared[si]
+                            formula = translate(base, row - r0, col - c0)
+                value: Any
+                if kind == "s":
+                    if strings is None:
+                        strings = self.strings()
+                    try:
+                        value = strings[int(text or "")]
+                    except (ValueError, IndexError):
+                        value = None
+                elif kind == "inlineStr":
+                    is_el = c.find(f"{NS}is")
+                    value, kind = (_text_of(is_el) if is_el is not None else ""), "s"
+                elif kind == "b":
+                    value = text in ("1", "true")
+                elif kind in ("e", "str"):
+                    value = text if text is not None else ""
+                elif text is None or text == "":
+                    value, kind = None, "empty"
+                else:
+                    try:
+                        value = float(text)
+                    except ValueError:
+                        value, kind = text, "str"
+                if value is None and formula is None:
+                    continue
+                out[(row, col)] = RawCell(value, kind, formula)
+        self._cells[sheet] = out
+        return out
+
+
+def _text_of(element: Element) -> str:
+    """Concatenate the runs of a string item, leaving out phonetic (rPh) runs."""
+    parts: list[str] = []
+    for child in element:
+        tag = child.tag
+        if tag == f"{NS}t":
+            parts.append(child.text or "")
+        elif tag == f"{NS}r":
+            t = child.find(f"{NS}t")
+            if t is not None:
+                parts.append(t.text or "")
+    return "".join(parts)
+
+
+REF_PART = re.compile(r"(\$?)([A-Z]{1,3})(\$?)([0-9]+)")
+
+
+def translate(formula: str, drow: int, dcol: int) -> str:
+    """Shift the relative references of a shared formula to another cell."""
+    try:
+        tokens = tokenize(formula)
+    except FormulaSyntaxError:
+        return formula  # not ours to shift; it will not match the template anyway
+    out = []
+    for kind, text in tokens:
+        if kind == "ref":
+            prefix, _, cells = text.rpartition("!")
+
+            def shift(m: re.Match[str]) -> str:
+                col = m.group(2) if m.group(1) else col_letters(col_index(m.group(2)) + dcol)
+                row = m.group(4) if m.group(3) else str(int(m.group(4)) + drow)
+                return f"{m.group(1)}{col}{m.group(3)}{row}"
+
+            text = (prefix + "!" if prefix else "") + REF_PART.sub(shift, cells)
+        out.append(text)
+    return "".join(out)
