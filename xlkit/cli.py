@@ -33,6 +33,9 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise CliError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # output piped into `head`
+            sys.stderr.close()
+            sys.exit(0)
         except Exception as exc:
             if os.environ.get("XLKIT_DEBUG"):
                 raise
@@ -130,6 +133,86 @@ def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
     values = load_fill_data(data)
     fill_workbook(workbook, values, output, spec)
     click.echo(f"Wrote {output}: {len(values)} values filled")
+
+
+def _registry(spec_paths: tuple[str, ...]) -> Any:
+    from .registry import SpecRegistry
+
+    return SpecRegistry.default(list(spec_paths))
+
+
+SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
+STATUS_LABEL = {"ok": "OK", "warning": "WARNING", "error": "ERROR"}
+SHOWN_PER_FILE = 30
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder of specs (older versions too); repeatable.")
+@reports_errors
+def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...]) -> None:
+    """Check returned workbooks (files or folders of .xlsx/.xlsm); exit 1 if any has an error."""
+    from .check import check_file, collect_files
+
+    registry = _registry(spec_paths)
+    files = collect_files(list(inputs))
+    if not files:
+        raise CliError(f"no .xlsx or .xlsm files found in {', '.join(inputs)}")
+    reports = []
+    show_progress = not as_json and len(files) > 1 and sys.stderr.isatty()
+    with click.progressbar(files, label="检查", file=sys.stderr, hidden=not show_progress) as bar:
+        for path in bar:
+            reports.append(check_file(path, registry))
+    if as_json:
+        click.echo(json.dumps({"files": [r.to_dict() for r in reports]}, ensure_ascii=False, indent=1))
+    else:
+        for report in reports:
+            data = report.to_dict()
+            who = f" [{data['unit_code']} {data['unit_name']}]" if data["unit_code"] or data["unit_name"] else ""
+            errors = sum(1 for i in report.issues if i.severity == "error")
+            warnings = len(report.issues) - errors
+            counts = f": {errors} error(s), {warnings} warning(s)" if report.issues else ""
+            click.echo(f"{STATUS_LABEL[report.status]:<7} {report.path}{who}{counts}")
+            for issue in report.issues[:SHOWN_PER_FILE]:
+                where = f"{issue.sheet}!{issue.cell} " if issue.sheet and issue.cell else f"{issue.sheet} " if issue.sheet else ""
+                click.echo(f"    {SEVERITY_LABEL[issue.severity]} {where}{issue.field or ''} [{issue.code}] {issue.message}")
+            if len(report.issues) > SHOWN_PER_FILE:
+                click.echo(f"    … {len(report.issues) - SHOWN_PER_FILE} more (use --json for all)")
+    statuses = [r.status for r in reports]
+    summary = (f"Checked {len(reports)} file(s): {statuses.count('ok')} ok, {statuses.count('warning')} with warnings, "
+               f"{statuses.count('error')} with errors")
+    click.echo(summary, err=as_json)
+    if "error" in statuses:
+        sys.exit(1)
+
+
+@main.command(name="issues")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@spec_option
+@reports_errors
+def issue_types(as_json: bool, spec_path: str | None) -> None:
+    """List every issue type a check can report: code, severity, message template."""
+    from .catalogue import CATALOGUE
+
+    spec = _load(spec_path)
+    rows = [{"code": t.code, "severity": t.severity, "scope": t.scope, "summary": t.summary, "message": t.template}
+            for t in CATALOGUE.values() if t.code != "check-failed"]
+    seen: set[str] = set()
+    for rule in spec.checks:
+        if rule.required_blanks:
+            continue
+        code = "check-" + rule.id.replace("_", "-")
+        if code not in seen:
+            seen.add(code)
+            rows.append({"code": code, "severity": rule.severity, "scope": "field", "summary": f"校验: {rule.name}",
+                         "message": CATALOGUE["check-failed"].template})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    width = max(len(r["code"]) for r in rows)
+    for r in rows:
+        click.echo(f"{r['code']:<{width}}  {r['severity']:<7}  {r['summary']}")
 
 
 @main.command()

@@ -371,7 +371,7 @@ class _Placer:
                 cpath = f"{path}.columns[{k}]"
                 vtype = None if column.blank else self.type_of(column.type or table.type, f"{cpath}.type")
                 field_id = f"{table.id}.{instance.key}.{column.key}"
-                label = f"{''.join(labels)}{column.label}"
+                label = "·".join([*labels, column.label])
                 spec_formula: str | None = column.formula
                 if column.blank or (instance.total and column.total == "none"):
                     spec_formula = None

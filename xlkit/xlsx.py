@@ -66,10 +66,7 @@ class XlsxReader:
         base = posixpath.dirname(posixpath.dirname(name))
         for rel in self.package.xml(name):
             target = rel.get("Target", "")
-            if target.startswith("/"):
-                path = target.lstrip("/")
-            else:
-                path = posixpath.normpath(posixpath.join(base, target))
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
             out[rel.get("Id", "")] = path
         return out
 

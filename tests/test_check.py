@@ -1,0 +1,241 @@
+"""Reading returned workbooks back: every issue type lands on the right code, severity, field and cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+import tamper
+from xlkit.check import check_file
+from xlkit.cli import main
+from xlkit.read import open_template_workbook
+from xlkit.registry import SpecRegistry
+
+
+@pytest.fixture(scope="module")
+def registry() -> SpecRegistry:
+    return SpecRegistry.default()
+
+
+@pytest.fixture(scope="module")
+def layout(seed_filled, spec):
+    return open_template_workbook(seed_filled, spec).layout
+
+
+def issues_of(report, code=None):
+    return [i for i in report.issues if code is None or i.code == code]
+
+
+def copy(src: Path, tmp_path: Path, name="f.xlsx") -> Path:
+    dst = tmp_path / name
+    shutil.copy(src, dst)
+    return dst
+
+
+def test_round_trip_is_clean_and_reads_every_value_filled(seed_filled, seed_data, registry):
+    report = check_file(seed_filled, registry)
+    assert report.issues == []
+    assert report.status == "ok"
+    for field_id, value in seed_data.items():
+        assert report.values[field_id] == value, field_id
+    assert report.values["income.all.total"] == 1126.28
+    assert report.identity.unit_name == "岳阳市智慧城管指挥中心"
+
+
+def test_overwritten_total_is_an_error_and_recomputed_value_is_used(seed_filled, layout, registry, tmp_path):
+    slot = layout.fields["income.all.total"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, 2000))
+    report = check_file(path, registry)
+    [issue] = issues_of(report, "formula-overwritten")
+    assert (issue.severity, issue.field, issue.sheet, issue.cell, issue.found) == ("error", "income.all.total", "收支情况", slot.address, 2000)
+    assert issue.expected == "=" + slot.formula
+    assert report.values["income.all.total"] == 1126.28
+
+
+def test_changed_formula_is_an_error(seed_filled, layout, registry, tmp_path):
+    slot = layout.fields["expense.sub1.basic"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, "=D17"))
+    [issue] = issues_of(check_file(path, registry), "formula-overwritten")
+    assert (issue.field, issue.cell, issue.found) == ("expense.sub1.basic", slot.address, "=D17")
+
+
+def test_stale_value_is_a_warning_when_the_formula_is_intact(seed_filled, layout, registry, tmp_path):
+    slot = layout.fields["sangong.all.total"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, "=" + slot.formula))  # no cached value
+    report = check_file(path, registry)
+    [issue] = issues_of(report, "stale-value")
+    assert (issue.severity, issue.field, issue.cell, issue.expected) == ("warning", "sangong.all.total", slot.address, 8.71)
+    assert report.status == "warning"
+
+
+def test_inserted_row_moves_fields_but_values_stay_in_their_fields(seed_filled, layout, registry, tmp_path):
+    income = layout.fields["income.sub1.carryover"]
+    path = tamper.edit(copy(seed_filled, tmp_path), unprotect=("收支情况",), insert_row=("收支情况", income.row + 1))
+    report = check_file(path, registry)
+    moved = {i.field: i for i in issues_of(report, "field-moved")}
+    assert moved["income.sub1.carryover"].severity == "warning"
+    assert moved["income.sub1.carryover"].cell == f"C{income.row + 2}"
+    assert "income.office.carryover" not in moved
+    assert [i.code for i in report.issues if i.severity == "error"] == []
+    assert report.values["income.sub1.carryover"] == 103.77
+    assert report.values["income.all.total"] == 1126.28
+    assert [i.sheet for i in issues_of(report, "protection-removed")] == ["收支情况"]
+
+
+def test_deleted_sheet_and_deleted_name(seed_filled, layout, registry, tmp_path):
+    path = tamper.edit(copy(seed_filled, tmp_path), delete_sheet=("报告综述",), delete_name=("staff.actual",))
+    report = check_file(path, registry)
+    [missing] = issues_of(report, "sheet-missing")
+    assert (missing.severity, missing.sheet, missing.field) == ("error", "报告综述", "report.overview")
+    [name] = issues_of(report, "name-missing")
+    assert (name.field, name.cell) == ("staff.actual", layout.fields["staff.actual"].address)
+    assert report.values["staff.actual"] == 20  # read at the template's own cell
+
+
+def test_identity_edited_after_unprotecting(seed_filled, layout, registry, tmp_path):
+    slot = layout.fields["unit.name"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, "别的单位"))
+    [issue] = issues_of(check_file(path, registry), "identity-changed")
+    assert (issue.field, issue.found, issue.expected) == ("unit.name", "别的单位", "岳阳市智慧城管指挥中心")
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "code", "severity", "read_as"),
+    [
+        ("income.sub1.fiscal", "1,022.51", "number-as-text", "warning", 1022.51),
+        ("income.sub1.fiscal", "１０２２.５１", "number-as-text", "warning", 1022.51),
+        ("income.sub1.fiscal", " 1022.51 ", "number-as-text", "warning", 1022.51),
+        ("income.sub1.fiscal", "1022.51万元", "number-as-text", "warning", 1022.51),
+        ("income.sub1.fiscal", "一千万", "not-a-number", "error", None),
+        ("income.sub1.fiscal", "1.022,51", "not-a-number", "error", None),
+        ("income.sub1.fiscal", "1022.51元", "not-a-number", "error", None),
+        ("income.sub1.fiscal", -5, "below-min", "error", -5),
+        ("income.sub1.fiscal", 1022.515, "too-many-decimals", "error", 1022.515),
+        ("staff.actual", 20.5, "not-integer", "error", None),
+        ("score", 101, "above-max", "error", 101),
+        ("evaluators.e1.role", "主任", "not-in-list", "error", None),
+        ("contact.phone", "12345", "bad-format", "error", None),
+        ("contact.phone", "0730-8612319", None, None, "0730-8612319"),
+        ("contact.phone", 13800000000, None, None, "13800000000"),
+        ("contact.name", None, "required-missing", "error", None),
+        ("contact.name", "   ", "required-missing", "error", None),
+        ("income.sub1.fiscal", True, "wrong-type", "error", None),
+        ("income.sub1.fiscal", "=1000+22.51", "input-is-formula", "warning", None),
+    ],
+)
+def test_input_values(seed_filled, layout, registry, tmp_path, field, typed, code, severity, read_as):
+    slot = layout.fields[field]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, typed))
+    report = check_file(path, registry)
+    found = [i for i in report.issues if i.field == field]
+    if code is None:
+        assert found == []
+    else:
+        assert [(i.code, i.severity, i.cell) for i in found][:1] == [(code, severity, slot.address)]
+    if read_as is not None:
+        assert report.values.get(field) == read_as
+
+
+def test_failed_rule_of_the_check_sheet(seed_filled, layout, registry, tmp_path):
+    budget = layout.fields["sangong_budget.sub1.reception"]
+    staff = layout.fields["staff.authorized"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(budget.sheet, budget.address, 2.0))
+    path = tamper.edit(path, set_cell=(staff.sheet, staff.address, 10))
+    report = check_file(path, registry)
+    codes = {i.code: i for i in report.issues}
+    over = codes["check-sangong-reception"]
+    assert (over.severity, over.field, over.sheet, over.found, over.expected) == ("error", "sangong.sub1.reception", "收支情况", 2.91, 2.0)
+    staff_issue = codes["check-staff"]
+    assert (staff_issue.severity, staff_issue.field, staff_issue.found, staff_issue.expected) == ("warning", "staff.actual", 20, 10)
+    # stale values in the check sheet, since the file was not recalculated
+    assert all(i.severity == "warning" for i in issues_of(report, "stale-value"))
+
+
+def test_project_total_must_match_expense_table(seed_filled, layout, registry, tmp_path):
+    spent = layout.fields["projects.p2.spent"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(spent.sheet, spent.address, 46.2))
+    report = check_file(path, registry)
+    [issue] = issues_of(report, "check-project-total")
+    assert (issue.field, issue.found, issue.expected) == ("projects.total.spent", 725.1, 724.1)
+
+
+def test_file_resaved_by_openpyxl_has_only_stale_value_warnings(seed_filled, registry, tmp_path):
+    path = tmp_path / "resaved.xlsx"
+    book = openpyxl.load_workbook(seed_filled)
+    book.save(path)
+    report = check_file(path, registry)
+    assert {i.code for i in report.issues} == {"stale-value"}
+    assert report.values["expense.all.balance_cum"] == 124.03
+
+
+def test_older_version_is_read_with_its_own_spec(tmp_path, spec):
+    from xlkit.build import build_template
+    from xlkit.fill import fill_workbook
+    from xlkit.spec import builtin_spec_path, load_spec
+
+    old_spec_path = tmp_path / "old.yaml"
+    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "2025.1"')
+                             .replace("label: 人员编制", "label: 编制人数"), encoding="utf-8")
+    old = load_spec(old_spec_path)
+    template = tmp_path / "old.xlsx"
+    build_template(template, old)
+    filled = tmp_path / "old_filled.xlsx"
+    fill_workbook(template, {"score": 91}, filled, old)
+    report = check_file(filled, SpecRegistry.default())
+    assert [i.code for i in report.issues] == ["unknown-version"]
+    report = check_file(filled, SpecRegistry([spec, old]))
+    assert "unknown-version" not in {i.code for i in report.issues}
+    assert report.identity.template_version == "2025.1" and report.values["grade"] == "优秀"
+
+
+def test_workbook_of_another_template(tmp_path):
+    from xlkit.build import build_template
+    from xlkit.spec import builtin_spec_path, load_spec
+
+    other_path = tmp_path / "other.yaml"
+    other_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace("id: perf-self-eval", "id: project-eval"), encoding="utf-8")
+    book = tmp_path / "o.xlsx"
+    build_template(book, load_spec(other_path))
+    [issue] = check_file(book, SpecRegistry.default()).issues
+    assert (issue.code, issue.found) == ("other-template", "project-eval")
+
+
+def test_cli_check_json_shape_and_exit_codes(seed_filled, layout, tmp_path):
+    good = copy(seed_filled, tmp_path, "good.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    slot = layout.fields["income.all.total"]
+    tamper.edit(seed_filled, bad, set_cell=(slot.sheet, slot.address, 1))
+    runner = CliRunner()
+    result = runner.invoke(main, ["check", str(good), "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert list(data) == ["files"]
+    [entry] = data["files"]
+    assert list(entry) == ["path", "unit_code", "unit_name", "template", "version", "status", "issues"]
+    assert (entry["unit_code"], entry["template"], entry["status"]) == ("430600301", "perf-self-eval", "ok")
+    result = runner.invoke(main, ["check", str(tmp_path), "--json"])
+    assert result.exit_code == 1
+    files = json.loads(result.stdout)["files"]
+    assert sorted(Path(f["path"]).name for f in files) == ["bad.xlsx", "good.xlsx"]
+    issue = next(f for f in files if f["path"].endswith("bad.xlsx"))["issues"][0]
+    assert list(issue) == ["code", "severity", "field", "sheet", "cell", "found", "expected", "message"]
+    text = runner.invoke(main, ["check", str(bad)])
+    assert text.exit_code == 1
+    assert "ERROR   " in text.output and "[formula-overwritten]" in text.output
+    assert text.output.rstrip().endswith("Checked 1 file(s): 0 ok, 0 with warnings, 1 with errors")
+    empty = tmp_path / "empty_dir"
+    empty.mkdir()
+    result = runner.invoke(main, ["check", str(empty)])
+    assert result.exit_code == 2 and "no .xlsx or .xlsm files found" in result.output
+
+
+def test_issues_command_lists_the_catalogue_and_the_spec_rules():
+    result = CliRunner().invoke(main, ["issues", "--json"])
+    assert result.exit_code == 0
+    codes = {row["code"] for row in json.loads(result.output)}
+    assert {"formula-overwritten", "stale-value", "zip-bomb", "check-project-total", "check-staff"} <= codes
