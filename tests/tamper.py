@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 from xlkit.formula import cell_name, col_index, tokenize
 
@@ -131,7 +131,7 @@ def _insert_row(parts, sheet: str, before_row: int) -> None:
     for name, _rid in SHEET_ENTRY.findall(workbook):
         part = sheet_part(parts, name)
         xml = parts[part].decode()
-        xml = re.sub(r"<f>(.*?)</f>", lambda m: "<f>" + escape(shift_formula(m.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"'), name)) + "</f>", xml)
+        xml = re.sub(r"<f>(.*?)</f>", lambda m, own=name: "<f>" + escape(shift_formula(unescape(m.group(1), {"&quot;": '"'}), own)) + "</f>", xml)
         if name == sheet:
             def move_row(m: re.Match) -> str:
                 row = int(m.group(1))

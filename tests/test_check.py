@@ -8,9 +8,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import tamper
 from click.testing import CliRunner
 
-import tamper
 from xlkit.check import check_file
 from xlkit.cli import main
 from xlkit.read import open_template_workbook

@@ -7,8 +7,8 @@ import string
 
 import formulas
 import pytest
-
 from oracle import same
+
 from xlkit.build import build_template
 from xlkit.check import check_file
 from xlkit.fill import fill_workbook
