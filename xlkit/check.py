@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -175,21 +176,25 @@ class _Checker:
 
     # -------------------------------------------------------------- formulas
     def check_formulas(self, results: dict[str, Value]) -> None:
-        cell_field = {(s.sheet, s.row, s.col): s.id for s in self.layout.fields.values()}
+        moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
+        cell_field = _cell_fields(self.layout) if moved else {}
+        canonical = _canonical_formulas(self.layout)
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
             sheet, row, col = self.location[slot.id]
             raw = self.reader.cells(sheet).get((row, col))
-            expected_text = _relocate(slot.formula or "", slot.sheet, cell_field, self.location)
-            recomputed = results.get(slot.id)
+            expected_text = _relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None
                 self.add("formula-overwritten", slot, found=found if found is not None else "（空）", expected="=" + expected_text)
                 continue
-            if _canonical(raw.formula, sheet) != _canonical(expected_text, sheet):
-                self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
-                continue
+            if raw.formula != expected_text:  # the same text is the common case; otherwise compare canonical forms
+                expected = canonical[slot.id] if not moved else _canonical(expected_text, sheet)
+                if _canonical(raw.formula, sheet) != expected:
+                    self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
+                    continue
+            recomputed = results.get(slot.id)
             if not _same_value(raw.value, recomputed):
                 self.add("stale-value", slot, found=raw.value if raw.value is not None else "（无）", expected=recomputed)
 
@@ -215,6 +220,20 @@ class _Checker:
             self.add("protection-removed", sheet="（工作簿结构）")
 
 
+def _cell_fields(layout: Layout) -> dict[Cell, str]:
+    cached = getattr(layout, "_cell_fields", None)
+    if cached is None:
+        cached = layout._cell_fields = {(s.sheet, s.row, s.col): s.id for s in layout.fields.values()}  # type: ignore[attr-defined]
+    return cached
+
+
+def _canonical_formulas(layout: Layout) -> dict[str, str]:
+    cached = getattr(layout, "_canonical", None)
+    if cached is None:
+        cached = layout._canonical = {s.id: _canonical(s.formula or "", s.sheet) for s in layout.formulas()}  # type: ignore[attr-defined]
+    return cached
+
+
 def _plain(number: float) -> float | int:
     return int(number) if float(number).is_integer() else number
 
@@ -231,6 +250,7 @@ def _same_value(cached: Any, recomputed: Value) -> bool:
     return str(cached) == str(recomputed)
 
 
+@lru_cache(maxsize=65536)  # every unit's file of one layout has the same names
 def _parse_name(text: str) -> Cell | None:
     text = text.strip().lstrip("=")
     if "!" not in text or "," in text:
