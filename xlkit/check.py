@@ -53,6 +53,7 @@ class FileReport:
     layout: Layout | None = None
     values: dict[str, Value] = field(default_factory=dict)  # inputs as read, formulas as recomputed
     saved_at: str = ""
+    read_ok: bool = False  # the file was identified and its fields read (layout may be dropped to ship the report)
 
     @property
     def status(self) -> str:
@@ -61,7 +62,7 @@ class FileReport:
 
     @property
     def readable(self) -> bool:
-        return self.layout is not None
+        return self.read_ok
 
     def to_dict(self) -> dict[str, Any]:
         ident = self.identity
@@ -369,6 +370,7 @@ def _check_package(report: FileReport, package: Any, registry: SpecRegistry) -> 
         report.issues.append(_file_issue("metadata-damaged", f"build.params: {exc}"))
         return
     report.layout = layout
+    report.read_ok = True
     checker = _Checker(report, reader, layout, identity)
     checker.locate()
     inputs = checker.read_inputs()

@@ -216,6 +216,72 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 
 
 @main.command()
+@click.argument("spec_path", required=False, type=click.Path(dir_okay=False))
+@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help="Roster of units (CSV or xlsx).")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="Campaign year, prefilled and locked.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks and manifest.csv.")
+@click.option("--password", help="Protection password of sheets and structure.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files that differ (default: refuse).")
+@reports_errors
+def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool) -> None:
+    """One personalised workbook per roster unit, named <code>_<name>.xlsx, plus manifest.csv."""
+    from .distribute import MANIFEST
+    from .distribute import distribute as run
+    from .roster import load_roster
+
+    spec = _load(spec_path)
+    units = load_roster(roster_path).units
+    with click.progressbar(length=len(units), label="生成", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+        results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1))
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "unchanged", "replaced", "refused")}
+    for r in results:
+        if r.status == "refused":
+            click.echo(f"refused {r.path}: {r.reason}", err=True)
+    click.echo(f"{len(results)} units: {counts['created']} created, {counts['unchanged']} unchanged, "
+               f"{counts['replaced']} replaced, {counts['refused']} refused; manifest {Path(output) / MANIFEST}")
+    if counts["refused"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), help="Roster: lists units that sent nothing, flags strangers.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Summary workbook to write.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write one row per unit with every field (UTF-8 BOM).")
+@click.option("--year", type=click.IntRange(2000, 2100), help="Campaign year (default: the most common year of the files).")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Reader processes (default: the machine's cores).")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True, help="Seconds one file may take.")
+@click.option("--strict", is_flag=True, help="Exclude files with errors from the summary.")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
+@reports_errors
+def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
+                jobs: int | None, timeout: float, strict: bool, spec_paths: tuple[str, ...]) -> None:
+    """Check every returned file and consolidate them into the bureau summary workbook."""
+    from .check import collect_files
+    from .consolidate import consolidate as run
+    from .consolidate import write_wide_csv
+    from .roster import load_roster
+    from .summary import write_summary
+
+    roster = load_roster(roster_path) if roster_path else None
+    paths = collect_files(list(inputs))
+    if not paths:
+        raise CliError(f"no .xlsx or .xlsm files found in {', '.join(inputs)}")
+    with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+        result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths)
+    write_summary(result, output)
+    if csv_path:
+        write_wide_csv(result, csv_path)
+    statuses = [f.status for f in result.files]
+    count = {s: statuses.count(s) for s in ("accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing")}
+    click.echo(f"{len(paths)} files, year {result.year or '?'}: {count['accepted']} accepted, {count['accepted-warnings']} with warnings, "
+               f"{count['accepted-errors']} with errors, {count['rejected']} rejected, {count['superseded']} superseded; "
+               f"{count['missing']} units missing. Summary: {output}" + (f", CSV: {csv_path}" if csv_path else ""))
+    if count["accepted-errors"] or count["rejected"]:
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("directory", required=False, default="build/demo", type=click.Path(file_okay=False))
 @reports_errors
 def demo(directory: str) -> None:

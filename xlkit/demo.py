@@ -1,30 +1,113 @@
-"""`xlkit demo`: the bundled samples end to end."""
+"""`xlkit demo`: the main job end to end on the bundled samples."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from .build import build_template
+from .consolidate import consolidate, write_wide_csv
+from .distribute import distribute
 from .fill import fill_workbook
+from .read import open_template_workbook
+from .roster import load_roster
+from .sample_data import generate_unit_data
+from .spec import load_spec
+from .summary import write_summary
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+YEAR = 2019
+SEED_UNIT = "430600301"
 
 
 def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    blank = directory / "template.xlsx"
-    build_template(blank)
-    echo(f"blank template:        {blank}")
+    """Build, distribute, fill (the seed unit with the seed; others generated; two broken, one missing), consolidate."""
+    spec = load_spec()
+    roster = load_roster(SAMPLES / "roster.csv")
     seed = json.loads((SAMPLES / "seed_2019.json").read_text(encoding="utf-8"))
-    unit = directory / "seed_unit_template.xlsx"
-    build_template(unit, unit_code="430600301", unit_name=seed["unit.name"], year=seed["year"])
-    echo(f"seed unit's template:  {unit}")
-    filled = directory / "seed_unit_filled.xlsx"
-    values = fill_workbook(unit, seed, filled)
-    echo(f"seed unit filled:      {filled}")
-    for field_id in ("income.all.total", "expense.all.total", "expense.all.basic", "expense.all.balance_year",
-                     "expense.all.balance_cum", "sangong.all.total", "projects.total.spent", "score", "grade"):
-        echo(f"  {field_id:<26} {values[field_id]}")
-    return {"template": blank, "unit": unit, "filled": filled}
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    template = directory / "template.xlsx"
+    build_template(template, spec)
+    echo(f"1. template:     {template}")
+    sent = directory / "distributed"
+    distributed = distribute(spec, roster.units, YEAR, sent)
+    echo(f"2. distributed:  {len(distributed)} workbooks in {sent} (manifest.csv)")
+    returned = directory / "returned"
+    returned.mkdir()
+    units = roster.units
+    missing, html_unit, overwriting_unit, twice_unit = units[-1], units[-2], units[4], units[2]
+    for number, item in enumerate(distributed):
+        unit = item.unit
+        if unit is missing:
+            continue  # this unit never answers
+        target = returned / item.path.name
+        if unit is html_unit:  # an export from a web system, renamed to .xlsx
+            target.write_text("<!DOCTYPE html><html><body>导出失败，请重试</body></html>", encoding="utf-8")
+            continue
+        layout = open_template_workbook(item.path, spec).layout
+        data = {k: v for k, v in seed.items() if k not in ("unit.name", "year")} if unit.code == SEED_UNIT \
+            else generate_unit_data(layout, unit.code)
+        if unit is twice_unit:  # first sends a version with a wrong score, then the corrected one
+            early = returned / item.path.name.replace(".xlsx", "（初稿）.xlsx")
+            fill_workbook(item.path, {**data, "score": 55}, early, spec)
+            _age(early, hours=2)
+        fill_workbook(item.path, data, target, spec)
+        _age(target, hours=1 - number / 100)
+        if unit is overwriting_unit:
+            _type_over_total(target, layout.fields["expense.all.total"])
+    echo(f"3. returned:     {len(list(returned.iterdir()))} files in {returned} "
+         f"({overwriting_unit.name} typed over a total; {html_unit.name} sent a web page; "
+         f"{twice_unit.name} sent twice; {missing.name} sent nothing)")
+    result = consolidate([returned], roster, year=YEAR)
+    summary = directory / "summary.xlsx"
+    wide = directory / "summary.csv"
+    write_summary(result, summary)
+    write_wide_csv(result, wide)
+    echo(f"4. consolidated: {summary} and {wide}")
+    for status in result.files:
+        name = Path(status.path).name if status.path else "—"
+        echo(f"   {status.label:<10} {status.unit_code} {status.unit_name}  {name}  {status.reason}")
+    seed_row = result.frame[result.frame.unit_code == SEED_UNIT].iloc[0]
+    echo(f"   seed unit: 收入合计 {seed_row['income.all.total']}, 支出合计 {seed_row['expense.all.total']}, "
+         f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
+         f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
+    return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide}
+
+
+def _age(path: Path, hours: float) -> None:
+    """Set the file's saved time (docProps/core.xml) as if saved `hours` ago, so superseding has an order."""
+    import zipfile
+    from datetime import datetime, timedelta, timezone
+
+    stamp = (datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    core = parts["docProps/core.xml"].decode()
+    start = core.index("<dcterms:modified")
+    end = core.index("</dcterms:modified>")
+    core = core[:start] + f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}' + core[end:]
+    parts["docProps/core.xml"] = core.encode()
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    os.replace(tmp, path)
+    stamp_time = time.time() - hours * 3600
+    os.utime(path, (stamp_time, stamp_time))
+
+
+def _type_over_total(path: Path, slot: object) -> None:
+    """What a clerk does after removing the protection: type a number over a formula (saved by openpyxl)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    sheet = book[slot.sheet]  # type: ignore[attr-defined]
+    sheet.protection.sheet = False
+    sheet[slot.address] = 999.99  # type: ignore[attr-defined]
+    book.save(path)

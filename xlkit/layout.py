@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -571,8 +572,29 @@ def build_layout(spec: Spec, params: BuildParams | None = None) -> Layout:
 def check_spec(spec: Spec, path: Path) -> None:
     """Semantic checks that need placement (types, widths, formulas); raise with the spec path."""
     try:
-        build_layout(spec)
+        layout = build_layout(spec)
+        _check_summary(spec, layout)
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
     except XlkitError as exc:
         raise SpecError(f"{path}: parameters: {exc}") from None
+
+
+def _check_summary(spec: Spec, layout: Layout) -> None:
+    if spec.summary is None:
+        return
+    known = set(layout.fields)
+    for k, column in enumerate(spec.summary.columns):
+        path = f"summary.columns[{k}]"
+        if column.type not in spec.types:
+            raise SpecError(f"{path}.type: unknown type {column.type!r}")
+        if column.field is not None and column.field not in known:
+            raise SpecError(f"{path}.field: unknown field {column.field!r}")
+        if column.count is not None and not any(fnmatch(f, column.count) for f in known):
+            raise SpecError(f"{path}.count: {column.count!r} matches no field")
+    charts = spec.summary
+    for k, field_id in enumerate(charts.structure_chart.fields if charts.structure_chart else []):
+        if field_id not in [c.field for c in spec.summary.columns]:
+            raise SpecError(f"summary.structure_chart.fields[{k}]: {field_id!r} is not a summary column")
+    if charts.grade_chart and charts.grade_chart.field not in [c.field for c in spec.summary.columns]:
+        raise SpecError(f"summary.grade_chart.field: {charts.grade_chart.field!r} is not a summary column")

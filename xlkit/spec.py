@@ -215,6 +215,38 @@ class Check(Model):
         return self
 
 
+class SummaryColumn(Model):
+    field: str | None = None
+    count: str | None = None
+    label: str
+    group: str = ""
+    type: str = "money"
+    total: Literal["sum", "none"] = "sum"
+
+    @model_validator(mode="after")
+    def _source(self) -> SummaryColumn:
+        if (self.field is None) == (self.count is None):
+            raise ValueError("a summary column has exactly one of field/count")
+        return self
+
+
+class GradeChart(Model):
+    field: str
+    title: str
+
+
+class StructureChart(Model):
+    title: str
+    fields: list[str] = Field(min_length=1)
+
+
+class Summary(Model):
+    title: str
+    columns: list[SummaryColumn] = Field(min_length=1)
+    grade_chart: GradeChart | None = None
+    structure_chart: StructureChart | None = None
+
+
 class Spec(Model):
     template: TemplateInfo
     parameters: dict[str, Parameter] = {}
@@ -223,6 +255,7 @@ class Spec(Model):
     types: dict[str, ValueType]
     sheets: list[Sheet] = Field(min_length=1)
     checks: list[Check] = []
+    summary: Summary | None = None
 
     @model_validator(mode="after")
     def _grades_descending(self) -> Spec:
@@ -232,8 +265,10 @@ class Spec(Model):
         return self
 
     def fingerprint(self) -> str:
-        """Stable across YAML formatting: hashes the validated model, not the text."""
-        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
+        """Identifies the form a workbook was built from: hashes the validated model (not the YAML text),
+        leaving out `summary`, which shapes the bureau's consolidation, not the units' workbooks."""
+        form = self.model_dump(mode="json", by_alias=True, exclude={"summary"})
+        canonical = json.dumps(form, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

@@ -1,0 +1,257 @@
+"""Many returned workbooks into one account: who sent what, what is accepted, the figures."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .catalogue import message
+from .check import FileReport, Issue, check_file, collect_files
+from .errors import XlkitError
+from .formula import Value
+from .isolate import Outcome, run_isolated
+from .layout import BuildParams
+from .registry import SpecRegistry
+from .roster import Roster
+from .spec import Spec
+
+STATUS_LABELS = {
+    "accepted": "已接收",
+    "accepted-warnings": "已接收（有警告）",
+    "accepted-errors": "已接收（有错误）",
+    "rejected": "已拒收",
+    "superseded": "已被替代",
+    "missing": "未报送",
+}
+INCLUDED = ("accepted", "accepted-warnings", "accepted-errors")
+OUTSIDE_ROSTER = "（名单外）"
+
+
+class ConsolidationError(XlkitError):
+    pass
+
+
+@dataclass
+class FileStatus:
+    """One input file, or one roster unit that sent nothing (path "")."""
+
+    path: str
+    status: str
+    reason: str = ""
+    unit_code: str = ""
+    unit_name: str = ""
+    department: str = ""
+    year: str = ""
+    saved_at: str = ""
+    in_roster: bool | None = None
+    issues: list[Issue] = field(default_factory=list)
+    values: dict[str, Value] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if i.severity == "warning")
+
+
+@dataclass
+class Consolidation:
+    spec: Spec
+    year: str
+    files: list[FileStatus]  # every input file, then roster units with no accepted file
+    frame: pd.DataFrame  # one row per included unit: unit_code, unit_name, department, status, file, then field ids
+    roster: Roster | None = None
+
+    @property
+    def included(self) -> list[FileStatus]:
+        return [f for f in self.files if f.status in INCLUDED]
+
+
+_REGISTRIES: dict[tuple[str, ...], SpecRegistry] = {}
+
+
+def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
+    """Worker entry point: check one file; the layout stays behind (the values and issues travel)."""
+    path, spec_paths = item
+    registry = _REGISTRIES.get(spec_paths)
+    if registry is None:
+        registry = _REGISTRIES[spec_paths] = SpecRegistry.default(list(spec_paths))
+    report = check_file(path, registry)
+    report.layout = None
+    return report
+
+
+def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
+             memory_mb: int | None = 2048, progress: Callable[[], None] | None = None) -> list[FileReport]:
+    """Check every file, each in isolation; a reader failure becomes that file's `reader-crash`."""
+    jobs = jobs or os.cpu_count() or 1
+    items = [(str(p), spec_paths) for p in paths]
+
+    def tick(_outcome: Outcome) -> None:
+        if progress:
+            progress()
+
+    if spec_paths not in _REGISTRIES:
+        _REGISTRIES[spec_paths] = SpecRegistry.default(list(spec_paths))  # loaded once, inherited by forked workers
+    outcomes = run_isolated(check_one, items, jobs, timeout=timeout, memory_mb=memory_mb, on_outcome=tick)
+    reports: list[FileReport] = []
+    for path, outcome in zip(paths, outcomes, strict=True):
+        if outcome.ok:
+            reports.append(outcome.value)
+        else:
+            report = FileReport(str(path))
+            report.issues.append(Issue("reader-crash", "error", None, None, None, None, None,
+                                       message("reader-crash", detail=outcome.failure)))
+            reports.append(report)
+    return reports
+
+
+def consolidate(
+    inputs: list[str | Path],
+    roster: Roster | None = None,
+    spec_paths: tuple[str, ...] = (),
+    year: str | int | None = None,
+    strict: bool = False,
+    jobs: int | None = None,
+    timeout: float = 120.0,
+    progress: Callable[[], None] | None = None,
+    paths: list[Path] | None = None,
+) -> Consolidation:
+    paths = paths if paths is not None else collect_files(inputs)
+    if not paths:
+        raise ConsolidationError(f"no .xlsx or .xlsm files found in {', '.join(map(str, inputs))}")
+    registry = _REGISTRIES.get(spec_paths) or SpecRegistry.default(list(spec_paths))
+    _REGISTRIES[spec_paths] = registry
+    reports = read_all(paths, spec_paths, jobs, timeout, progress=progress)
+    return account(reports, registry.current, roster, year, strict)
+
+
+def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool) -> Consolidation:
+    """Give every file a status, pick one file per unit, list units that sent nothing."""
+    roster_units = roster.by_code() if roster else {}
+    readable = [r for r in reports if r.readable and r.identity is not None]
+    campaign_year = str(year) if year is not None else _most_common_year(readable)
+    files: list[FileStatus] = []
+    candidates: dict[str, list[tuple[FileReport, FileStatus]]] = {}
+    for report in reports:
+        ident = report.identity
+        status = FileStatus(report.path, "rejected", issues=list(report.issues), saved_at=report.saved_at)
+        files.append(status)
+        if ident is not None:
+            status.unit_code, status.unit_name, status.year = ident.unit_code, ident.unit_name, ident.year
+            status.department = _department(ident.unit_code, ident.params_json, roster_units)
+            status.in_roster = ident.unit_code in roster_units if roster else None
+        if not report.readable:
+            first = next((i for i in report.issues if i.severity == "error"), None)
+            status.reason = first.message if first else "无法读取"
+            if not status.unit_code:  # unreadable: name the unit after the file name `<code>_<name>.xlsx` when it fits the roster
+                guess = Path(report.path).name.split("_", 1)[0]
+                if guess in roster_units:
+                    unit = roster_units[guess]
+                    status.unit_code, status.unit_name, status.department, status.in_roster = unit.code, unit.name, unit.department, True
+                    status.reason += "（单位按文件名识别）"
+            continue
+        if campaign_year and status.year != campaign_year:
+            status.reason = f"年度为 {status.year or '（空）'}，不是 {campaign_year} 年度"
+            continue
+        if not status.unit_code:
+            status.reason = "文件中没有单位编码"
+            continue
+        status.values = report.values
+        candidates.setdefault(status.unit_code, []).append((report, status))
+    for entries in candidates.values():
+        entries.sort(key=lambda e: (e[0].saved_at, e[0].path))
+        winner = entries[-1][1]
+        for _report, status in entries[:-1]:
+            status.status = "superseded"
+            status.reason = f"同一单位有保存时间更晚的文件：{Path(winner.path).name}"
+            status.values = {}
+        if winner.errors and strict:
+            winner.reason = f"有 {winner.errors} 个错误，按 --strict 排除"
+            winner.values = {}
+            continue
+        winner.status = "accepted-errors" if winner.errors else "accepted-warnings" if winner.warnings else "accepted"
+        notes = []
+        if winner.errors:
+            notes.append(f"{winner.errors} 个错误")
+        if winner.warnings:
+            notes.append(f"{winner.warnings} 个警告")
+        if roster and not winner.in_roster:
+            notes.append("单位不在名单中")
+        winner.reason = "；".join(notes)
+    included_codes = {f.unit_code for f in files if f.status in INCLUDED}
+    for unit in roster.units if roster else []:
+        if unit.code in included_codes:
+            continue
+        sent = [f for f in files if f.unit_code == unit.code]
+        reason = "报送的文件均未被接收" if sent else "未收到文件"
+        files.append(FileStatus("", "missing", reason, unit.code, unit.name, unit.department, campaign_year, in_roster=True))
+    frame = _frame([f for f in files if f.status in INCLUDED], roster)
+    return Consolidation(spec, campaign_year, files, frame, roster)
+
+
+def _most_common_year(reports: list[FileReport]) -> str:
+    years = Counter(r.identity.year for r in reports if r.identity and r.identity.year)
+    return years.most_common(1)[0][0] if years else ""
+
+
+def _department(code: str, params_json: str, roster_units: dict[str, Any]) -> str:
+    if code in roster_units:
+        return roster_units[code].department
+    try:
+        parent = BuildParams.from_json(params_json).prefill.get("parent_name")
+    except (ValueError, TypeError):
+        parent = None
+    return str(parent) if parent else OUTSIDE_ROSTER
+
+
+def _frame(included: list[FileStatus], roster: Roster | None) -> pd.DataFrame:
+    order = {u.code: i for i, u in enumerate(roster.units)} if roster else {}
+    included = sorted(included, key=lambda f: (order.get(f.unit_code, len(order)), f.department, f.unit_code))
+    columns: dict[str, None] = {}
+    for status in included:
+        for key in status.values:
+            columns.setdefault(key, None)
+    rows = [{"unit_code": f.unit_code, "unit_name": f.unit_name, "department": f.department, "status": f.status,
+             "file": f.path, **{k: f.values.get(k) for k in columns}} for f in included]
+    return pd.DataFrame(rows, columns=["unit_code", "unit_name", "department", "status", "file", *columns])
+
+
+def column_values(consolidation: Consolidation, column: Any) -> list[Value]:
+    """A summary column's value for each included unit (field value, or a count of non-blank fields)."""
+    out: list[Value] = []
+    for _, row in consolidation.frame.iterrows():
+        if column.field is not None:
+            value = row.get(column.field)
+            out.append(None if value is None or (isinstance(value, float) and pd.isna(value)) else value)
+        else:
+            out.append(float(sum(1 for key, value in row.items() if fnmatch(str(key), column.count)
+                                 and value not in (None, "") and not (isinstance(value, float) and pd.isna(value)))))
+    return out
+
+
+def write_wide_csv(consolidation: Consolidation, path: str | Path) -> None:
+    """UTF-8 with BOM so Excel opens it right; text starting with = + - @ is prefixed with ' so it never runs."""
+    frame = consolidation.frame.drop(columns=["department", "file"])
+    for column in frame.columns:
+        frame[column] = frame[column].map(_csv_safe)
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def _csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

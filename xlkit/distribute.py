@@ -1,0 +1,110 @@
+"""One personalised workbook per roster unit, and a manifest of what was made."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .build import write_workbook
+from .layout import build_layout, make_params
+from .meta import password_hash
+from .roster import RosterUnit
+from .spec import Spec
+
+MANIFEST = "manifest.csv"
+UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+@dataclass
+class Distributed:
+    unit: RosterUnit
+    path: Path
+    status: str  # created | unchanged | replaced | refused
+    reason: str = ""
+    sha256: str = ""
+
+
+def unit_filename(unit: RosterUnit) -> str:
+    return UNSAFE_FILENAME.sub("_", f"{unit.code}_{unit.name}") + ".xlsx"
+
+
+def _content_digest(path: Path) -> str:
+    """Digest of the workbook's parts, leaving out docProps/core.xml (it carries the creation time)."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(path) as archive:
+        for name in sorted(archive.namelist()):
+            if name != "docProps/core.xml":
+                digest.update(name.encode())
+                digest.update(archive.read(name))
+    return digest.hexdigest()
+
+
+def distribute(
+    spec: Spec,
+    units: list[RosterUnit],
+    year: int,
+    out_dir: str | Path,
+    password: str | None = None,
+    overwrite: bool = False,
+    progress: Callable[[Distributed], None] | None = None,
+) -> list[Distributed]:
+    """Never silently replaces a different file: an existing one is kept unless `overwrite`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: list[Distributed] = []
+    hashed = password_hash(password or "")
+    for unit in units:
+        names = {"sub_units": list(unit.sub_units)} if unit.sub_units is not None else None
+        counts = {"projects": unit.projects} if unit.projects is not None else None
+        prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name}
+        target = out_dir / unit_filename(unit)
+        layout = build_layout(spec, make_params(spec, prefill, counts, names))
+        handle, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=out_dir)
+        os.close(handle)
+        tmp = Path(tmp_name)
+        try:
+            write_workbook(layout, {}, tmp, hashed)
+            digest = _content_digest(tmp)
+            if not target.exists():
+                os.replace(tmp, target)
+                result = Distributed(unit, target, "created", sha256=digest)
+            elif _same_content(target, digest):
+                result = Distributed(unit, target, "unchanged", sha256=digest)
+            elif overwrite:
+                os.replace(tmp, target)
+                result = Distributed(unit, target, "replaced", "a different file was there (--overwrite)", digest)
+            else:
+                result = Distributed(unit, target, "refused", "a different file is already there; use --overwrite to replace it")
+        finally:
+            tmp.unlink(missing_ok=True)
+        results.append(result)
+        if progress:
+            progress(result)
+    write_manifest(spec, results, year, out_dir / MANIFEST)
+    return results
+
+
+def _same_content(path: Path, digest: str) -> bool:
+    try:
+        return _content_digest(path) == digest
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+
+
+def write_manifest(spec: Spec, results: list[Distributed], year: int, path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "unit_code", "unit_name", "parent_code", "parent_name", "year", "template_id",
+                         "template_version", "fingerprint", "sub_units", "projects", "status", "content_sha256"])
+        for r in results:
+            u = r.unit
+            writer.writerow([r.path.name, u.code, u.name, u.parent_code, u.parent_name, year, spec.template.id,
+                             spec.template.version, spec.fingerprint(), "；".join(u.sub_units or ()),
+                             "" if u.projects is None else u.projects, r.status, r.sha256])

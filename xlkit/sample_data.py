@@ -1,0 +1,74 @@
+"""Deterministic, plausible fill data for the bundled form (demo and benchmark).
+
+It speaks in field ids, the form's public data interface; the numbers are made
+to reconcile (project detail = 项目支出, 三公 within budget) so that a generated
+unit passes every check unless a test breaks it on purpose.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from .layout import Layout
+
+TEXT = {
+    "duties": "负责本单位职能范围内的业务管理、组织实施和监督检查工作。\n负责本单位预算编制、执行和绩效管理工作。",
+    "achievements": "全面完成年度各项工作任务，预算执行规范，绩效目标基本实现。",
+    "report.overview": "（一）单位基本情况\n本单位为财政全额拨款事业单位。\n"
+                       "（二）单位整体支出规模、使用方向和主要内容\n支出主要用于人员经费、公用经费和项目支出。",
+    "report.management": "（一）基本支出\n基本支出按预算执行。\n（二）专项支出\n专项资金专款专用。",
+    "report.implementation": "项目按政府采购和合同管理规定组织实施。",
+    "report.performance": "年度绩效目标完成情况良好。",
+    "report.problems": "预算编制的精准度有待提高。",
+    "report.suggestions": "加强预算管理，提高资金使用效益。",
+}
+
+
+def _cents(rng: random.Random, low: float, high: float) -> float:
+    return round(rng.uniform(low, high), 2)
+
+
+def generate_unit_data(layout: Layout, seed: str) -> dict[str, Any]:
+    """Every required field and the money tables, reconciled, from a seed (the unit code)."""
+    rng = random.Random(seed)
+    fields = layout.fields
+    data: dict[str, Any] = {k: v for k, v in TEXT.items() if k in fields}
+    authorized = rng.randint(8, 120)
+    data.update({"contact.name": "联系人（示例）", "contact.phone": f"138{rng.randint(0, 99999999):08d}",
+                 "staff.authorized": authorized, "staff.actual": rng.randint(max(1, authorized - 10), authorized)})
+    for n in range(1, 6):
+        if f"tasks.{n}" in fields:
+            data[f"tasks.{n}"] = f"完成年度重点工作任务{n}。"
+    rows = [r.key for r in layout.table_rows["income"] if not r.total]
+    projects = [r.key for r in layout.table_rows["projects"] if not r.total]
+    spent_by_project = []
+    for key in projects:
+        budget = _cents(rng, 10, 400)
+        spent = round(budget * rng.uniform(0.75, 1.0), 2)
+        spent_by_project.append(spent)
+        data.update({f"projects.{key}.name": f"专项业务经费{key[1:]}", f"projects.{key}.budget": budget,
+                     f"projects.{key}.spent": spent, f"projects.{key}.score": rng.randint(70, 99)})
+    project_total = round(sum(spent_by_project), 2)
+    # the project spending lands in the rows of the expense table, the remainder on the office row
+    shares = [round(project_total * rng.uniform(0.1, 0.3), 2) for _ in rows[1:]]
+    project_rows = [round(project_total - sum(shares), 2), *shares]
+    for key, project in zip(rows, project_rows, strict=True):
+        personnel, public = _cents(rng, 50, 600), _cents(rng, 10, 120)
+        spent = personnel + public + project
+        fiscal = round(spent * rng.uniform(0.95, 1.1), 2)
+        data.update({f"expense.{key}.personnel": personnel, f"expense.{key}.public": public, f"expense.{key}.project": project,
+                     f"income.{key}.carryover": _cents(rng, 0, 80), f"income.{key}.fiscal": fiscal,
+                     f"income.{key}.other": _cents(rng, 0, 20)})
+        budget = {"reception": _cents(rng, 1, 6), "vehicle_ops": _cents(rng, 2, 10)}
+        for item, amount in budget.items():
+            data[f"sangong_budget.{key}.{item}"] = amount
+            data[f"sangong.{key}.{item}"] = round(amount * rng.uniform(0.6, 1.0), 2)
+        data[f"assets.{key}.in_use"] = _cents(rng, 5, 300)
+    for key in [r.key for r in layout.table_rows["qualitative"]][:2]:
+        data[f"qualitative.{key}.target"] = "保障单位职能正常运转。"
+        data[f"qualitative.{key}.result"] = "已完成。"
+    data["score"] = rng.choice([rng.randint(60, 79), rng.randint(80, 89), rng.randint(90, 99), rng.randint(90, 99)])
+    data.update({"evaluators.e1.name": "评价人（示例）", "evaluators.e1.title": "主任", "evaluators.e1.org": "本单位",
+                 "evaluators.e1.role": "组长", "reporter.name": "联系人（示例）", "reporter.phone": data["contact.phone"]})
+    return {k: v for k, v in data.items() if k in fields}

@@ -1,0 +1,267 @@
+"""The bureau's summary workbook: 汇总, 校验问题, 报送情况, 统计."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from .build import FONT
+from .consolidate import Consolidation, ConsolidationError, FileStatus, column_values
+from .formula import Value, cell_name, col_letters, compile_formula, parse, quote_sheet
+
+FIXED = [("序号", 6), ("单位编码", 12), ("单位名称", 28), ("主管部门", 24), ("报送状态", 14)]
+SEVERITY = {"error": "错误", "warning": "警告"}
+
+
+class _Sheet:
+    """Cells written, remembered so the summary's own formulas can be recomputed and checked."""
+
+    def __init__(self, ws: Worksheet, name: str, values: dict[tuple[str, int, int], Value]):
+        self.ws, self.name, self.values = ws, name, values
+
+    def text(self, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        if value is None or value == "":
+            self.ws.write_blank(row, col, None, fmt)
+            return
+        self.ws.write_string(row, col, str(value), fmt)  # unit text is never a formula
+        self.values[(self.name, row, col)] = str(value)
+
+    def number(self, row: int, col: int, value: Value, fmt: Any = None) -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.ws.write_number(row, col, value, fmt)
+            self.values[(self.name, row, col)] = float(value)
+        elif value is None or value == "":
+            self.ws.write_blank(row, col, None, fmt)
+        else:
+            self.text(row, col, value, fmt)
+
+    def formula(self, row: int, col: int, text: str, fmt: Any = None) -> Value:
+        value = compile_formula(parse(text), self.name)(self.values.get)
+        self.ws.write_formula(row, col, "=" + text, fmt, value)
+        self.values[(self.name, row, col)] = value
+        return value
+
+
+def write_summary(consolidation: Consolidation, path: str | Path) -> None:
+    """Written to a temporary file first: a failed self-check leaves no summary behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+    os.close(handle)
+    try:
+        _write(consolidation, Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write(consolidation: Consolidation, path: Path) -> None:
+    spec = consolidation.spec
+    summary = spec.summary
+    if summary is None:
+        raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    base = {"font_name": FONT, "font_size": 10, "border": 1, "border_color": "#808080", "valign": "vcenter"}
+    fmt = {
+        "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 14}),
+        "note": book.add_format({"font_name": FONT, "font_size": 9, "font_color": "#595959"}),
+        "header": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
+        "text": book.add_format({**base, "text_wrap": True}),
+        "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
+        "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9"}),
+    }
+    number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
+
+    def num(kind: str, type_name: str) -> Any:
+        key = f"{kind}:{type_name}"
+        if key not in fmt:
+            extra = {"subtotal": {"bold": True, "bg_color": "#F2F2F2"}, "total": {"bold": True, "bg_color": "#D9D9D9"}}.get(kind, {})
+            fmt[key] = book.add_format({**base, "num_format": number_formats.get(type_name, "General"), **extra})
+        return fmt[key]
+
+    values: dict[tuple[str, int, int], Value] = {}
+    ws = book.add_worksheet("汇总")
+    sheet = _Sheet(ws, "汇总", values)
+    columns = summary.columns
+    first_data_col = len(FIXED)
+    ws.merge_range(0, 0, 0, first_data_col + len(columns) - 1, f"{summary.title}（{consolidation.year}年度）", fmt["title"])
+    included = consolidation.included
+    ws.write_string(1, 0, f"生成时间 {datetime.now():%Y-%m-%d %H:%M}；纳入汇总 {len(included)} 个单位；金额单位：万元", fmt["note"])
+    for c, (label, width) in enumerate(FIXED):
+        ws.merge_range(2, c, 3, c, label, fmt["header"])
+        ws.set_column(c, c, width)
+    groups: list[tuple[str, int, int]] = []
+    for k, column in enumerate(columns):
+        col = first_data_col + k
+        ws.write_string(3, col, column.label, fmt["header"])
+        ws.set_column(col, col, 13)
+        if groups and groups[-1][0] == column.group:
+            groups[-1] = (column.group, groups[-1][1], col)
+        else:
+            groups.append((column.group, col, col))
+    for text, start, end in groups:
+        if start == end:
+            ws.write_string(2, start, text, fmt["header"])
+        else:
+            ws.merge_range(2, start, 2, end, text, fmt["header"])
+    per_column = [column_values(consolidation, c) for c in columns]
+    frame_rows = {code: i for i, code in enumerate(consolidation.frame["unit_code"])}
+    departments: dict[str, list[FileStatus]] = {}
+    for status in sorted(included, key=lambda f: frame_rows[f.unit_code]):
+        departments.setdefault(status.department, []).append(status)
+    row = 4
+    subtotal_rows: list[int] = []
+    department_rows: list[tuple[str, int]] = []
+    number = 0
+    for department, members in departments.items():
+        first = row
+        for status in members:
+            number += 1
+            sheet.number(row, 0, number, fmt["text"])
+            sheet.text(row, 1, status.unit_code, fmt["text"])
+            sheet.text(row, 2, status.unit_name, fmt["text"])
+            sheet.text(row, 3, department, fmt["text"])
+            sheet.text(row, 4, status.label, fmt["text"])
+            index = frame_rows[status.unit_code]
+            for k, column in enumerate(columns):
+                sheet.number(row, first_data_col + k, per_column[k][index], num("unit", column.type))
+            row += 1
+        sheet.text(row, 2, f"{department} 小计", fmt["subtotal_text"])
+        for c in (0, 1, 3, 4):
+            ws.write_blank(row, c, None, fmt["subtotal_text"])
+        for k, column in enumerate(columns):
+            col = first_data_col + k
+            if column.total == "sum":
+                sheet.formula(row, col, f"SUM({cell_name(first, col)}:{cell_name(row - 1, col)})", num("subtotal", column.type))
+            else:
+                ws.write_blank(row, col, None, num("subtotal", column.type))
+        subtotal_rows.append(row)
+        department_rows.append((department, row))
+        row += 1
+    total_row = row
+    sheet.text(total_row, 2, "合计", fmt["total_text"])
+    for c in (0, 1, 3, 4):
+        ws.write_blank(total_row, c, None, fmt["total_text"])
+    for k, column in enumerate(columns):
+        col = first_data_col + k
+        if column.total == "sum":
+            cells = ",".join(cell_name(r, col) for r in subtotal_rows) or "0"
+            total = sheet.formula(total_row, col, f"SUM({cells})", num("total", column.type))
+            expected = sum(float(v) for v in per_column[k] if isinstance(v, (int, float)) and not isinstance(v, bool))
+            if not isinstance(total, float) or abs(total - expected) > 1e-6 * max(1.0, abs(expected)):
+                raise ConsolidationError(f"summary self-check failed: {column.label} total {total} != sum of units {expected}")
+        else:
+            ws.write_blank(total_row, col, None, num("total", column.type))
+    ws.freeze_panes(4, 3)
+    ws.autofilter(3, 0, max(total_row - 1, 4), first_data_col + len(columns) - 1)
+    ws.set_landscape()
+    ws.set_paper(8)  # A3
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2, 3)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+
+    _issues_sheet(book, fmt, consolidation)
+    _status_sheet(book, fmt, consolidation)
+    _charts_sheet(book, fmt, consolidation, values, department_rows, first_data_col, total_row)
+    book.set_properties({"title": summary.title, "author": "xlkit"})
+    book.close()
+
+
+def _table(book: Any, fmt: dict[str, Any], name: str, headers: list[tuple[str, int]], rows: list[list[Any]]) -> None:
+    ws = book.add_worksheet(name)
+    for c, (label, width) in enumerate(headers):
+        ws.write_string(0, c, label, fmt["header"])
+        ws.set_column(c, c, width)
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.write_number(r, c, value, fmt["text"])
+            elif value is None or value == "":
+                ws.write_blank(r, c, None, fmt["text"])
+            else:
+                ws.write_string(r, c, str(value), fmt["text"])
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+
+
+def _issues_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation) -> None:
+    rows = []
+    for status in consolidation.files:
+        for issue in status.issues:
+            rows.append([status.unit_code, status.unit_name, Path(status.path).name, issue.sheet, issue.cell, issue.field,
+                         issue.code, SEVERITY[issue.severity], issue.message, _shown(issue.found), _shown(issue.expected)])
+    _table(book, fmt, "校验问题", [("单位编码", 12), ("单位名称", 24), ("文件", 30), ("工作表", 10), ("单元格", 8), ("栏目", 26),
+                                   ("代码", 20), ("级别", 6), ("说明", 60), ("发现值", 14), ("应为值", 14)], rows)
+
+
+def _shown(value: Any) -> Any:
+    return value if isinstance(value, (int, float, str)) or value is None else str(value)
+
+
+def _status_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation) -> None:
+    rows = []
+    for status in consolidation.files:
+        in_roster = "" if status.in_roster is None else ("是" if status.in_roster else "否")
+        rows.append([status.unit_code, status.unit_name, status.department, Path(status.path).name if status.path else "",
+                     status.label, status.reason, status.saved_at, status.errors, status.warnings, in_roster])
+    _table(book, fmt, "报送情况", [("单位编码", 12), ("单位名称", 26), ("主管部门", 24), ("文件", 32), ("状态", 14), ("原因", 50),
+                                   ("保存时间", 20), ("错误数", 8), ("警告数", 8), ("名单内", 8)], rows)
+
+
+def _charts_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
+                  department_rows: list[tuple[str, int]], first_data_col: int, total_row: int) -> None:
+    summary = consolidation.spec.summary
+    assert summary is not None
+    ws = book.add_worksheet("统计")
+    sheet = _Sheet(ws, "统计", values)
+    ws.set_column(0, 0, 28)
+    ws.set_column(1, 4, 14)
+    fields = [c.field for c in summary.columns]
+    source = quote_sheet("汇总")
+    row = 0
+    if summary.grade_chart:
+        col = first_data_col + fields.index(summary.grade_chart.field)
+        grades = [band.label for band in consolidation.spec.grades]
+        ws.write_string(row, 0, summary.grade_chart.title, fmt["header"])
+        ws.write_string(row, 1, "单位数", fmt["header"])
+        letters = col_letters(col)
+        span = f"{source}!${letters}$5:${letters}${max(total_row, 5)}"
+        grade_values = [v for (s, _r, c), v in values.items() if s == "汇总" and c == col]
+        for k, grade in enumerate(grades, start=1):
+            sheet.text(row + k, 0, grade, fmt["text"])
+            count = float(sum(1 for v in grade_values if v == grade))
+            ws.write_formula(row + k, 1, f'=COUNTIF({span},"{grade}")', fmt["text"], count)
+        chart = book.add_chart({"type": "column"})
+        chart.add_series({"name": summary.grade_chart.title, "categories": ["统计", row + 1, 0, row + len(grades), 0],
+                          "values": ["统计", row + 1, 1, row + len(grades), 1], "data_labels": {"value": True}})
+        chart.set_title({"name": summary.grade_chart.title})
+        chart.set_legend({"none": True})
+        ws.insert_chart(row, 3, chart, {"x_scale": 1.2, "y_scale": 1.0})
+        row += max(len(grades) + 2, 17)
+    if summary.structure_chart:
+        chart_fields = summary.structure_chart.fields
+        labels = {c.field: c.label for c in summary.columns}
+        ws.write_string(row, 0, summary.structure_chart.title, fmt["header"])
+        for k, field_id in enumerate(chart_fields, start=1):
+            ws.write_string(row, k, labels[field_id], fmt["header"])
+        for r, (department, subtotal_row) in enumerate(department_rows, start=1):
+            sheet.text(row + r, 0, department, fmt["text"])
+            for k, field_id in enumerate(chart_fields, start=1):
+                col = first_data_col + fields.index(field_id)
+                sheet.formula(row + r, k, f"{source}!{cell_name(subtotal_row, col)}", fmt["text"])
+        chart = book.add_chart({"type": "column", "subtype": "stacked"})
+        for k in range(1, len(chart_fields) + 1):
+            chart.add_series({"name": ["统计", row, k], "categories": ["统计", row + 1, 0, row + len(department_rows), 0],
+                              "values": ["统计", row + 1, k, row + len(department_rows), k]})
+        chart.set_title({"name": summary.structure_chart.title})
+        ws.insert_chart(row, len(chart_fields) + 2, chart, {"x_scale": 1.3, "y_scale": 1.1})
