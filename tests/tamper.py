@@ -43,10 +43,14 @@ def edit(path: Path, out: Path | None = None, **changes) -> Path:
     return out
 
 
+class Text(str):
+    """A string that is written as text even when it starts with '='."""
+
+
 def _cell_xml(ref: str, value) -> str:
     if value is None:
         return f'<c r="{ref}"/>'
-    if isinstance(value, str) and value.startswith("="):
+    if isinstance(value, str) and value.startswith("=") and not isinstance(value, Text):
         return f'<c r="{ref}"><f>{escape(value[1:])}</f></c>'
     if isinstance(value, str):
         return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'

@@ -8,6 +8,7 @@ A shared process pool would instead break for every later item.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import multiprocessing
 import os
 import time
@@ -32,6 +33,7 @@ class Outcome:
 
 
 def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None) -> None:
+    faulthandler.disable()  # a dying worker is reported by the supervisor, not by a stack dump
     if memory_bytes and resource is not None:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))

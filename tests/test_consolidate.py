@@ -1,0 +1,264 @@
+"""Distribute to the sample roster, fill, break some returns, consolidate: every file accounted for."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import tamper
+from click.testing import CliRunner
+
+from xlkit.cli import main
+from xlkit.consolidate import account, consolidate, write_wide_csv
+from xlkit.distribute import distribute, unit_filename
+from xlkit.fill import fill_workbook
+from xlkit.read import open_template_workbook
+from xlkit.roster import RosterError, load_roster
+from xlkit.sample_data import generate_unit_data
+from xlkit.summary import write_summary
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_CODE = "430600301"
+
+
+@pytest.fixture(scope="module")
+def roster():
+    return load_roster(ROOT / "samples" / "roster.csv")
+
+
+@pytest.fixture(scope="module")
+def returned(tmp_path_factory, spec, roster, seed_data) -> Path:
+    """Every roster unit's workbook, filled: the seed unit with the seed, the others generated."""
+    base = tmp_path_factory.mktemp("campaign")
+    results = distribute(spec, roster.units, 2019, base / "sent")
+    out = base / "returned"
+    out.mkdir()
+    for item in results:
+        layout = open_template_workbook(item.path, spec).layout
+        data = {k: v for k, v in seed_data.items() if k not in ("unit.name", "year")} if item.unit.code == SEED_CODE \
+            else generate_unit_data(layout, item.unit.code)
+        fill_workbook(item.path, data, out / item.path.name, spec)
+    return out
+
+
+def fresh_copy(returned: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "in"
+    shutil.copytree(returned, target)
+    return target
+
+
+def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
+    result = consolidate([returned], roster, jobs=2)
+    assert {f.status for f in result.files} == {"accepted"}
+    assert len(result.frame) == 13
+    assert list(result.frame.columns[:5]) == ["unit_code", "unit_name", "department", "status", "file"]
+    seed = result.frame[result.frame.unit_code == SEED_CODE].iloc[0]
+    assert (seed["income.all.total"], seed["expense.all.balance_cum"], seed["grade"]) == (1126.28, 124.03, "优秀")
+    out = tmp_path / "s.xlsx"
+    write_summary(result, out)
+    ws = openpyxl.load_workbook(out, data_only=True)["汇总"]
+    header = [c.value for c in ws[4]]
+    rows = list(ws.iter_rows(min_row=5, values_only=True))
+    total = next(r for r in rows if r[2] == "合计")
+    for column in result.spec.summary.columns:
+        if column.total != "sum" or column.field is None:
+            continue
+        col = header.index(column.label)
+        expected = round(result.frame[column.field].fillna(0).sum(), 6)
+        assert round(total[col], 6) == expected, column.label
+    # each department's subtotal is the sum of its units
+    col = header.index("支出合计")
+    for department in result.frame.department.unique():
+        subtotal = next(r for r in rows if r[2] == f"{department} 小计")
+        units = result.frame[result.frame.department == department]["expense.all.total"].sum()
+        assert round(subtotal[col], 6) == round(units, 6)
+    book = openpyxl.load_workbook(out)
+    formula = book["汇总"].cell(row=rows.index(total) + 5, column=col + 1).value
+    assert formula.startswith("=SUM(")  # totals are live formulas, with cached values checked above
+    assert book.sheetnames == ["汇总", "校验问题", "报送情况", "统计"]
+    with zipfile.ZipFile(out) as z:
+        assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= set(z.namelist())
+
+
+def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data, tmp_path):
+    folder = fresh_copy(returned, tmp_path)
+    names = sorted(p.name for p in folder.iterdir())
+    # 1. a unit sends nothing
+    (folder / names[-1]).unlink()
+    # 2. a web page renamed to .xlsx
+    (folder / names[-2]).write_text("<html>导出失败</html>", encoding="utf-8")
+    # 3. a unit sends twice: the later save wins
+    earlier = folder / ("0_" + names[2])
+    shutil.copy(folder / names[2], earlier)
+    from xlkit.demo import _age
+
+    _age(earlier, hours=5)
+    _age(folder / names[2], hours=1)
+    # 4. a unit not in the roster
+    stranger = tmp_path / "stranger.xlsx"
+    from xlkit.build import build_template
+    build_template(stranger, spec, unit_code="999999", unit_name="名单外单位", year=2019)
+    shutil.copy(stranger, folder / "999999_名单外单位.xlsx")
+    # 5. another year
+    other_year = tmp_path / "y.xlsx"
+    build_template(other_year, spec, unit_code="430600302", unit_name="岳阳市市政设施维护中心", year=2018)
+    shutil.copy(other_year, folder / "2018_old.xlsx")
+    # 6. an overwritten total: accepted with errors
+    layout = open_template_workbook(folder / names[0], spec).layout
+    slot = layout.fields["expense.all.total"]
+    tamper.edit(folder / names[0], set_cell=(slot.sheet, slot.address, 1.0))
+
+    result = consolidate([folder], roster, year=2019, jobs=2)
+    by_file = {Path(f.path).name: f for f in result.files if f.path}
+    assert by_file[names[-2]].status == "rejected" and "HTML" in by_file[names[-2]].reason
+    assert by_file[names[-2]].unit_code == names[-2].split("_")[0]  # named from the file name
+    assert by_file["0_" + names[2]].status == "superseded"
+    assert by_file[names[2]].status == "accepted"
+    assert by_file["999999_名单外单位.xlsx"].in_roster is False and "不在名单中" in by_file["999999_名单外单位.xlsx"].reason
+    assert by_file["2018_old.xlsx"].status == "rejected" and "2018" in by_file["2018_old.xlsx"].reason
+    assert by_file[names[0]].status == "accepted-errors"
+    missing = {f.unit_code: f for f in result.files if f.status == "missing"}
+    assert set(missing) == {names[-1].split("_")[0], names[-2].split("_")[0]}
+    assert missing[names[-1].split("_")[0]].reason == "未收到文件"
+    assert len([f for f in result.files if f.path]) == len(list(folder.iterdir()))  # every input file once
+    # strict excludes the file with errors
+    strict = consolidate([folder], roster, year=2019, strict=True, jobs=2)
+    flagged = next(f for f in strict.files if Path(f.path).name == names[0])
+    assert flagged.status == "rejected" and "--strict" in flagged.reason
+    assert names[0].split("_")[0] not in set(strict.frame.unit_code)
+    # the status sheet lists every file and every missing unit
+    out = tmp_path / "s.xlsx"
+    write_summary(result, out)
+    status_rows = list(openpyxl.load_workbook(out)["报送情况"].iter_rows(min_row=2, values_only=True))
+    assert len(status_rows) == len(result.files)
+    assert {r[4] for r in status_rows} >= {"已接收", "已接收（有错误）", "已拒收", "已被替代", "未报送"}
+
+
+def test_reader_crash_fails_only_that_file(returned, roster, tmp_path, monkeypatch):
+    import os
+
+    import xlkit.consolidate as module
+
+    folder = fresh_copy(returned, tmp_path)
+    victim = sorted(folder.iterdir())[3]
+    real = module.check_file
+
+    def crashing(path, registry):
+        if Path(path).name == victim.name:
+            os.abort()
+        return real(path, registry)
+
+    monkeypatch.setattr(module, "check_file", crashing)  # inherited by the forked readers
+    result = consolidate([folder], roster, jobs=2)
+    bad = next(f for f in result.files if Path(f.path).name == victim.name)
+    assert bad.status == "rejected" and [i.code for i in bad.issues] == ["reader-crash"]
+    assert sum(1 for f in result.files if f.status == "accepted") == 12
+
+
+def test_unit_text_never_becomes_a_formula(returned, roster, spec, tmp_path):
+    folder = fresh_copy(returned, tmp_path)
+    target = sorted(folder.iterdir())[1]
+    layout = open_template_workbook(target, spec).layout
+    phone = layout.fields["contact.phone"]
+    name = layout.fields["contact.name"]
+    tamper.edit(target, set_cell=(phone.sheet, phone.address, tamper.Text("=1+2")))
+    tamper.edit(target, set_cell=(name.sheet, name.address, "@SUM(1)"))
+    result = consolidate([folder], roster, jobs=1)
+    out = tmp_path / "s.xlsx"
+    write_summary(result, out)
+    issues = openpyxl.load_workbook(out)["校验问题"]
+    found = [row for row in issues.iter_rows(min_row=2) if row[5].value == "contact.phone"]
+    assert found and found[0][6].value == "bad-format"
+    assert found[0][9].value == "=1+2" and found[0][9].data_type == "s"
+    wide = tmp_path / "w.csv"
+    write_wide_csv(result, wide)
+    raw = wide.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert list(rows[0])[:3] == ["unit_code", "unit_name", "status"]
+    row = next(r for r in rows if r["unit_code"] == target.name.split("_")[0])
+    assert row["contact.name"] == "'@SUM(1)"
+    assert "income.all.total" in rows[0] and "check.project_total.result" in rows[0]
+
+
+def test_account_needs_no_processes(returned, roster, spec):
+    """The accounting is a pure function of the file reports (the API that consolidate uses)."""
+    from xlkit.check import check_file
+    from xlkit.registry import SpecRegistry
+
+    registry = SpecRegistry.default()
+    reports = [check_file(p, registry) for p in sorted(returned.iterdir())[:3]]
+    result = account(reports, spec, roster, None, strict=False)
+    assert result.year == "2019"
+    assert len(result.frame) == 3 and sum(1 for f in result.files if f.status == "missing") == 10
+
+
+def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "sent"
+    args = ["distribute", "--roster", str(ROOT / "samples" / "roster.csv"), "--year", "2019", "-o", str(out)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("13 units: 13 created, 0 unchanged, 0 replaced, 0 refused")
+    first = out / unit_filename(roster.units[0])
+    assert first.name == "430600301_岳阳市智慧城管指挥中心.xlsx"
+    book = openpyxl.load_workbook(first)
+    assert "income.sub2.total" in book.defined_names and "income.sub3.total" not in book.defined_names
+    third = openpyxl.load_workbook(out / unit_filename(roster.units[2]))
+    labels = [c.value for c in third["收支情况"]["A"]]
+    assert "4、南片区环卫所" in labels
+    manifest = list(csv.DictReader((out / "manifest.csv").read_text(encoding="utf-8-sig").splitlines()))
+    assert len(manifest) == 13 and manifest[0]["template_version"] == "2026.1" and manifest[0]["fingerprint"]
+    assert runner.invoke(main, args).output.startswith("13 units: 0 created, 13 unchanged")
+    fill_workbook(first, {"score": 50}, first)  # someone wrote into a distributed file
+    again = runner.invoke(main, args)
+    assert again.exit_code == 1 and "1 refused" in again.output
+    assert runner.invoke(main, [*args, "--overwrite"]).output.startswith("13 units: 0 created, 12 unchanged, 1 replaced")
+
+    summary = tmp_path / "sum.xlsx"
+    wide = tmp_path / "wide.csv"
+    result = runner.invoke(main, ["consolidate", str(returned), "--roster", str(ROOT / "samples" / "roster.csv"),
+                                  "-o", str(summary), "--csv", str(wide), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("13 files, year 2019: 13 accepted, 0 with warnings, 0 with errors, 0 rejected, 0 superseded; 0 units missing.")
+    assert summary.exists() and wide.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("unit_code,unit_name\n1,甲\n1,乙\n", "row 3: unit code 1 repeats row 2"),
+        ("unit_code,unit_name\n1,\n", "row 2: unit 1 has no name"),
+        ("unit_code,unit_name\n,甲\n", "row 2: unit code (单位编码) is empty"),
+        ("code,name\n1,甲\n", "roster lacks column(s) unit_code"),
+        ("单位编码,单位名称,项目数\n1,甲,三\n", "row 2: project count (项目数) '三' is not a whole number"),
+        ("unit_code,unit_name\n", "roster lists no units"),
+    ],
+)
+def test_roster_errors_name_the_row(tmp_path, content, message):
+    path = tmp_path / "r.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RosterError) as info:
+        load_roster(path)
+    assert message in str(info.value)
+
+
+def test_roster_with_chinese_headers_as_xlsx(tmp_path):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["单位编码", "单位名称", "主管部门", "二级机构", "项目数"])
+    ws.append([430001, "甲单位", "某局", "一所；二所", 3])
+    path = tmp_path / "r.xlsx"
+    book.save(path)
+    [unit] = load_roster(path).units
+    assert (unit.code, unit.name, unit.department, unit.sub_units, unit.projects) == ("430001", "甲单位", "某局", ("一所", "二所"), 3)
+
+
+def test_consolidate_json_free_api_shapes(returned, roster):
+    result = consolidate([returned], roster, jobs=2)
+    assert json.loads(result.frame.to_json(orient="records"))[0]["unit_code"] == SEED_CODE

@@ -1,0 +1,40 @@
+"""One bad item never takes others down: aborts, hangs and memory blow-ups fail only themselves."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from xlkit.isolate import run_isolated
+
+
+def behave(item: str) -> str:
+    if item == "abort":
+        os.abort()  # what python-calamine did on a hostile file: the whole process goes
+    if item == "hang":
+        time.sleep(60)
+    if item == "memory":
+        _ = bytearray(8 * 1024**3)
+    if item == "raise":
+        raise ValueError("bad item")
+    return item.upper()
+
+
+def test_abort_hang_memory_and_exceptions_fail_only_their_item():
+    items = ["a", "abort", "b", "hang", "c", "memory", "d", "raise", "e"]
+    seen = []
+    outcomes = run_isolated(behave, items, jobs=2, timeout=3, memory_mb=512, on_outcome=lambda o: seen.append(o.index))
+    assert [o.index for o in outcomes] == list(range(len(items)))
+    assert sorted(seen) == list(range(len(items)))
+    by_item = dict(zip(items, outcomes, strict=True))
+    for good in "abcde":
+        assert by_item[good].ok and by_item[good].value == good.upper()
+    assert not by_item["abort"].ok and "signal 6" in by_item["abort"].failure
+    assert not by_item["hang"].ok and "timed out after 3 s" in by_item["hang"].failure
+    assert not by_item["memory"].ok and "MemoryError" in by_item["memory"].failure
+    assert not by_item["raise"].ok and "ValueError: bad item" in by_item["raise"].failure
+
+
+def test_single_job_and_no_items():
+    assert [o.value for o in run_isolated(behave, ["x", "y"], jobs=1)] == ["X", "Y"]
+    assert run_isolated(behave, [], jobs=2) == []
