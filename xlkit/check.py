@@ -78,7 +78,8 @@ class FileReport:
 
 
 class _Checker:
-    def __init__(self, report: FileReport, reader: XlsxReader, layout: Layout, identity: Identity):
+    def __init__(self, report: FileReport, reader: XlsxReader, layout: Layout, identity: Identity, params: BuildParams):
+        self.params = params  # this unit's own parameters; `layout` may be shared by every unit of its shape
         self.report = report
         self.reader = reader
         self.layout = layout
@@ -94,7 +95,7 @@ class _Checker:
             cell = self.location.get(slot.id, (slot.sheet, slot.row, slot.col))
         address = cell_name(cell[1], cell[2]) if cell else None
         sheet = cell[0] if cell else sheet
-        text = message(message_code or code, label=slot.label if slot else "", found=found, expected=expected, detail=detail,
+        text = message(message_code or code, label=slot.label_for(self.params) if slot else "", found=found, expected=expected, detail=detail,
                        sheet=sheet, cell=address)
         self.report.issues.append(Issue(code, severity or kind.severity, slot.id if slot else None, sheet, address, found, expected, text))
 
@@ -131,7 +132,7 @@ class _Checker:
             raw = self.reader.cells(sheet).get((row, col))
             value = self.input_value(slot, raw)
             if slot.locked and slot.prefill:
-                expected = self.layout.params.prefill.get(slot.prefill, prefilled.get(slot.prefill))
+                expected = self.params.prefill.get(slot.prefill, prefilled.get(slot.prefill))
                 if to_text(value) != to_text(expected):
                     self.add("identity-changed", slot, found=value, expected=expected)
                 value = expected  # identity comes from the metadata, not from an edited cell
@@ -179,7 +180,6 @@ class _Checker:
     def check_formulas(self, results: dict[str, Value]) -> None:
         moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
         cell_field = _cell_fields(self.layout) if moved else {}
-        canonical = _canonical_formulas(self.layout)
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
@@ -191,7 +191,7 @@ class _Checker:
                 self.add("formula-overwritten", slot, found=found if found is not None else "（空）", expected="=" + expected_text)
                 continue
             if raw.formula != expected_text:  # the same text is the common case; otherwise compare canonical forms
-                expected = canonical[slot.id] if not moved else _canonical(expected_text, sheet)
+                expected = _canonical_formulas(self.layout)[slot.id] if not moved else _canonical(expected_text, sheet)
                 if _canonical(raw.formula, sheet) != expected:
                     self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
                     continue
@@ -207,7 +207,7 @@ class _Checker:
                 continue
             target = self.layout.fields[check.blame[0]] if check.blame else self.layout.fields[check.left]
             code = "check-" + check.id.split(".")[0].replace("_", "-")
-            self.add(code, target, found=results.get(check.left), expected=results.get(check.right), detail=check.name,
+            self.add(code, target, found=results.get(check.left), expected=results.get(check.right), detail=check.name_for(self.params),
                      severity=check.severity, message_code="check-failed")
 
     def check_protection(self) -> None:
@@ -365,13 +365,13 @@ def _check_package(report: FileReport, package: Any, registry: SpecRegistry) -> 
         return
     try:
         params = BuildParams.from_json(identity.params_json)
-        layout = build_layout(spec, params)
+        layout = build_layout(spec, params.shape())
     except Exception as exc:
         report.issues.append(_file_issue("metadata-damaged", f"build.params: {exc}"))
         return
     report.layout = layout
     report.read_ok = True
-    checker = _Checker(report, reader, layout, identity)
+    checker = _Checker(report, reader, layout, identity, params)
     checker.locate()
     inputs = checker.read_inputs()
     results = calculator(layout).compute(inputs)

@@ -35,6 +35,10 @@ class BuildParams:
     def to_json(self) -> str:
         return json.dumps({"prefill": self.prefill, "items": self.items}, ensure_ascii=False, sort_keys=True)
 
+    def shape(self) -> BuildParams:
+        """What decides cells and formulas: row counts and which identity fields are prefilled, not the names."""
+        return BuildParams(prefill={k: True for k in self.prefill}, items={k: [""] * len(v) for k, v in self.items.items()})
+
     @classmethod
     def from_json(cls, text: str) -> BuildParams:
         data = json.loads(text)
@@ -85,6 +89,16 @@ class FieldSlot:
     locked: bool = False  # an input prefilled at build time
     prefill: str | None = None
     spec_path: str = ""
+    item: tuple[str, int] | None = None  # the named repeated item (parameter, index) the label mentions
+    label_template: str | None = None  # the label with {name} left open
+
+    def label_for(self, params: BuildParams) -> str:
+        """The label with this unit's own item names (a layout may be shared by units of the same shape)."""
+        if self.item is None or self.label_template is None:
+            return self.label
+        names = params.items.get(self.item[0], [])
+        name = names[self.item[1]] if self.item[1] < len(names) else ""
+        return self.label_template.replace("{name}", name)
 
     @property
     def address(self) -> str:
@@ -120,6 +134,14 @@ class CheckSlot:
     pass_text: str
     fail_text: str
     required_blanks: bool = False
+    item: tuple[str, int] | None = None  # as FieldSlot: the named row the name mentions
+    name_template: str | None = None
+
+    def name_for(self, params: BuildParams) -> str:
+        if self.item is None or self.name_template is None:
+            return self.name
+        names = params.items.get(self.item[0], [])
+        return self.name_template.replace("{name}", names[self.item[1]] if self.item[1] < len(names) else "")
 
 
 @dataclass
@@ -145,6 +167,8 @@ class RowInstance:
     key: str
     labels: list[str]
     total: bool
+    item: tuple[str, int] | None = None  # (parameter, index) when the row is a named repeated item
+    template: str = ""  # the first label before {name} is filled in
 
 
 @dataclass
@@ -316,7 +340,9 @@ class _Placer:
                     detail += 1
                 labels = [spec_row.label] if isinstance(spec_row.label, str) else list(spec_row.label)
                 values = {"n": n, "i": detail, "name": name}
-                rows.append(RowInstance(_fill(spec_row.key, **values), [_fill(x, **values) for x in labels], spec_row.total))
+                item = (spec_row.repeat, n - 1) if isinstance(spec_row.repeat, str) else None
+                rows.append(RowInstance(_fill(spec_row.key, **values), [_fill(x, **values) for x in labels], spec_row.total,
+                                        item, _fill(labels[0], n=n, i=detail)))
         keys = [r.key for r in rows]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
@@ -373,6 +399,7 @@ class _Placer:
                 vtype = None if column.blank else self.type_of(column.type or table.type, f"{cpath}.type")
                 field_id = f"{table.id}.{instance.key}.{column.key}"
                 label = "·".join([*labels, column.label])
+                label_template = "·".join([instance.template, *labels[1:], column.label]) if instance.item else None
                 spec_formula: str | None = column.formula
                 if column.blank or (instance.total and column.total == "none"):
                     spec_formula = None
@@ -390,7 +417,8 @@ class _Placer:
                     detail_index = sum(1 for x in instances[: instances.index(instance)] if not x.total)
                     required = kind == "input" and (column.required == "all" or (column.required == "first" and detail_index == 0))
                     slot = FieldSlot(field_id, sheet.name, row, col, kind, vtype or "text", label, required, span=column.span,
-                                     spec_path=f"{cpath}.formula" if column.formula else cpath)
+                                     spec_path=f"{cpath}.formula" if column.formula else cpath,
+                                     item=instance.item, label_template=label_template)
                     self.add(sheet, slot, spec_formula, table.id, instance.key)
                 height = max(height, column.height or 0)
                 col += column.span
@@ -429,7 +457,7 @@ class _Placer:
         row += 1
         number = 0
         for k, check in enumerate(self.spec.checks):
-            for cid, name, left, right, blame in self.expand_check(check, sheets, f"checks[{k}]"):
+            for cid, name, left, right, blame, item, template in self.expand_check(check, sheets, f"checks[{k}]"):
                 number += 1
                 cpath = f"checks[{k}]"
                 sheet.statics.append(Static(row, 0, str(number), "rowlabel"))
@@ -456,7 +484,7 @@ class _Placer:
                 self.add(sheet, slot, result)
                 self.checks.append(CheckSlot(cid, name, check.severity, check.op, check.type, f"{base}.left", f"{base}.right", diff_id,
                                              f"{base}.result", blame, row, spec_block.pass_text, spec_block.fail_text,
-                                             check.required_blanks))
+                                             check.required_blanks, item, template))
                 row += 1
         return row
 
@@ -467,7 +495,7 @@ class _Placer:
                 return slot.type
         return "count" if "count" in self.spec.types else next(iter(self.spec.types))
 
-    def expand_check(self, check: Check, sheets: list[SheetLayout], path: str) -> list[tuple[str, str, str, str, list[str]]]:
+    def expand_check(self, check: Check, sheets: list[SheetLayout], path: str) -> list[tuple[Any, ...]]:
         if check.required_blanks:
             out = []
             targets = sheets if check.for_sheets else []
@@ -477,18 +505,20 @@ class _Placer:
                     continue
                 left = "+".join(f"(LEN({{{s.id}}})=0)" for s in required)
                 cid = f"{check.id}.{sheet.spec.key}" if check.for_sheets else check.id
-                out.append((cid, _fill(check.name, sheet=sheet.name), left, "0", []))
+                out.append((cid, _fill(check.name, sheet=sheet.name), left, "0", [], None, None))
             return out
         assert check.left and check.right
         if check.for_ is None:
-            return [(check.id, check.name, check.left, check.right, self.blame(check.left))]
+            return [(check.id, check.name, check.left, check.right, self.blame(check.left), None, None)]
         if check.for_ not in self.table_rows:
             raise SpecError(f"{path}.for: unknown table {check.for_!r}")
         out = []
         for instance in self.table_rows[check.for_]:
             left = check.left.replace("#", instance.key)
             right = check.right.replace("#", instance.key)
-            out.append((f"{check.id}.{instance.key}", _fill(check.name, row="".join(instance.labels)), left, right, self.blame(left)))
+            template = _fill(check.name, row=instance.template + "".join(instance.labels[1:])) if instance.item else None
+            out.append((f"{check.id}.{instance.key}", _fill(check.name, row="".join(instance.labels)), left, right, self.blame(left),
+                        instance.item, template))
         return out
 
     def blame(self, text: str) -> list[str]:
