@@ -232,15 +232,22 @@ def _frame(included: list[FileStatus], roster: Roster | None) -> pd.DataFrame:
 
 def column_values(consolidation: Consolidation, column: Any) -> list[Value]:
     """A summary column's value for each included unit (field value, or a count of non-blank fields)."""
-    out: list[Value] = []
-    for _, row in consolidation.frame.iterrows():
-        if column.field is not None:
-            value = row.get(column.field)
-            out.append(None if value is None or (isinstance(value, float) and pd.isna(value)) else value)
-        else:
-            out.append(float(sum(1 for key, value in row.items() if fnmatch(str(key), column.count)
-                                 and value not in (None, "") and not (isinstance(value, float) and pd.isna(value)))))
-    return out
+    frame = consolidation.frame
+    if column.field is not None:
+        if column.field not in frame.columns:
+            return [None] * len(frame)
+        return [None if _blank(v) else v for v in frame[column.field].tolist()]
+    matching = [c for c in frame.columns if fnmatch(str(c), column.count)]
+    counts = [0.0] * len(frame)
+    for name in matching:
+        for i, value in enumerate(frame[name].tolist()):
+            if not _blank(value):
+                counts[i] += 1
+    return counts
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and value != value)
 
 
 def write_wide_csv(consolidation: Consolidation, path: str | Path) -> None:

@@ -477,84 +477,102 @@ FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {
 Getter = Callable[[tuple[str, int, int]], Value]
 Compiled = Callable[[Getter], Value]
 ArgCompiled = Callable[[Getter], list[tuple[Value, bool]]]
-
-
-def _unwrap(values: list[tuple[Value, bool]]) -> Value:
-    return values[0][0] if len(values) == 1 else VALUE_ERR
+COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
 
 
 def compile_formula(node: Node, own_sheet: str) -> Compiled:
-    """Turn an AST into a closure over a cell getter; references are bound once."""
-    arg = _compile_arg(node, own_sheet)
-    if node.kind == "ref":
-        return lambda get: _scalar(arg(get))
-    return lambda get: arg(get)[0][0]
+    """Turn an AST into closures over a cell getter; references are bound once, values flow as scalars."""
+    return _zero_if_blank(node, _scalar(node, own_sheet))
 
 
-def _scalar(values: list[tuple[Value, bool]]) -> Value:
-    value = _unwrap(values)
-    return 0.0 if value is None else value  # a formula =A1 on a blank cell shows 0
+def _zero_if_blank(node: Node, function: Compiled) -> Compiled:
+    """A formula (or IF branch) that is just a reference to a blank cell gives 0, as in Excel."""
+    if node.kind != "ref":
+        return function
+
+    def zero(get: Getter) -> Value:
+        value = function(get)
+        return 0.0 if value is None else value
+    return zero
 
 
-def _compile_arg(node: Node, own_sheet: str) -> ArgCompiled:
+def _scalar(node: Node, own_sheet: str) -> Compiled:
     kind = node.kind
     if kind in ("num", "str", "bool"):
-        constant = [(node.value, False)]
+        constant = node.value
         return lambda get: constant
     if kind == "ref":
+        cells = node.value.cells(own_sheet)
+        if len(cells) != 1:
+            return lambda get: VALUE_ERR  # a range where one value is wanted
+        key = cells[0]
+        return lambda get: get(key)
+    if kind == "unary":
+        inner = _scalar(node.args[0], own_sheet)
+        return lambda get: arith("-", 0.0, inner(get))
+    if kind == "percent":
+        inner = _scalar(node.args[0], own_sheet)
+        return lambda get: arith("/", inner(get), 100.0)
+    if kind == "binary":
+        op = node.value
+        left = _scalar(node.args[0], own_sheet)
+        right = _scalar(node.args[1], own_sheet)
+        if op in COMPARISONS:
+            return lambda get: compare(op, left(get), right(get))
+        if op == "&":
+            def concat(get: Getter) -> Value:
+                a, b = left(get), right(get)
+                for v in (a, b):
+                    if isinstance(v, XlError):
+                        return v
+                return to_text(a) + to_text(b)
+            return concat
+        return lambda get: arith(op, left(get), right(get))
+    if kind == "call":
+        return _call(node, own_sheet)
+    raise FormulaSyntaxError(f"cannot compile {kind}")
+
+
+def _call(node: Node, own_sheet: str) -> Compiled:
+    name = node.value
+    if name == "IF":
+        if not 1 < len(node.args) < 4:
+            raise FormulaSyntaxError("IF takes 2 or 3 arguments")
+        cond = _scalar(node.args[0], own_sheet)
+        then = _zero_if_blank(node.args[1], _scalar(node.args[1], own_sheet))
+        other = _zero_if_blank(node.args[2], _scalar(node.args[2], own_sheet)) if len(node.args) == 3 else None
+
+        def if_(get: Getter) -> Value:
+            flag = to_bool(cond(get))
+            if isinstance(flag, XlError):
+                return flag
+            if flag:
+                return then(get)
+            return other(get) if other else False
+        return if_
+    if name == "IFERROR":
+        if len(node.args) != 2:
+            raise FormulaSyntaxError("IFERROR takes 2 arguments")
+        value_fn = _zero_if_blank(node.args[0], _scalar(node.args[0], own_sheet))
+        fallback = _zero_if_blank(node.args[1], _scalar(node.args[1], own_sheet))
+
+        def iferror(get: Getter) -> Value:
+            value = value_fn(get)
+            return fallback(get) if isinstance(value, XlError) else value
+        return iferror
+    function = FUNCTIONS[name]
+    assert function is not None
+    arguments = [_argument(a, own_sheet) for a in node.args]
+    return lambda get: function([a(get) for a in arguments])
+
+
+def _argument(node: Node, own_sheet: str) -> ArgCompiled:
+    """A function argument: its values, and whether they came from cells (SUM ignores text in cells)."""
+    if node.kind == "ref":
         cells = node.value.cells(own_sheet)
         if len(cells) == 1:
             key = cells[0]
             return lambda get: [(get(key), True)]
         return lambda get: [(get(c), True) for c in cells]
-    if kind == "unary":
-        inner = _compile_arg(node.args[0], own_sheet)
-        return lambda get: [(arith("-", 0.0, _unwrap(inner(get))), False)]
-    if kind == "percent":
-        inner = _compile_arg(node.args[0], own_sheet)
-        return lambda get: [(arith("/", _unwrap(inner(get)), 100.0), False)]
-    if kind == "binary":
-        op = node.value
-        left = _compile_arg(node.args[0], own_sheet)
-        right = _compile_arg(node.args[1], own_sheet)
-        if op in ("=", "<>", "<", ">", "<=", ">="):
-            return lambda get: [(compare(op, _unwrap(left(get)), _unwrap(right(get))), False)]
-        if op == "&":
-            def concat(get: Getter) -> list[tuple[Value, bool]]:
-                a, b = _unwrap(left(get)), _unwrap(right(get))
-                for v in (a, b):
-                    if isinstance(v, XlError):
-                        return [(v, False)]
-                return [(to_text(a) + to_text(b), False)]
-            return concat
-        return lambda get: [(arith(op, _unwrap(left(get)), _unwrap(right(get))), False)]
-    if kind == "call":
-        name = node.value
-        compiled_args = [_compile_arg(a, own_sheet) for a in node.args]
-        if name == "IF":
-            if not 1 < len(compiled_args) < 4:
-                raise FormulaSyntaxError("IF takes 2 or 3 arguments")
-            cond, then = compiled_args[0], compiled_args[1]
-            other = compiled_args[2] if len(compiled_args) == 3 else None
-
-            def if_(get: Getter) -> list[tuple[Value, bool]]:
-                flag = to_bool(_unwrap(cond(get)))
-                if isinstance(flag, XlError):
-                    return [(flag, False)]
-                if flag:
-                    return [(_scalar(then(get)), False)]
-                return [(_scalar(other(get)) if other else False, False)]
-            return if_
-        if name == "IFERROR":
-            if len(compiled_args) != 2:
-                raise FormulaSyntaxError("IFERROR takes 2 arguments")
-            value_arg, fallback = compiled_args
-
-            def iferror(get: Getter) -> list[tuple[Value, bool]]:
-                value = _scalar(value_arg(get))
-                return [(_scalar(fallback(get)) if isinstance(value, XlError) else value, False)]
-            return iferror
-        function = FUNCTIONS[name]
-        assert function is not None
-        return lambda get: [(function([a(get) for a in compiled_args]), False)]
-    raise FormulaSyntaxError(f"cannot compile {kind}")
+    inner = _scalar(node, own_sheet)
+    return lambda get: [(inner(get), False)]

@@ -7,6 +7,7 @@ used. Shared formulas are expanded to each cell's own text.
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -101,10 +102,10 @@ class XlsxReader:
             for c in row_el:
                 ref = c.get("r")
                 if ref:
-                    m = CELL.fullmatch(ref)
-                    if not m:
+                    position = _position(ref)
+                    if position is None:
                         continue
-                    row, col = int(m.group(2)) - 1, col_index(m.group(1))
+                    row, col = position
                 else:
                     row, col = row_index, col_index_ + 1
                 col_index_ = col
@@ -149,6 +150,12 @@ class XlsxReader:
                 out[(row, col)] = RawCell(value, kind, formula)
         self._cells[sheet] = out
         return out
+
+
+@lru_cache(maxsize=65536)  # the same few hundred addresses in every file
+def _position(ref: str) -> tuple[int, int] | None:
+    m = CELL.fullmatch(ref)
+    return (int(m.group(2)) - 1, col_index(m.group(1))) if m else None
 
 
 def _text_of(element: Element) -> str:

@@ -1,0 +1,158 @@
+"""Benchmark `xlkit consolidate` end to end against two baselines measured in the same run.
+
+Prints ms per file, ratios and peak memory (the sum over the process tree).
+Usage: python bench/consolidate_bench.py [--n 1000] [--small 200] [--formulas-sample 10] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def make_unit(args: tuple[int, str]) -> None:
+    """One filled unit workbook with its own code, name and sub-unit names."""
+    from xlkit.build import write_workbook
+    from xlkit.layout import build_layout, make_params
+    from xlkit.sample_data import generate_unit_data
+    from xlkit.spec import load_spec
+
+    number, folder = args
+    spec = load_spec()
+    code = f"B{number:06d}"
+    subs = [f"所属机构{k}" for k in range(1, 1 + number % 3)]
+    params = make_params(spec, {"unit_code": code, "unit_name": f"基准单位{number}", "year": 2019,
+                                "parent_name": f"部门{number % 7}"}, {"projects": 3 + number % 5}, {"sub_units": subs})
+    layout = build_layout(spec, params)
+    write_workbook(layout, generate_unit_data(layout, code), Path(folder) / f"{code}.xlsx")
+
+
+def generate(folder: Path, n: int, jobs: int) -> None:
+    if folder.exists() and len(list(folder.glob("*.xlsx"))) == n:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(make_unit, [(i, str(folder)) for i in range(n)], chunksize=16))
+
+
+def tree_rss(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_measured(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS of a command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    elapsed = time.perf_counter() - start
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"command failed ({process.returncode}): {' '.join(command)}\n{output}")
+    print("   ", output.strip().splitlines()[-1])
+    return elapsed, peak
+
+
+def baseline_openpyxl(files: list[Path]) -> float:
+    import openpyxl
+
+    start = time.perf_counter()
+    for path in files:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        for sheet in book.worksheets:
+            sheet.reset_dimensions()
+            for _row in sheet.iter_rows(values_only=True):
+                pass
+        book.close()
+    return (time.perf_counter() - start) / len(files)
+
+
+def baseline_formulas(files: list[Path]) -> float:
+    import formulas
+
+    start = time.perf_counter()
+    for path in files:
+        formulas.ExcelModel().loads(str(path)).finish().calculate()
+    return (time.perf_counter() - start) / len(files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--small", type=int, default=200, help="a smaller run, to show memory does not grow with N")
+    parser.add_argument("--formulas-sample", type=int, default=10, help="files timed with the formulas baseline (slow)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
+    args = parser.parse_args()
+    xlkit = [sys.executable, "-m", "xlkit"]
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; jobs {args.jobs}")
+    results = {}
+    for n in sorted({args.small, args.n}):
+        folder = args.workdir / f"units_{n}"
+        print(f"generating {n} filled unit workbooks in {folder} …")
+        generate(folder, n, args.jobs)
+        print(f"xlkit consolidate, N = {n}:")
+        elapsed, peak = run_measured([*xlkit, "consolidate", str(folder), "-o", str(args.workdir / f"summary_{n}.xlsx"),
+                                      "--csv", str(args.workdir / f"summary_{n}.csv"), "--jobs", str(args.jobs)])
+        results[n] = (elapsed / n * 1000, peak)
+    files = sorted((args.workdir / f"units_{args.n}").glob("*.xlsx"))
+    print(f"baseline (b) openpyxl read-only, all values, {len(files)} files, 1 process …")
+    openpyxl_ms = baseline_openpyxl(files) * 1000
+    sample = files[: args.formulas_sample]
+    print(f"baseline (a) formulas ExcelModel().loads().finish().calculate(), {len(sample)} files, 1 process …")
+    formulas_ms = baseline_formulas(sample) * 1000
+    per_file, peak = results[args.n]
+    print()
+    print("| measure | value |")
+    print("|---|---|")
+    for n, (ms, mem) in sorted(results.items()):
+        print(f"| xlkit consolidate, N = {n}, end to end ({args.jobs} processes) | {ms:.1f} ms/file, peak {mem / 2**20:.0f} MiB |")
+    print(f"| (a) formulas recompute per file (1 process) | {formulas_ms:.0f} ms/file |")
+    print(f"| (b) openpyxl read all values per file (1 process) | {openpyxl_ms:.1f} ms/file |")
+    print(f"| xlkit vs (a) | {formulas_ms / per_file:.0f}x faster |")
+    print(f"| xlkit vs (b) | {openpyxl_ms / per_file:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
