@@ -7,9 +7,9 @@ used. Shared formulas are expanded to each cell's own text.
 from __future__ import annotations
 
 import posixpath
-from functools import lru_cache
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element
 
