@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .compute import calculator
 from .formula import Value, XlError, cell_name, quote_sheet
-from .layout import FieldSlot, Layout
+from .layout import FieldSlot, Layout, SheetLayout
 from .meta import LISTS_SHEET, META_SHEET, PROPERTY_PREFIX, Identity
 from .spec import Spec
 
@@ -94,6 +96,41 @@ class _Styles:
             props["bg_color"] = INPUT_COLOR
             props["locked"] = False
         return self.get(**props)
+
+
+LINE_HEIGHT = 14.5  # points per wrapped line of 11 pt text
+WRAPPED_STYLES = {"header", "label", "rowlabel", "totallabel", "checkname", "box", "note"}
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a cell `width` characters wide (a CJK character counts twice)."""
+    per_line = max(1.0, width * 0.92 - 1)
+    lines = 0
+    for paragraph in text.split("\n"):
+        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in paragraph)
+        lines += max(1, math.ceil(units / per_line))
+    return lines
+
+
+def row_heights(sheet: SheetLayout, values: Mapping[str, Value]) -> dict[int, float]:
+    """The spec's heights, raised where a text would not fit: printed forms must show every word."""
+    widths = sheet.spec.columns
+    heights = dict(sheet.heights)
+
+    def need(row: int, col: int, last_col: int, text: str) -> None:
+        width = sum(widths[col:last_col + 1])
+        lines = text_lines(text, width)
+        if lines > 1:
+            heights[row] = max(heights.get(row, 15.0), lines * LINE_HEIGHT + 4)
+
+    for static in sheet.statics:
+        if static.style in WRAPPED_STYLES and static.text and (static.last_row is None or static.last_row == static.row):
+            need(static.row, static.col, static.last_col if static.last_col is not None else static.col, static.text)
+    for slot in sheet.slots:
+        value = values.get(slot.id)
+        if isinstance(value, str) and value:
+            need(slot.row, slot.col, slot.col + slot.span - 1, value)
+    return heights
 
 
 def _write_value(ws: Worksheet, slot: FieldSlot, value: Value, fmt: Format) -> None:
@@ -191,8 +228,10 @@ def _write(layout: Layout, results: Mapping[str, Value], path: Path, password_ha
         ws = worksheets[sheet.name]
         for c, width in enumerate(sheet.spec.columns):
             ws.set_column(c, c, width)
-        for row, height in sheet.heights.items():
+        for row, height in row_heights(sheet, results).items():
             ws.set_row(row, height)
+        if sheet.page_breaks:
+            ws.set_h_pagebreaks(sheet.page_breaks)
         for static in sheet.statics:
             fmt = styles.static(static.style)
             last_row = static.last_row if static.last_row is not None else static.row

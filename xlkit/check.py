@@ -217,8 +217,7 @@ class _Checker:
             self.reader.cells(sheet.name)
             if not self.reader.protected.get(sheet.name, False):
                 self.add("protection-removed", sheet=sheet.name)
-        if not self.reader.structure_locked:
-            self.add("protection-removed", sheet="（工作簿结构）")
+        # Workbook structure protection is not checked: LibreOffice drops it on every save (see README).
 
 
 def _cell_fields(layout: Layout) -> dict[Cell, str]:
@@ -246,8 +245,8 @@ def _same_value(cached: Any, recomputed: Value) -> bool:
         return abs(float(cached) - float(recomputed)) <= 1e-9 * max(1.0, abs(float(recomputed)))
     if recomputed is None or recomputed == "":
         return cached in (None, "")
-    if isinstance(recomputed, bool):
-        return cached is recomputed
+    if isinstance(recomputed, bool):  # LibreOffice stores booleans as 1/0
+        return cached is recomputed or (isinstance(cached, (int, float)) and float(cached) == float(recomputed))
     return str(cached) == str(recomputed)
 
 

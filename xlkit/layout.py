@@ -152,6 +152,7 @@ class SheetLayout:
     heights: dict[int, float] = field(default_factory=dict)
     title_rows: int = 1
     last_row: int = 0
+    page_breaks: list[int] = field(default_factory=list)  # rows that start a printed page
 
     @property
     def name(self) -> str:
@@ -251,6 +252,8 @@ class _Placer:
             row = 0
             for j, block in enumerate(sheet_spec.blocks):
                 path = f"sheets[{i}].blocks[{j}]"
+                if block.page_break and row > 0:
+                    sheet.page_breaks.append(row)
                 if block.checks is not None:
                     if j != len(sheet_spec.blocks) - 1:
                         raise SpecError(f"{path}: a checks block must be the last block of its sheet")
@@ -503,7 +506,7 @@ class _Placer:
                 required = [s for s in sheet.slots if s.required and s.kind == "input"]
                 if not required:
                     continue
-                left = "+".join(f"(LEN({{{s.id}}})=0)" for s in required)
+                left = "0+" + "+".join(f"(LEN({{{s.id}}})=0)" for s in required)  # 0+ keeps a single term a number
                 cid = f"{check.id}.{sheet.spec.key}" if check.for_sheets else check.id
                 out.append((cid, _fill(check.name, sheet=sheet.name), left, "0", [], None, None))
             return out

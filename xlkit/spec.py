@@ -165,6 +165,7 @@ class Block(Model):
     checks: ChecksBlock | None = None
     height: float | None = None
     box: bool = False
+    page_break: bool = False  # start a new printed page with this block
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -54,8 +54,6 @@ class XlsxReader:
         for el in names_el if names_el is not None else []:
             if el.get("localSheetId") is None and el.text:
                 self.defined_names[el.get("name", "")] = el.text
-        protection = root.find(f"{NS}workbookProtection")
-        self.structure_locked = protection is not None and protection.get("lockStructure") in ("1", "true")
         self._strings: list[str] | None = None
         self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
         self.protected: dict[str, bool] = {}

@@ -1,0 +1,128 @@
+"""Drive a running headless LibreOffice over UNO. Runs under the system python3 (python3-uno).
+
+Usage: python3 lo_driver.py PIPE_NAME < jobs.json > results.json
+Each job: {"op": ..., "path": ..., ...}; ops:
+  inspect  {cells: [[sheet, "B6"], ...]}  -> sheets, protection, locked flags, validation types
+  values   {cells: [...], recalc: bool}    -> cell values (after calculateAll() when recalc)
+  edit     {out, steps: [...]}              -> apply steps as a person would, store as .xlsx
+  pdf      {out}                            -> export the whole workbook to PDF
+Steps: ["unprotect", sheet], ["set", sheet, cell, value], ["insert_row", sheet, row0], ["clear", sheet, cell]
+"""
+
+import json
+import sys
+import time
+
+import uno
+from com.sun.star.beans import PropertyValue
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name, p.Value = name, value
+    return p
+
+
+def connect(pipe):
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
+    for _ in range(120):
+        try:
+            context = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
+            return context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+        except Exception:
+            time.sleep(0.5)
+    raise SystemExit("cannot connect to LibreOffice")
+
+
+def url(path):
+    return uno.systemPathToFileUrl(path)
+
+
+def open_doc(desktop, path):
+    return desktop.loadComponentFromURL(url(path), "_blank", 0, (prop("Hidden", True),))
+
+
+def cell(doc, sheet, address):
+    return doc.Sheets.getByName(sheet).getCellRangeByName(address)
+
+
+def value_of(c):
+    kind = c.getType().value  # EMPTY, VALUE, TEXT, FORMULA
+    if kind == "EMPTY":
+        return None
+    if kind == "VALUE":
+        return c.getValue()
+    if kind == "TEXT":
+        return c.getString()
+    result = c.FormulaResultType2.value if hasattr(c, "FormulaResultType2") else None
+    if c.getError():
+        return "#ERR" + str(c.getError())
+    if result == "VALUE":
+        return c.getValue()
+    return c.getString()
+
+
+def run(desktop, job):
+    doc = open_doc(desktop, job["path"])
+    try:
+        op = job["op"]
+        if op == "inspect":
+            sheets = {}
+            for name in doc.Sheets.ElementNames:
+                sheet = doc.Sheets.getByName(name)
+                sheets[name] = {"protected": sheet.isProtected(), "visible": sheet.IsVisible}
+            cells = []
+            for sheet, address in job.get("cells", []):
+                c = cell(doc, sheet, address)
+                validation = c.Validation
+                cells.append({"locked": c.CellProtection.IsLocked, "validation": validation.Type.value,
+                              "formula1": validation.getFormula1(), "value": value_of(c)})
+            return {"sheets": sheets, "structure_protected": doc.isProtected(), "cells": cells}
+        if op == "values":
+            if job.get("recalc"):
+                doc.calculateAll()
+            return {"values": [value_of(cell(doc, s, a)) for s, a in job["cells"]]}
+        if op == "edit":
+            for step in job["steps"]:
+                if step[0] == "protect_structure":
+                    doc.protect(step[1] if len(step) > 1 else "")
+                    continue
+                kind, sheet_name = step[0], step[1]
+                sheet = doc.Sheets.getByName(sheet_name)
+                if kind == "unprotect":
+                    sheet.unprotect("")
+                elif kind == "set":
+                    c = sheet.getCellRangeByName(step[2])
+                    if isinstance(step[3], (int, float)) and not isinstance(step[3], bool):
+                        c.setValue(step[3])
+                    else:
+                        c.setString(step[3])
+                elif kind == "clear":
+                    sheet.getCellRangeByName(step[2]).setString("")
+                elif kind == "insert_row":
+                    sheet.Rows.insertByIndex(step[2], 1)
+            doc.calculateAll()
+            doc.storeToURL(url(job["out"]), (prop("FilterName", "Calc MS Excel 2007 XML"),))
+            return {"stored": job["out"]}
+        if op == "pdf":
+            doc.storeToURL(url(job["out"]), (prop("FilterName", "calc_pdf_Export"),))
+            return {"stored": job["out"]}
+        raise ValueError(f"unknown op {op}")
+    finally:
+        doc.close(True)
+
+
+def main():
+    desktop = connect(sys.argv[1])
+    jobs = json.load(sys.stdin)
+    results = []
+    for job in jobs:
+        try:
+            results.append(run(desktop, job))
+        except Exception as exc:  # report per job; the test decides
+            results.append({"error": f"{type(exc).__name__}: {exc}"})
+    json.dump(results, sys.stdout, ensure_ascii=False)
+
+
+main()
