@@ -43,6 +43,8 @@ def snapshot(path: Path) -> dict:
             "conditional_formats": conditional,
             "protected": bool(ws.protection.sheet),
             "column_widths": {k: v.width for k, v in sorted(ws.column_dimensions.items()) if v.width},
+            "row_heights": {str(k): v.height for k, v in sorted(ws.row_dimensions.items()) if v.height},
+            "page_breaks": [b.id for b in ws.row_breaks.brk],
             "print": {
                 "orientation": ws.page_setup.orientation,
                 "paper": ws.page_setup.paperSize,

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
+from office import (
+    SYSTEM_PYTHON,
+    Office,
+)
 
-from office import Office
-
-from office import SYSTEM_PYTHON  # noqa: E402
 HOW_TO_INSTALL = "apt-get install libreoffice-calc-nogui python3-uno fonts-noto-cjk poppler-utils"
 
 
