@@ -55,10 +55,9 @@ def value_of(c):
         return c.getValue()
     if kind == "TEXT":
         return c.getString()
-    result = c.FormulaResultType2.value if hasattr(c, "FormulaResultType2") else None
     if c.getError():
         return "#ERR" + str(c.getError())
-    if result == "VALUE":
+    if c.FormulaResultType2 == 1:  # com.sun.star.sheet.FormulaResult.VALUE
         return c.getValue()
     return c.getString()
 

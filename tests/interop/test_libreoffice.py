@@ -1,0 +1,221 @@
+"""xlkit's workbooks in a real LibreOffice: opening, recalculation, a clerk's round trip, tampering, printing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from office import cells_of
+from oracle import same
+from xlkit.build import build_template
+from xlkit.check import check_file
+from xlkit.consolidate import consolidate
+from xlkit.fill import fill_workbook
+from xlkit.layout import build_layout, make_params
+from xlkit.read import open_template_workbook
+from xlkit.registry import SpecRegistry
+from xlkit.sample_data import generate_unit_data
+from xlkit.summary import write_summary
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_DIR = ROOT / "build" / "print"
+GENERATED_FILLINGS = 20
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return SpecRegistry.default()
+
+
+def layout_of(path, spec):
+    return open_template_workbook(path, spec).layout
+
+
+def test_template_opens_protected_with_locks_and_validations(libreoffice, seed_template, spec):
+    layout = layout_of(seed_template, spec)
+    statics = [[sheet.name, f"{chr(65 + s.col)}{s.row + 1}"] for sheet in layout.sheets for s in sheet.statics[:6] if s.col < 26]
+    [result] = libreoffice.run([{"op": "inspect", "path": str(seed_template), "cells": cells_of(layout) + statics}])
+    for sheet in spec.sheets:
+        assert result["sheets"][sheet.name] == {"protected": True, "visible": True}, sheet.name
+    assert result["sheets"]["_xlkit"]["visible"] is False and result["sheets"]["_lists"]["visible"] is False
+    cells = result["cells"]
+    for slot, seen in zip(layout.fields.values(), cells, strict=False):
+        editable = slot.kind == "input" and not slot.locked
+        assert seen["locked"] is (not editable), slot.id
+        if editable:
+            assert seen["validation"] != "ANY", slot.id
+    role = cells[list(layout.fields).index("evaluators.e1.role")]
+    assert role["validation"] == "LIST" and "_lists" in role["formula1"]
+    assert all(seen["locked"] for seen in cells[len(layout.fields):])
+    # LibreOffice 7.4 does not read workbook structure protection from .xlsx; the file does carry it:
+    with zipfile.ZipFile(seed_template) as archive:
+        assert 'lockStructure="1"' in archive.read("xl/workbook.xml").decode()
+
+
+def generated_fillings(tmp_path: Path, spec) -> list[Path]:
+    files = []
+    for n in range(GENERATED_FILLINGS):
+        params = make_params(spec, {"unit_code": f"G{n:03d}", "unit_name": f"生成单位{n}", "year": 2019},
+                             {"projects": 1 + n % 7}, {"sub_units": [f"机构{k}" for k in range(n % 4)]})
+        template = tmp_path / f"t{n}.xlsx"
+        from xlkit.build import write_workbook
+        layout = build_layout(spec, params)
+        write_workbook(layout, {}, template)
+        data = generate_unit_data(layout, f"G{n:03d}")
+        if n % 3 == 0:  # blanks and band edges too
+            data = {k: v for i, (k, v) in enumerate(data.items()) if i % 4}
+            data["score"] = [59.99, 60, 89.99, 90, 100, 0, 80][n % 7]
+        out = tmp_path / f"g{n}.xlsx"
+        fill_workbook(template, data, out, spec)
+        files.append(out)
+    return files
+
+
+def test_recalculation_parity(libreoffice, seed_filled, spec, registry, tmp_path):
+    files = [seed_filled, *generated_fillings(tmp_path, spec)]
+    jobs, expected = [], []
+    for path in files:
+        report = check_file(path, registry)
+        assert not [i for i in report.issues if i.code in ("stale-value", "formula-overwritten")], path
+        layout = layout_of(path, spec)
+        formulas = layout.formulas()
+        jobs.append({"op": "values", "path": str(path), "cells": cells_of(layout, formulas), "recalc": True})
+        jobs.append({"op": "values", "path": str(path), "cells": cells_of(layout, formulas), "recalc": False})
+        expected.append((formulas, report.values))
+    results = libreoffice.run(jobs)
+    compared = 0
+    for (formulas, values), recalculated, loaded in zip(expected, results[0::2], results[1::2], strict=True):
+        for slot, after, before in zip(formulas, recalculated["values"], loaded["values"], strict=True):
+            assert same(values[slot.id], after), (slot.id, values[slot.id], after)
+            assert same(before, after), (slot.id, "cached", before, "recalculated", after)
+            compared += 1
+    assert compared == sum(len(formulas) for formulas, _ in expected) and len(expected) == 1 + GENERATED_FILLINGS
+
+
+def person_fills(layout, data) -> list[list]:
+    return [["set", layout.fields[k].sheet, layout.fields[k].address, v] for k, v in data.items()]
+
+
+def test_a_clerks_round_trip_checks_clean(libreoffice, spec, seed_data, registry, tmp_path):
+    template = tmp_path / "unit.xlsx"
+    build_template(template, spec, unit_code="430600301", unit_name=seed_data["unit.name"], year=2019)
+    other = tmp_path / "other.xlsx"
+    build_template(other, spec, unit_code="430600302", unit_name="岳阳市市政设施维护中心", year=2019)
+    layout = layout_of(template, spec)
+    seed_inputs = {k: v for k, v in seed_data.items() if k not in ("unit.name", "year")}
+    other_data = generate_unit_data(layout_of(other, spec), "430600302")
+    returned = tmp_path / "returned"
+    returned.mkdir()
+    libreoffice.run([
+        {"op": "edit", "path": str(template), "out": str(returned / "seed.xlsx"), "steps": person_fills(layout, seed_inputs)},
+        {"op": "edit", "path": str(other), "out": str(returned / "other.xlsx"), "steps": person_fills(layout_of(other, spec), other_data)},
+    ])
+    report = check_file(returned / "seed.xlsx", registry)
+    assert report.issues == []
+    for field_id, value in seed_inputs.items():
+        assert same(report.values[field_id], value), field_id
+    assert (report.values["income.all.total"], report.values["grade"]) == (1126.28, "优秀")
+    result = consolidate([returned], jobs=1)
+    assert {f.status for f in result.files} == {"accepted"}
+    total = result.frame["expense.all.total"].sum()
+    assert round(total, 2) == round(1002.25 + check_file(returned / "other.xlsx", registry).values["expense.all.total"], 2)
+
+
+def test_tampering_in_libreoffice_is_reported(libreoffice, seed_filled, spec, registry, tmp_path):
+    layout = layout_of(seed_filled, spec)
+    total = layout.fields["income.all.total"]
+    name = layout.fields["contact.name"]
+    sub1 = layout.fields["income.sub1.carryover"]
+    libreoffice.run([
+        {"op": "edit", "path": str(seed_filled), "out": str(tmp_path / "over.xlsx"),
+         "steps": [["unprotect", total.sheet], ["set", total.sheet, total.address, 2000]]},
+        {"op": "edit", "path": str(seed_filled), "out": str(tmp_path / "row.xlsx"),
+         "steps": [["unprotect", sub1.sheet], ["insert_row", sub1.sheet, sub1.row]]},
+        {"op": "edit", "path": str(seed_filled), "out": str(tmp_path / "blank.xlsx"),
+         "steps": [["unprotect", name.sheet], ["clear", name.sheet, name.address]]},
+    ])
+    over = check_file(tmp_path / "over.xlsx", registry)
+    assert [(i.code, i.field) for i in over.issues if i.severity == "error"] == [("formula-overwritten", "income.all.total")]
+    assert over.values["income.all.total"] == 1126.28
+    moved = check_file(tmp_path / "row.xlsx", registry)
+    assert [i for i in moved.issues if i.severity == "error"] == []
+    assert "income.sub1.carryover" in {i.field for i in moved.issues if i.code == "field-moved"}
+    assert moved.values["income.sub1.carryover"] == 103.77 and moved.values["income.all.total"] == 1126.28
+    blank = check_file(tmp_path / "blank.xlsx", registry)
+    assert [(i.code, i.field) for i in blank.issues if i.severity == "error"] == [("required-missing", "contact.name")]
+    for report in (over, moved, blank):
+        assert [i.sheet for i in report.issues if i.code == "protection-removed"] in ([total.sheet], [name.sheet])
+
+
+def pdf_pages_by_sheet(pdf: Path, sheet_names: list[str]) -> list[str]:
+    count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
+    owners = []
+    for page in range(1, count + 1):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+                              capture_output=True, text=True).stdout
+        footer = [line for line in text.splitlines() if "页，共" in line][-1]
+        owners.append(next(name for name in sheet_names if f"{name} 第" in footer.replace("  ", " ")))
+    return owners
+
+
+def test_printing_to_pdf(libreoffice, seed_filled, spec, tmp_path):
+    pdf = tmp_path / "seed.pdf"
+    libreoffice.run([{"op": "pdf", "path": str(seed_filled), "out": str(pdf)}])
+    layout = layout_of(seed_filled, spec)
+    owners = pdf_pages_by_sheet(pdf, [s.name for s in spec.sheets])
+    # what the print layout implies: each sheet one page wide, one page per page-break segment
+    expected = [sheet.name for sheet in layout.sheets for _ in range(1 + len(sheet.page_breaks))]
+    assert owners == expected
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", str(len(owners)), str(pdf)], capture_output=True, text=True).stdout
+    sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)
+    orientation = {s.name: s.orientation for s in spec.sheets}
+    for owner, (width, height) in zip(owners, sizes, strict=True):
+        portrait = (round(float(width)), round(float(height))) == (595, 842)
+        landscape = (round(float(width)), round(float(height))) == (842, 595)
+        assert portrait if orientation[owner] == "portrait" else landscape, (owner, width, height)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True).stdout.splitlines()[2:]
+    assert fonts and all(" yes " in line for line in fonts), fonts  # every font embedded
+    assert any("CJK" in line or "Noto" in line for line in fonts), fonts  # a CJK font carries the Chinese text
+    text = re.sub(r"\s", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout)  # cells wrap
+    for phrase in ("部门（单位）整体支出绩效自评表", "局机关及二级机构汇总", "1,126.28", "评价组组长（签字）", "改进措施和有关建议"):
+        assert phrase in text, phrase
+    shutil.rmtree(PRINT_DIR, ignore_errors=True)
+    PRINT_DIR.mkdir(parents=True)
+    shutil.copy(pdf, PRINT_DIR / "seed.pdf")
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(PRINT_DIR / "page")], check=True)
+    assert len(list(PRINT_DIR.glob("page-*.png"))) == len(owners)
+
+
+def test_summary_workbook_recalculates_to_the_same_totals(libreoffice, seed_filled, spec, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(seed_filled, folder / "seed.xlsx")
+    for path in generated_fillings(tmp_path, spec)[:4]:
+        shutil.copy(path, folder / path.name)
+    result = consolidate([folder], jobs=2)
+    summary = tmp_path / "summary.xlsx"
+    write_summary(result, summary)
+    import openpyxl
+
+    book = openpyxl.load_workbook(summary)
+    ws = book["汇总"]
+    formula_cells = [["汇总", c.coordinate] for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    stats = book["统计"]
+    formula_cells += [["统计", c.coordinate] for row in stats.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    cached = openpyxl.load_workbook(summary, data_only=True)
+    before = [cached[s][a].value for s, a in formula_cells]
+    [after] = libreoffice.run([{"op": "values", "path": str(summary), "cells": formula_cells, "recalc": True}])
+    assert len(formula_cells) > 40
+    for (sheet, address), mine, theirs in zip(formula_cells, before, after["values"], strict=True):
+        assert same(mine, theirs), (sheet, address, mine, theirs)
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="only asserted under CI")
+def test_interop_ran_under_ci(libreoffice):
+    assert libreoffice.process.poll() is None
