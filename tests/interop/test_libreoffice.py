@@ -10,9 +10,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from office import cells_of
 from oracle import same
+
 from xlkit.build import build_template
 from xlkit.check import check_file
 from xlkit.consolidate import consolidate
