@@ -117,7 +117,7 @@ def test_fill_refuses_a_workbook_that_is_not_ours(runner, tmp_path):
     garbage = tmp_path / "g.xlsx"
     garbage.write_text("<html>not a workbook</html>", encoding="utf-8")
     result = runner.invoke(main, ["fields", str(garbage)])
-    assert result.exit_code == 2 and "not a readable .xlsx workbook" in result.output
+    assert result.exit_code == 2 and "not-a-zip: 文件不是Excel工作簿" in result.output
 
 
 def test_every_command_has_help(runner):

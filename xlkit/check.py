@@ -11,8 +11,9 @@ from .catalogue import CATALOGUE, message
 from .compute import calculator
 from .formula import FormulaSyntaxError, Value, XlError, cell_name, parse_ref, quote_sheet, to_text, tokenize
 from .layout import BuildParams, FieldSlot, Layout, build_layout
-from .meta import META_SHEET, Identity
+from .meta import Identity
 from .package import PackageProblem, open_package
+from .read import read_identity
 from .registry import SpecRegistry
 from .values import ValueProblem, check_number, check_text, number_from_text
 from .xlsx import RawCell, XlsxReader
@@ -340,15 +341,10 @@ def _file_issue(code: str, detail: str = "", found: Any = None, expected: Any = 
 def _check_package(report: FileReport, package: Any, registry: SpecRegistry) -> None:
     reader = XlsxReader(package)
     report.saved_at = _saved_at(reader)
-    if META_SHEET not in reader.sheets:
+    identity = read_identity(reader)
+    if identity is None:
         report.issues.append(_file_issue("not-our-template"))
         return
-    rows: dict[str, str] = {}
-    for (row, col), raw in reader.cells(META_SHEET).items():
-        if col == 0 and raw.value is not None:
-            value = reader.cells(META_SHEET).get((row, 1))
-            rows[str(raw.value)] = "" if value is None or value.value is None else to_text(value.value)
-    identity = Identity.from_rows(rows)
     report.identity = identity
     if not identity.template_id:
         report.issues.append(_file_issue("not-our-template"))

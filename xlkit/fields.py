@@ -35,5 +35,5 @@ def layout_for(source: str | Path | None, spec: Spec | None = None) -> Layout:
     if path.suffix.lower() in (".yaml", ".yml"):
         return build_layout(load_spec(path))
     opened = open_template_workbook(path, spec)
-    opened.book.close()
+    opened.close()
     return opened.layout

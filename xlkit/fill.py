@@ -11,6 +11,7 @@ from typing import Any
 from .build import write_workbook
 from .errors import FillError
 from .formula import Value
+from .layout import Layout
 from .read import open_template_workbook, read_input_values
 from .spec import Spec
 from .values import ValueProblem, coerce_fill_value
@@ -50,7 +51,16 @@ def load_fill_data(path: str | Path) -> dict[str, Any]:
 def fill_workbook(workbook: str | Path, data: dict[str, Any], out: str | Path, spec: Spec | None = None) -> dict[str, Value]:
     """Validate all of `data` first; write nothing unless every value fits."""
     opened = open_template_workbook(workbook, spec)
-    layout = opened.layout
+    try:
+        clean = _validated(data, opened.layout)
+        values = read_input_values(opened)
+    finally:
+        opened.close()
+    values.update(clean)
+    return write_workbook(opened.layout, values, Path(out), opened.identity.password_hash)
+
+
+def _validated(data: dict[str, Any], layout: Layout) -> dict[str, Any]:
     problems: list[str] = []
     clean: dict[str, Any] = {}
     for field_id, value in data.items():
@@ -72,7 +82,4 @@ def fill_workbook(workbook: str | Path, data: dict[str, Any], out: str | Path, s
         listed = "\n  ".join(problems[:MAX_LISTED])
         more = f"\n  … and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
         raise FillError(f"{len(problems)} problem(s) in the fill data, nothing written:\n  {listed}{more}")
-    values = read_input_values(opened)
-    opened.book.close()
-    values.update(clean)
-    return write_workbook(layout, values, Path(out), opened.identity.password_hash)
+    return clean
