@@ -83,13 +83,17 @@ class Consolidation:
 _REGISTRIES: dict[tuple[str, ...], SpecRegistry] = {}
 
 
+def _registry(spec_paths: tuple[str, ...]) -> SpecRegistry:
+    """Loaded once per process; forked readers inherit the parent's."""
+    if spec_paths not in _REGISTRIES:
+        _REGISTRIES[spec_paths] = SpecRegistry.default(list(spec_paths))
+    return _REGISTRIES[spec_paths]
+
+
 def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
     """Worker entry point: check one file; the layout stays behind (the values and issues travel)."""
     path, spec_paths = item
-    registry = _REGISTRIES.get(spec_paths)
-    if registry is None:
-        registry = _REGISTRIES[spec_paths] = SpecRegistry.default(list(spec_paths))
-    report = check_file(path, registry)
+    report = check_file(path, _registry(spec_paths))
     report.layout = None
     return report
 
@@ -104,8 +108,7 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
         if progress:
             progress()
 
-    if spec_paths not in _REGISTRIES:
-        _REGISTRIES[spec_paths] = SpecRegistry.default(list(spec_paths))  # loaded once, inherited by forked workers
+    _registry(spec_paths)
     outcomes = run_isolated(check_one, items, jobs, timeout=timeout, memory_mb=memory_mb, on_outcome=tick)
     reports: list[FileReport] = []
     for path, outcome in zip(paths, outcomes, strict=True):
@@ -133,10 +136,8 @@ def consolidate(
     paths = paths if paths is not None else collect_files(inputs)
     if not paths:
         raise ConsolidationError(f"no .xlsx or .xlsm files found in {', '.join(map(str, inputs))}")
-    registry = _REGISTRIES.get(spec_paths) or SpecRegistry.default(list(spec_paths))
-    _REGISTRIES[spec_paths] = registry
     reports = read_all(paths, spec_paths, jobs, timeout, progress=progress)
-    return account(reports, registry.current, roster, year, strict)
+    return account(reports, _registry(spec_paths).current, roster, year, strict)
 
 
 def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool) -> Consolidation:

@@ -20,19 +20,18 @@ class SpecRegistry:
 
     @classmethod
     def default(cls, extra: list[str | Path] | None = None) -> SpecRegistry:
-        """Given specs first (the first is current), else the built-in form, plus every spec beside it."""
-        specs = [load_spec(p) for p in _expand(extra or [])]
+        """Given specs first (the first is current), else the built-in form; then every spec beside the built-in one."""
         builtin = builtin_spec_path()
-        if not specs:
-            specs.append(load_spec(builtin))
-        for path in sorted(builtin.parent.rglob("*.yaml")):
-            if path.resolve() != builtin.resolve() or len(specs) > 0:
-                try:
-                    spec = load_spec(path)
-                except SpecError:
-                    continue
-                if spec.fingerprint() not in {s.fingerprint() for s in specs}:
-                    specs.append(spec)
+        specs = [load_spec(p) for p in _expand(extra or [])] or [load_spec(builtin)]
+        known = {s.fingerprint() for s in specs}
+        for path in sorted(builtin.parent.rglob("*.yaml")):  # archived versions of the form
+            try:
+                spec = load_spec(path)
+            except SpecError:
+                continue
+            if spec.fingerprint() not in known:
+                known.add(spec.fingerprint())
+                specs.append(spec)
         return cls(specs)
 
 
