@@ -158,3 +158,16 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path, spec):
     layout = build_layout(spec)
     assert ws[layout.fields["duties"].address].value == "=1+1"
     assert ws[layout.fields["duties"].address].data_type == "s"
+
+
+def test_password_can_come_from_the_spec(tmp_path):
+    from xlkit.spec import builtin_spec_path, load_spec
+
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace("issuer: 财政局（制）", "issuer: 财政局（制）\n  password: fromspec"),
+                         encoding="utf-8")
+    path = tmp_path / "p.xlsx"
+    build_template(path, load_spec(spec_path))
+    assert openpyxl.load_workbook(path)["基本概况"].protection.password == password_hash("fromspec")
+    build_template(path, load_spec(spec_path), password="cli")
+    assert openpyxl.load_workbook(path)["基本概况"].protection.password == password_hash("cli")

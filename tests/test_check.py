@@ -239,3 +239,50 @@ def test_issues_command_lists_the_catalogue_and_the_spec_rules():
     assert result.exit_code == 0
     codes = {row["code"] for row in json.loads(result.output)}
     assert {"formula-overwritten", "stale-value", "zip-bomb", "check-project-total", "check-staff"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("typed", "code", "read_as"),
+    [
+        (43921, None, "2020-03-31"),  # an Excel date serial
+        ("2020年3月31日", "date-as-text", "2020-03-31"),
+        ("2020/3/31", "date-as-text", "2020-03-31"),
+        ("昨天", "not-a-date", None),
+        ("2020-02-30", "not-a-date", None),
+    ],
+)
+def test_dates_as_the_spec_says(seed_filled, layout, registry, tmp_path, typed, code, read_as):
+    slot = layout.fields["reporter.date"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, typed))
+    report = check_file(path, registry)
+    assert [i.code for i in report.issues if i.field == "reporter.date"] == ([code] if code else [])
+    value = report.values.get("reporter.date")
+    assert (value.isoformat() if value else None) == read_as
+
+
+def test_booleans_as_the_spec_says(tmp_path):
+    from xlkit.build import build_template
+    from xlkit.fill import fill_workbook
+    from xlkit.spec import builtin_spec_path, load_spec
+
+    text = builtin_spec_path().read_text(encoding="utf-8")
+    text = text.replace("  # Formula-only types", "  yesno: {base: boolean}\n  # Formula-only types")
+    text = text.replace("          - - {id: reporter.date, label: 填报日期, type: date, span: 2}",
+                        "          - - {id: reporter.date, label: 填报日期, type: date, span: 2}\n"
+                        "            - {id: reporter.confirmed, label: 已核对, type: yesno}")
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(text, encoding="utf-8")
+    spec = load_spec(spec_path)
+    registry = SpecRegistry([spec])
+    template = tmp_path / "t.xlsx"
+    layout = build_template(template, spec)
+    filled = tmp_path / "f.xlsx"
+    fill_workbook(template, {"reporter.confirmed": "是", "reporter.date": "2020-03-31"}, filled, spec)
+    report = check_file(filled, registry)
+    assert report.values["reporter.confirmed"] is True
+    slot = layout.fields["reporter.confirmed"]
+    for typed, code, value in (("否", "boolean-as-text", False), ("也许", "not-a-boolean", None), (False, None, False)):
+        path = tamper.edit(filled, tmp_path / "b.xlsx", set_cell=(slot.sheet, slot.address, typed))
+        report = check_file(path, registry)
+        assert [i.code for i in report.issues if i.field == "reporter.confirmed"] == ([code] if code else [])
+        assert report.values.get("reporter.confirmed") is value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import string
+from datetime import date
 
 import formulas
 import pytest
@@ -13,6 +14,7 @@ from xlkit.build import build_template
 from xlkit.check import check_file
 from xlkit.fill import fill_workbook
 from xlkit.registry import SpecRegistry
+from xlkit.values import date_serial
 
 FILLINGS = 60
 
@@ -25,6 +27,8 @@ def random_value(rng: random.Random, spec, slot):
         return rng.choice(spec.lists[vtype.choices])
     if slot.type == "score":
         return rng.choice([0, 59.99, 60, 79.99, 80, 89.99, 90, 100, round(rng.uniform(0, 100), 2)])
+    if vtype.base == "date":
+        return date(2019, rng.randint(1, 12), rng.randint(1, 28))
     if slot.type == "code":
         return f"U{rng.randint(1, 999999)}"
     if slot.type == "phone":
@@ -60,7 +64,8 @@ def test_random_fillings_recompute_like_the_formulas_package(template, spec, tmp
         fill_workbook(path, data, filled, spec)
         report = check_file(filled, registry)
         assert not [i for i in report.issues if i.code in ("formula-overwritten", "stale-value")], n
-        solution = model.calculate(inputs={key(path, layout.fields[f]): v for f, v in data.items()})
+        inputs = {key(path, layout.fields[f]): date_serial(v) if isinstance(v, date) else v for f, v in data.items()}
+        solution = model.calculate(inputs=inputs)
         for slot in layout.formulas():
             theirs = solution[key(path, slot)].value[0][0]
             theirs = theirs.item() if hasattr(theirs, "item") else theirs

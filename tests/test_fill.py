@@ -176,3 +176,12 @@ def test_seed_sample_covers_the_seed(seed_data, spec):
     assert set(seed_data) <= set(layout.fields)
     assert json.dumps(seed_data, ensure_ascii=False).count("298532") >= 2
     assert seed_data["contact.phone"] != "18173068822"  # placeholders, not the real person
+
+
+def test_fill_dates(tmp_path, spec, seed_template):
+    out = tmp_path / "d.xlsx"
+    fill_workbook(seed_template, {"reporter.date": "2020年3月31日"}, out, spec)
+    cell = openpyxl.load_workbook(out)["评价人员"][open_template_workbook(out, spec).layout.fields["reporter.date"].address]
+    assert cell.value.date().isoformat() == "2020-03-31" and cell.number_format == "yyyy-mm-dd"
+    with pytest.raises(FillError, match="应为日期"):
+        fill_workbook(seed_template, {"reporter.date": "下周"}, tmp_path / "x.xlsx", spec)

@@ -7,6 +7,7 @@ import os
 import tempfile
 import unicodedata
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,8 @@ def _write_value(ws: Worksheet, slot: FieldSlot, value: Value, fmt: Format) -> N
         ws.write_blank(slot.row, slot.col, None, fmt)
     elif isinstance(value, bool):
         ws.write_boolean(slot.row, slot.col, value, fmt)
+    elif isinstance(value, date):
+        ws.write_datetime(slot.row, slot.col, datetime(value.year, value.month, value.day), fmt)
     elif isinstance(value, (int, float)):
         ws.write_number(slot.row, slot.col, value, fmt)
     else:
@@ -337,5 +340,5 @@ def build_template(
     spec = spec or load_spec()
     prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name}
     layout = build_layout(spec, make_params(spec, prefill, counts, names))
-    write_workbook(layout, {}, Path(out), password_hash(password or ""))
+    write_workbook(layout, {}, Path(out), password_hash(password or spec.template.password or ""))
     return layout

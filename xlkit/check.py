@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from .meta import Identity
 from .package import PackageProblem, open_package
 from .read import read_identity
 from .registry import SpecRegistry
-from .values import ValueProblem, check_number, check_text, number_from_text
+from .values import ValueProblem, boolean_from_text, check_number, check_text, date_from_serial, date_from_text, number_from_text
 from .xlsx import RawCell, XlsxReader
 
 Cell = tuple[str, int, int]
@@ -41,6 +42,8 @@ class Issue:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, XlError):
         return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
     return value
@@ -155,6 +158,10 @@ class _Checker:
         if raw is not None and raw.kind == "e":
             self.add("wrong-type", slot, found=value)
             return None
+        if vtype.base == "date":
+            return self.date_value(slot, value)
+        if vtype.base == "boolean":
+            return self.boolean_value(slot, value)
         if isinstance(value, bool):
             self.add("wrong-type", slot, found=value)
             return None
@@ -176,6 +183,29 @@ class _Checker:
                 detail = str(vtype.validation.get("error_message", ""))
             self.add(problem.code, slot, found=problem.found, expected=problem.expected, detail=detail)
             return value if isinstance(value, (int, float)) else None
+
+    def date_value(self, slot: FieldSlot, value: Any) -> date | None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parsed = date_from_serial(float(value))
+        elif isinstance(value, str):
+            parsed = date_from_text(value)
+            if parsed is not None:
+                self.add("date-as-text", slot, found=value, expected=parsed.isoformat())
+        else:
+            parsed = None
+        if parsed is None:
+            self.add("not-a-date", slot, found=value)
+        return parsed
+
+    def boolean_value(self, slot: FieldSlot, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        flag = boolean_from_text(value) if isinstance(value, str) else None
+        if flag is None:
+            self.add("not-a-boolean", slot, found=value)
+        else:
+            self.add("boolean-as-text", slot, found=value, expected=flag)
+        return flag
 
     # -------------------------------------------------------------- formulas
     def check_formulas(self, results: dict[str, Value]) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from .formula import Compiled, Value, compile_formula, parse, references
 from .layout import Layout
+from .values import date_serial
 
 
 class Calculator:
@@ -50,6 +52,8 @@ class Calculator:
         for field_id, value in inputs.items():
             cell = self.cell_of.get(field_id)
             if cell is not None and value is not None and value != "":
+                if isinstance(value, date):
+                    value = date_serial(value)  # formulas see dates as Excel serial numbers
                 cells[cell] = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
         get = cells.get
         results: dict[str, Value] = {k: v for k, v in inputs.items() if k in self.cell_of}

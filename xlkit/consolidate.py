@@ -52,7 +52,6 @@ class FileStatus:
     saved_at: str = ""
     in_roster: bool | None = None
     issues: list[Issue] = field(default_factory=list)
-    values: dict[str, Value] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -171,7 +170,6 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         if not status.unit_code:
             status.reason = "文件中没有单位编码"
             continue
-        status.values = report.values
         candidates.setdefault(status.unit_code, []).append((report, status))
     for entries in candidates.values():
         entries.sort(key=lambda e: (e[0].saved_at, e[0].path))
@@ -179,10 +177,8 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         for _report, status in entries[:-1]:
             status.status = "superseded"
             status.reason = f"同一单位有保存时间更晚的文件：{Path(winner.path).name}"
-            status.values = {}
         if winner.errors and strict:
             winner.reason = f"有 {winner.errors} 个错误，按 --strict 排除"
-            winner.values = {}
             continue
         winner.status = "accepted-errors" if winner.errors else "accepted-warnings" if winner.warnings else "accepted"
         notes = []
@@ -200,7 +196,8 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         sent = [f for f in files if f.unit_code == unit.code]
         reason = "报送的文件均未被接收" if sent else "未收到文件"
         files.append(FileStatus("", "missing", reason, unit.code, unit.name, unit.department, campaign_year, in_roster=True))
-    frame = _frame([f for f in files if f.status in INCLUDED], roster)
+    values = {r.path: r.values for r in reports}
+    frame = _frame([f for f in files if f.status in INCLUDED], values, roster)
     return Consolidation(spec, campaign_year, files, frame, roster)
 
 
@@ -219,16 +216,21 @@ def _department(code: str, params_json: str, roster_units: dict[str, Any]) -> st
     return str(parent) if parent else OUTSIDE_ROSTER
 
 
-def _frame(included: list[FileStatus], roster: Roster | None) -> pd.DataFrame:
+def _frame(included: list[FileStatus], values: dict[str, dict[str, Value]], roster: Roster | None) -> pd.DataFrame:
+    """Built column by column: one copy of the units' values, whatever N is."""
     order = {u.code: i for i, u in enumerate(roster.units)} if roster else {}
     included = sorted(included, key=lambda f: (order.get(f.unit_code, len(order)), f.department, f.unit_code))
     columns: dict[str, None] = {}
     for status in included:
-        for key in status.values:
+        for key in values[status.path]:
             columns.setdefault(key, None)
-    rows = [{"unit_code": f.unit_code, "unit_name": f.unit_name, "department": f.department, "status": f.status,
-             "file": f.path, **{k: f.values.get(k) for k in columns}} for f in included]
-    return pd.DataFrame(rows, columns=["unit_code", "unit_name", "department", "status", "file", *columns])
+    data: dict[str, list[Any]] = {
+        "unit_code": [f.unit_code for f in included], "unit_name": [f.unit_name for f in included],
+        "department": [f.department for f in included], "status": [f.status for f in included], "file": [f.path for f in included],
+    }
+    for key in columns:
+        data[key] = [values[f.path].get(key) for f in included]
+    return pd.DataFrame(data, columns=list(data))
 
 
 def column_values(consolidation: Consolidation, column: Any) -> list[Value]:

@@ -59,7 +59,7 @@ def distribute(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[Distributed] = []
-    hashed = password_hash(password or "")
+    hashed = password_hash(password or spec.template.password or "")
     for unit in units:
         names = {"sub_units": list(unit.sub_units)} if unit.sub_units is not None else None
         counts = {"projects": unit.projects} if unit.projects is not None else None

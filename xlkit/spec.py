@@ -27,6 +27,7 @@ class TemplateInfo(Model):
     version: str
     title: str
     issuer: str = ""
+    password: str | None = None  # sheet and structure protection; the command line's --password wins
 
 
 class Parameter(Model):
@@ -49,7 +50,7 @@ class Band(Model):
 
 
 class ValueType(Model):
-    base: Literal["number", "integer", "text"]
+    base: Literal["number", "integer", "text", "date", "boolean"]
     min: float | None = None
     max: float | None = None
     decimals: int | None = Field(default=None, ge=0, le=10)
@@ -268,7 +269,7 @@ class Spec(Model):
     def fingerprint(self) -> str:
         """Identifies the form a workbook was built from: hashes the validated model (not the YAML text),
         leaving out `summary`, which shapes the bureau's consolidation, not the units' workbooks."""
-        form = self.model_dump(mode="json", by_alias=True, exclude={"summary"})
+        form = self.model_dump(mode="json", by_alias=True, exclude={"summary"}, exclude_defaults=True)  # new optional keys keep it
         canonical = json.dumps(form, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

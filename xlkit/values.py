@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -54,10 +55,54 @@ def check_text(text: str, vtype: ValueType, spec: Spec) -> str:
     return text
 
 
+EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 of the 1900 date system, as seen by every date after 1900-03-01
+DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+TRUE_TEXT = {"true", "是", "1", "yes", "y", "√"}
+FALSE_TEXT = {"false", "否", "0", "no", "n", "×"}
+
+
+def date_from_text(text: str) -> date | None:
+    """2019-12-31, 2019/12/31, 2019.12.31 or 2019年12月31日; None when it is not one of those."""
+    m = DATE_TEXT.match(unicodedata.normalize("NFKC", text).strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def date_from_serial(serial: float) -> date | None:
+    if not 1 <= serial < 2958466:  # up to 9999-12-31
+        return None
+    return EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def date_serial(value: date) -> float:
+    return float((value - EXCEL_EPOCH).days)
+
+
+def boolean_from_text(text: str) -> bool | None:
+    folded = unicodedata.normalize("NFKC", text).strip().lower()
+    return True if folded in TRUE_TEXT else False if folded in FALSE_TEXT else None
+
+
 def coerce_fill_value(value: Any, vtype: ValueType, spec: Spec) -> Any:
     """Fill data is typed by the person writing it: numbers as numbers (or plain numeric text from CSV)."""
     if value is None or value == "":
         return None
+    if vtype.base == "date":
+        if isinstance(value, date):
+            return value
+        parsed = date_from_text(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ValueProblem("not-a-date", f"应为日期（如 2019-12-31），实为 {value!r}", value)
+        return parsed
+    if vtype.base == "boolean":
+        flag = value if isinstance(value, bool) else boolean_from_text(value) if isinstance(value, str) else None
+        if flag is None:
+            raise ValueProblem("not-a-boolean", f"应为 是/否，实为 {value!r}", value)
+        return flag
     if vtype.base in ("number", "integer"):
         if isinstance(value, bool):
             raise ValueProblem("not-a-number", f"应为数字，实为 {value!r}", value)
