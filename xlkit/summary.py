@@ -223,6 +223,9 @@ def _charts_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation, 
     summary = consolidation.spec.summary
     assert summary is not None
     ws = book.add_worksheet("统计")
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 1)  # the tables and their charts on one page
     sheet = _Sheet(ws, "统计", values)
     ws.set_column(0, 0, 28)
     ws.set_column(1, 4, 14)
