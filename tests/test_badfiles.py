@@ -221,3 +221,30 @@ def test_every_file_appears_once_and_the_run_goes_on(tmp_path, seed_filled):
     assert sorted(Path(f["path"]).name for f in files) == ["empty.xlsx", "good.xlsx", "page.xlsx"]
     status = {Path(f["path"]).name: f["status"] for f in files}
     assert status == {"empty.xlsx": "error", "good.xlsx": "ok", "page.xlsx": "error"}
+
+
+def test_file_too_large(tmp_path, registry):
+    path = tmp_path / "huge.xlsx"
+    with path.open("wb") as handle:
+        handle.truncate(51 * 1024 * 1024)  # sparse: no 51 MB written
+    assert only_code(check_file(path, registry)) == "file-too-large"
+
+
+def test_malformed_xml(tmp_path, registry, seed_filled):
+    path = rezip(seed_filled, tmp_path / "bad.xlsx", change=lambda p: p.update({"xl/sharedStrings.xml": b"<sst><si><t>unclosed</sst>"}))
+    assert only_code(check_file(path, registry)) == "xml-malformed"
+
+
+def test_damaged_metadata(tmp_path, registry, seed_filled):
+    import tamper
+
+    path = tamper.edit(seed_filled, tmp_path / "meta.xlsx", set_meta=("build.params", "{not json"))
+    assert only_code(check_file(path, registry)) == "metadata-damaged"
+
+
+def test_every_issue_type_has_a_test():
+    from xlkit.catalogue import CATALOGUE
+
+    tests = "".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.rglob("test_*.py"))
+    untested = [code for code in CATALOGUE if code != "check-failed" and f'"{code}"' not in tests]
+    assert untested == []

@@ -120,6 +120,7 @@ def test_identity_edited_after_unprotecting(seed_filled, layout, registry, tmp_p
         ("score", 101, "above-max", "error", 101),
         ("evaluators.e1.role", "主任", "not-in-list", "error", None),
         ("contact.phone", "12345", "bad-format", "error", None),
+        ("contact.name", "名" * 101, "too-long", "error", None),
         ("contact.phone", "0730-8612319", None, None, "0730-8612319"),
         ("contact.phone", 13800000000, None, None, "13800000000"),
         ("contact.name", None, "required-missing", "error", None),
