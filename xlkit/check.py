@@ -211,6 +211,8 @@ class _Checker:
     def check_formulas(self, results: dict[str, Value]) -> None:
         moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
         cell_field = _cell_fields(self.layout) if moved else {}
+        stale: list[tuple[FieldSlot, Any, Value]] = []
+        intact = 0
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
@@ -226,9 +228,17 @@ class _Checker:
                 if _canonical(raw.formula, sheet) != expected:
                     self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
                     continue
+            intact += 1
             recomputed = results.get(slot.id)
             if not _same_value(raw.value, recomputed):
-                self.add("stale-value", slot, found=raw.value if raw.value is not None else "（无）", expected=recomputed)
+                stale.append((slot, raw.value, recomputed))
+        if intact > 1 and len(stale) == intact and all(cached is None for _, cached, _ in stale):
+            # saved by a tool that stores no results at all (openpyxl and the like): one warning, not hundreds
+            text = f"文件中 {intact} 个公式都没有保存计算结果（保存文件的软件未计算公式），已全部重新计算，以重新计算为准。"
+            self.report.issues.append(Issue("stale-value", "warning", None, None, None, None, intact, text))
+            return
+        for slot, cached, recomputed in stale:
+            self.add("stale-value", slot, found=cached if cached is not None else "（无）", expected=recomputed)
 
     def check_rules(self, results: dict[str, Value]) -> None:
         for check in self.layout.checks:
