@@ -212,7 +212,7 @@ class _Checker:
         moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
         cell_field = _cell_fields(self.layout) if moved else {}
         stale: list[tuple[FieldSlot, Any, Value]] = []
-        intact = 0
+        intact, cached_any = 0, False
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
@@ -229,13 +229,14 @@ class _Checker:
                     self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
                     continue
             intact += 1
+            cached_any = cached_any or raw.value not in (None, "")
             recomputed = results.get(slot.id)
             if not _same_value(raw.value, recomputed):
                 stale.append((slot, raw.value, recomputed))
-        if intact > 1 and len(stale) == intact and all(cached is None for _, cached, _ in stale):
+        if stale and intact > 1 and not cached_any:
             # saved by a tool that stores no results at all (openpyxl and the like): one warning, not hundreds
-            text = f"文件中 {intact} 个公式都没有保存计算结果（保存文件的软件未计算公式），已全部重新计算，以重新计算为准。"
-            self.report.issues.append(Issue("stale-value", "warning", None, None, None, None, intact, text))
+            text = f"文件中的公式都没有保存计算结果（保存文件的软件未计算公式），{len(stale)} 个结果已重新计算，以重新计算为准。"
+            self.report.issues.append(Issue("stale-value", "warning", None, None, None, None, len(stale), text))
             return
         for slot, cached, recomputed in stale:
             self.add("stale-value", slot, found=cached if cached is not None else "（无）", expected=recomputed)
