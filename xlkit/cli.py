@@ -175,8 +175,9 @@ def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...]) -
             counts = f": {errors} error(s), {warnings} warning(s)" if report.issues else ""
             click.echo(f"{STATUS_LABEL[report.status]:<7} {report.path}{who}{counts}")
             for issue in report.issues[:SHOWN_PER_FILE]:
-                where = f"{issue.sheet}!{issue.cell} " if issue.sheet and issue.cell else f"{issue.sheet} " if issue.sheet else ""
-                click.echo(f"    {SEVERITY_LABEL[issue.severity]} {where}{issue.field or ''} [{issue.code}] {issue.message}")
+                where = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
+                parts = [SEVERITY_LABEL[issue.severity], where, issue.field or "", f"[{issue.code}]", issue.message]
+                click.echo("    " + " ".join(p for p in parts if p))
             if len(report.issues) > SHOWN_PER_FILE:
                 click.echo(f"    … {len(report.issues) - SHOWN_PER_FILE} more (use --json for all)")
     statuses = [r.status for r in reports]
