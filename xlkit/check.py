@@ -210,7 +210,7 @@ class _Checker:
     # -------------------------------------------------------------- formulas
     def check_formulas(self, results: dict[str, Value]) -> None:
         moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
-        cell_field = _cell_fields(self.layout) if moved else {}
+        cell_field = self.layout.by_cell if moved else {}
         stale: list[tuple[FieldSlot, Any, Value]] = []
         intact, cached_any = 0, False
         for slot in self.layout.formulas():
@@ -260,13 +260,6 @@ class _Checker:
             if not self.reader.protected.get(sheet.name, False):
                 self.add("protection-removed", sheet=sheet.name)
         # Workbook structure protection is not checked: LibreOffice drops it on every save (see README).
-
-
-def _cell_fields(layout: Layout) -> dict[Cell, str]:
-    cached = getattr(layout, "_cell_fields", None)
-    if cached is None:
-        cached = layout._cell_fields = {(s.sheet, s.row, s.col): s.id for s in layout.fields.values()}  # type: ignore[attr-defined]
-    return cached
 
 
 def _canonical_formulas(layout: Layout) -> dict[str, str]:

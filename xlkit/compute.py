@@ -16,7 +16,7 @@ class Calculator:
 
     def __init__(self, layout: Layout):
         self.layout = layout
-        by_cell = layout.by_cell()
+        by_cell = layout.by_cell
         self.cell_of = {s.id: (s.sheet, s.row, s.col) for s in layout.fields.values()}
         compiled: dict[str, Compiled] = {}
         deps: dict[str, set[str]] = {}

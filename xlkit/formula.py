@@ -24,7 +24,6 @@ class XlError(str):
 
 VALUE_ERR = XlError("#VALUE!")
 DIV0_ERR = XlError("#DIV/0!")
-NAME_ERR = XlError("#NAME?")
 NUM_ERR = XlError("#NUM!")
 
 

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,9 @@ class Layout:
     checks: list[CheckSlot]
     table_rows: dict[str, list[RowInstance]]
 
+    @cached_property
     def by_cell(self) -> dict[tuple[str, int, int], str]:
+        """Field id by (sheet, row, col)."""
         return {(s.sheet, s.row, s.col): s.id for s in self.fields.values()}
 
     def inputs(self) -> list[FieldSlot]:
