@@ -23,10 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 def make_unit(args: tuple[int, str]) -> None:
     """One filled unit workbook with its own code, name and sub-unit names."""
-    from xlkit.build import write_workbook
-    from xlkit.layout import build_layout, make_params
-    from xlkit.sample_data import generate_unit_data
-    from xlkit.spec import load_spec
+    from xlkit.demo.sample_data import generate_unit_data
+    from xlkit.form.load import load_spec
+    from xlkit.form.params import make_params
+    from xlkit.form.placement import build_layout
+    from xlkit.write.build import write_workbook
 
     number, folder = args
     spec = load_spec()

@@ -23,7 +23,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(scope="session")
 def spec():
-    from xlkit.spec import load_spec
+    from xlkit.form.load import load_spec
 
     return load_spec()
 
@@ -35,7 +35,7 @@ def seed_data() -> dict:
 
 @pytest.fixture(scope="session")
 def seed_template(tmp_path_factory: pytest.TempPathFactory, spec, seed_data) -> Path:
-    from xlkit.build import build_template
+    from xlkit.write.build import build_template
 
     path = tmp_path_factory.mktemp("seed") / "template.xlsx"
     build_template(path, spec, unit_code="430600301", unit_name=seed_data["unit.name"], year=seed_data["year"])
@@ -44,7 +44,7 @@ def seed_template(tmp_path_factory: pytest.TempPathFactory, spec, seed_data) -> 
 
 @pytest.fixture(scope="session")
 def seed_filled(tmp_path_factory: pytest.TempPathFactory, spec, seed_template: Path, seed_data) -> Path:
-    from xlkit.fill import fill_workbook
+    from xlkit.write.fill import fill_workbook
 
     path = tmp_path_factory.mktemp("seed") / "filled.xlsx"
     fill_workbook(seed_template, seed_data, path, spec)

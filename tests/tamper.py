@@ -7,7 +7,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
-from xlkit.formula import cell_name, col_index, tokenize
+from xlkit.form.a1 import cell_name, col_index
+from xlkit.form.formula import tokenize
 
 SHEET_ENTRY = re.compile(r'<sheet name="([^"]+)" sheetId="\d+"(?: state="\w+")? r:id="rId(\d+)"/>')
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xlkit.check import check_file
 from xlkit.cli import main
-from xlkit.package import OLE_MAGIC
-from xlkit.registry import SpecRegistry
+from xlkit.form.registry import SpecRegistry
+from xlkit.intake.check import check_file
+from xlkit.intake.package import OLE_MAGIC
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_damaged_metadata(tmp_path, registry, seed_filled):
 
 
 def test_every_issue_type_has_a_test():
-    from xlkit.catalogue import CATALOGUE
+    from xlkit.intake.catalogue import CATALOGUE
 
     tests = "".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.rglob("test_*.py"))
     untested = [code for code in CATALOGUE if code != "check-failed" and f'"{code}"' not in tests]

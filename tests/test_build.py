@@ -8,9 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlkit.build import build_template
-from xlkit.layout import build_layout, make_params
-from xlkit.meta import LISTS_SHEET, META_SHEET, password_hash
+from xlkit.form.identity import LISTS_SHEET, META_SHEET, password_hash
+from xlkit.form.params import make_params
+from xlkit.form.placement import build_layout
+from xlkit.write.build import build_template
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def test_print_layout(book, spec):
 
 
 def test_text_that_looks_like_a_formula_stays_text(tmp_path, spec):
-    from xlkit.fill import fill_workbook
+    from xlkit.write.fill import fill_workbook
 
     template = tmp_path / "t.xlsx"
     build_template(template, spec)
@@ -161,7 +162,7 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path, spec):
 
 
 def test_password_can_come_from_the_spec(tmp_path):
-    from xlkit.spec import builtin_spec_path, load_spec
+    from xlkit.form.load import builtin_spec_path, load_spec
 
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace("issuer: 财政局（制）", "issuer: 财政局（制）\n  password: fromspec"),

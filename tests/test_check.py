@@ -11,10 +11,10 @@ import pytest
 import tamper
 from click.testing import CliRunner
 
-from xlkit.check import check_file
 from xlkit.cli import main
-from xlkit.read import open_template_workbook
-from xlkit.registry import SpecRegistry
+from xlkit.form.registry import SpecRegistry
+from xlkit.intake.check import check_file
+from xlkit.intake.identify import open_template_workbook
 
 
 @pytest.fixture(scope="module")
@@ -177,9 +177,9 @@ def test_file_resaved_by_openpyxl_has_only_stale_value_warnings(seed_filled, reg
 
 
 def test_older_version_is_read_with_its_own_spec(tmp_path, spec):
-    from xlkit.build import build_template
-    from xlkit.fill import fill_workbook
-    from xlkit.spec import builtin_spec_path, load_spec
+    from xlkit.form.load import builtin_spec_path, load_spec
+    from xlkit.write.build import build_template
+    from xlkit.write.fill import fill_workbook
 
     old_spec_path = tmp_path / "old.yaml"
     old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "2025.1"')
@@ -197,8 +197,8 @@ def test_older_version_is_read_with_its_own_spec(tmp_path, spec):
 
 
 def test_workbook_of_another_template(tmp_path):
-    from xlkit.build import build_template
-    from xlkit.spec import builtin_spec_path, load_spec
+    from xlkit.form.load import builtin_spec_path, load_spec
+    from xlkit.write.build import build_template
 
     other_path = tmp_path / "other.yaml"
     other_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace("id: perf-self-eval", "id: project-eval"), encoding="utf-8")
@@ -264,9 +264,9 @@ def test_dates_as_the_spec_says(seed_filled, layout, registry, tmp_path, typed, 
 
 
 def test_booleans_as_the_spec_says(tmp_path):
-    from xlkit.build import build_template
-    from xlkit.fill import fill_workbook
-    from xlkit.spec import builtin_spec_path, load_spec
+    from xlkit.form.load import builtin_spec_path, load_spec
+    from xlkit.write.build import build_template
+    from xlkit.write.fill import fill_workbook
 
     text = builtin_spec_path().read_text(encoding="utf-8")
     text = text.replace("  # Formula-only types", "  yesno: {base: boolean}\n  # Formula-only types")

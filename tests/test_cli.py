@@ -73,7 +73,7 @@ def test_fields_lists_every_field(runner):
 
 
 def test_fields_of_a_workbook_and_of_a_spec(runner, tmp_path, spec):
-    from xlkit.spec import builtin_spec_path
+    from xlkit.form.load import builtin_spec_path
 
     out = tmp_path / "t.xlsx"
     runner.invoke(main, ["build", "-o", str(out), "--sub-units", "4"])
@@ -113,7 +113,7 @@ def test_fill_refuses_a_workbook_that_is_not_ours(runner, tmp_path):
     data.write_text("{}", encoding="utf-8")
     result = runner.invoke(main, ["fill", str(other), str(data), "-o", str(tmp_path / "o.xlsx")])
     assert result.exit_code == 2
-    assert "not an xlkit workbook" in result.output
+    assert "not-our-template" in result.output
     garbage = tmp_path / "g.xlsx"
     garbage.write_text("<html>not a workbook</html>", encoding="utf-8")
     result = runner.invoke(main, ["fields", str(garbage)])

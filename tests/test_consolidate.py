@@ -13,14 +13,14 @@ import pytest
 import tamper
 from click.testing import CliRunner
 
+from xlkit.bureau.consolidate import account, consolidate, write_wide_csv
+from xlkit.bureau.distribute import distribute, unit_filename
+from xlkit.bureau.roster import RosterError, load_roster
+from xlkit.bureau.summary import write_summary
 from xlkit.cli import main
-from xlkit.consolidate import account, consolidate, write_wide_csv
-from xlkit.distribute import distribute, unit_filename
-from xlkit.fill import fill_workbook
-from xlkit.read import open_template_workbook
-from xlkit.roster import RosterError, load_roster
-from xlkit.sample_data import generate_unit_data
-from xlkit.summary import write_summary
+from xlkit.demo.sample_data import generate_unit_data
+from xlkit.intake.identify import open_template_workbook
+from xlkit.write.fill import fill_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_CODE = "430600301"
@@ -95,13 +95,13 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     # 3. a unit sends twice: the later save wins
     earlier = folder / ("0_" + names[2])
     shutil.copy(folder / names[2], earlier)
-    from xlkit.demo import _age
+    from xlkit.demo.run import _age
 
     _age(earlier, hours=5)
     _age(folder / names[2], hours=1)
     # 4. a unit not in the roster
     stranger = tmp_path / "stranger.xlsx"
-    from xlkit.build import build_template
+    from xlkit.write.build import build_template
     build_template(stranger, spec, unit_code="999999", unit_name="名单外单位", year=2019)
     shutil.copy(stranger, folder / "999999_名单外单位.xlsx")
     # 5. another year
@@ -142,7 +142,7 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
 def test_reader_crash_fails_only_that_file(returned, roster, tmp_path, monkeypatch):
     import os
 
-    import xlkit.consolidate as module
+    import xlkit.bureau.consolidate as module
 
     folder = fresh_copy(returned, tmp_path)
     victim = sorted(folder.iterdir())[3]
@@ -188,8 +188,8 @@ def test_unit_text_never_becomes_a_formula(returned, roster, spec, tmp_path):
 
 def test_account_needs_no_processes(returned, roster, spec):
     """The accounting is a pure function of the file reports (the API that consolidate uses)."""
-    from xlkit.check import check_file
-    from xlkit.registry import SpecRegistry
+    from xlkit.form.registry import SpecRegistry
+    from xlkit.intake.check import check_file
 
     registry = SpecRegistry.default()
     reports = [check_file(p, registry) for p in sorted(returned.iterdir())[:3]]

@@ -10,11 +10,11 @@ import formulas
 import pytest
 from oracle import same
 
-from xlkit.build import build_template
-from xlkit.check import check_file
-from xlkit.fill import fill_workbook
-from xlkit.registry import SpecRegistry
-from xlkit.values import date_serial
+from xlkit.form.registry import SpecRegistry
+from xlkit.form.values import date_serial
+from xlkit.intake.check import check_file
+from xlkit.write.build import build_template
+from xlkit.write.fill import fill_workbook
 
 FILLINGS = 60
 

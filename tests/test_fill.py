@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from oracle import evaluate_with_formulas, same
 
-from xlkit.build import build_template
 from xlkit.errors import FillError
-from xlkit.fill import fill_workbook, load_fill_data
-from xlkit.layout import build_layout, make_params
-from xlkit.read import open_template_workbook, read_input_values
+from xlkit.form.params import make_params
+from xlkit.form.placement import build_layout
+from xlkit.intake.identify import open_template_workbook
+from xlkit.write.build import build_template
+from xlkit.write.fill import fill_workbook, load_fill_data
 
 SEED_FIGURES = {
     "income.all.total": 1126.28,
@@ -108,7 +109,7 @@ def test_fill_keeps_identity_protection_and_earlier_values(tmp_path, spec, seed_
     second = tmp_path / "b.xlsx"
     fill_workbook(first, {"staff.actual": 5}, second, spec)
     opened = open_template_workbook(second, spec)
-    values = read_input_values(opened)
+    values = opened.input_values()
     assert values["contact.name"] == "张三" and values["staff.actual"] == 5
     assert values["unit.name"] == "岳阳市智慧城管指挥中心"
     book = openpyxl.load_workbook(second)
@@ -117,7 +118,7 @@ def test_fill_keeps_identity_protection_and_earlier_values(tmp_path, spec, seed_
 
 
 def test_fill_keeps_the_password(tmp_path, spec):
-    from xlkit.meta import password_hash
+    from xlkit.form.identity import password_hash
 
     template = tmp_path / "t.xlsx"
     build_template(template, spec, password="pw")

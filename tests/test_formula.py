@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from xlkit.formula import FormulaSyntaxError, compile_formula, excel_round, parse
+from xlkit.errors import FormulaSyntaxError
+from xlkit.form.formula import compile_formula, parse
+from xlkit.form.functions import excel_round
 
 
 def run(text: str, cells: dict | None = None):

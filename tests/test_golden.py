@@ -10,7 +10,7 @@ from pathlib import Path
 
 import openpyxl
 
-from xlkit.build import build_template
+from xlkit.write.build import build_template
 
 GOLDEN = Path(__file__).parent / "golden" / "template.json"
 

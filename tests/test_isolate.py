@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from xlkit.isolate import run_isolated
+from xlkit.bureau.isolate import run_isolated
 
 
 def behave(item: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from xlkit.errors import SpecError
-from xlkit.spec import builtin_spec_path, load_spec
+from xlkit.form.load import builtin_spec_path, load_spec
 
 BUILTIN = builtin_spec_path().read_text(encoding="utf-8")
 
@@ -66,8 +66,8 @@ def test_not_yaml_and_not_a_mapping(tmp_path):
 
 
 def test_grade_bands_come_from_the_spec(tmp_path):
-    from xlkit.compute import calculator
-    from xlkit.layout import build_layout
+    from xlkit.form.compute import calculator
+    from xlkit.form.placement import build_layout
 
     spec = load_edited(tmp_path, "- {min: 90, label: 优秀}", "- {min: 95, label: 优秀}")
     results = calculator(build_layout(spec)).compute({"score": 92})

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from . import __version__
 from .errors import XlkitError
+from .version import __version__
 
 
 class CliError(click.ClickException):
@@ -49,7 +49,7 @@ def spec_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(spec_path: str | None) -> Any:
-    from .spec import load_spec
+    from .form.load import load_spec
 
     return load_spec(spec_path)
 
@@ -77,7 +77,7 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
           parent_name: str | None, sub_units: int | None, sub_unit_names: tuple[str, ...], projects: int | None,
           params: tuple[str, ...], password: str | None) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
-    from .build import build_template
+    from .write.build import build_template
 
     spec = _load(spec_path)
     counts: dict[str, int] = {}
@@ -105,7 +105,7 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
 @reports_errors
 def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
     """List every field of a spec or a generated WORKBOOK (default: the built-in form)."""
-    from .fields import describe_fields, layout_for
+    from .intake.fields import describe_fields, layout_for
 
     spec = _load(spec_path) if spec_path else None
     rows = describe_fields(layout_for(source, spec))
@@ -127,18 +127,12 @@ def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
 @reports_errors
 def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
     """Fill a generated WORKBOOK with DATA (JSON or CSV `field,value`, keyed by field id)."""
-    from .fill import fill_workbook, load_fill_data
+    from .write.fill import fill_workbook, load_fill_data
 
     spec = _load(spec_path) if spec_path else None
     values = load_fill_data(data)
     fill_workbook(workbook, values, output, spec)
     click.echo(f"Wrote {output}: {len(values)} values filled")
-
-
-def _registry(spec_paths: tuple[str, ...]) -> Any:
-    from .registry import SpecRegistry
-
-    return SpecRegistry.default(list(spec_paths))
 
 
 SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
@@ -153,9 +147,11 @@ SHOWN_PER_FILE = 30
 @reports_errors
 def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...]) -> None:
     """Check returned workbooks (files or folders of .xlsx/.xlsm); exit 1 if any has an error."""
-    from .check import check_file, collect_files
+    from .form.registry import registry_for
+    from .intake.check import check_file
+    from .intake.discover import collect_files
 
-    registry = _registry(spec_paths)
+    registry = registry_for(spec_paths)
     files = collect_files(list(inputs))
     if not files:
         raise CliError(f"no .xlsx or .xlsm files found in {', '.join(inputs)}")
@@ -194,20 +190,9 @@ def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...]) -
 @reports_errors
 def issue_types(as_json: bool, spec_path: str | None) -> None:
     """List every issue type a check can report: code, severity, message template."""
-    from .catalogue import CATALOGUE
+    from .intake.catalogue import issue_types as catalogue_rows
 
-    spec = _load(spec_path)
-    rows = [{"code": t.code, "severity": t.severity, "scope": t.scope, "summary": t.summary, "message": t.template}
-            for t in CATALOGUE.values() if t.code != "check-failed"]
-    seen: set[str] = set()
-    for rule in spec.checks:
-        if rule.required_blanks:
-            continue
-        code = "check-" + rule.id.replace("_", "-")
-        if code not in seen:
-            seen.add(code)
-            rows.append({"code": code, "severity": rule.severity, "scope": "field", "summary": f"校验: {rule.name}",
-                         "message": CATALOGUE["check-failed"].template})
+    rows = catalogue_rows(_load(spec_path))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -226,9 +211,9 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 @reports_errors
 def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool) -> None:
     """One personalised workbook per roster unit, named <code>_<name>.xlsx, plus manifest.csv."""
-    from .distribute import MANIFEST
-    from .distribute import distribute as run
-    from .roster import load_roster
+    from .bureau.distribute import MANIFEST
+    from .bureau.distribute import distribute as run
+    from .bureau.roster import load_roster
 
     spec = _load(spec_path)
     units = load_roster(roster_path).units
@@ -258,11 +243,11 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
                 jobs: int | None, timeout: float, strict: bool, spec_paths: tuple[str, ...]) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
-    from .check import collect_files
-    from .consolidate import consolidate as run
-    from .consolidate import write_wide_csv
-    from .roster import load_roster
-    from .summary import write_summary
+    from .bureau.consolidate import consolidate as run
+    from .bureau.consolidate import write_wide_csv
+    from .bureau.roster import load_roster
+    from .bureau.summary import write_summary
+    from .intake.discover import collect_files
 
     roster = load_roster(roster_path) if roster_path else None
     paths = collect_files(list(inputs))
@@ -287,7 +272,7 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
 @reports_errors
 def demo(directory: str) -> None:
     """Run the main job end to end on the bundled samples, writing into DIRECTORY."""
-    from .demo import run_demo
+    from .demo.run import run_demo
 
     run_demo(Path(directory), echo=click.echo)
 

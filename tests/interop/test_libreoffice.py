@@ -13,15 +13,16 @@ import pytest
 from office import cells_of
 from oracle import same
 
-from xlkit.build import build_template
-from xlkit.check import check_file
-from xlkit.consolidate import consolidate
-from xlkit.fill import fill_workbook
-from xlkit.layout import build_layout, make_params
-from xlkit.read import open_template_workbook
-from xlkit.registry import SpecRegistry
-from xlkit.sample_data import generate_unit_data
-from xlkit.summary import write_summary
+from xlkit.bureau.consolidate import consolidate
+from xlkit.bureau.summary import write_summary
+from xlkit.demo.sample_data import generate_unit_data
+from xlkit.form.params import make_params
+from xlkit.form.placement import build_layout
+from xlkit.form.registry import SpecRegistry
+from xlkit.intake.check import check_file
+from xlkit.intake.identify import open_template_workbook
+from xlkit.write.build import build_template
+from xlkit.write.fill import fill_workbook
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_DIR = ROOT / "build" / "print"
@@ -64,7 +65,7 @@ def generated_fillings(tmp_path: Path, spec) -> list[Path]:
         params = make_params(spec, {"unit_code": f"G{n:03d}", "unit_name": f"生成单位{n}", "year": 2019},
                              {"projects": 1 + n % 7}, {"sub_units": [f"机构{k}" for k in range(n % 4)]})
         template = tmp_path / f"t{n}.xlsx"
-        from xlkit.build import write_workbook
+        from xlkit.write.build import write_workbook
         layout = build_layout(spec, params)
         write_workbook(layout, {}, template)
         data = generate_unit_data(layout, f"G{n:03d}")

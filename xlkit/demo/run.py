@@ -6,29 +6,42 @@ import json
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 
-from .build import build_template
-from .consolidate import consolidate, write_wide_csv
-from .distribute import distribute
-from .fill import fill_workbook
-from .read import open_template_workbook
-from .roster import load_roster
+from ..bureau.consolidate import consolidate, write_wide_csv
+from ..bureau.distribute import distribute
+from ..bureau.roster import load_roster
+from ..bureau.summary import write_summary
+from ..files import atomic_path
+from ..form.layout import FieldSlot
+from ..form.load import load_spec
+from ..intake.identify import open_template_workbook
+from ..write.build import build_template
+from ..write.fill import fill_workbook
 from .sample_data import generate_unit_data
-from .spec import load_spec
-from .summary import write_summary
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 YEAR = 2019
 SEED_UNIT = "430600301"
 
 
+def samples_path() -> Path:
+    """The bundled samples: `samples/` of the source tree, shipped as package data `xlkit.samples`."""
+    source_tree = Path(__file__).resolve().parents[2] / "samples"
+    if (source_tree / "roster.csv").exists():
+        return source_tree
+    return Path(str(resources.files("xlkit.samples")))
+
+
 def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, Path]:
     """Build, distribute, fill (the seed unit with the seed; others generated; two broken, one missing), consolidate."""
+    samples = samples_path()
     spec = load_spec()
-    roster = load_roster(SAMPLES / "roster.csv")
-    seed = json.loads((SAMPLES / "seed_2019.json").read_text(encoding="utf-8"))
+    roster = load_roster(samples / "roster.csv")
+    seed = json.loads((samples / "seed_2019.json").read_text(encoding="utf-8"))
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
@@ -82,9 +95,6 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
 
 def _age(path: Path, hours: float) -> None:
     """Set the file's saved time (docProps/core.xml) as if saved `hours` ago, so superseding has an order."""
-    import zipfile
-    from datetime import datetime, timedelta, timezone
-
     stamp = (datetime.now(timezone.utc) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with zipfile.ZipFile(path) as archive:
         parts = {n: archive.read(n) for n in archive.namelist()}
@@ -93,21 +103,19 @@ def _age(path: Path, hours: float) -> None:
     end = core.index("</dcterms:modified>")
     core = core[:start] + f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}' + core[end:]
     parts["docProps/core.xml"] = core.encode()
-    tmp = path.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    os.replace(tmp, path)
     stamp_time = time.time() - hours * 3600
     os.utime(path, (stamp_time, stamp_time))
 
 
-def _type_over_total(path: Path, slot: object) -> None:
+def _type_over_total(path: Path, slot: FieldSlot) -> None:
     """What a clerk does after removing the protection: type a number over a formula (saved by openpyxl)."""
     import openpyxl
 
     book = openpyxl.load_workbook(path)
-    sheet = book[slot.sheet]  # type: ignore[attr-defined]
+    sheet = book[slot.sheet]
     sheet.protection.sheet = False
-    sheet[slot.address] = 999.99  # type: ignore[attr-defined]
+    sheet[slot.address] = 999.99
     book.save(path)

@@ -12,17 +12,19 @@ from typing import Any
 
 import pandas as pd
 
-from .catalogue import message
-from .check import FileReport, Issue, check_file, collect_files
-from .errors import XlkitError
-from .formula import Value
+from ..errors import ConsolidationError
+from ..form.functions import Value
+from ..form.params import BuildParams
+from ..form.registry import registry_for
+from ..form.spec import Spec
+from ..intake.check import check_file
+from ..intake.discover import collect_files
+from ..intake.report import FileReport, Issue, file_issue
+from ..kinds import FileState
 from .isolate import Outcome, run_isolated
-from .layout import BuildParams
-from .registry import SpecRegistry
 from .roster import Roster
-from .spec import Spec
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[FileState, str] = {
     "accepted": "已接收",
     "accepted-warnings": "已接收（有警告）",
     "accepted-errors": "已接收（有错误）",
@@ -30,12 +32,8 @@ STATUS_LABELS = {
     "superseded": "已被替代",
     "missing": "未报送",
 }
-INCLUDED = ("accepted", "accepted-warnings", "accepted-errors")
+INCLUDED: tuple[FileState, ...] = ("accepted", "accepted-warnings", "accepted-errors")
 OUTSIDE_ROSTER = "（名单外）"
-
-
-class ConsolidationError(XlkitError):
-    pass
 
 
 @dataclass
@@ -43,7 +41,7 @@ class FileStatus:
     """One input file, or one roster unit that sent nothing (path "")."""
 
     path: str
-    status: str
+    status: FileState
     reason: str = ""
     unit_code: str = ""
     unit_name: str = ""
@@ -79,20 +77,10 @@ class Consolidation:
         return [f for f in self.files if f.status in INCLUDED]
 
 
-_REGISTRIES: dict[tuple[str, ...], SpecRegistry] = {}
-
-
-def _registry(spec_paths: tuple[str, ...]) -> SpecRegistry:
-    """Loaded once per process; forked readers inherit the parent's."""
-    if spec_paths not in _REGISTRIES:
-        _REGISTRIES[spec_paths] = SpecRegistry.default(list(spec_paths))
-    return _REGISTRIES[spec_paths]
-
-
 def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
     """Worker entry point: check one file; the layout stays behind (the values and issues travel)."""
     path, spec_paths = item
-    report = check_file(path, _registry(spec_paths))
+    report = check_file(path, registry_for(spec_paths))
     report.layout = None
     return report
 
@@ -107,7 +95,7 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
         if progress:
             progress()
 
-    _registry(spec_paths)
+    registry_for(spec_paths)  # loaded before the readers fork
     outcomes = run_isolated(check_one, items, jobs, timeout=timeout, memory_mb=memory_mb, on_outcome=tick)
     reports: list[FileReport] = []
     for path, outcome in zip(paths, outcomes, strict=True):
@@ -115,8 +103,7 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
             reports.append(outcome.value)
         else:
             report = FileReport(str(path))
-            report.issues.append(Issue("reader-crash", "error", None, None, None, None, None,
-                                       message("reader-crash", detail=outcome.failure)))
+            report.issues.append(file_issue("reader-crash", outcome.failure))
             reports.append(report)
     return reports
 
@@ -136,7 +123,7 @@ def consolidate(
     if not paths:
         raise ConsolidationError(f"no .xlsx or .xlsm files found in {', '.join(map(str, inputs))}")
     reports = read_all(paths, spec_paths, jobs, timeout, progress=progress)
-    return account(reports, _registry(spec_paths).current, roster, year, strict)
+    return account(reports, registry_for(spec_paths).current, roster, year, strict)
 
 
 def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool) -> Consolidation:

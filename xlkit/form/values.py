@@ -8,17 +8,8 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..errors import ValueProblem
 from .spec import Spec, ValueType
-
-
-class ValueProblem(ValueError):
-    """A value that does not fit its type: a catalogue code and what was found/expected."""
-
-    def __init__(self, code: str, message: str, found: Any = None, expected: Any = None):
-        super().__init__(message)
-        self.code = code
-        self.found = found
-        self.expected = expected
 
 
 def _decimals(number: float) -> int:
@@ -26,7 +17,8 @@ def _decimals(number: float) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _plain(number: float) -> float | int:
+def plain_number(number: float) -> float | int:
+    """12.0 shown as 12: how a clerk typed it."""
     return int(number) if float(number).is_integer() else number
 
 
@@ -36,9 +28,9 @@ def check_number(number: float, vtype: ValueType) -> float | int:
             raise ValueProblem("not-integer", f"应为整数，实为 {number}", number, None)
         number = int(number)
     if vtype.min is not None and number < vtype.min:
-        raise ValueProblem("below-min", f"不能小于 {vtype.min:g}，实为 {number}", _plain(number), _plain(vtype.min))
+        raise ValueProblem("below-min", f"不能小于 {vtype.min:g}，实为 {number}", plain_number(number), plain_number(vtype.min))
     if vtype.max is not None and number > vtype.max:
-        raise ValueProblem("above-max", f"不能大于 {vtype.max:g}，实为 {number}", _plain(number), _plain(vtype.max))
+        raise ValueProblem("above-max", f"不能大于 {vtype.max:g}，实为 {number}", plain_number(number), plain_number(vtype.max))
     if vtype.decimals is not None and vtype.base == "number" and _decimals(float(number)) > vtype.decimals:
         raise ValueProblem("too-many-decimals", f"最多 {vtype.decimals} 位小数，实为 {number}", number, vtype.decimals)
     return number

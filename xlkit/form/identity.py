@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import __version__
+from ..version import __version__
 
 META_SHEET = "_xlkit"
 LISTS_SHEET = "_lists"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +9,12 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .build import FONT
-from .consolidate import Consolidation, ConsolidationError, FileStatus, column_values
-from .formula import Value, cell_name, col_letters, compile_formula, parse, quote_sheet
+from ..errors import ConsolidationError
+from ..files import atomic_path
+from ..form.a1 import cell_name, col_letters, quote_sheet
+from ..form.formula import Value, compile_formula, parse
+from ..write.build import FONT
+from .consolidate import Consolidation, FileStatus, column_values
 
 FIXED = [("序号", 6), ("单位编码", 12), ("单位名称", 28), ("主管部门", 24), ("报送状态", 14)]
 SEVERITY = {"error": "错误", "warning": "警告"}
@@ -50,16 +51,8 @@ class _Sheet:
 
 def write_summary(consolidation: Consolidation, path: str | Path) -> None:
     """Written to a temporary file first: a failed self-check leaves no summary behind."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
-    os.close(handle)
-    try:
-        _write(consolidation, Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        _write(consolidation, tmp)
 
 
 def _write(consolidation: Consolidation, path: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
-from .errors import SpecError
-from .spec import Spec, builtin_spec_path, load_spec
+from ..errors import SpecError
+from .load import builtin_spec_path, load_spec
+from .spec import Spec
 
 
 class SpecRegistry:
@@ -33,6 +35,12 @@ class SpecRegistry:
                 known.add(spec.fingerprint())
                 specs.append(spec)
         return cls(specs)
+
+
+@lru_cache(maxsize=16)
+def registry_for(spec_paths: tuple[str, ...] = ()) -> SpecRegistry:
+    """`SpecRegistry.default`, loaded once per process (forked readers inherit the parent's)."""
+    return SpecRegistry.default(list(spec_paths))
 
 
 def _expand(paths: list[str | Path]) -> list[Path]:

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import FillError, ValueProblem
+from ..form.functions import Value
+from ..form.layout import Layout
+from ..form.spec import Spec
+from ..form.values import coerce_fill_value
+from ..intake.identify import open_template_workbook
 from .build import write_workbook
-from .errors import FillError
-from .formula import Value
-from .layout import Layout
-from .read import open_template_workbook, read_input_values
-from .spec import Spec
-from .values import ValueProblem, coerce_fill_value
 
 MAX_LISTED = 20
 
@@ -53,7 +53,7 @@ def fill_workbook(workbook: str | Path, data: dict[str, Any], out: str | Path, s
     opened = open_template_workbook(workbook, spec)
     try:
         clean = _validated(data, opened.layout)
-        values = read_input_values(opened)
+        values = opened.input_values()
     finally:
         opened.close()
     values.update(clean)

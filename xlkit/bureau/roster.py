@@ -8,12 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import XlkitError
-
-
-class RosterError(XlkitError):
-    """Problems in the roster file; the message names every bad row."""
-
+from ..errors import RosterError
 
 # English header, then the Chinese headers accepted for it.
 HEADERS: dict[str, tuple[str, ...]] = {

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .layout import Layout, build_layout
-from .read import open_template_workbook
-from .spec import Spec, load_spec
+from ..form.layout import Layout
+from ..form.load import load_spec
+from ..form.placement import build_layout
+from ..form.spec import Spec
+from .identify import open_template_workbook
 
 
 def describe_fields(layout: Layout) -> list[dict[str, Any]]:

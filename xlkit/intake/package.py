@@ -19,6 +19,8 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from ..errors import FileProblem
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -26,15 +28,6 @@ MAX_ENTRIES = 1000
 MAX_ENTRY_BYTES = 32 * 1024 * 1024  # uncompressed; a filled form's largest part is well under 1 MB
 MAX_TOTAL_BYTES = 96 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed, for entries over 1 MB
-
-
-class PackageProblem(Exception):
-    """A file that cannot be read as a workbook; `code` is in the issue catalogue."""
-
-    def __init__(self, code: str, detail: str = ""):
-        super().__init__(detail or code)
-        self.code = code
-        self.detail = detail
 
 
 @dataclass
@@ -49,7 +42,7 @@ class Package:
         with self.zip.open(info) as handle:
             data = handle.read(MAX_ENTRY_BYTES + 1)
         if len(data) > MAX_ENTRY_BYTES:
-            raise PackageProblem("zip-bomb", f"{name} inflates beyond {MAX_ENTRY_BYTES // 1024 // 1024} MB")
+            raise FileProblem("zip-bomb", f"{name} inflates beyond {MAX_ENTRY_BYTES // 1024 // 1024} MB")
         return data
 
     def xml(self, name: str) -> Element:
@@ -57,17 +50,17 @@ class Package:
         if _plain_utf8(data):
             # No DTD means no entity can be declared: expat's C parser is then as safe as defusedxml's and much faster.
             if DTD.search(data):
-                raise PackageProblem("xml-dtd", f"{name}: DOCTYPE")
+                raise FileProblem("xml-dtd", f"{name}: DOCTYPE")
             try:
                 return ElementTree.fromstring(data)
             except ElementTree.ParseError as exc:
-                raise PackageProblem("xml-malformed", f"{name}: {exc}") from None
+                raise FileProblem("xml-malformed", f"{name}: {exc}") from None
         try:
             return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         except DefusedXmlException as exc:
-            raise PackageProblem("xml-dtd", f"{name}: {type(exc).__name__}") from None
+            raise FileProblem("xml-dtd", f"{name}: {type(exc).__name__}") from None
         except Exception as exc:  # ParseError and friends
-            raise PackageProblem("xml-malformed", f"{name}: {exc}") from None
+            raise FileProblem("xml-malformed", f"{name}: {exc}") from None
 
     def close(self) -> None:
         self.zip.close()
@@ -91,36 +84,36 @@ def open_package(path: str | Path) -> Package:
     """Classify the file by its bytes, then vet the zip directory."""
     path = Path(path)
     if path.name.startswith("~$"):
-        raise PackageProblem("lock-file", path.name)
+        raise FileProblem("lock-file", path.name)
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise PackageProblem("file-unreadable", exc.strerror or str(exc)) from None
+        raise FileProblem("file-unreadable", exc.strerror or str(exc)) from None
     if size == 0:
-        raise PackageProblem("file-empty")
+        raise FileProblem("file-empty")
     if size > MAX_FILE_BYTES:
-        raise PackageProblem("file-too-large", f"{size // 1024 // 1024} MB")
+        raise FileProblem("file-too-large", f"{size // 1024 // 1024} MB")
     data = path.read_bytes()
     if data.startswith(OLE_MAGIC):
-        raise PackageProblem(_ole_kind(data))
+        raise FileProblem(_ole_kind(data))
     if not data.startswith(ZIP_MAGIC):
         head = data[:64].lstrip().lower()
         kind = "HTML" if head.startswith((b"<!doctype html", b"<html")) else "text" if _looks_text(data[:512]) else "binary"
-        raise PackageProblem("not-a-zip", kind)
+        raise FileProblem("not-a-zip", kind)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise PackageProblem("corrupt-zip", str(exc)) from None
+        raise FileProblem("corrupt-zip", str(exc)) from None
     _vet_entries(infos)
     names = {i.filename for i in infos}
     package = Package(path, archive, names)
     if "xl/workbook.bin" in names:
-        raise PackageProblem("xlsb-binary")
+        raise FileProblem("xlsb-binary")
     if any(i.flag_bits & 0x1 for i in infos):
-        raise PackageProblem("encrypted", "zip entries are encrypted")
+        raise FileProblem("encrypted", "zip entries are encrypted")
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise PackageProblem("no-workbook", ", ".join(sorted(names)[:5]))
+        raise FileProblem("no-workbook", ", ".join(sorted(names)[:5]))
     if "xl/vbaProject.bin" in names:
         package.notes.append(("macro-enabled", ""))
     return package
@@ -136,7 +129,7 @@ def _looks_text(head: bytes) -> bool:
 
 def _vet_entries(infos: list[Any]) -> None:
     if len(infos) > MAX_ENTRIES:
-        raise PackageProblem("too-many-entries", f"{len(infos)} entries")
+        raise FileProblem("too-many-entries", f"{len(infos)} entries")
     seen: set[str] = set()
     folded: set[str] = set()
     total = 0
@@ -144,17 +137,17 @@ def _vet_entries(infos: list[Any]) -> None:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
-            raise PackageProblem("unsafe-entry-name", name)
+            raise FileProblem("unsafe-entry-name", name)
         if name in seen:
-            raise PackageProblem("duplicate-entry", name)
+            raise FileProblem("duplicate-entry", name)
         if name.lower() in folded:
-            raise PackageProblem("duplicate-entry", f"{name} (differs only in case)")
+            raise FileProblem("duplicate-entry", f"{name} (differs only in case)")
         seen.add(name)
         folded.add(name.lower())
         if info.file_size > MAX_ENTRY_BYTES:
-            raise PackageProblem("zip-bomb", f"{name} declares {info.file_size} bytes")
+            raise FileProblem("zip-bomb", f"{name} declares {info.file_size} bytes")
         if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise PackageProblem("zip-bomb", f"{name} inflates {info.file_size // max(info.compress_size, 1)}:1")
+            raise FileProblem("zip-bomb", f"{name} inflates {info.file_size // max(info.compress_size, 1)}:1")
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
-        raise PackageProblem("zip-bomb", f"{total} bytes uncompressed in all")
+        raise FileProblem("zip-bomb", f"{total} bytes uncompressed in all")

@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..form.spec import Spec
+from ..kinds import IssueScope, Severity
+
 
 @dataclass(frozen=True)
 class IssueType:
     code: str
-    severity: str  # "error" | "warning"
-    scope: str  # "file" (the whole file) or "field"
+    severity: Severity
+    scope: IssueScope  # the whole file, or one field
     template: str
     summary: str  # one line in English, for `xlkit issues`
 
@@ -95,3 +98,24 @@ def _show(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.10g}"
     return str(value)
+
+
+def rule_code(rule_id: str) -> str:
+    """The issue code of a spec rule (校验): `check-<rule id>`; rows of a `for:` rule share their rule's code."""
+    return "check-" + rule_id.split(".")[0].replace("_", "-")
+
+
+def issue_types(spec: Spec) -> list[dict[str, Any]]:
+    """The catalogue as rows, with one code per rule of `spec` in place of the generic check-failed."""
+    rows: list[dict[str, Any]] = [{"code": t.code, "severity": t.severity, "scope": t.scope, "summary": t.summary, "message": t.template}
+                                  for t in CATALOGUE.values() if t.code != "check-failed"]
+    seen: set[str] = set()
+    for rule in spec.checks:
+        if rule.required_blanks:
+            continue  # reported field by field as required-missing
+        code = rule_code(rule.id)
+        if code not in seen:
+            seen.add(code)
+            rows.append({"code": code, "severity": rule.severity, "scope": "field", "summary": f"校验: {rule.name}",
+                         "message": CATALOGUE["check-failed"].template})
+    return rows

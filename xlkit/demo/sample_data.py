@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .layout import Layout
+from ..form.layout import Layout
 
 TEXT = {
     "duties": "负责本单位职能范围内的业务管理、组织实施和监督检查工作。\n负责本单位预算编制、执行和绩效管理工作。",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -15,11 +13,16 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .compute import calculator
-from .formula import Value, XlError, cell_name, quote_sheet
-from .layout import FieldSlot, Layout, SheetLayout
-from .meta import LISTS_SHEET, META_SHEET, PROPERTY_PREFIX, Identity
-from .spec import Spec
+from ..files import atomic_path
+from ..form.a1 import cell_name, quote_sheet
+from ..form.compute import calculator
+from ..form.functions import Value, XlError
+from ..form.identity import LISTS_SHEET, META_SHEET, PROPERTY_PREFIX, Identity, password_hash
+from ..form.layout import FieldSlot, Layout, SheetLayout
+from ..form.load import load_spec
+from ..form.params import make_params
+from ..form.placement import build_layout
+from ..form.spec import Spec
 
 FONT = "宋体"
 BORDER = {"border": 1, "border_color": "#808080"}
@@ -180,19 +183,8 @@ def write_workbook(layout: Layout, values: Mapping[str, Any], out: Path, passwor
             inputs[slot.id] = prefill[slot.prefill]
     results = calculator(layout).compute(inputs)
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=out.parent)
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_name, 0o666 & ~umask)
-    try:
-        _write(layout, results, Path(tmp_name), password_hash)
-        os.replace(tmp_name, out)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with atomic_path(out) as tmp:
+        _write(layout, results, tmp, password_hash)
     return results
 
 
@@ -333,10 +325,6 @@ def build_template(
     password: str | None = None,
 ) -> Layout:
     """The template a unit receives: identity prefilled and locked when given."""
-    from .layout import build_layout, make_params
-    from .meta import password_hash
-    from .spec import load_spec
-
     spec = spec or load_spec()
     prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name}
     layout = build_layout(spec, make_params(spec, prefill, counts, names))

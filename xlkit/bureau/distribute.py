@@ -6,17 +6,19 @@ import csv
 import hashlib
 import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import write_workbook
-from .layout import build_layout, make_params
-from .meta import password_hash
+from ..files import temporary_beside
+from ..form.identity import password_hash
+from ..form.params import make_params
+from ..form.placement import build_layout
+from ..form.spec import Spec
+from ..kinds import DistributeStatus
+from ..write.build import write_workbook
 from .roster import RosterUnit
-from .spec import Spec
 
 MANIFEST = "manifest.csv"
 UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -26,7 +28,7 @@ UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 class Distributed:
     unit: RosterUnit
     path: Path
-    status: str  # created | unchanged | replaced | refused
+    status: DistributeStatus
     reason: str = ""
     sha256: str = ""
 
@@ -66,10 +68,7 @@ def distribute(
         prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name}
         target = out_dir / unit_filename(unit)
         layout = build_layout(spec, make_params(spec, prefill, counts, names))
-        handle, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=out_dir)
-        os.close(handle)
-        tmp = Path(tmp_name)
-        try:
+        with temporary_beside(target) as tmp:
             write_workbook(layout, {}, tmp, hashed)
             digest = _content_digest(tmp)
             if not target.exists():
@@ -82,8 +81,6 @@ def distribute(
                 result = Distributed(unit, target, "replaced", "a different file was there (--overwrite)", digest)
             else:
                 result = Distributed(unit, target, "refused", "a different file is already there; use --overwrite to replace it")
-        finally:
-            tmp.unlink(missing_ok=True)
         results.append(result)
         if progress:
             progress(result)

@@ -13,8 +13,10 @@ from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from .formula import CELL, FormulaSyntaxError, col_index, col_letters, tokenize
-from .package import Package, PackageProblem
+from ..errors import FileProblem, FormulaSyntaxError
+from ..form.a1 import CELL, col_index, col_letters
+from ..form.formula import rewrite_tokens
+from .package import Package
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -27,6 +29,14 @@ class RawCell:
     value: Any  # None, float, str, bool, or an error code string
     kind: str  # "n", "s", "b", "e", "str", "empty"
     formula: str | None = None  # without "="
+
+
+@dataclass
+class SheetData:
+    """One worksheet part as read: its cells keyed (row, col) 0-based, and whether the sheet is protected."""
+
+    cells: dict[tuple[int, int], RawCell]
+    protected: bool
 
 
 @dataclass
@@ -55,12 +65,11 @@ class XlsxReader:
             if el.get("localSheetId") is None and el.text:
                 self.defined_names[el.get("name", "")] = el.text
         self._strings: list[str] | None = None
-        self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
-        self.protected: dict[str, bool] = {}
+        self._sheets: dict[str, SheetData] = {}
 
     def _rels(self, name: str) -> dict[str, str]:
         if name not in self.package.names:
-            raise PackageProblem("no-workbook", f"{name} missing")
+            raise FileProblem("no-workbook", f"{name} missing")
         out = {}
         base = posixpath.dirname(posixpath.dirname(name))
         for rel in self.package.xml(name):
@@ -80,14 +89,24 @@ class XlsxReader:
 
     def cells(self, sheet: str) -> dict[tuple[int, int], RawCell]:
         """Every cell of a sheet as written, keyed (row, col) 0-based."""
-        if sheet in self._cells:
-            return self._cells[sheet]
+        return self.sheet(sheet).cells
+
+    def is_protected(self, sheet: str) -> bool:
+        return self.sheet(sheet).protected
+
+    def sheet(self, sheet: str) -> SheetData:
+        """A worksheet part, parsed once."""
+        if sheet not in self._sheets:
+            self._sheets[sheet] = self._read_sheet(sheet)
+        return self._sheets[sheet]
+
+    def _read_sheet(self, sheet: str) -> SheetData:
         info = self.sheets[sheet]
         if info.path not in self.package.names:
-            raise PackageProblem("no-workbook", f"sheet {sheet} part {info.path} missing")
+            raise FileProblem("no-workbook", f"sheet {sheet} part {info.path} missing")
         root = self.package.xml(info.path)
         protection = root.find(f"{NS}sheetProtection")
-        self.protected[sheet] = protection is not None and protection.get("sheet") in ("1", "true")
+        protected = protection is not None and protection.get("sheet") in ("1", "true")
         strings = None
         shared: dict[str, tuple[int, int, str]] = {}
         out: dict[tuple[int, int], RawCell] = {}
@@ -146,8 +165,7 @@ class XlsxReader:
                 if value is None and formula is None:
                     continue
                 out[(row, col)] = RawCell(value, kind, formula)
-        self._cells[sheet] = out
-        return out
+        return SheetData(out, protected)
 
 
 @lru_cache(maxsize=65536)  # the same few hundred addresses in every file
@@ -175,20 +193,17 @@ REF_PART = re.compile(r"(\$?)([A-Z]{1,3})(\$?)([0-9]+)")
 
 def translate(formula: str, drow: int, dcol: int) -> str:
     """Shift the relative references of a shared formula to another cell."""
+
+    def shift(m: re.Match[str]) -> str:
+        col = m.group(2) if m.group(1) else col_letters(col_index(m.group(2)) + dcol)
+        row = m.group(4) if m.group(3) else str(int(m.group(4)) + drow)
+        return f"{m.group(1)}{col}{m.group(3)}{row}"
+
+    def shift_ref(text: str) -> str:
+        prefix, _, cells = text.rpartition("!")
+        return (prefix + "!" if prefix else "") + REF_PART.sub(shift, cells)
+
     try:
-        tokens = tokenize(formula)
+        return rewrite_tokens(formula, {"ref": shift_ref})
     except FormulaSyntaxError:
         return formula  # not ours to shift; it will not match the template anyway
-    out = []
-    for kind, text in tokens:
-        if kind == "ref":
-            prefix, _, cells = text.rpartition("!")
-
-            def shift(m: re.Match[str]) -> str:
-                col = m.group(2) if m.group(1) else col_letters(col_index(m.group(2)) + dcol)
-                row = m.group(4) if m.group(3) else str(int(m.group(4)) + drow)
-                return f"{m.group(1)}{col}{m.group(3)}{row}"
-
-            text = (prefix + "!" if prefix else "") + REF_PART.sub(shift, cells)
-        out.append(text)
-    return "".join(out)

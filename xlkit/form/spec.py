@@ -5,17 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from .errors import SpecError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_#{}*]+)*$")
 KEY = re.compile(r"^[a-z_][a-z0-9_{}]*$")
+MAX_REPEAT = 1000  # rows one parameter may ask for: a returned file names its own counts, and they must stay bounded
 
 
 class Model(BaseModel):
@@ -34,7 +30,7 @@ class Parameter(Model):
     label: str
     default: int = Field(ge=0)
     min: int = Field(default=0, ge=0)
-    max: int = Field(default=100, ge=0)
+    max: int = Field(default=100, ge=0, le=MAX_REPEAT)
     item_name: str | None = None
 
     @model_validator(mode="after")
@@ -272,50 +268,3 @@ class Spec(Model):
         form = self.model_dump(mode="json", by_alias=True, exclude={"summary"}, exclude_defaults=True)  # new optional keys keep it
         canonical = json.dumps(form, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-def _path(loc: tuple[Any, ...]) -> str:
-    """Turn a pydantic location into `sheets[2].blocks[4].table.columns[3].formula`."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("str", "list[str]", "int", "HeaderCell", "list[HeaderCell]") or "[" in str(part):
-            continue  # union branch names
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-BUILTIN_SPEC = "perf_self_eval.yaml"
-
-
-def builtin_spec_path() -> Path:
-    """The bundled form: `templates/` of the source tree, shipped as package data `xlkit.templates`."""
-    source_tree = Path(__file__).resolve().parent.parent / "templates" / BUILTIN_SPEC
-    if source_tree.exists():
-        return source_tree
-    return Path(str(resources.files("xlkit.templates") / BUILTIN_SPEC))
-
-
-def load_spec(source: str | Path | None = None) -> Spec:
-    """Load and validate a spec; every problem becomes a SpecError naming its path."""
-    path = Path(source) if source is not None else builtin_spec_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}: a spec is a YAML mapping with template, types and sheets")
-    try:
-        spec = Spec.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SpecError(f"{path}: {_path(first['loc']) or '(top)'}: {first['msg']}{more}") from None
-    from .layout import check_spec  # semantic checks need the layout engine
-
-    check_spec(spec, path)
-    return spec

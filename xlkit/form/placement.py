@@ -1,203 +1,23 @@
 """Place a spec on the grid: every field, label and formula gets its cell.
 
-The layout is computed from the spec and the build parameters only; nothing
-here knows the form. Formulas in the spec use placeholders ({column},
-{table.#.col}, {table.*.col}, {field.id}, GRADE(x)) that are resolved here to
-the A1 references written in the workbook.
+Fields are placed first; then the formulas' placeholders are resolved to the
+A1 references written in the workbook (`placeholders`).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
-from fnmatch import fnmatch
-from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from .errors import SpecError, XlkitError
-from .formula import FormulaSyntaxError, cell_name, parse, quote_sheet
-from .spec import Block, Check, FieldItem, ListBlock, Sheet, Spec, Table
+from ..errors import SpecError
+from ..kinds import FieldKind
+from .a1 import cell_name
+from .layout import CheckSlot, FieldSlot, Layout, RowInstance, SheetLayout, Static
+from .params import PREFILL_KEYS, BuildParams, make_params
+from .placeholders import PLACEHOLDER, Resolver, fill_in
+from .spec import Block, Check, FieldItem, ListBlock, Spec, Table
 
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-GRADE_CALL = re.compile(r"GRADE\(([^()]*)\)")
 CELL_LIKE_NAME = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc]?[0-9]*)$")
-PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name")
-
-
-@dataclass(frozen=True)
-class BuildParams:
-    """What varies between units' copies of one template."""
-
-    prefill: dict[str, Any] = field(default_factory=dict)  # unit_code, unit_name, year, parent_name
-    items: dict[str, list[str]] = field(default_factory=dict)  # parameter -> item names (count = len)
-
-    def to_json(self) -> str:
-        return json.dumps({"prefill": self.prefill, "items": self.items}, ensure_ascii=False, sort_keys=True)
-
-    def shape(self) -> BuildParams:
-        """What decides cells and formulas: row counts and which identity fields are prefilled, not the names."""
-        return BuildParams(prefill={k: True for k in self.prefill}, items={k: [""] * len(v) for k, v in self.items.items()})
-
-    @classmethod
-    def from_json(cls, text: str) -> BuildParams:
-        data = json.loads(text)
-        return cls(prefill=dict(data.get("prefill", {})), items={k: list(v) for k, v in data.get("items", {}).items()})
-
-
-def make_params(
-    spec: Spec,
-    prefill: dict[str, Any] | None = None,
-    counts: dict[str, int] | None = None,
-    names: dict[str, list[str]] | None = None,
-) -> BuildParams:
-    """Check counts against the spec's bounds and give every repeated item a name."""
-    counts = dict(counts or {})
-    names = dict(names or {})
-    unknown = (set(counts) | set(names)) - set(spec.parameters)
-    if unknown:
-        raise XlkitError(f"unknown build parameter(s): {', '.join(sorted(unknown))}; the spec has {', '.join(spec.parameters)}")
-    items: dict[str, list[str]] = {}
-    for key, parameter in spec.parameters.items():
-        given = names.get(key)
-        count = len(given) if given is not None else counts.get(key, parameter.default)
-        if given is not None and key in counts and counts[key] != len(given):
-            raise XlkitError(f"{parameter.label}: {counts[key]} requested but {len(given)} names given")
-        if not parameter.min <= count <= parameter.max:
-            raise XlkitError(f"{parameter.label} ({key}) must be between {parameter.min} and {parameter.max}, got {count}")
-        pattern = parameter.item_name or "{n}"
-        items[key] = [str(n) for n in given] if given is not None else [pattern.replace("{n}", str(i + 1)) for i in range(count)]
-    clean = {k: v for k, v in (prefill or {}).items() if v not in (None, "")}
-    bad = set(clean) - set(PREFILL_KEYS)
-    if bad:
-        raise XlkitError(f"unknown prefill key(s): {', '.join(sorted(bad))}")
-    return BuildParams(prefill=clean, items=items)
-
-
-@dataclass
-class FieldSlot:
-    id: str
-    sheet: str
-    row: int
-    col: int
-    kind: str  # "input" or "formula"
-    type: str
-    label: str
-    required: bool = False
-    formula: str | None = None  # Excel text without "=", after placeholders are resolved
-    span: int = 1
-    locked: bool = False  # an input prefilled at build time
-    prefill: str | None = None
-    spec_path: str = ""
-    item: tuple[str, int] | None = None  # the named repeated item (parameter, index) the label mentions
-    label_template: str | None = None  # the label with {name} left open
-
-    def label_for(self, params: BuildParams) -> str:
-        """The label with this unit's own item names (a layout may be shared by units of the same shape)."""
-        if self.item is None or self.label_template is None:
-            return self.label
-        names = params.items.get(self.item[0], [])
-        name = names[self.item[1]] if self.item[1] < len(names) else ""
-        return self.label_template.replace("{name}", name)
-
-    @property
-    def address(self) -> str:
-        return cell_name(self.row, self.col)
-
-    def ref(self, from_sheet: str) -> str:
-        return self.address if from_sheet == self.sheet else f"{quote_sheet(self.sheet)}!{self.address}"
-
-
-@dataclass
-class Static:
-    row: int
-    col: int
-    text: str
-    style: str
-    last_row: int | None = None
-    last_col: int | None = None
-
-
-@dataclass
-class CheckSlot:
-    id: str
-    name: str
-    severity: str
-    op: str
-    type: str
-    left: str  # field ids of the 校验 cells
-    right: str
-    diff: str | None
-    result: str
-    blame: list[str]  # input/formula fields a failing check highlights
-    row: int
-    pass_text: str
-    fail_text: str
-    required_blanks: bool = False
-    item: tuple[str, int] | None = None  # as FieldSlot: the named row the name mentions
-    name_template: str | None = None
-
-    def name_for(self, params: BuildParams) -> str:
-        if self.item is None or self.name_template is None:
-            return self.name
-        names = params.items.get(self.item[0], [])
-        return self.name_template.replace("{name}", names[self.item[1]] if self.item[1] < len(names) else "")
-
-
-@dataclass
-class SheetLayout:
-    spec: Sheet
-    statics: list[Static] = field(default_factory=list)
-    slots: list[FieldSlot] = field(default_factory=list)
-    heights: dict[int, float] = field(default_factory=dict)
-    title_rows: int = 1
-    last_row: int = 0
-    page_breaks: list[int] = field(default_factory=list)  # rows that start a printed page
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def width(self) -> int:
-        return len(self.spec.columns)
-
-
-@dataclass
-class RowInstance:
-    key: str
-    labels: list[str]
-    total: bool
-    item: tuple[str, int] | None = None  # (parameter, index) when the row is a named repeated item
-    template: str = ""  # the first label before {name} is filled in
-
-
-@dataclass
-class Layout:
-    spec: Spec
-    params: BuildParams
-    sheets: list[SheetLayout]
-    fields: dict[str, FieldSlot]
-    checks: list[CheckSlot]
-    table_rows: dict[str, list[RowInstance]]
-
-    @cached_property
-    def by_cell(self) -> dict[tuple[str, int, int], str]:
-        """Field id by (sheet, row, col)."""
-        return {(s.sheet, s.row, s.col): s.id for s in self.fields.values()}
-
-    def inputs(self) -> list[FieldSlot]:
-        return [s for s in self.fields.values() if s.kind == "input"]
-
-    def formulas(self) -> list[FieldSlot]:
-        return [s for s in self.fields.values() if s.kind == "formula"]
-
-
-def _fill(text: str, **values: Any) -> str:
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", str(value))
-    return text
 
 
 class _Placer:
@@ -240,7 +60,7 @@ class _Placer:
             self.pending.append((slot, spec_formula, table, row_key))
 
     def text(self, text: str) -> str:
-        return _fill(text, title=self.spec.template.title, issuer=self.spec.template.issuer)
+        return fill_in(text, title=self.spec.template.title, issuer=self.spec.template.issuer)
 
     # ------------------------------------------------------------ blocks
     def place(self) -> Layout:
@@ -266,8 +86,9 @@ class _Placer:
             sheet.last_row = row - 1
         for sheet, row, block, path in deferred:
             sheet.last_row = self.place_checks(sheets, sheet, row, block, path) - 1
+        resolver = Resolver(self.spec, self.fields, self.table_rows)
         for slot, text, table, row_key in self.pending:
-            slot.formula = self.resolve(text, slot.sheet, table, row_key, slot.spec_path)
+            slot.formula = resolver.resolve(text, slot.sheet, table, row_key, slot.spec_path)
         return Layout(self.spec, self.params, sheets, self.fields, self.checks, self.table_rows)
 
     def block(self, sheet: SheetLayout, row: int, block: Block, path: str) -> int:
@@ -325,7 +146,7 @@ class _Placer:
         if numbers:
             sheet.statics.append(Static(row, 0, block.label, "label", row + len(numbers) - 1, 0))
         for n in range(1, len(numbers) + 1):
-            label = _fill(block.item_label, n=n)
+            label = fill_in(block.item_label, n=n)
             sheet.statics.append(Static(row, 1, label, "rowlabel"))
             required = block.required == "all" or (block.required == "first" and n == 1)
             slot = FieldSlot(f"{block.id}.{n}", sheet.name, row, 2, "input", vtype, f"{block.label}{label}", required,
@@ -347,8 +168,8 @@ class _Placer:
                 labels = [spec_row.label] if isinstance(spec_row.label, str) else list(spec_row.label)
                 values = {"n": n, "i": detail, "name": name}
                 item = (spec_row.repeat, n - 1) if isinstance(spec_row.repeat, str) else None
-                rows.append(RowInstance(_fill(spec_row.key, **values), [_fill(x, **values) for x in labels], spec_row.total,
-                                        item, _fill(labels[0], n=n, i=detail)))
+                rows.append(RowInstance(fill_in(spec_row.key, **values), [fill_in(x, **values) for x in labels], spec_row.total,
+                                        item, fill_in(labels[0], n=n, i=detail)))
         keys = [r.key for r in rows]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
@@ -361,10 +182,27 @@ class _Placer:
             raise SpecError(f"{path}.columns: the table is {width} columns wide, the sheet has {sheet.width}")
         if table.id in self.table_rows:
             raise SpecError(f"{path}.id: table {table.id!r} appears twice")
+        keys = [c.key for c in table.columns]
+        if len(set(keys)) != len(keys):
+            raise SpecError(f"{path}.columns: column keys repeat")
         if table.caption:
             sheet.statics.append(Static(row, 0, table.caption, "caption", row, sheet.width - 1))
             row += 1
-        # header: place cells left to right, skipping cells taken by spans from above
+        row = self.place_header(sheet, row, table, width, path)
+        instances = self.expand_rows(table, path)
+        self.table_rows[table.id] = instances
+        first_row = row
+        detail_index = 0
+        for instance in instances:
+            self.place_row(sheet, row, table, instance, detail_index, path)
+            detail_index += 0 if instance.total else 1
+            row += 1
+        if table.label_columns > 1:
+            self.merge_labels(sheet, first_row, row, table.label_columns)
+        return row + 1  # a spacer row after every table
+
+    def place_header(self, sheet: SheetLayout, row: int, table: Table, width: int, path: str) -> int:
+        """Header cells left to right, skipping cells taken by spans from above; every column covered on every row."""
         taken: set[tuple[int, int]] = set()
         for h, header_row in enumerate(table.header):
             col = 0
@@ -378,62 +216,49 @@ class _Placer:
                 taken.update((h + dr, col + dc) for dr in range(rows) for dc in range(cols))
                 col += cols
         header_rows = len(table.header)
-        missing = [c for c in range(width) for h in range(header_rows) if (h, c) not in taken]
-        if missing:
+        if any((h, c) not in taken for c in range(width) for h in range(header_rows)):
             raise SpecError(f"{path}.header: does not cover the table's {width} columns on every header row")
-        row += header_rows
-        instances = self.expand_rows(table, path)
-        self.table_rows[table.id] = instances
-        keys = [c.key for c in table.columns]
-        if len(set(keys)) != len(keys):
-            raise SpecError(f"{path}.columns: column keys repeat")
-        first_row = row
-        for instance in instances:
-            # label columns; equal labels in adjacent rows are merged afterwards
-            labels = instance.labels
-            if len(labels) == 1 and table.label_columns > 1:
-                sheet.statics.append(Static(row, 0, labels[0], "rowlabel", row, table.label_columns - 1))
+        return row + header_rows
+
+    def place_row(self, sheet: SheetLayout, row: int, table: Table, instance: RowInstance, detail_index: int, path: str) -> None:
+        """One row of a table: its labels (equal labels of adjacent rows are merged afterwards), then a cell per column."""
+        labels = instance.labels
+        if len(labels) == 1 and table.label_columns > 1:
+            sheet.statics.append(Static(row, 0, labels[0], "rowlabel", row, table.label_columns - 1))
+        else:
+            if len(labels) != table.label_columns:
+                raise SpecError(f"{path}.rows: row {instance.key!r} has {len(labels)} labels for {table.label_columns} label columns")
+            for c, label in enumerate(labels):
+                sheet.statics.append(Static(row, c, label, "totallabel" if instance.total else "rowlabel"))
+        col = table.label_columns
+        height = 0.0
+        for k, column in enumerate(table.columns):
+            cpath = f"{path}.columns[{k}]"
+            vtype = None if column.blank else self.type_of(column.type or table.type, f"{cpath}.type")
+            spec_formula: str | None = column.formula
+            kind: FieldKind | None
+            if column.blank or (instance.total and column.total == "none"):
+                spec_formula, kind = None, None
+            elif instance.total and column.formula is None:
+                base = self.spec.types[vtype].base if vtype else "text"
+                spec_formula = f"SUM({{{table.id}.*.{column.key}}})" if base != "text" else None
+                kind = "formula" if spec_formula else None
             else:
-                if len(labels) != table.label_columns:
-                    raise SpecError(f"{path}.rows: row {instance.key!r} has {len(labels)} labels for {table.label_columns} label columns")
-                for c, label in enumerate(labels):
-                    sheet.statics.append(Static(row, c, label, "totallabel" if instance.total else "rowlabel"))
-            col = table.label_columns
-            height = 0.0
-            for k, column in enumerate(table.columns):
-                cpath = f"{path}.columns[{k}]"
-                vtype = None if column.blank else self.type_of(column.type or table.type, f"{cpath}.type")
-                field_id = f"{table.id}.{instance.key}.{column.key}"
-                label = "·".join([*labels, column.label])
+                kind = "formula" if column.formula else "input"
+            if kind is None:
+                sheet.statics.append(Static(row, col, "", "blank" if column.blank else "empty", row, col + column.span - 1))
+            else:
+                required = kind == "input" and (column.required == "all" or (column.required == "first" and detail_index == 0))
                 label_template = "·".join([instance.template, *labels[1:], column.label]) if instance.item else None
-                spec_formula: str | None = column.formula
-                if column.blank or (instance.total and column.total == "none"):
-                    spec_formula = None
-                    kind = None
-                elif instance.total and column.formula is None:
-                    base = self.spec.types[vtype].base if vtype else "text"
-                    spec_formula = f"SUM({{{table.id}.*.{column.key}}})" if base != "text" else None
-                    kind = "formula" if spec_formula else None
-                else:
-                    kind = "formula" if column.formula else "input"
-                if kind is None:
-                    style = "blank" if column.blank else "empty"
-                    sheet.statics.append(Static(row, col, "", style, row, col + column.span - 1))
-                else:
-                    detail_index = sum(1 for x in instances[: instances.index(instance)] if not x.total)
-                    required = kind == "input" and (column.required == "all" or (column.required == "first" and detail_index == 0))
-                    slot = FieldSlot(field_id, sheet.name, row, col, kind, vtype or "text", label, required, span=column.span,
-                                     spec_path=f"{cpath}.formula" if column.formula else cpath,
-                                     item=instance.item, label_template=label_template)
-                    self.add(sheet, slot, spec_formula, table.id, instance.key)
-                height = max(height, column.height or 0)
-                col += column.span
-            if height:
-                sheet.heights[row] = height
-            row += 1
-        if table.label_columns > 1:
-            self.merge_labels(sheet, first_row, row, table.label_columns)
-        return row + 1  # a spacer row after every table
+                slot = FieldSlot(f"{table.id}.{instance.key}.{column.key}", sheet.name, row, col, kind, vtype or "text",
+                                 "·".join([*labels, column.label]), required, span=column.span,
+                                 spec_path=f"{cpath}.formula" if column.formula else cpath,
+                                 item=instance.item, label_template=label_template)
+                self.add(sheet, slot, spec_formula, table.id, instance.key)
+            height = max(height, column.height or 0)
+            col += column.span
+        if height:
+            sheet.heights[row] = height
 
     @staticmethod
     def merge_labels(sheet: SheetLayout, first: int, end: int, columns: int) -> None:
@@ -511,7 +336,7 @@ class _Placer:
                     continue
                 left = "0+" + "+".join(f"(LEN({{{s.id}}})=0)" for s in required)  # 0+ keeps a single term a number
                 cid = f"{check.id}.{sheet.spec.key}" if check.for_sheets else check.id
-                out.append((cid, _fill(check.name, sheet=sheet.name), left, "0", [], None, None))
+                out.append((cid, fill_in(check.name, sheet=sheet.name), left, "0", [], None, None))
             return out
         assert check.left and check.right
         if check.for_ is None:
@@ -522,73 +347,13 @@ class _Placer:
         for instance in self.table_rows[check.for_]:
             left = check.left.replace("#", instance.key)
             right = check.right.replace("#", instance.key)
-            template = _fill(check.name, row=instance.template + "".join(instance.labels[1:])) if instance.item else None
-            out.append((f"{check.id}.{instance.key}", _fill(check.name, row="".join(instance.labels)), left, right, self.blame(left),
+            template = fill_in(check.name, row=instance.template + "".join(instance.labels[1:])) if instance.item else None
+            out.append((f"{check.id}.{instance.key}", fill_in(check.name, row="".join(instance.labels)), left, right, self.blame(left),
                         instance.item, template))
         return out
 
     def blame(self, text: str) -> list[str]:
         return [name for name in PLACEHOLDER.findall(text) if name in self.fields]
-
-    # ------------------------------------------------------------ formulas
-    def resolve(self, text: str, sheet: str, table: str | None, row_key: str | None, path: str) -> str:
-        columns = {c.key for c in self.table_spec(table).columns} if table else set()
-
-        def ref(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if table and name in columns:
-                name = f"{table}.{row_key}.{name}"
-            if row_key is not None:
-                name = name.replace("#", row_key)
-            if "*" in name:
-                return self.wildcard(name, sheet, path)
-            slot = self.fields.get(name)
-            if slot is None:
-                raise SpecError(f"{path}: unknown field {{{match.group(1)}}} (resolved to {name!r})")
-            return slot.ref(sheet)
-
-        resolved = PLACEHOLDER.sub(ref, text)
-        resolved = GRADE_CALL.sub(lambda m: self.grade_formula(m.group(1)), resolved)
-        try:
-            parse(resolved)
-        except FormulaSyntaxError as exc:
-            raise SpecError(f"{path}: {exc} in formula {text!r}") from None
-        return resolved
-
-    def table_spec(self, table_id: str) -> Table:
-        for sheet in self.spec.sheets:
-            for block in sheet.blocks:
-                if block.table is not None and block.table.id == table_id:
-                    return block.table
-        raise KeyError(table_id)
-
-    def wildcard(self, name: str, sheet: str, path: str) -> str:
-        parts = name.split(".")
-        if len(parts) != 3 or parts[1] != "*" or parts[0] not in self.table_rows:
-            raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN with a known table")
-        slots = []
-        for instance in self.table_rows[parts[0]]:
-            if instance.total:
-                continue
-            slot = self.fields.get(f"{parts[0]}.{instance.key}.{parts[2]}")
-            if slot is None:
-                raise SpecError(f"{path}: no column {parts[2]!r} in table {parts[0]!r}")
-            slots.append(slot)
-        if not slots:
-            return "0"
-        rows = [s.row for s in slots]
-        if all(s.col == slots[0].col and s.sheet == slots[0].sheet for s in slots) and rows == list(range(rows[0], rows[0] + len(rows))):
-            first = slots[0].ref(sheet)
-            return first if len(slots) == 1 else f"{first}:{slots[-1].address}"
-        return ",".join(s.ref(sheet) for s in slots)
-
-    def grade_formula(self, argument: str) -> str:
-        bands = self.spec.grades
-        inner = f'"{bands[-1].label}"'
-        for band in reversed(bands[:-1]):
-            minimum = int(band.min) if float(band.min).is_integer() else band.min
-            inner = f'IF({argument}>={minimum},"{band.label}",{inner})'
-        return f'IF(ISNUMBER({argument}),{inner},"")'
 
 
 _LAYOUTS: dict[tuple[int, str], Layout] = {}  # a Layout holds its spec, so the id stays valid
@@ -603,34 +368,3 @@ def build_layout(spec: Spec, params: BuildParams | None = None) -> Layout:
             _LAYOUTS.clear()
         _LAYOUTS[key] = _Placer(spec, params).place()
     return _LAYOUTS[key]
-
-
-def check_spec(spec: Spec, path: Path) -> None:
-    """Semantic checks that need placement (types, widths, formulas); raise with the spec path."""
-    try:
-        layout = build_layout(spec)
-        _check_summary(spec, layout)
-    except SpecError as exc:
-        raise SpecError(f"{path}: {exc}") from None
-    except XlkitError as exc:
-        raise SpecError(f"{path}: parameters: {exc}") from None
-
-
-def _check_summary(spec: Spec, layout: Layout) -> None:
-    if spec.summary is None:
-        return
-    known = set(layout.fields)
-    for k, column in enumerate(spec.summary.columns):
-        path = f"summary.columns[{k}]"
-        if column.type not in spec.types:
-            raise SpecError(f"{path}.type: unknown type {column.type!r}")
-        if column.field is not None and column.field not in known:
-            raise SpecError(f"{path}.field: unknown field {column.field!r}")
-        if column.count is not None and not any(fnmatch(f, column.count) for f in known):
-            raise SpecError(f"{path}.count: {column.count!r} matches no field")
-    charts = spec.summary
-    for k, field_id in enumerate(charts.structure_chart.fields if charts.structure_chart else []):
-        if field_id not in [c.field for c in spec.summary.columns]:
-            raise SpecError(f"summary.structure_chart.fields[{k}]: {field_id!r} is not a summary column")
-    if charts.grade_chart and charts.grade_chart.field not in [c.field for c in spec.summary.columns]:
-        raise SpecError(f"summary.grade_chart.field: {charts.grade_chart.field!r} is not a summary column")

@@ -1,0 +1,258 @@
+"""Excel semantics of values and the worksheet functions the specs may use."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Union
+
+Value = Union[None, float, str, bool, "XlError"]
+
+
+class XlError(str):
+    """An Excel error value such as #VALUE! (a str subclass so it prints as itself)."""
+
+
+VALUE_ERR = XlError("#VALUE!")
+DIV0_ERR = XlError("#DIV/0!")
+NUM_ERR = XlError("#NUM!")
+
+
+def to_number(value: Value) -> float | XlError:
+    if value is None:
+        return 0.0
+    if isinstance(value, XlError):
+        return value
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value.strip()) if value.strip() else VALUE_ERR
+    except ValueError:
+        return VALUE_ERR
+
+
+def to_text(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        if float(value).is_integer():
+            return str(int(value))
+        return f"{value:.15g}"
+    return str(value)
+
+
+def to_bool(value: Value) -> bool | XlError:
+    if isinstance(value, XlError):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    upper = value.upper()
+    if upper in ("TRUE", "FALSE"):
+        return upper == "TRUE"
+    return VALUE_ERR
+
+
+def excel_round(x: float, digits: int) -> float:
+    """Half away from zero on the decimal shown, as Excel does (2.675 -> 2.68)."""
+    if math.isinf(x) or math.isnan(x):
+        return x
+    quantum = Decimal(1).scaleb(-digits)
+    return float(Decimal(repr(x)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def _type_rank(value: Value) -> int:
+    return 0 if isinstance(value, (int, float)) and not isinstance(value, bool) else 1 if isinstance(value, str) else 2
+
+
+def compare(op: str, a: Value, b: Value) -> bool | XlError:
+    if isinstance(a, XlError):
+        return a
+    if isinstance(b, XlError):
+        return b
+    if a is None and b is None:
+        a = b = 0.0
+    elif a is None:
+        a = "" if isinstance(b, str) else False if isinstance(b, bool) else 0.0
+    elif b is None:
+        b = "" if isinstance(a, str) else False if isinstance(a, bool) else 0.0
+    ra, rb = _type_rank(a), _type_rank(b)
+    if ra != rb:
+        ka: Any = ra
+        kb: Any = rb
+    elif ra == 1:
+        ka, kb = str(a).lower(), str(b).lower()
+    else:
+        ka, kb = float(a), float(b)  # type: ignore[arg-type]
+    if op == "=":
+        return ka == kb
+    if op == "<>":
+        return ka != kb
+    if op == "<":
+        return ka < kb
+    if op == ">":
+        return ka > kb
+    if op == "<=":
+        return ka <= kb
+    return ka >= kb
+
+
+def arith(op: str, a: Value, b: Value) -> Value:
+    x, y = to_number(a), to_number(b)
+    if isinstance(x, XlError):
+        return x
+    if isinstance(y, XlError):
+        return y
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    if op == "/":
+        return DIV0_ERR if y == 0 else x / y
+    try:
+        result = x**y
+    except (OverflowError, ZeroDivisionError):
+        return NUM_ERR
+    return NUM_ERR if isinstance(result, complex) else result
+
+
+# An argument reaches a function as a list of (value, from_reference) pairs, so
+# that SUM and friends can ignore text in cells but coerce text typed literally.
+Args = list[list[tuple[Value, bool]]]
+
+
+def _first(arg: list[tuple[Value, bool]]) -> Value:
+    return arg[0][0] if len(arg) == 1 else VALUE_ERR
+
+
+def _numbers(args: Args) -> list[float] | XlError:
+    out: list[float] = []
+    for arg in args:
+        for value, from_ref in arg:
+            if isinstance(value, XlError):
+                return value
+            if from_ref:
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    out.append(float(value))
+            else:
+                number = to_number(value)
+                if isinstance(number, XlError):
+                    return number
+                out.append(number)
+    return out
+
+
+def fn_sum(args: Args) -> Value:
+    nums = _numbers(args)
+    if isinstance(nums, XlError):
+        return nums
+    total = 0.0
+    for n in nums:  # left to right, as Excel adds
+        total += n
+    return total
+
+
+def fn_min(args: Args) -> Value:
+    nums = _numbers(args)
+    return nums if isinstance(nums, XlError) else (min(nums) if nums else 0.0)
+
+
+def fn_max(args: Args) -> Value:
+    nums = _numbers(args)
+    return nums if isinstance(nums, XlError) else (max(nums) if nums else 0.0)
+
+
+def fn_round(args: Args) -> Value:
+    if len(args) != 2:
+        return VALUE_ERR
+    x, d = to_number(_first(args[0])), to_number(_first(args[1]))
+    if isinstance(x, XlError):
+        return x
+    if isinstance(d, XlError):
+        return d
+    return excel_round(x, int(d))
+
+
+def _logic(args: Args, combine: Callable[[list[bool]], bool]) -> Value:
+    flags: list[bool] = []
+    for arg in args:
+        for value, from_ref in arg:
+            if from_ref and (value is None or (isinstance(value, str) and not isinstance(value, XlError))):
+                continue
+            flag = to_bool(value)
+            if isinstance(flag, XlError):
+                return flag
+            flags.append(flag)
+    return combine(flags) if flags else VALUE_ERR
+
+
+def fn_abs(args: Args) -> Value:
+    x = to_number(_first(args[0]))
+    return x if isinstance(x, XlError) else abs(x)
+
+
+def fn_not(args: Args) -> Value:
+    flag = to_bool(_first(args[0]))
+    return flag if isinstance(flag, XlError) else not flag
+
+
+def fn_len(args: Args) -> Value:
+    value = _first(args[0])
+    return value if isinstance(value, XlError) else float(len(to_text(value)))
+
+
+def fn_isnumber(args: Args) -> Value:
+    value = _first(args[0])
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def fn_isblank(args: Args) -> Value:
+    return _first(args[0]) is None
+
+
+def fn_istext(args: Args) -> Value:
+    value = _first(args[0])
+    return isinstance(value, str) and not isinstance(value, XlError)
+
+
+def fn_iserror(args: Args) -> Value:
+    return isinstance(_first(args[0]), XlError)
+
+
+def fn_n(args: Args) -> Value:
+    value = _first(args[0])
+    if isinstance(value, XlError):
+        return value
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+# IF and IFERROR are lazy; they are handled in compile().
+FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {
+    "SUM": fn_sum,
+    "MIN": fn_min,
+    "MAX": fn_max,
+    "ROUND": fn_round,
+    "AND": lambda a: _logic(a, all),
+    "OR": lambda a: _logic(a, any),
+    "NOT": fn_not,
+    "ABS": fn_abs,
+    "LEN": fn_len,
+    "ISNUMBER": fn_isnumber,
+    "ISBLANK": fn_isblank,
+    "ISTEXT": fn_istext,
+    "ISERROR": fn_iserror,
+    "N": fn_n,
+    "IF": None,
+    "IFERROR": None,
+}
+

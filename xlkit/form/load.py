@@ -1,0 +1,112 @@
+"""Load a spec and validate it completely: the model (pydantic), then what only a trial layout shows.
+
+This module sits above the layout engine, so that loading a spec never needs
+the layout the other way round; every problem is a SpecError naming the spec
+path, never a bare Python error.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import SpecError, XlkitError
+from .compute import formula_order
+from .layout import Layout
+from .params import make_params
+from .placement import build_layout
+from .spec import Spec
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    """Turn a pydantic location into `sheets[2].blocks[4].table.columns[3].formula`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("str", "list[str]", "int", "HeaderCell", "list[HeaderCell]") or "[" in str(part):
+            continue  # union branch names
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+BUILTIN_SPEC = "perf_self_eval.yaml"
+
+
+def builtin_spec_path() -> Path:
+    """The bundled form: `templates/` of the source tree, shipped as package data `xlkit.templates`."""
+    source_tree = Path(__file__).resolve().parents[2] / "templates" / BUILTIN_SPEC
+    if source_tree.exists():
+        return source_tree
+    return Path(str(resources.files("xlkit.templates") / BUILTIN_SPEC))
+
+
+def load_spec(source: str | Path | None = None) -> Spec:
+    """Load and validate a spec; every problem becomes a SpecError naming its path."""
+    path = Path(source) if source is not None else builtin_spec_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec is a YAML mapping with template, types and sheets")
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SpecError(f"{path}: {_path(first['loc']) or '(top)'}: {first['msg']}{more}") from None
+    check_spec(spec, path)
+    return spec
+
+
+def check_spec(spec: Spec, path: Path) -> None:
+    """What the model alone cannot say: every placeholder, table and type resolves, no formula depends on itself,
+    at the default row counts and at each parameter's bounds (a formula may reach rows only some counts create)."""
+    try:
+        for counts in _trial_counts(spec):
+            layout = build_layout(spec, make_params(spec, counts=counts))
+            formula_order(layout)
+        _check_summary(spec, build_layout(spec))
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    except XlkitError as exc:
+        raise SpecError(f"{path}: parameters: {exc}") from None
+
+
+def _trial_counts(spec: Spec) -> list[dict[str, int]]:
+    defaults = {key: p.default for key, p in spec.parameters.items()}
+    trials = [defaults, {key: p.min for key, p in spec.parameters.items()}, {key: p.max for key, p in spec.parameters.items()}]
+    unique: list[dict[str, int]] = []
+    for counts in trials:
+        if counts not in unique:
+            unique.append(counts)
+    return unique
+
+
+def _check_summary(spec: Spec, layout: Layout) -> None:
+    if spec.summary is None:
+        return
+    known = set(layout.fields)
+    for k, column in enumerate(spec.summary.columns):
+        path = f"summary.columns[{k}]"
+        if column.type not in spec.types:
+            raise SpecError(f"{path}.type: unknown type {column.type!r}")
+        if column.field is not None and column.field not in known:
+            raise SpecError(f"{path}.field: unknown field {column.field!r}")
+        if column.count is not None and not any(fnmatch(f, column.count) for f in known):
+            raise SpecError(f"{path}.count: {column.count!r} matches no field")
+    charts = spec.summary
+    for k, field_id in enumerate(charts.structure_chart.fields if charts.structure_chart else []):
+        if field_id not in [c.field for c in spec.summary.columns]:
+            raise SpecError(f"summary.structure_chart.fields[{k}]: {field_id!r} is not a summary column")
+    if charts.grade_chart and charts.grade_chart.field not in [c.field for c in spec.summary.columns]:
+        raise SpecError(f"summary.grade_chart.field: {charts.grade_chart.field!r} is not a summary column")

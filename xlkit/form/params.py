@@ -1,0 +1,61 @@
+"""Build parameters: what varies between units' copies of one template (row counts, item names, identity)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import XlkitError
+from .spec import Spec
+
+PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name")
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """What varies between units' copies of one template."""
+
+    prefill: dict[str, Any] = field(default_factory=dict)  # unit_code, unit_name, year, parent_name
+    items: dict[str, list[str]] = field(default_factory=dict)  # parameter -> item names (count = len)
+
+    def to_json(self) -> str:
+        return json.dumps({"prefill": self.prefill, "items": self.items}, ensure_ascii=False, sort_keys=True)
+
+    def shape(self) -> BuildParams:
+        """What decides cells and formulas: row counts and which identity fields are prefilled, not the names."""
+        return BuildParams(prefill={k: True for k in self.prefill}, items={k: [""] * len(v) for k, v in self.items.items()})
+
+    @classmethod
+    def from_json(cls, text: str) -> BuildParams:
+        data = json.loads(text)
+        return cls(prefill=dict(data.get("prefill", {})), items={k: list(v) for k, v in data.get("items", {}).items()})
+
+
+def make_params(
+    spec: Spec,
+    prefill: dict[str, Any] | None = None,
+    counts: dict[str, int] | None = None,
+    names: dict[str, list[str]] | None = None,
+) -> BuildParams:
+    """Check counts against the spec's bounds and give every repeated item a name."""
+    counts = dict(counts or {})
+    names = dict(names or {})
+    unknown = (set(counts) | set(names)) - set(spec.parameters)
+    if unknown:
+        raise XlkitError(f"unknown build parameter(s): {', '.join(sorted(unknown))}; the spec has {', '.join(spec.parameters)}")
+    items: dict[str, list[str]] = {}
+    for key, parameter in spec.parameters.items():
+        given = names.get(key)
+        count = len(given) if given is not None else counts.get(key, parameter.default)
+        if given is not None and key in counts and counts[key] != len(given):
+            raise XlkitError(f"{parameter.label}: {counts[key]} requested but {len(given)} names given")
+        if not parameter.min <= count <= parameter.max:
+            raise XlkitError(f"{parameter.label} ({key}) must be between {parameter.min} and {parameter.max}, got {count}")
+        pattern = parameter.item_name or "{n}"
+        items[key] = [str(n) for n in given] if given is not None else [pattern.replace("{n}", str(i + 1)) for i in range(count)]
+    clean = {k: v for k, v in (prefill or {}).items() if v not in (None, "")}
+    bad = set(clean) - set(PREFILL_KEYS)
+    if bad:
+        raise XlkitError(f"unknown prefill key(s): {', '.join(sorted(bad))}")
+    return BuildParams(prefill=clean, items=items)

@@ -1,0 +1,88 @@
+"""Spec formulas to Excel formulas: placeholders ({column}, {table.#.col}, {table.*.col}, {field.id}) become the
+A1 references of the placed fields, and GRADE(x) the nested IFs of the spec's grade bands."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import FormulaSyntaxError, SpecError
+from .formula import parse
+from .layout import FieldSlot, RowInstance
+from .spec import Spec, Table
+
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+GRADE_CALL = re.compile(r"GRADE\(([^()]*)\)")
+
+
+def fill_in(text: str, **values: Any) -> str:
+    """Replace {key} by its value for each key given; other braces stay."""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
+class Resolver:
+    def __init__(self, spec: Spec, fields: dict[str, FieldSlot], table_rows: dict[str, list[RowInstance]]):
+        self.spec = spec
+        self.fields = fields
+        self.table_rows = table_rows
+
+    def resolve(self, text: str, sheet: str, table: str | None, row_key: str | None, path: str) -> str:
+        columns = {c.key for c in self.table_spec(table).columns} if table else set()
+
+        def ref(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if table and name in columns:
+                name = f"{table}.{row_key}.{name}"
+            if row_key is not None:
+                name = name.replace("#", row_key)
+            if "*" in name:
+                return self.wildcard(name, sheet, path)
+            slot = self.fields.get(name)
+            if slot is None:
+                raise SpecError(f"{path}: unknown field {{{match.group(1)}}} (resolved to {name!r})")
+            return slot.ref(sheet)
+
+        resolved = PLACEHOLDER.sub(ref, text)
+        resolved = GRADE_CALL.sub(lambda m: self.grade_formula(m.group(1)), resolved)
+        try:
+            parse(resolved)
+        except FormulaSyntaxError as exc:
+            raise SpecError(f"{path}: {exc} in formula {text!r}") from None
+        return resolved
+
+    def table_spec(self, table_id: str) -> Table:
+        for sheet in self.spec.sheets:
+            for block in sheet.blocks:
+                if block.table is not None and block.table.id == table_id:
+                    return block.table
+        raise SpecError(f"unknown table {table_id!r}")
+
+    def wildcard(self, name: str, sheet: str, path: str) -> str:
+        parts = name.split(".")
+        if len(parts) != 3 or parts[1] != "*" or parts[0] not in self.table_rows:
+            raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN with a known table")
+        slots = []
+        for instance in self.table_rows[parts[0]]:
+            if instance.total:
+                continue
+            slot = self.fields.get(f"{parts[0]}.{instance.key}.{parts[2]}")
+            if slot is None:
+                raise SpecError(f"{path}: no column {parts[2]!r} in table {parts[0]!r}")
+            slots.append(slot)
+        if not slots:
+            return "0"
+        rows = [s.row for s in slots]
+        if all(s.col == slots[0].col and s.sheet == slots[0].sheet for s in slots) and rows == list(range(rows[0], rows[0] + len(rows))):
+            first = slots[0].ref(sheet)
+            return first if len(slots) == 1 else f"{first}:{slots[-1].address}"
+        return ",".join(s.ref(sheet) for s in slots)
+
+    def grade_formula(self, argument: str) -> str:
+        bands = self.spec.grades
+        inner = f'"{bands[-1].label}"'
+        for band in reversed(bands[:-1]):
+            minimum = int(band.min) if float(band.min).is_integer() else band.min
+            inner = f'IF({argument}>={minimum},"{band.label}",{inner})'
+        return f'IF(ISNUMBER({argument}),{inner},"")'

@@ -1,0 +1,269 @@
+"""Check a returned workbook: read it, recompute every formula, apply every rule of its spec."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ..errors import FileProblem, ValueProblem
+from ..form.a1 import cell_name
+from ..form.compute import calculator
+from ..form.functions import Value, to_text
+from ..form.identity import Identity
+from ..form.layout import FieldSlot, Layout
+from ..form.params import BuildParams
+from ..form.placement import build_layout
+from ..form.registry import SpecRegistry
+from ..form.values import boolean_from_text, check_number, check_text, date_from_serial, date_from_text, number_from_text, plain_number
+from ..kinds import Severity
+from .catalogue import CATALOGUE, message, rule_code
+from .formula_text import canonical, canonical_formulas, relocate
+from .identify import identify, locate, read_identity
+from .package import Package, open_package
+from .report import FileReport, Issue, file_issue
+from .xlsx import RawCell, XlsxReader
+
+Cell = tuple[str, int, int]
+CORE_NS = "{http://purl.org/dc/terms/}"
+
+
+def check_file(path: str | Path, registry: SpecRegistry) -> FileReport:
+    """Never raises for a bad file: every problem becomes an issue of the report."""
+    report = FileReport(str(path))
+    try:
+        package = open_package(path)
+    except FileProblem as problem:
+        report.issues.append(_problem_issue(problem))
+        return report
+    try:
+        for code, detail in package.notes:
+            report.issues.append(file_issue(code, detail))
+        _check_package(report, package, registry)
+    except FileProblem as problem:
+        report.issues.append(_problem_issue(problem))
+    finally:
+        package.close()
+    return report
+
+
+def _problem_issue(problem: FileProblem) -> Issue:
+    return file_issue(problem.code, problem.detail, problem.found, problem.expected)
+
+
+def _check_package(report: FileReport, package: Package, registry: SpecRegistry) -> None:
+    reader = XlsxReader(package)
+    report.saved_at = _saved_at(reader)
+    report.identity = read_identity(reader)
+    found = identify(reader, registry)
+    try:
+        layout = build_layout(found.spec, found.params.shape())
+    except Exception as exc:
+        raise FileProblem("metadata-damaged", f"build.params: {exc}") from None
+    report.layout = layout
+    report.read_ok = True
+    checker = _Checker(report, reader, layout, found.identity, found.params)
+    checker.locate()
+    inputs = checker.read_inputs()
+    results = calculator(layout).compute(inputs)
+    report.values = results
+    checker.check_formulas(results)
+    checker.check_rules(results)
+    checker.check_protection()
+
+
+class _Checker:
+    def __init__(self, report: FileReport, reader: XlsxReader, layout: Layout, identity: Identity, params: BuildParams):
+        self.params = params  # this unit's own parameters; `layout` may be shared by every unit of its shape
+        self.report = report
+        self.reader = reader
+        self.layout = layout
+        self.spec = layout.spec
+        self.identity = identity
+        self.location: dict[str, Cell] = {}
+        self.missing_sheets: set[str] = set()
+
+    def add(self, code: str, slot: FieldSlot | None = None, cell: Cell | None = None, found: Any = None, expected: Any = None,
+            detail: str = "", severity: Severity | None = None, sheet: str | None = None, message_code: str | None = None) -> None:
+        kind = CATALOGUE[message_code or code]
+        if cell is None and slot is not None:
+            cell = self.location.get(slot.id, (slot.sheet, slot.row, slot.col))
+        address = cell_name(cell[1], cell[2]) if cell else None
+        sheet = cell[0] if cell else sheet
+        text = message(message_code or code, label=slot.label_for(self.params) if slot else "", found=found, expected=expected, detail=detail,
+                       sheet=sheet, cell=address)
+        self.report.issues.append(Issue(code, severity or kind.severity, slot.id if slot else None, sheet, address, found, expected, text))
+
+    # -------------------------------------------------------------- locate
+    def locate(self) -> None:
+        located = locate(self.reader, self.layout)
+        self.location = located.cells
+        self.missing_sheets = set(located.missing_sheets)
+        for name in located.missing_sheets:
+            sheet = next(s for s in self.layout.sheets if s.name == name)
+            self.add("sheet-missing", sheet.slots[0] if sheet.slots else None, cell=None, detail=str(len(sheet.slots)), sheet=name)
+        unnamed, moved = set(located.unnamed), set(located.moved)
+        for slot in self.layout.fields.values():
+            if slot.id in unnamed:
+                self.add("name-missing", slot)
+            elif slot.id in moved:
+                self.add("field-moved", slot, expected=f"{slot.sheet}!{slot.address}")
+
+    # -------------------------------------------------------------- inputs
+    def read_inputs(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        prefilled = {"unit_code": self.identity.unit_code, "unit_name": self.identity.unit_name, "year": self.identity.year}
+        for slot in self.layout.inputs():
+            if slot.id not in self.location:
+                continue
+            sheet, row, col = self.location[slot.id]
+            raw = self.reader.cells(sheet).get((row, col))
+            value = self.input_value(slot, raw)
+            if slot.locked and slot.prefill:
+                expected = self.params.prefill.get(slot.prefill, prefilled.get(slot.prefill))
+                if to_text(value) != to_text(expected):
+                    self.add("identity-changed", slot, found=value, expected=expected)
+                value = expected  # identity comes from the metadata, not from an edited cell
+            if value is not None:
+                values[slot.id] = value
+        return values
+
+    def input_value(self, slot: FieldSlot, raw: RawCell | None) -> Any:
+        vtype = self.spec.types[slot.type]
+        value = raw.value if raw else None
+        if raw is not None and raw.formula is not None:
+            self.add("input-is-formula", slot, found=value, detail=raw.formula)
+        if isinstance(value, str) and not value.strip() and raw is not None and raw.kind != "e":
+            value = None
+        if value is None:
+            if slot.required and not slot.locked:
+                self.add("required-missing", slot)
+            return None
+        if raw is not None and raw.kind == "e":
+            self.add("wrong-type", slot, found=value)
+            return None
+        if vtype.base == "date":
+            return self.date_value(slot, value)
+        if vtype.base == "boolean":
+            return self.boolean_value(slot, value)
+        if isinstance(value, bool):
+            self.add("wrong-type", slot, found=value)
+            return None
+        try:
+            if vtype.base in ("number", "integer"):
+                if isinstance(value, str):
+                    number = number_from_text(value, vtype)
+                    if number is None:
+                        self.add("not-a-number", slot, found=value)
+                        return None
+                    self.add("number-as-text", slot, found=value, expected=plain_number(number))
+                    value = number
+                return check_number(float(value), vtype)
+            text = to_text(value)
+            return check_text(text, vtype, self.spec)
+        except ValueProblem as problem:
+            detail = ""
+            if problem.code == "bad-format" and vtype.validation:
+                detail = str(vtype.validation.get("error_message", ""))
+            self.add(problem.code, slot, found=problem.found, expected=problem.expected, detail=detail)
+            return value if isinstance(value, (int, float)) else None
+
+    def date_value(self, slot: FieldSlot, value: Any) -> date | None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parsed = date_from_serial(float(value))
+        elif isinstance(value, str):
+            parsed = date_from_text(value)
+            if parsed is not None:
+                self.add("date-as-text", slot, found=value, expected=parsed.isoformat())
+        else:
+            parsed = None
+        if parsed is None:
+            self.add("not-a-date", slot, found=value)
+        return parsed
+
+    def boolean_value(self, slot: FieldSlot, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        flag = boolean_from_text(value) if isinstance(value, str) else None
+        if flag is None:
+            self.add("not-a-boolean", slot, found=value)
+        else:
+            self.add("boolean-as-text", slot, found=value, expected=flag)
+        return flag
+
+    # -------------------------------------------------------------- formulas
+    def check_formulas(self, results: dict[str, Value]) -> None:
+        moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
+        cell_field = self.layout.by_cell if moved else {}
+        stale: list[tuple[FieldSlot, Any, Value]] = []
+        intact, cached_any = 0, False
+        for slot in self.layout.formulas():
+            if slot.id not in self.location:
+                continue
+            sheet, row, col = self.location[slot.id]
+            raw = self.reader.cells(sheet).get((row, col))
+            expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
+            if raw is None or raw.formula is None:
+                found = raw.value if raw else None
+                self.add("formula-overwritten", slot, found=found if found is not None else "（空）", expected="=" + expected_text)
+                continue
+            if raw.formula != expected_text:  # the same text is the common case; otherwise compare canonical forms
+                expected = canonical_formulas(self.layout)[slot.id] if not moved else canonical(expected_text, sheet)
+                if canonical(raw.formula, sheet) != expected:
+                    self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
+                    continue
+            intact += 1
+            cached_any = cached_any or raw.value not in (None, "")
+            recomputed = results.get(slot.id)
+            if not _same_value(raw.value, recomputed):
+                stale.append((slot, raw.value, recomputed))
+        if stale and intact > 1 and not cached_any:
+            # saved by a tool that stores no results at all (openpyxl and the like): one warning, not hundreds
+            text = f"文件中的公式都没有保存计算结果（保存文件的软件未计算公式），{len(stale)} 个结果已重新计算，以重新计算为准。"
+            self.report.issues.append(Issue("stale-value", "warning", None, None, None, None, len(stale), text))
+            return
+        for slot, cached, recomputed in stale:
+            self.add("stale-value", slot, found=cached if cached is not None else "（无）", expected=recomputed)
+
+    def check_rules(self, results: dict[str, Value]) -> None:
+        for check in self.layout.checks:
+            if check.required_blanks:
+                continue  # the same rule is reported field by field as required-missing
+            if results.get(check.result) != check.fail_text:
+                continue
+            target = self.layout.fields[check.blame[0]] if check.blame else self.layout.fields[check.left]
+            self.add(rule_code(check.id), target, found=results.get(check.left), expected=results.get(check.right),
+                     detail=check.name_for(self.params), severity=check.severity, message_code="check-failed")
+
+    def check_protection(self) -> None:
+        for sheet in self.layout.sheets:
+            if sheet.name in self.missing_sheets:
+                continue
+            if not self.reader.is_protected(sheet.name):
+                self.add("protection-removed", sheet=sheet.name)
+        # Workbook structure protection is not checked: LibreOffice drops it on every save (see README).
+
+
+def _same_value(cached: Any, recomputed: Value) -> bool:
+    if isinstance(recomputed, (int, float)) and not isinstance(recomputed, bool):
+        if cached is None or isinstance(cached, bool) or not isinstance(cached, (int, float)):
+            return False
+        return abs(float(cached) - float(recomputed)) <= 1e-9 * max(1.0, abs(float(recomputed)))
+    if recomputed is None or recomputed == "":
+        return cached in (None, "")
+    if isinstance(recomputed, bool):  # LibreOffice stores booleans as 1/0
+        return cached is recomputed or (isinstance(cached, (int, float)) and float(cached) == float(recomputed))
+    return str(cached) == str(recomputed)
+
+
+def _saved_at(reader: XlsxReader) -> str:
+    if "docProps/core.xml" not in reader.package.names:
+        return ""
+    try:
+        root = reader.package.xml("docProps/core.xml")
+    except FileProblem:
+        return ""
+    modified = root.find(f"{CORE_NS}modified")
+    return (modified.text or "").strip() if modified is not None else ""
+
+

@@ -1,0 +1,161 @@
+"""Which form, version and unit a workbook is, and where each of its fields is: the one way xlkit opens a
+generated workbook, used by check, fill and fields alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import FileProblem, WorkbookError
+from ..form.a1 import parse_ref
+from ..form.functions import to_text
+from ..form.identity import META_SHEET, Identity
+from ..form.layout import Layout
+from ..form.load import load_spec
+from ..form.params import BuildParams
+from ..form.placement import build_layout
+from ..form.registry import SpecRegistry
+from ..form.spec import Spec
+from .catalogue import message
+from .package import open_package
+from .xlsx import XlsxReader
+
+Cell = tuple[str, int, int]
+
+
+def read_identity(reader: XlsxReader) -> Identity | None:
+    """The `_xlkit` sheet's key/value rows; None when the workbook has no such sheet."""
+    if META_SHEET not in reader.sheets:
+        return None
+    cells = reader.cells(META_SHEET)
+    rows: dict[str, str] = {}
+    for (row, col), raw in cells.items():
+        if col == 0 and raw.value is not None:
+            value = cells.get((row, 1))
+            rows[str(raw.value)] = "" if value is None or value.value is None else to_text(value.value)
+    return Identity.from_rows(rows)
+
+
+@dataclass
+class Identified:
+    identity: Identity
+    spec: Spec
+    params: BuildParams  # this unit's own: names of its rows, its prefilled identity
+
+
+def identify(reader: XlsxReader, registry: SpecRegistry) -> Identified:
+    """Match a workbook to the spec it was built from; a FileProblem (not-our-template, other-template,
+    unknown-version, metadata-damaged) when it cannot be."""
+    identity = read_identity(reader)
+    if identity is None or not identity.template_id:
+        raise FileProblem("not-our-template")
+    spec = registry.by_fingerprint.get(identity.fingerprint)
+    if spec is None:
+        if identity.template_id not in registry.template_ids:
+            raise FileProblem("other-template", found=identity.template_id, expected=registry.current.template.title)
+        raise FileProblem("unknown-version", found=f"{identity.template_version}（{identity.fingerprint}）",
+                          expected=registry.current.template.version)
+    try:
+        params = BuildParams.from_json(identity.params_json)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise FileProblem("metadata-damaged", f"build.params: {exc}") from None
+    return Identified(identity, spec, params)
+
+
+@dataclass
+class Located:
+    """Where each field of a layout is in one file, found through the file's own defined names."""
+
+    cells: dict[str, Cell] = field(default_factory=dict)
+    missing_sheets: list[str] = field(default_factory=list)  # form sheets the file does not have
+    unnamed: list[str] = field(default_factory=list)  # fields whose name is gone: read at the template's cell
+    moved: list[str] = field(default_factory=list)  # fields the name puts elsewhere than the template did
+
+
+def locate(reader: XlsxReader, layout: Layout) -> Located:
+    located = Located()
+    sheets = reader.sheets
+    located.missing_sheets = [s.name for s in layout.sheets if s.name not in sheets]
+    missing = set(located.missing_sheets)
+    for slot in layout.fields.values():
+        if slot.sheet in missing:
+            continue
+        spec_cell = (slot.sheet, slot.row, slot.col)
+        text = reader.defined_names.get(slot.id)
+        cell = parse_name(text) if text else None
+        if cell is None or cell[0] not in sheets:
+            located.cells[slot.id] = spec_cell
+            located.unnamed.append(slot.id)
+            continue
+        located.cells[slot.id] = cell
+        if cell != spec_cell:
+            located.moved.append(slot.id)
+    return located
+
+
+@lru_cache(maxsize=65536)  # every unit's file of one layout has the same names
+def parse_name(text: str) -> Cell | None:
+    """The single cell a defined name points at, or None for anything else (ranges, lists, garbage)."""
+    text = text.strip().lstrip("=")
+    if "!" not in text or "," in text:
+        return None
+    try:
+        ref = parse_ref(text.replace("$", ""))
+    except (AssertionError, ValueError):
+        return None
+    if ref.sheet is None or ref.is_range:
+        return None
+    return (ref.sheet, ref.row, ref.col)
+
+
+@dataclass
+class OpenedWorkbook:
+    path: Path
+    identity: Identity
+    spec: Spec
+    layout: Layout  # this unit's own layout (its row names), as it was built
+    reader: XlsxReader
+
+    def close(self) -> None:
+        self.reader.package.close()
+
+    def input_values(self) -> dict[str, Any]:
+        """Input values as stored (a cell holding a formula is not an input value)."""
+        values: dict[str, Any] = {}
+        cells = locate(self.reader, self.layout).cells
+        for slot in self.layout.inputs():
+            if slot.id not in cells:
+                continue
+            sheet, row, col = cells[slot.id]
+            raw = self.reader.cells(sheet).get((row, col))
+            if raw is not None and raw.value is not None and raw.formula is None:
+                values[slot.id] = raw.value
+        return values
+
+
+def open_template_workbook(path: str | Path, spec: Spec | None = None) -> OpenedWorkbook:
+    """A workbook built from `spec` (default: the built-in form), for fill and fields; WorkbookError otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(f"{path}: no such file")
+    try:
+        reader = XlsxReader(open_package(path))
+    except FileProblem as problem:
+        raise WorkbookError(_describe(path, problem)) from None
+    try:
+        found = identify(reader, SpecRegistry([spec or load_spec()]))
+        layout = build_layout(found.spec, found.params)
+    except FileProblem as problem:
+        reader.package.close()
+        raise WorkbookError(_describe(path, problem)) from None
+    except Exception:
+        reader.package.close()
+        raise
+    return OpenedWorkbook(path, found.identity, found.spec, layout, reader)
+
+
+def _describe(path: Path, problem: FileProblem) -> str:
+    text = message(problem.code, detail=problem.detail, found=problem.found, expected=problem.expected)
+    return f"{path}: {problem.code}: {text}"
