@@ -17,11 +17,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	TQDM_DISABLE=1 $(BIN)/pytest; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 golden: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/pytest tests/test_golden.py --update-golden

@@ -40,6 +40,11 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
         ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: Value error, default 50 outside 0..40"),
         ("for: sangong, op:", "for: nosuch, op:", "checks[11].for: unknown table 'nosuch'"),
         ("{id: duties, label: 职能职责概述", "{id: Duties, label: 职能职责概述", "must be lower-case ASCII"),
+        ('formula: "ROUND({personnel}+{public},2)"', 'formula: "ROUND({personnel}+{public}+{total},2)"',
+         "circular reference: expense.all.total → expense.all.basic → expense.all.total"),
+        ('formula: "ROUND({basic}+{project},2)"', 'formula: "ROUND({basic}+SUM({nosuch.*.total}),2)"', "must be TABLE.*.COLUMN with a known table"),
+        ("default: 2, min: 0, max: 40", "default: 2, min: 0, max: 5000", "parameters.sub_units.max: Input should be less than or equal to 1000"),
+        ("default: 2, min: 0, max: 40", "default: 2, min: 3, max: 1", "parameters.sub_units: Value error, default 2 outside 3..1"),
     ],
 )
 def test_spec_errors_name_the_path(tmp_path, old, new, message):
@@ -73,3 +78,19 @@ def test_grade_bands_come_from_the_spec(tmp_path):
     results = calculator(build_layout(spec)).compute({"score": 92})
     assert results["grade"] == "良好"
     assert calculator(build_layout(load_spec())).compute({"score": 92})["grade"] == "优秀"
+
+
+def test_a_cycle_is_reported_by_every_command(tmp_path):
+    """`fields` and `build` load the spec the same way: a circular formula never reaches the builder."""
+    from click.testing import CliRunner
+
+    from xlkit.cli import main
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(BUILTIN.replace('formula: "ROUND({personnel}+{public},2)"', 'formula: "ROUND({personnel}+{public}+{total},2)"', 1),
+                    encoding="utf-8")
+    for args in (["fields", str(path)], ["build", str(path), "-o", str(tmp_path / "t.xlsx")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "circular reference" in result.output and "Traceback" not in result.output
+        assert "unexpected" not in result.output

@@ -233,7 +233,7 @@ def column_values(consolidation: Consolidation, column: Any) -> list[Value]:
         for i, value in enumerate(frame[name].tolist()):
             if not _blank(value):
                 counts[i] += 1
-    return counts
+    return list[Value](counts)
 
 
 def _blank(value: Any) -> bool:

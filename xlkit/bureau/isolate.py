@@ -63,6 +63,98 @@ class _Slot:
     started: float = 0.0
 
 
+class _Supervisor:
+    """Keeps `jobs` workers busy, one item each; replaces a worker that dies or overruns."""
+
+    def __init__(self, func: Callable[[Any], Any], items: Iterable[Any], timeout: float, memory_mb: int | None,
+                 on_outcome: Callable[[Outcome], None] | None):
+        self.func = func
+        self.pending = list(enumerate(items))
+        self.pending.reverse()
+        self.timeout = timeout
+        self.on_outcome = on_outcome
+        self.outcomes: dict[int, Outcome] = {}
+        self.context: Any = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        self.memory_bytes = _memory_bound(memory_mb)
+        self.slots: list[_Slot] = []
+
+    def run(self, jobs: int) -> list[Outcome]:
+        try:
+            for _ in range(max(1, min(jobs, len(self.pending)))):
+                slot = self.start()
+                self.slots.append(slot)
+                self.feed(slot)
+            while any(s.index is not None for s in self.slots):
+                self.wait_once()
+        finally:
+            self.stop()
+        return [self.outcomes[i] for i in sorted(self.outcomes)]
+
+    def start(self) -> _Slot:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=_worker, args=(child, self.func, self.memory_bytes), daemon=True)
+        process.start()
+        child.close()
+        return _Slot(process, parent)
+
+    def finish(self, outcome: Outcome) -> None:
+        self.outcomes[outcome.index] = outcome
+        if self.on_outcome:
+            self.on_outcome(outcome)
+
+    def feed(self, slot: _Slot) -> None:
+        if self.pending:
+            index, item = self.pending.pop()
+            slot.index, slot.started = index, time.monotonic()
+            slot.conn.send((index, item))
+        else:
+            slot.index = None
+
+    def replace(self, slot: _Slot, reason: str) -> _Slot:
+        """The item the worker was on fails with `reason`; a fresh worker takes the next item."""
+        assert slot.index is not None
+        if slot.process.is_alive():
+            slot.process.kill()
+        slot.process.join()
+        slot.conn.close()
+        self.finish(Outcome(slot.index, False, failure=reason))
+        fresh = self.start()
+        self.feed(fresh)
+        return fresh
+
+    def wait_once(self) -> None:
+        """Wait for the first answer or the nearest deadline, then collect answers and replace dead or late workers."""
+        busy = [s for s in self.slots if s.index is not None]
+        wait_for = max(0.0, min(s.started + self.timeout for s in busy) - time.monotonic())
+        ready = wait([s.conn for s in busy], timeout=wait_for)
+        for position, slot in enumerate(self.slots):
+            if slot.index is None:
+                continue
+            if slot.conn in ready:
+                try:
+                    index, ok, value, failure = slot.conn.recv()
+                except (EOFError, OSError):
+                    slot.process.join(timeout=5)
+                    code = slot.process.exitcode
+                    reason = f"the reader process died (signal {-code})" if code and code < 0 else f"the reader process exited ({code})"
+                    self.slots[position] = self.replace(slot, reason)
+                    continue
+                self.finish(Outcome(index, ok, value, failure))
+                self.feed(slot)
+            elif time.monotonic() - slot.started >= self.timeout:
+                self.slots[position] = self.replace(slot, f"timed out after {self.timeout:g} s")
+
+    def stop(self) -> None:
+        for slot in self.slots:
+            with contextlib.suppress(OSError, ValueError):
+                slot.conn.send(None)
+        for slot in self.slots:
+            slot.process.join(timeout=5)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+
+
 def run_isolated(
     func: Callable[[Any], Any],
     items: Iterable[Any],
@@ -72,80 +164,7 @@ def run_isolated(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Outcomes in the order of `items`; `func` must be importable (module-level) for the spawn start method."""
-    pending = list(enumerate(items))
-    pending.reverse()
-    outcomes: dict[int, Outcome] = {}
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    memory_bytes = _memory_bound(memory_mb)
-    slots: list[_Slot] = []
-
-    def start() -> _Slot:
-        parent, child = context.Pipe()
-        process = context.Process(target=_worker, args=(child, func, memory_bytes), daemon=True)
-        process.start()
-        child.close()
-        return _Slot(process, parent)
-
-    def finish(outcome: Outcome) -> None:
-        outcomes[outcome.index] = outcome
-        if on_outcome:
-            on_outcome(outcome)
-
-    def feed(slot: _Slot) -> None:
-        if pending:
-            index, item = pending.pop()
-            slot.index, slot.started = index, time.monotonic()
-            slot.conn.send((index, item))
-        else:
-            slot.index = None
-
-    def replace(slot: _Slot, reason: str) -> _Slot:
-        assert slot.index is not None
-        if slot.process.is_alive():
-            slot.process.kill()
-        slot.process.join()
-        slot.conn.close()
-        finish(Outcome(slot.index, False, failure=reason))
-        fresh = start()
-        feed(fresh)
-        return fresh
-
-    try:
-        for _ in range(max(1, min(jobs, len(pending)))):
-            slot = start()
-            slots.append(slot)
-            feed(slot)
-        while any(s.index is not None for s in slots):
-            busy = [s for s in slots if s.index is not None]
-            now = time.monotonic()
-            wait_for = max(0.0, min(s.started + timeout for s in busy) - now)
-            ready = wait([s.conn for s in busy], timeout=wait_for)
-            for position, slot in enumerate(slots):
-                if slot.index is None:
-                    continue
-                if slot.conn in ready:
-                    try:
-                        index, ok, value, failure = slot.conn.recv()
-                    except (EOFError, OSError):
-                        slot.process.join(timeout=5)
-                        code = slot.process.exitcode
-                        reason = f"the reader process died (signal {-code})" if code and code < 0 else f"the reader process exited ({code})"
-                        slots[position] = replace(slot, reason)
-                        continue
-                    finish(Outcome(index, ok, value, failure))
-                    feed(slot)
-                elif time.monotonic() - slot.started >= timeout:
-                    slots[position] = replace(slot, f"timed out after {timeout:g} s")
-    finally:
-        for slot in slots:
-            with contextlib.suppress(OSError, ValueError):
-                slot.conn.send(None)
-        for slot in slots:
-            slot.process.join(timeout=5)
-            if slot.process.is_alive():
-                slot.process.kill()
-                slot.process.join()
-    return [outcomes[i] for i in sorted(outcomes)]
+    return _Supervisor(func, items, timeout, memory_mb, on_outcome).run(jobs)
 
 
 def _memory_bound(memory_mb: int | None) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,33 +56,66 @@ def write_summary(consolidation: Consolidation, path: str | Path) -> None:
         _write(consolidation, tmp)
 
 
+class _Formats:
+    """The summary's cell formats, made once per workbook."""
+
+    def __init__(self, book: Any, spec: Any):
+        self.book = book
+        self.base = {"font_name": FONT, "font_size": 10, "border": 1, "border_color": "#808080", "valign": "vcenter"}
+        base = self.base
+        self.named: dict[str, Any] = {
+            "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 14}),
+            "note": book.add_format({"font_name": FONT, "font_size": 9, "font_color": "#595959"}),
+            "header": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
+            "text": book.add_format({**base, "text_wrap": True}),
+            "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
+            "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9"}),
+        }
+        self.number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.named[name]
+
+    def number(self, kind: str, type_name: str) -> Any:
+        """A number cell of a unit, subtotal or total row, in the column type's number format."""
+        key = f"{kind}:{type_name}"
+        if key not in self.named:
+            extra = {"subtotal": {"bold": True, "bg_color": "#F2F2F2"}, "total": {"bold": True, "bg_color": "#D9D9D9"}}.get(kind, {})
+            self.named[key] = self.book.add_format({**self.base, "num_format": self.number_formats.get(type_name, "General"), **extra})
+        return self.named[key]
+
+
 def _write(consolidation: Consolidation, path: Path) -> None:
     spec = consolidation.spec
     summary = spec.summary
     if summary is None:
         raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
-    base = {"font_name": FONT, "font_size": 10, "border": 1, "border_color": "#808080", "valign": "vcenter"}
-    fmt = {
-        "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 14}),
-        "note": book.add_format({"font_name": FONT, "font_size": 9, "font_color": "#595959"}),
-        "header": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
-        "text": book.add_format({**base, "text_wrap": True}),
-        "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
-        "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9"}),
-    }
-    number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
-
-    def num(kind: str, type_name: str) -> Any:
-        key = f"{kind}:{type_name}"
-        if key not in fmt:
-            extra = {"subtotal": {"bold": True, "bg_color": "#F2F2F2"}, "total": {"bold": True, "bg_color": "#D9D9D9"}}.get(kind, {})
-            fmt[key] = book.add_format({**base, "num_format": number_formats.get(type_name, "General"), **extra})
-        return fmt[key]
-
+    fmt = _Formats(book, spec)
     values: dict[tuple[str, int, int], Value] = {}
     ws = book.add_worksheet("汇总")
     sheet = _Sheet(ws, "汇总", values)
+    _write_header(ws, fmt, consolidation)
+    department_rows, total_row = _write_units(sheet, fmt, consolidation)
+    last_col = len(FIXED) + len(summary.columns) - 1
+    ws.freeze_panes(4, 3)
+    ws.autofilter(3, 0, max(total_row - 1, 4), last_col)
+    ws.set_landscape()
+    ws.set_paper(8)  # A3
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2, 3)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    _issues_sheet(book, fmt, consolidation)
+    _status_sheet(book, fmt, consolidation)
+    _charts_sheet(book, fmt, consolidation, values, department_rows, len(FIXED), total_row)
+    book.set_properties({"title": summary.title, "author": "xlkit"})
+    book.close()
+
+
+def _write_header(ws: Worksheet, fmt: _Formats, consolidation: Consolidation) -> None:
+    """Title, note, and the two header rows: fixed columns, then the spec's columns under their groups."""
+    summary = consolidation.spec.summary
+    assert summary is not None
     columns = summary.columns
     first_data_col = len(FIXED)
     ws.merge_range(0, 0, 0, first_data_col + len(columns) - 1, f"{summary.title}（{consolidation.year}年度）", fmt["title"])
@@ -104,13 +138,20 @@ def _write(consolidation: Consolidation, path: Path) -> None:
             ws.write_string(2, start, text, fmt["header"])
         else:
             ws.merge_range(2, start, 2, end, text, fmt["header"])
+
+
+def _write_units(sheet: _Sheet, fmt: _Formats, consolidation: Consolidation) -> tuple[list[tuple[str, int]], int]:
+    """One row per unit, grouped by department with a 小计 row each, then the 合计 row (checked against the units)."""
+    summary = consolidation.spec.summary
+    assert summary is not None
+    columns = summary.columns
+    first_data_col = len(FIXED)
     per_column = [column_values(consolidation, c) for c in columns]
     frame_rows = {code: i for i, code in enumerate(consolidation.frame["unit_code"])}
     departments: dict[str, list[FileStatus]] = {}
-    for status in sorted(included, key=lambda f: frame_rows[f.unit_code]):
+    for status in sorted(consolidation.included, key=lambda f: frame_rows[f.unit_code]):
         departments.setdefault(status.department, []).append(status)
     row = 4
-    subtotal_rows: list[int] = []
     department_rows: list[tuple[str, int]] = []
     number = 0
     for department, members in departments.items():
@@ -118,56 +159,50 @@ def _write(consolidation: Consolidation, path: Path) -> None:
         for status in members:
             number += 1
             sheet.number(row, 0, number, fmt["text"])
-            sheet.text(row, 1, status.unit_code, fmt["text"])
-            sheet.text(row, 2, status.unit_name, fmt["text"])
-            sheet.text(row, 3, department, fmt["text"])
-            sheet.text(row, 4, status.label, fmt["text"])
+            for col, text in ((1, status.unit_code), (2, status.unit_name), (3, department), (4, status.label)):
+                sheet.text(row, col, text, fmt["text"])
             index = frame_rows[status.unit_code]
             for k, column in enumerate(columns):
-                sheet.number(row, first_data_col + k, per_column[k][index], num("unit", column.type))
+                sheet.number(row, first_data_col + k, per_column[k][index], fmt.number("unit", column.type))
             row += 1
-        sheet.text(row, 2, f"{department} 小计", fmt["subtotal_text"])
-        for c in (0, 1, 3, 4):
-            ws.write_blank(row, c, None, fmt["subtotal_text"])
-        for k, column in enumerate(columns):
-            col = first_data_col + k
-            if column.total == "sum":
-                sheet.formula(row, col, f"SUM({cell_name(first, col)}:{cell_name(row - 1, col)})", num("subtotal", column.type))
-            else:
-                ws.write_blank(row, col, None, num("subtotal", column.type))
-        subtotal_rows.append(row)
+        _total_row(sheet, fmt, row, f"{department} 小计", "subtotal", columns, _column_sum(first, row - 1))
         department_rows.append((department, row))
         row += 1
-    total_row = row
-    sheet.text(total_row, 2, "合计", fmt["total_text"])
-    for c in (0, 1, 3, 4):
-        ws.write_blank(total_row, c, None, fmt["total_text"])
+    subtotal_rows = [r for _d, r in department_rows]
+    totals = _total_row(sheet, fmt, row, "合计", "total", columns,
+                        lambda col: f"SUM({','.join(cell_name(r, col) for r in subtotal_rows) or '0'})")
     for k, column in enumerate(columns):
-        col = first_data_col + k
+        if column.total != "sum":
+            continue
+        expected = sum(float(v) for v in per_column[k] if isinstance(v, (int, float)) and not isinstance(v, bool))
+        total = totals[k]
+        if not isinstance(total, float) or abs(total - expected) > 1e-6 * max(1.0, abs(expected)):
+            raise ConsolidationError(f"summary self-check failed: {column.label} total {total} != sum of units {expected}")
+    return department_rows, row
+
+
+def _column_sum(first: int, last: int) -> Callable[[int], str]:
+    return lambda col: f"SUM({cell_name(first, col)}:{cell_name(last, col)})"
+
+
+def _total_row(sheet: _Sheet, fmt: _Formats, row: int, label: str, kind: str, columns: list[Any],
+               formula: Callable[[int], str]) -> list[Value]:
+    """A 小计 or 合计 row: the label, and a live SUM (with its cached value) in every summed column."""
+    sheet.text(row, 2, label, fmt[f"{kind}_text"])
+    for c in (0, 1, 3, 4):
+        sheet.ws.write_blank(row, c, None, fmt[f"{kind}_text"])
+    results: list[Value] = []
+    for k, column in enumerate(columns):
+        col = len(FIXED) + k
         if column.total == "sum":
-            cells = ",".join(cell_name(r, col) for r in subtotal_rows) or "0"
-            total = sheet.formula(total_row, col, f"SUM({cells})", num("total", column.type))
-            expected = sum(float(v) for v in per_column[k] if isinstance(v, (int, float)) and not isinstance(v, bool))
-            if not isinstance(total, float) or abs(total - expected) > 1e-6 * max(1.0, abs(expected)):
-                raise ConsolidationError(f"summary self-check failed: {column.label} total {total} != sum of units {expected}")
+            results.append(sheet.formula(row, col, formula(col), fmt.number(kind, column.type)))
         else:
-            ws.write_blank(total_row, col, None, num("total", column.type))
-    ws.freeze_panes(4, 3)
-    ws.autofilter(3, 0, max(total_row - 1, 4), first_data_col + len(columns) - 1)
-    ws.set_landscape()
-    ws.set_paper(8)  # A3
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(2, 3)
-    ws.set_footer("&C第 &P 页，共 &N 页")
-
-    _issues_sheet(book, fmt, consolidation)
-    _status_sheet(book, fmt, consolidation)
-    _charts_sheet(book, fmt, consolidation, values, department_rows, first_data_col, total_row)
-    book.set_properties({"title": summary.title, "author": "xlkit"})
-    book.close()
+            sheet.ws.write_blank(row, col, None, fmt.number(kind, column.type))
+            results.append(None)
+    return results
 
 
-def _table(book: Any, fmt: dict[str, Any], name: str, headers: list[tuple[str, int]], rows: list[list[Any]]) -> None:
+def _table(book: Any, fmt: _Formats, name: str, headers: list[tuple[str, int]], rows: list[list[Any]]) -> None:
     ws = book.add_worksheet(name)
     for c, (label, width) in enumerate(headers):
         ws.write_string(0, c, label, fmt["header"])
@@ -187,7 +222,7 @@ def _table(book: Any, fmt: dict[str, Any], name: str, headers: list[tuple[str, i
     ws.repeat_rows(0)
 
 
-def _issues_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation) -> None:
+def _issues_sheet(book: Any, fmt: _Formats, consolidation: Consolidation) -> None:
     rows = []
     for status in consolidation.files:
         for issue in status.issues:
@@ -201,7 +236,7 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, (int, float, str)) or value is None else str(value)
 
 
-def _status_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation) -> None:
+def _status_sheet(book: Any, fmt: _Formats, consolidation: Consolidation) -> None:
     rows = []
     for status in consolidation.files:
         in_roster = "" if status.in_roster is None else ("是" if status.in_roster else "否")
@@ -211,7 +246,7 @@ def _status_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation) 
                                    ("保存时间", 20), ("错误数", 8), ("警告数", 8), ("名单内", 8)], rows)
 
 
-def _charts_sheet(book: Any, fmt: dict[str, Any], consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
+def _charts_sheet(book: Any, fmt: _Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
                   department_rows: list[tuple[str, int]], first_data_col: int, total_row: int) -> None:
     summary = consolidation.spec.summary
     assert summary is not None

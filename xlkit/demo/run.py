@@ -9,7 +9,6 @@ import time
 import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from importlib import resources
 from pathlib import Path
 
 from ..bureau.consolidate import consolidate, write_wide_csv
@@ -30,10 +29,9 @@ SEED_UNIT = "430600301"
 
 def samples_path() -> Path:
     """The bundled samples: `samples/` of the source tree, shipped as package data `xlkit.samples`."""
-    source_tree = Path(__file__).resolve().parents[2] / "samples"
-    if (source_tree / "roster.csv").exists():
-        return source_tree
-    return Path(str(resources.files("xlkit.samples")))
+    package = Path(__file__).resolve().parents[1]
+    source_tree = package.parent / "samples"
+    return source_tree if (source_tree / "roster.csv").exists() else package / "samples"
 
 
 def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, Path]:

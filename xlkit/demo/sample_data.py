@@ -60,8 +60,8 @@ def generate_unit_data(layout: Layout, seed: str) -> dict[str, Any]:
         data.update({f"expense.{key}.personnel": personnel, f"expense.{key}.public": public, f"expense.{key}.project": project,
                      f"income.{key}.carryover": _cents(rng, 0, 80), f"income.{key}.fiscal": fiscal,
                      f"income.{key}.other": _cents(rng, 0, 20)})
-        budget = {"reception": _cents(rng, 1, 6), "vehicle_ops": _cents(rng, 2, 10)}
-        for item, amount in budget.items():
+        sangong_budget = {"reception": _cents(rng, 1, 6), "vehicle_ops": _cents(rng, 2, 10)}
+        for item, amount in sangong_budget.items():
             data[f"sangong_budget.{key}.{item}"] = amount
             data[f"sangong.{key}.{item}"] = round(amount * rng.uniform(0.6, 1.0), 2)
         data[f"assets.{key}.in_use"] = _cents(rng, 5, 300)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..errors import FormulaSyntaxError
@@ -107,7 +108,7 @@ class Parser:
         if tok in (("op", "-"), ("op", "+")):
             self.take()
             operand = self.unary()
-            return operand if tok[1] == "+" else Node("unary", "-", (operand,))  # type: ignore[index]
+            return operand if tok == ("op", "+") else Node("unary", "-", (operand,))
         node = self.primary()
         while self.peek() == ("op", "%"):
             self.take()
@@ -154,6 +155,7 @@ def rewrite_tokens(text: str, rewrite: dict[str, Callable[[str], str]]) -> str:
     return "".join(rewrite[kind](token) if kind in rewrite else token for kind, token in tokenize(text))
 
 
+@lru_cache(maxsize=16384)  # the same formula text recurs in every layout of a spec; a Node is immutable
 def parse(text: str) -> Node:
     return Parser(text).parse()
 

@@ -8,7 +8,6 @@ path, never a bare Python error.
 from __future__ import annotations
 
 from fnmatch import fnmatch
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +40,9 @@ BUILTIN_SPEC = "perf_self_eval.yaml"
 
 def builtin_spec_path() -> Path:
     """The bundled form: `templates/` of the source tree, shipped as package data `xlkit.templates`."""
-    source_tree = Path(__file__).resolve().parents[2] / "templates" / BUILTIN_SPEC
-    if source_tree.exists():
-        return source_tree
-    return Path(str(resources.files("xlkit.templates") / BUILTIN_SPEC))
+    package = Path(__file__).resolve().parents[1]
+    source_tree = package.parent / "templates" / BUILTIN_SPEC
+    return source_tree if source_tree.exists() else package / "templates" / BUILTIN_SPEC
 
 
 def load_spec(source: str | Path | None = None) -> Spec:
@@ -70,7 +68,7 @@ def load_spec(source: str | Path | None = None) -> Spec:
 
 def check_spec(spec: Spec, path: Path) -> None:
     """What the model alone cannot say: every placeholder, table and type resolves, no formula depends on itself,
-    at the default row counts and at each parameter's bounds (a formula may reach rows only some counts create)."""
+    at the default row counts and at the largest (a formula may reach rows only larger counts create)."""
     try:
         for counts in _trial_counts(spec):
             layout = build_layout(spec, make_params(spec, counts=counts))
@@ -84,12 +82,8 @@ def check_spec(spec: Spec, path: Path) -> None:
 
 def _trial_counts(spec: Spec) -> list[dict[str, int]]:
     defaults = {key: p.default for key, p in spec.parameters.items()}
-    trials = [defaults, {key: p.min for key, p in spec.parameters.items()}, {key: p.max for key, p in spec.parameters.items()}]
-    unique: list[dict[str, int]] = []
-    for counts in trials:
-        if counts not in unique:
-            unique.append(counts)
-    return unique
+    largest = {key: p.max for key, p in spec.parameters.items()}
+    return [defaults] if largest == defaults else [defaults, largest]
 
 
 def _check_summary(spec: Spec, layout: Layout) -> None:

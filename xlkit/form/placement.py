@@ -328,7 +328,7 @@ class _Placer:
 
     def expand_check(self, check: Check, sheets: list[SheetLayout], path: str) -> list[tuple[Any, ...]]:
         if check.required_blanks:
-            out = []
+            out: list[tuple[Any, ...]] = []
             targets = sheets if check.for_sheets else []
             for sheet in targets:
                 required = [s for s in sheet.slots if s.required and s.kind == "input"]

@@ -190,111 +190,124 @@ def write_workbook(layout: Layout, values: Mapping[str, Any], out: Path, passwor
 
 def _write(layout: Layout, results: Mapping[str, Value], path: Path, password_hash: str) -> None:
     spec = layout.spec
-    prefill = layout.params.prefill
-    unit_name = str(prefill.get("unit_name", ""))
+    unit_name = str(layout.params.prefill.get("unit_name", ""))
     workbook = _Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
     workbook.structure_password_hash = password_hash
     styles = _Styles(workbook, spec)
-    title = spec.template.title
-
-    worksheets: dict[str, Worksheet] = {}
-    for sheet in layout.sheets:
-        worksheets[sheet.name] = workbook.add_worksheet(sheet.name)
+    worksheets = {sheet.name: workbook.add_worksheet(sheet.name) for sheet in layout.sheets}
     lists_ws = workbook.add_worksheet(LISTS_SHEET)
     meta_ws = workbook.add_worksheet(META_SHEET)
+    list_ranges = _write_lists(lists_ws, spec)
+    for sheet in layout.sheets:
+        ws = worksheets[sheet.name]
+        _write_sheet(workbook, ws, sheet, layout, results, styles, list_ranges)
+        _set_print_layout(ws, sheet, unit_name, spec.template.title)
+        ws.protect("", {"format_rows": True, "format_columns": True})
+        ws.protect_options["password"] = password_hash  # keep a hash carried over from an earlier build
+    identity = identity_of(layout, password_hash)
+    _write_identity(meta_ws, identity)
+    for hidden in (meta_ws, lists_ws):
+        hidden.protect("")
+        hidden.protect_options["password"] = password_hash
+    worksheets[layout.sheets[0].name].activate()
+    workbook.set_properties({"title": spec.template.title, "subject": unit_name or spec.template.title, "author": "xlkit",
+                             "company": spec.template.issuer, "comments": f"{spec.template.id} {spec.template.version}"})
+    for key, value in identity.rows():
+        if key not in ("build.params", "protection.hash") and value:
+            workbook.set_custom_property(PROPERTY_PREFIX + key, value)
+    workbook.close()
 
+
+def _write_lists(ws: Worksheet, spec: Spec) -> dict[str, str]:
+    """Dropdown lists on the hidden `_lists` sheet (a range has no 255-character cap); returns each list's range."""
     list_ranges: dict[str, str] = {}
     for c, (name, items) in enumerate(spec.lists.items()):
-        lists_ws.write_string(0, c, name)
+        ws.write_string(0, c, name)
         for r, item in enumerate(items, start=1):
-            lists_ws.write_string(r, c, item)
-        list_ranges[name] = f"={quote_sheet(LISTS_SHEET)}!${cell_name(1, c)[:-1]}$2:${cell_name(1, c)[:-1]}${len(items) + 1}"
-    lists_ws.hide()
+            ws.write_string(r, c, item)
+        letters = cell_name(1, c)[:-1]
+        list_ranges[name] = f"={quote_sheet(LISTS_SHEET)}!${letters}$2:${letters}${len(items) + 1}"
+    ws.hide()
+    return list_ranges
 
+
+def _write_sheet(workbook: _Workbook, ws: Worksheet, sheet: SheetLayout, layout: Layout, results: Mapping[str, Value],
+                 styles: _Styles, list_ranges: dict[str, str]) -> None:
+    for c, width in enumerate(sheet.spec.columns):
+        ws.set_column(c, c, width)
+    for row, height in row_heights(sheet, results).items():
+        ws.set_row(row, height)
+    if sheet.page_breaks:
+        ws.set_h_pagebreaks(sheet.page_breaks)
+    for static in sheet.statics:
+        fmt = styles.static(static.style)
+        last_row = static.last_row if static.last_row is not None else static.row
+        last_col = static.last_col if static.last_col is not None else static.col
+        if (last_row, last_col) != (static.row, static.col):
+            ws.merge_range(static.row, static.col, last_row, last_col, "", fmt)
+        ws.write_string(static.row, static.col, static.text, fmt)
     checks_by_blame: dict[str, list[str]] = {}
     for check in layout.checks:
         for field_id in check.blame:
             checks_by_blame.setdefault(field_id, []).append(check.result)
     fail_text = layout.checks[0].fail_text if layout.checks else ""
-    missing = styles.get(bg_color=MISSING_COLOR)
-    failing = styles.get(bg_color=FAIL_COLOR)
+    for slot in sheet.slots:
+        _write_slot(ws, slot, layout.spec, results, styles, list_ranges)
+        for result_id in checks_by_blame.get(slot.id, []):
+            ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+                "type": "formula", "criteria": f'={result_id}="{fail_text}"', "format": styles.get(bg_color=FAIL_COLOR)})
+        workbook.define_name(slot.id, f"={quote_sheet(sheet.name)}!{cell_name(slot.row, slot.col, absolute=True)}")
+    for check in layout.checks:
+        slot = layout.fields[check.result]
+        if slot.sheet != sheet.name:
+            continue
+        color = FAIL_COLOR if check.severity == "error" else WARN_COLOR
+        for text, fill in ((check.fail_text, color), (check.pass_text, PASS_COLOR)):
+            ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+                "type": "cell", "criteria": "==", "value": f'"{text}"', "format": styles.get(bg_color=fill, **BORDER)})
 
-    for sheet in layout.sheets:
-        ws = worksheets[sheet.name]
-        for c, width in enumerate(sheet.spec.columns):
-            ws.set_column(c, c, width)
-        for row, height in row_heights(sheet, results).items():
-            ws.set_row(row, height)
-        if sheet.page_breaks:
-            ws.set_h_pagebreaks(sheet.page_breaks)
-        for static in sheet.statics:
-            fmt = styles.static(static.style)
-            last_row = static.last_row if static.last_row is not None else static.row
-            last_col = static.last_col if static.last_col is not None else static.col
-            if (last_row, last_col) != (static.row, static.col):
-                ws.merge_range(static.row, static.col, last_row, last_col, "", fmt)
-            ws.write_string(static.row, static.col, static.text, fmt)
-        for slot in sheet.slots:
-            fmt = styles.field(slot)
-            if slot.kind == "formula":
-                if slot.span > 1:
-                    ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
-                ws.write_formula(slot.row, slot.col, "=" + (slot.formula or ""), fmt, _cached(results.get(slot.id)))
-            else:
-                _write_value(ws, slot, results.get(slot.id), fmt)
-                if not slot.locked:
-                    options = _validation(spec, slot, list_ranges)
-                    if options:
-                        ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options)
-                if slot.required and not slot.locked:
-                    ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
-                        "type": "formula", "criteria": f"=LEN({slot.address})=0", "format": missing})
-            for result_id in checks_by_blame.get(slot.id, []):
-                ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
-                    "type": "formula", "criteria": f'={result_id}="{fail_text}"', "format": failing})
-            workbook.define_name(slot.id, f"={quote_sheet(sheet.name)}!{cell_name(slot.row, slot.col, absolute=True)}")
-        for check in layout.checks:
-            if layout.fields[check.result].sheet != sheet.name:
-                continue
-            slot = layout.fields[check.result]
-            color = FAIL_COLOR if check.severity == "error" else WARN_COLOR
-            for text, fill in ((check.fail_text, color), (check.pass_text, PASS_COLOR)):
-                ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
-                    "type": "cell", "criteria": "==", "value": f'"{text}"', "format": styles.get(bg_color=fill, **BORDER)})
-        # print layout
-        ws.set_paper(9)
-        if sheet.spec.orientation == "landscape":
-            ws.set_landscape()
-        else:
-            ws.set_portrait()
-        ws.fit_to_pages(1, 0)
-        ws.center_horizontally()
-        ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
-        ws.repeat_rows(0, max(sheet.title_rows - 1, 0))
-        ws.print_area(0, 0, max(sheet.last_row, 0), sheet.width - 1)
-        header_name = unit_name.replace("&", "&&")
-        ws.set_header(f"&L{header_name}&R{title}")
-        ws.set_footer(f"&C{sheet.name}  第 &P 页，共 &N 页")
-        ws.protect("", {"format_rows": True, "format_columns": True})
-        ws.protect_options["password"] = password_hash  # keep a hash carried over from an earlier build
 
-    identity = identity_of(layout, password_hash)
+def _write_slot(ws: Worksheet, slot: FieldSlot, spec: Spec, results: Mapping[str, Value], styles: _Styles,
+                list_ranges: dict[str, str]) -> None:
+    """A field's cell: a formula with its cached result, or a value with its validation and required-field highlight."""
+    fmt = styles.field(slot)
+    if slot.kind == "formula":
+        if slot.span > 1:
+            ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
+        ws.write_formula(slot.row, slot.col, "=" + (slot.formula or ""), fmt, _cached(results.get(slot.id)))
+        return
+    _write_value(ws, slot, results.get(slot.id), fmt)
+    if slot.locked:
+        return
+    options = _validation(spec, slot, list_ranges)
+    if options:
+        ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options)
+    if slot.required:
+        ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+            "type": "formula", "criteria": f"=LEN({slot.address})=0", "format": styles.get(bg_color=MISSING_COLOR)})
+
+
+def _set_print_layout(ws: Worksheet, sheet: SheetLayout, unit_name: str, title: str) -> None:
+    """A4 in the spec's orientation, one page wide, title rows repeated, unit and form in the header, page numbers."""
+    ws.set_paper(9)
+    if sheet.spec.orientation == "landscape":
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.center_horizontally()
+    ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+    ws.repeat_rows(0, max(sheet.title_rows - 1, 0))
+    ws.print_area(0, 0, max(sheet.last_row, 0), sheet.width - 1)
+    ws.set_header(f"&L{unit_name.replace('&', '&&')}&R{title}")
+    ws.set_footer(f"&C{sheet.name}  第 &P 页，共 &N 页")
+
+
+def _write_identity(ws: Worksheet, identity: Identity) -> None:
     for r, (key, value) in enumerate(identity.rows()):
-        meta_ws.write_string(r, 0, key)
-        meta_ws.write_string(r, 1, value)
-    meta_ws.very_hidden()
-    meta_ws.protect("")
-    meta_ws.protect_options["password"] = password_hash
-    lists_ws.protect("")
-    lists_ws.protect_options["password"] = password_hash
-    worksheets[layout.sheets[0].name].activate()
-
-    workbook.set_properties({"title": title, "subject": unit_name or title, "author": "xlkit", "company": spec.template.issuer,
-                             "comments": f"{spec.template.id} {spec.template.version}"})
-    for key, value in identity.rows():
-        if key not in ("build.params", "protection.hash") and value:
-            workbook.set_custom_property(PROPERTY_PREFIX + key, value)
-    workbook.close()
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, value)
+    ws.very_hidden()
 
 
 def identity_of(layout: Layout, password_hash: str = "") -> Identity:
