@@ -24,6 +24,19 @@ def _write(path: Path, parts: dict[str, bytes]) -> None:
             z.writestr(name, data)
 
 
+def rezip(src: Path, dst: Path, change=None, extra: list[tuple[str, bytes]] | None = None) -> Path:
+    """A copy of a package with its parts changed in place (`change(parts)`) and extra entries appended."""
+    parts = _parts(src)
+    if change:
+        change(parts)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+        for name, data in extra or []:
+            out.writestr(name, data)
+    return dst
+
+
 def sheet_part(parts: dict[str, bytes], sheet: str) -> str:
     workbook = parts["xl/workbook.xml"].decode()
     for name, rid in SHEET_ENTRY.findall(workbook):
@@ -48,7 +61,20 @@ class Text(str):
     """A string that is written as text even when it starts with '='."""
 
 
+class Raw(str):
+    """The inside of a cell element as it stands in the XML, e.g. '<v>NaN</v>', with extra attributes (`t="e"`)."""
+
+    attrs: str = ""
+
+    def __new__(cls, inner: str, attrs: str = "") -> Raw:
+        raw = super().__new__(cls, inner)
+        raw.attrs = attrs
+        return raw
+
+
 def _cell_xml(ref: str, value) -> str:
+    if isinstance(value, Raw):
+        return f'<c r="{ref}"{" " + value.attrs if value.attrs else ""}>{value}</c>'
     if value is None:
         return f'<c r="{ref}"/>'
     if isinstance(value, str) and value.startswith("=") and not isinstance(value, Text):
@@ -153,6 +179,28 @@ def _insert_row(parts, sheet: str, before_row: int) -> None:
     workbook = re.sub(r"(<definedName [^>]*>)([^<]*)(</definedName>)",
                       lambda m: m.group(1) + shift_ref(m.group(2).replace("&apos;", "'"), "").replace("'", "&apos;") + m.group(3), workbook)
     parts["xl/workbook.xml"] = workbook.encode()
+
+
+def _rename_sheet(parts, old: str, new: str) -> None:
+    """What Excel does when a sheet is renamed: the sheet entry, defined names and formulas follow."""
+    for name, data in parts.items():
+        if name == "xl/workbook.xml" or name.startswith("xl/worksheets/"):
+            text = data.decode().replace(f"&apos;{old}&apos;!", f"&apos;{new}&apos;!").replace(f"'{old}'!", f"'{new}'!")
+            parts[name] = text.replace(f'<sheet name="{old}"', f'<sheet name="{new}"').encode()
+
+
+def _set_name(parts, name: str, text: str) -> None:
+    """Point a defined name somewhere else (or at garbage)."""
+    workbook = parts["xl/workbook.xml"].decode()
+    pattern = rf'(<definedName name="{re.escape(name)}">)[^<]*(</definedName>)'
+    assert re.search(pattern, workbook), name
+    parts["xl/workbook.xml"] = re.sub(pattern, lambda m: m.group(1) + escape(text) + m.group(2), workbook).encode()
+
+
+def _replace(parts, part: str, old: str, new: str) -> None:
+    """A plain text replacement in one part (or, with part '*', every XML part)."""
+    for name in [n for n in parts if (part == "*" and n.endswith(".xml")) or n == part]:
+        parts[name] = parts[name].decode().replace(old, new).encode()
 
 
 def address(row: int, col: int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tamper import rezip
 
 from xlkit.cli import main
 from xlkit.form.registry import SpecRegistry
@@ -27,19 +28,6 @@ def only_code(report) -> str:
     return report.issues[0].code
 
 
-def rezip(src: Path, dst: Path, change=None, extra: list[tuple[str, bytes]] | None = None) -> Path:
-    with zipfile.ZipFile(src) as z:
-        parts = {n: z.read(n) for n in z.namelist()}
-    if change:
-        change(parts)
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, data in parts.items():
-            out.writestr(name, data)
-        for name, data in extra or []:
-            out.writestr(name, data)
-    return dst
-
-
 def test_empty_file(tmp_path, registry):
     path = tmp_path / "e.xlsx"
     path.write_bytes(b"")
@@ -51,7 +39,7 @@ def test_html_renamed(tmp_path, registry):
     path.write_text("<!DOCTYPE html><html><body>导出失败</body></html>", encoding="utf-8")
     report = check_file(path, registry)
     assert only_code(report) == "not-a-zip"
-    assert "HTML" in report.issues[0].message
+    assert "网页（HTML）" in report.issues[0].message
 
 
 def test_text_renamed(tmp_path, registry):
@@ -218,9 +206,9 @@ def test_every_file_appears_once_and_the_run_goes_on(tmp_path, seed_filled):
     import json
 
     files = json.loads(result.stdout)["files"]
-    assert sorted(Path(f["path"]).name for f in files) == ["empty.xlsx", "good.xlsx", "page.xlsx"]
+    assert sorted(Path(f["path"]).name for f in files) == ["empty.xlsx", "good.xlsx", "notes.txt", "page.xlsx"]
     status = {Path(f["path"]).name: f["status"] for f in files}
-    assert status == {"empty.xlsx": "error", "good.xlsx": "ok", "page.xlsx": "error"}
+    assert status == {"empty.xlsx": "error", "good.xlsx": "ok", "notes.txt": "error", "page.xlsx": "error"}
 
 
 def test_file_too_large(tmp_path, registry):

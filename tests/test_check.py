@@ -107,11 +107,11 @@ def test_identity_edited_after_unprotecting(seed_filled, layout, registry, tmp_p
 @pytest.mark.parametrize(
     ("field", "typed", "code", "severity", "read_as"),
     [
-        ("income.sub1.fiscal", "1,022.51", "number-as-text", "warning", 1022.51),
-        ("income.sub1.fiscal", "１０２２.５１", "number-as-text", "warning", 1022.51),
-        ("income.sub1.fiscal", " 1022.51 ", "number-as-text", "warning", 1022.51),
-        ("income.sub1.fiscal", "1022.51万元", "number-as-text", "warning", 1022.51),
-        ("income.sub1.fiscal", "一千万", "not-a-number", "error", None),
+        ("income.sub1.fiscal", "1,022.51", "number-as-text", "error", "1,022.51"),  # read as the spreadsheet reads it: text
+        ("income.sub1.fiscal", "１０２２.５１", "number-as-text", "error", "１０２２.５１"),  # read as the spreadsheet reads it: text
+        ("income.sub1.fiscal", " 1022.51 ", "number-as-text", "error", " 1022.51 "),  # read as the spreadsheet reads it: text
+        ("income.sub1.fiscal", "1022.51万元", "number-as-text", "error", "1022.51万元"),  # read as the spreadsheet reads it: text
+        ("income.sub1.fiscal", "一千万", "not-a-number", "error", "一千万"),
         ("income.sub1.fiscal", "1.022,51", "not-a-number", "error", None),
         ("income.sub1.fiscal", "1022.51元", "not-a-number", "error", None),
         ("income.sub1.fiscal", -5, "below-min", "error", -5),
@@ -125,7 +125,7 @@ def test_identity_edited_after_unprotecting(seed_filled, layout, registry, tmp_p
         ("contact.phone", 13800000000, None, None, "13800000000"),
         ("contact.name", None, "required-missing", "error", None),
         ("contact.name", "   ", "required-missing", "error", None),
-        ("income.sub1.fiscal", True, "wrong-type", "error", None),
+        ("income.sub1.fiscal", True, "wrong-type", "error", True),
         ("income.sub1.fiscal", "=1000+22.51", "input-is-formula", "warning", None),
     ],
 )
@@ -229,12 +229,12 @@ def test_cli_check_json_shape_and_exit_codes(seed_filled, layout, tmp_path):
     assert list(issue) == ["code", "severity", "field", "sheet", "cell", "found", "expected", "message"]
     text = runner.invoke(main, ["check", str(bad)])
     assert text.exit_code == 1
-    assert "ERROR   " in text.output and "[formula-overwritten]" in text.output
-    assert text.output.rstrip().endswith("Checked 1 file(s): 0 ok, 0 with warnings, 1 with errors")
+    assert "有错误 " in text.output and "[formula-overwritten]" in text.output
+    assert text.output.rstrip().endswith("共检查 1 个文件：0 个通过，0 个有警告，1 个有错误")
     empty = tmp_path / "empty_dir"
     empty.mkdir()
     result = runner.invoke(main, ["check", str(empty)])
-    assert result.exit_code == 2 and "no .xlsx or .xlsm files found" in result.output
+    assert result.exit_code == 2 and "no files found" in result.output
 
 
 def test_issues_command_lists_the_catalogue_and_the_spec_rules():

@@ -123,7 +123,7 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     assert by_file["2018_old.xlsx"].status == "rejected" and "2018" in by_file["2018_old.xlsx"].reason
     assert by_file[names[0]].status == "accepted-errors"
     missing = {f.unit_code: f for f in result.files if f.status == "missing"}
-    assert set(missing) == {names[-1].split("_")[0], names[-2].split("_")[0]}
+    assert set(missing) == {names[-1].split("_")[0]}  # the unit that sent a web page is listed with its rejected file
     assert missing[names[-1].split("_")[0]].reason == "未收到文件"
     assert len([f for f in result.files if f.path]) == len(list(folder.iterdir()))  # every input file once
     # strict excludes the file with errors
@@ -136,7 +136,7 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     write_summary(result, out)
     status_rows = list(openpyxl.load_workbook(out)["报送情况"].iter_rows(min_row=2, values_only=True))
     assert len(status_rows) == len(result.files)
-    assert {r[4] for r in status_rows} >= {"已接收", "已接收（有错误）", "已拒收", "已被替代", "未报送"}
+    assert {r[4] for r in status_rows} >= {"已接收", "有错误（未计入汇总）", "已拒收", "已被替代", "未报送"}
 
 
 def test_reader_crash_fails_only_that_file(returned, roster, tmp_path, monkeypatch):
@@ -168,7 +168,7 @@ def test_unit_text_never_becomes_a_formula(returned, roster, spec, tmp_path):
     name = layout.fields["contact.name"]
     tamper.edit(target, set_cell=(phone.sheet, phone.address, tamper.Text("=1+2")))
     tamper.edit(target, set_cell=(name.sheet, name.address, "@SUM(1)"))
-    result = consolidate([folder], roster, jobs=1)
+    result = consolidate([folder], roster, jobs=1, include_errors=True)
     out = tmp_path / "s.xlsx"
     write_summary(result, out)
     issues = openpyxl.load_workbook(out)["校验问题"]
@@ -225,7 +225,7 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
     result = runner.invoke(main, ["consolidate", str(returned), "--roster", str(ROOT / "samples" / "roster.csv"),
                                   "-o", str(summary), "--csv", str(wide), "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("13 files, year 2019: 13 accepted, 0 with warnings, 0 with errors, 0 rejected, 0 superseded; 0 units missing.")
+    assert result.output.startswith("13 个文件，2019 年度：已接收 13，有警告 0，有错误 0（未计入汇总），已拒收 0，已被替代 0；未报送 0 个单位。")
     assert summary.exists() and wide.exists()
 
 

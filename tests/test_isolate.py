@@ -29,10 +29,10 @@ def test_abort_hang_memory_and_exceptions_fail_only_their_item():
     by_item = dict(zip(items, outcomes, strict=True))
     for good in "abcde":
         assert by_item[good].ok and by_item[good].value == good.upper()
-    assert not by_item["abort"].ok and "signal 6" in by_item["abort"].failure
-    assert not by_item["hang"].ok and "timed out after 3 s" in by_item["hang"].failure
-    assert not by_item["memory"].ok and "MemoryError" in by_item["memory"].failure
-    assert not by_item["raise"].ok and "ValueError: bad item" in by_item["raise"].failure
+    assert not by_item["abort"].ok and "信号 6" in by_item["abort"].failure
+    assert not by_item["hang"].ok and "读取超时（超过 3 秒）" in by_item["hang"].failure
+    assert not by_item["memory"].ok and "内存" in by_item["memory"].failure
+    assert not by_item["raise"].ok and "读取程序内部错误（ValueError" in by_item["raise"].failure
 
 
 def test_single_job_and_no_items():

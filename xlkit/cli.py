@@ -136,52 +136,69 @@ def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
 
 
 SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
-STATUS_LABEL = {"ok": "OK", "warning": "WARNING", "error": "ERROR"}
-SHOWN_PER_FILE = 30
+STATUS_LABEL = {"ok": "通过", "warning": "有警告", "error": "有错误"}
+WARNINGS_SHOWN = 10  # per file; errors are always listed in full
+
+
+def _dumps(data: Any) -> str:
+    """Strict JSON (no NaN or infinity), Chinese kept readable."""
+    return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+
+
+def _bounds(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every command that reads returned files bounds each file's time and memory (a reader process per file)."""
+    command = click.option("--jobs", type=click.IntRange(1, 64), help="Reader processes (default: the machine's cores).")(command)
+    command = click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
+                           help="Seconds one file may take.")(command)
+    return click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True,
+                        help="Memory one reader process may add.")(command)
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder of specs (older versions too); repeatable.")
+@_bounds
 @reports_errors
-def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...]) -> None:
-    """Check returned workbooks (files or folders of .xlsx/.xlsm); exit 1 if any has an error."""
-    from .form.registry import registry_for
-    from .intake.check import check_file
+def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
+          memory_mb: int) -> None:
+    """Check returned workbooks (files, or every file in folders); exit 1 if any has an error."""
+    from .bureau.consolidate import read_all
     from .intake.discover import collect_files
 
-    registry = registry_for(spec_paths)
     files = collect_files(list(inputs))
     if not files:
-        raise CliError(f"no .xlsx or .xlsm files found in {', '.join(inputs)}")
-    reports = []
+        raise CliError(f"no files found in {', '.join(inputs)}")
     show_progress = not as_json and len(files) > 1 and sys.stderr.isatty()
-    with click.progressbar(files, label="检查", file=sys.stderr, hidden=not show_progress) as bar:
-        for path in bar:
-            reports.append(check_file(path, registry))
+    with click.progressbar(length=len(files), label="检查", file=sys.stderr, hidden=not show_progress) as bar:
+        reports = read_all(files, spec_paths, jobs, timeout, memory_mb, progress=lambda: bar.update(1))
     if as_json:
-        click.echo(json.dumps({"files": [r.to_dict() for r in reports]}, ensure_ascii=False, indent=1))
+        click.echo(_dumps({"files": [r.to_dict() for r in reports]}))
     else:
         for report in reports:
-            data = report.to_dict()
-            who = f" [{data['unit_code']} {data['unit_name']}]" if data["unit_code"] or data["unit_name"] else ""
-            errors = sum(1 for i in report.issues if i.severity == "error")
-            warnings = len(report.issues) - errors
-            counts = f": {errors} error(s), {warnings} warning(s)" if report.issues else ""
-            click.echo(f"{STATUS_LABEL[report.status]:<7} {report.path}{who}{counts}")
-            for issue in report.issues[:SHOWN_PER_FILE]:
-                where = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
-                parts = [SEVERITY_LABEL[issue.severity], where, issue.field or "", f"[{issue.code}]", issue.message]
-                click.echo("    " + " ".join(p for p in parts if p))
-            if len(report.issues) > SHOWN_PER_FILE:
-                click.echo(f"    … {len(report.issues) - SHOWN_PER_FILE} more (use --json for all)")
+            _echo_report(report)
     statuses = [r.status for r in reports]
-    summary = (f"Checked {len(reports)} file(s): {statuses.count('ok')} ok, {statuses.count('warning')} with warnings, "
-               f"{statuses.count('error')} with errors")
+    summary = (f"共检查 {len(reports)} 个文件：{statuses.count('ok')} 个通过，{statuses.count('warning')} 个有警告，"
+               f"{statuses.count('error')} 个有错误")
     click.echo(summary, err=as_json)
     if "error" in statuses:
         sys.exit(1)
+
+
+def _echo_report(report: Any) -> None:
+    """One file: errors first and all of them, then warnings (the first few, and how many more)."""
+    data = report.to_dict()
+    who = f" [{data['unit_code']} {data['unit_name']}]" if data["unit_code"] or data["unit_name"] else ""
+    errors = [i for i in report.issues if i.severity == "error"]
+    warnings = [i for i in report.issues if i.severity == "warning"]
+    counts = f"：{len(errors)} 个错误，{len(warnings)} 个警告" if report.issues else ""
+    click.echo(f"{STATUS_LABEL[report.status]} {report.path}{who}{counts}")
+    for issue in errors + warnings[:WARNINGS_SHOWN]:
+        where = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
+        parts = [SEVERITY_LABEL[issue.severity], where, issue.field or "", f"[{issue.code}]", issue.message]
+        click.echo("    " + " ".join(p for p in parts if p))
+    if len(warnings) > WARNINGS_SHOWN:
+        click.echo(f"    …… 另有 {len(warnings) - WARNINGS_SHOWN} 个警告（--json 可列出全部）")
 
 
 @main.command(name="issues")
@@ -194,7 +211,7 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 
     rows = catalogue_rows(_load(spec_path))
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        click.echo(_dumps(rows))
         return
     width = max(len(r["code"]) for r in rows)
     for r in rows:
@@ -235,13 +252,14 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Summary workbook to write.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write one row per unit with every field (UTF-8 BOM).")
 @click.option("--year", type=click.IntRange(2000, 2100), help="Campaign year (default: the most common year of the files).")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Reader processes (default: the machine's cores).")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True, help="Seconds one file may take.")
-@click.option("--strict", is_flag=True, help="Exclude files with errors from the summary.")
+@click.option("--strict", is_flag=True, help="Reject files with errors outright; a unit's earlier clean file then counts.")
+@click.option("--include-errors", is_flag=True, help="Put units whose file has errors into the totals (default: listed apart).")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
+@_bounds
 @reports_errors
 def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
-                jobs: int | None, timeout: float, strict: bool, spec_paths: tuple[str, ...]) -> None:
+                strict: bool, include_errors: bool, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
+                memory_mb: int) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
     from .bureau.consolidate import consolidate as run
     from .bureau.consolidate import write_wide_csv
@@ -252,17 +270,19 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
     roster = load_roster(roster_path) if roster_path else None
     paths = collect_files(list(inputs))
     if not paths:
-        raise CliError(f"no .xlsx or .xlsm files found in {', '.join(inputs)}")
+        raise CliError(f"no files found in {', '.join(inputs)}")
     with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-        result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths)
+        result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
+                     include_errors=include_errors, memory_mb=memory_mb)
     write_summary(result, output)
     if csv_path:
         write_wide_csv(result, csv_path)
     statuses = [f.status for f in result.files]
     count = {s: statuses.count(s) for s in ("accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing")}
-    click.echo(f"{len(paths)} files, year {result.year or '?'}: {count['accepted']} accepted, {count['accepted-warnings']} with warnings, "
-               f"{count['accepted-errors']} with errors, {count['rejected']} rejected, {count['superseded']} superseded; "
-               f"{count['missing']} units missing. Summary: {output}" + (f", CSV: {csv_path}" if csv_path else ""))
+    errors_note = "计入汇总" if include_errors else "未计入汇总"
+    click.echo(f"{len(paths)} 个文件，{result.year or '?'} 年度：已接收 {count['accepted']}，有警告 {count['accepted-warnings']}，"
+               f"有错误 {count['accepted-errors']}（{errors_note}），已拒收 {count['rejected']}，已被替代 {count['superseded']}；"
+               f"未报送 {count['missing']} 个单位。汇总表：{output}" + (f"，CSV：{csv_path}" if csv_path else ""))
     if count["accepted-errors"] or count["rejected"]:
         sys.exit(1)
 

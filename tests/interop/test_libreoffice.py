@@ -154,6 +154,30 @@ def test_tampering_in_libreoffice_is_reported(libreoffice, seed_filled, spec, re
         assert [i.sheet for i in report.issues if i.code == "protection-removed"] in ([total.sheet], [name.sheet])
 
 
+def test_numbers_typed_as_text_recompute_as_libreoffice_does(libreoffice, seed_filled, spec, registry, tmp_path):
+    """A number pasted as text: LibreOffice's `+` converts it, its SUM skips it; xlkit computes the same figures
+    (so no stale-value blames the save), and says once, on the cell, what to fix."""
+    layout = layout_of(seed_filled, spec)
+    typed = {"income.sub1.fiscal": "1,022.51", "sangong.sub1.reception": "2.91", "expense.sub1.public": "约六十万"}
+    steps = [["unprotect", layout.fields[f].sheet] for f in typed]
+    steps += [["set", layout.fields[f].sheet, layout.fields[f].address, text] for f, text in typed.items()]
+    out = tmp_path / "text.xlsx"
+    libreoffice.run([{"op": "edit", "path": str(seed_filled), "out": str(out), "steps": steps}])
+    report = check_file(out, registry)
+    errors = sorted((i.code, i.field) for i in report.issues if i.severity == "error")
+    # the cells, and the rules the unit's own 校验 sheet also fails in LibreOffice (its totals disagree)
+    assert errors == [("check-income-rows", "income.all.total"), ("check-sangong-rows", "sangong.all.total"),
+                      ("not-a-number", "expense.sub1.public"), ("number-as-text", "income.sub1.fiscal"),
+                      ("number-as-text", "sangong.sub1.reception")]
+    assert not [i for i in report.issues if i.code == "stale-value"]
+    [result] = libreoffice.run([{"op": "values", "path": str(out), "recalc": True, "cells": cells_of(layout, layout.formulas())}])
+    errors_of_libreoffice = {"#ERR519": "#VALUE!", "#ERR532": "#DIV/0!", "#ERR503": "#NUM!"}  # UNO shows Err:519 and the like
+    for slot, theirs in zip(layout.formulas(), result["values"], strict=True):
+        theirs = errors_of_libreoffice.get(theirs, theirs) if isinstance(theirs, str) else theirs
+        assert same(report.values[slot.id], theirs), (slot.id, report.values[slot.id], theirs)
+    assert report.values["income.sub1.total"] == 1126.28 and report.values["income.all.total"] == 103.77
+
+
 def pdf_pages_by_sheet(pdf: Path, sheet_names: list[str]) -> list[str]:
     count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
     owners = []

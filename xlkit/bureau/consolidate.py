@@ -18,7 +18,7 @@ from ..form.params import BuildParams
 from ..form.registry import registry_for
 from ..form.spec import Spec
 from ..intake.check import check_file
-from ..intake.discover import collect_files
+from ..intake.discover import collect_files, display_name
 from ..intake.report import FileReport, Issue, file_issue
 from ..kinds import FileState
 from .isolate import Outcome, run_isolated
@@ -27,12 +27,11 @@ from .roster import Roster
 STATUS_LABELS: dict[FileState, str] = {
     "accepted": "已接收",
     "accepted-warnings": "已接收（有警告）",
-    "accepted-errors": "已接收（有错误）",
+    "accepted-errors": "已接收（有错误）",  # in the totals only with include_errors
     "rejected": "已拒收",
     "superseded": "已被替代",
     "missing": "未报送",
 }
-INCLUDED: tuple[FileState, ...] = ("accepted", "accepted-warnings", "accepted-errors")
 OUTSIDE_ROSTER = "（名单外）"
 
 
@@ -50,9 +49,12 @@ class FileStatus:
     saved_at: str = ""
     in_roster: bool | None = None
     issues: list[Issue] = field(default_factory=list)
+    in_totals: bool = False  # counted in the bureau's figures
 
     @property
     def label(self) -> str:
+        if self.status == "accepted-errors" and not self.in_totals:
+            return "有错误（未计入汇总）"
         return STATUS_LABELS[self.status]
 
     @property
@@ -74,7 +76,8 @@ class Consolidation:
 
     @property
     def included(self) -> list[FileStatus]:
-        return [f for f in self.files if f.status in INCLUDED]
+        """The units in the bureau's figures: accepted files, those with errors only when asked for."""
+        return [f for f in self.files if f.in_totals]
 
 
 def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
@@ -87,6 +90,7 @@ def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
 
 def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
              memory_mb: int | None = 2048, progress: Callable[[], None] | None = None) -> list[FileReport]:
+    """Check every file in reader processes, each bounded in time and memory; reports in the order of `paths`."""
     """Check every file, each in isolation; a reader failure becomes that file's `reader-crash`."""
     jobs = jobs or os.cpu_count() or 1
     items = [(str(p), spec_paths) for p in paths]
@@ -102,7 +106,7 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
         if outcome.ok:
             reports.append(outcome.value)
         else:
-            report = FileReport(str(path))
+            report = FileReport(display_name(path))
             report.issues.append(file_issue("reader-crash", outcome.failure))
             reports.append(report)
     return reports
@@ -118,15 +122,18 @@ def consolidate(
     timeout: float = 120.0,
     progress: Callable[[], None] | None = None,
     paths: list[Path] | None = None,
+    include_errors: bool = False,
+    memory_mb: int | None = 2048,
 ) -> Consolidation:
     paths = paths if paths is not None else collect_files(inputs)
     if not paths:
-        raise ConsolidationError(f"no .xlsx or .xlsm files found in {', '.join(map(str, inputs))}")
-    reports = read_all(paths, spec_paths, jobs, timeout, progress=progress)
-    return account(reports, registry_for(spec_paths).current, roster, year, strict)
+        raise ConsolidationError(f"no files found in {', '.join(map(str, inputs))}")
+    reports = read_all(paths, spec_paths, jobs, timeout, memory_mb, progress=progress)
+    return account(reports, registry_for(spec_paths).current, roster, year, strict, include_errors)
 
 
-def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool) -> Consolidation:
+def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool = False,
+            include_errors: bool = False) -> Consolidation:
     """Give every file a status, pick one file per unit, list units that sent nothing."""
     roster_units = roster.by_code() if roster else {}
     readable = [r for r in reports if r.readable and r.identity is not None]
@@ -160,31 +167,33 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         candidates.setdefault(status.unit_code, []).append((report, status))
     for entries in candidates.values():
         entries.sort(key=lambda e: (e[0].saved_at, e[0].path))
+        if strict:  # a file with errors is rejected first, so that a unit's earlier clean file still counts
+            for _report, status in entries:
+                if status.errors:
+                    status.reason = f"有 {status.errors} 个错误，按 --strict 拒收"
+            entries = [e for e in entries if not e[1].errors]
+            if not entries:
+                continue
         winner = entries[-1][1]
         for _report, status in entries[:-1]:
             status.status = "superseded"
             status.reason = f"同一单位有保存时间更晚的文件：{Path(winner.path).name}"
-        if winner.errors and strict:
-            winner.reason = f"有 {winner.errors} 个错误，按 --strict 排除"
-            continue
+        winner.in_totals = include_errors or not winner.errors
         winner.status = "accepted-errors" if winner.errors else "accepted-warnings" if winner.warnings else "accepted"
         notes = []
         if winner.errors:
-            notes.append(f"{winner.errors} 个错误")
+            notes.append(f"{winner.errors} 个错误" + ("" if winner.in_totals else "，未计入汇总（退回修改后再报）"))
         if winner.warnings:
             notes.append(f"{winner.warnings} 个警告")
         if roster and not winner.in_roster:
             notes.append("单位不在名单中")
         winner.reason = "；".join(notes)
-    included_codes = {f.unit_code for f in files if f.status in INCLUDED}
+    sent_codes = {f.unit_code for f in files if f.unit_code}
     for unit in roster.units if roster else []:
-        if unit.code in included_codes:
-            continue
-        sent = [f for f in files if f.unit_code == unit.code]
-        reason = "报送的文件均未被接收" if sent else "未收到文件"
-        files.append(FileStatus("", "missing", reason, unit.code, unit.name, unit.department, campaign_year, in_roster=True))
+        if unit.code not in sent_codes:  # a unit whose files were all rejected is listed with them, not as missing
+            files.append(FileStatus("", "missing", "未收到文件", unit.code, unit.name, unit.department, campaign_year, in_roster=True))
     values = {r.path: r.values for r in reports}
-    frame = _frame([f for f in files if f.status in INCLUDED], values, roster)
+    frame = _frame([f for f in files if f.in_totals], values, roster)
     return Consolidation(spec, campaign_year, files, frame, roster)
 
 

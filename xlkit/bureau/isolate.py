@@ -29,7 +29,7 @@ class Outcome:
     index: int
     ok: bool
     value: Any = None
-    failure: str = ""  # why the item failed: "crashed (signal 6)", "timed out after 60 s", "MemoryError", …
+    failure: str = ""  # why the item failed, in Chinese for the report: "读取超时（超过 60 秒）", …
 
 
 def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None) -> None:
@@ -48,11 +48,11 @@ def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | No
         try:
             conn.send((index, True, func(item), ""))
         except MemoryError:
-            conn.send((index, False, None, "MemoryError: the memory bound was exceeded"))
+            conn.send((index, False, None, "读取时超出内存上限"))
         except BaseException as exc:  # the item failed, the worker lives on
             last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-            where = f" at {os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
-            conn.send((index, False, None, f"{type(exc).__name__}: {exc}{where}"))
+            where = f"，{os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
+            conn.send((index, False, None, f"读取程序内部错误（{type(exc).__name__}{where}）"))
 
 
 @dataclass
@@ -136,13 +136,13 @@ class _Supervisor:
                 except (EOFError, OSError):
                     slot.process.join(timeout=5)
                     code = slot.process.exitcode
-                    reason = f"the reader process died (signal {-code})" if code and code < 0 else f"the reader process exited ({code})"
+                    reason = f"读取进程意外终止（信号 {-code}）" if code and code < 0 else f"读取进程意外退出（代码 {code}）"
                     self.slots[position] = self.replace(slot, reason)
                     continue
                 self.finish(Outcome(index, ok, value, failure))
                 self.feed(slot)
             elif time.monotonic() - slot.started >= self.timeout:
-                self.slots[position] = self.replace(slot, f"timed out after {self.timeout:g} s")
+                self.slots[position] = self.replace(slot, f"读取超时（超过 {self.timeout:g} 秒）")
 
     def stop(self) -> None:
         for slot in self.slots:

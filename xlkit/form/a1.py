@@ -25,6 +25,14 @@ class Ref:
         return [(sheet, r, c) for r in range(self.row, self.row2 + 1) for c in range(self.col, self.col2 + 1)]
 
 
+MAX_ROWS = 1_048_576  # Excel's grid: every address from a returned file is checked against it
+MAX_COLS = 16_384
+
+
+class AddressError(ValueError):
+    """An address outside Excel's grid (a garbage or hostile reference)."""
+
+
 def col_index(letters: str) -> int:
     n = 0
     for ch in letters.upper():
@@ -33,6 +41,8 @@ def col_index(letters: str) -> int:
 
 
 def col_letters(index: int) -> str:
+    if not 0 <= index < MAX_COLS:
+        raise AddressError(f"column {index + 1} is outside A..XFD")
     out = ""
     index += 1
     while index:
@@ -42,6 +52,8 @@ def col_letters(index: int) -> str:
 
 
 def cell_name(row: int, col: int, absolute: bool = False) -> str:
+    if not 0 <= row < MAX_ROWS:
+        raise AddressError(f"row {row + 1} is outside 1..{MAX_ROWS}")
     d = "$" if absolute else ""
     return f"{d}{col_letters(col)}{d}{row + 1}"
 
@@ -61,7 +73,11 @@ def parse_ref(text: str) -> Ref:
     parts = text.split(":")
     m1 = CELL.fullmatch(parts[0])
     m2 = CELL.fullmatch(parts[-1])
-    assert m1 and m2
+    if not (m1 and m2 and len(parts) <= 2):
+        raise AddressError(f"not a cell or range: {text!r}")
     r1, c1 = int(m1.group(2)) - 1, col_index(m1.group(1))
     r2, c2 = int(m2.group(2)) - 1, col_index(m2.group(1))
+    for row, col in ((r1, c1), (r2, c2)):
+        if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
+            raise AddressError(f"{text!r} is outside Excel's grid")
     return Ref(sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))

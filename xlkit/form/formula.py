@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import FormulaSyntaxError
-from .a1 import Ref, parse_ref
+from .a1 import AddressError, Ref, parse_ref
 from .functions import FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, to_bool, to_text
 
 # ---------------------------------------------------------------- tokens
@@ -124,7 +124,10 @@ class Parser:
         if kind == "bool":
             return Node("bool", text == "TRUE")
         if kind == "ref":
-            return Node("ref", parse_ref(text))
+            try:
+                return Node("ref", parse_ref(text))
+            except AddressError as exc:
+                raise FormulaSyntaxError(str(exc)) from None
         if kind == "func":
             name = text.upper()
             self.expect("(")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Union
@@ -28,10 +29,25 @@ def to_number(value: Value) -> float | XlError:
         return float(value)
     if isinstance(value, (int, float)):
         return float(value)
-    try:
-        return float(value.strip()) if value.strip() else VALUE_ERR
-    except ValueError:
+    return _number_in_text(value)
+
+
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _number_in_text(text: str) -> float | XlError:
+    """Text converted where an operator wants a number, as Excel and LibreOffice do: spaces, thousands
+    separators and a trailing % are accepted ("1,126.28" + 1 is 1127.28); anything else is #VALUE!."""
+    body = text.strip()
+    percent = body.endswith("%")
+    body = body[:-1].strip() if percent else body
+    if THOUSANDS.match(body):
+        body = body.replace(",", "")
+    if not PLAIN.match(body):
         return VALUE_ERR
+    number = float(body) / (100 if percent else 1)
+    return number if math.isfinite(number) else NUM_ERR
 
 
 def to_text(value: Value) -> str:
@@ -111,19 +127,24 @@ def arith(op: str, a: Value, b: Value) -> Value:
         return x
     if isinstance(y, XlError):
         return y
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if op == "/":
-        return DIV0_ERR if y == 0 else x / y
     try:
-        result = x**y
+        if op == "+":
+            result = x + y
+        elif op == "-":
+            result = x - y
+        elif op == "*":
+            result = x * y
+        elif op == "/":
+            if y == 0:
+                return DIV0_ERR
+            result = x / y
+        else:
+            result = x**y
     except (OverflowError, ZeroDivisionError):
         return NUM_ERR
-    return NUM_ERR if isinstance(result, complex) else result
+    if isinstance(result, complex) or not math.isfinite(result):
+        return NUM_ERR  # Excel never holds an infinity: an overflow is #NUM!
+    return result
 
 
 # An argument reaches a function as a list of (value, from_reference) pairs, so
@@ -159,7 +180,7 @@ def fn_sum(args: Args) -> Value:
     total = 0.0
     for n in nums:  # left to right, as Excel adds
         total += n
-    return total
+    return total if math.isfinite(total) else NUM_ERR
 
 
 def fn_min(args: Args) -> Value:

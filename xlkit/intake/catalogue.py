@@ -6,6 +6,7 @@ in Chinese because the units' clerks read them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +28,16 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("file-unreadable", "error", "file", "文件无法读取：{detail}", "The file cannot be opened at all."),
     IssueType("file-empty", "error", "file", "文件为空（0字节），请重新导出后报送。", "Empty file."),
     IssueType("file-too-large", "error", "file", "文件过大（{detail}），不是本表的报送文件。", "File far larger than any filled form."),
-    IssueType("not-a-zip", "error", "file", "文件不是Excel工作簿（内容为{detail}），可能是改了扩展名的其他文件。",
+    IssueType("not-a-zip", "error", "file", "文件不是Excel工作簿（内容为{detail}），可能是改了扩展名的其他文件；请在 Excel/WPS 中另存为 .xlsx 后重新报送。",
               "Not a zip package: HTML, text or other content renamed to .xlsx."),
     IssueType("legacy-binary", "error", "file", "文件是旧版 .xls 或 WPS .et 格式，请另存为 .xlsx 后报送。",
               "An OLE/CFB binary workbook (.xls, WPS .et) renamed to .xlsx."),
+    IssueType("other-format", "error", "file", "文件是{detail}，不是 .xlsx 工作簿；请用下发的模板填报，在 Excel/WPS 中另存为 .xlsx 后重新报送。",
+              "A PDF, Word document, ODS spreadsheet or other known non-xlsx format."),
+    IssueType("strict-open-xml", "error", "file", "文件保存为“Strict Open XML 电子表格”格式，本系统不读取该格式；请在 Excel 中另存为“Excel 工作簿(*.xlsx)”后重新报送。",
+              "Saved as Strict Open XML (different namespaces); the reason is given, the file is not read."),
+    IssueType("content-damaged", "error", "file", "文件内部内容异常，无法按本表读取（{detail}）；请用 Excel/WPS 打开后重新保存，再报送。",
+              "A part holds data no spreadsheet writes (garbage attributes and the like)."),
     IssueType("xlsb-binary", "error", "file", "文件是 .xlsb 二进制工作簿，请另存为 .xlsx 后报送。", "A binary .xlsb workbook."),
     IssueType("encrypted", "error", "file", "文件设置了打开密码（已加密），请取消打开密码后重新报送。", "A password-encrypted workbook."),
     IssueType("corrupt-zip", "error", "file", "文件已损坏或不完整（{detail}），请重新导出后报送。", "A truncated or corrupt zip."),
@@ -38,6 +45,8 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("lock-file", "error", "file", "这是Office临时锁定文件（{detail}），不是报表本身。", "An Office lock file (~$…)."),
     IssueType("macro-enabled", "warning", "file", "文件含宏（.xlsm），已只读取数据，未运行任何宏。", "An .xlsm: data read, macros never run."),
     IssueType("zip-bomb", "error", "file", "文件解压后体积异常（{detail}），已拒绝读取。", "Declared or actual inflated size far beyond a form."),
+    IssueType("part-too-large", "error", "file", "文件内部的工作表数据大小异常（{detail}），远超本表应有的大小，已拒绝读取。",
+              "A part (a worksheet) far larger than the form's layout allows: bounded before parsing."),
     IssueType("too-many-entries", "error", "file", "文件内部条目过多（{detail}），已拒绝读取。", "Thousands of zip entries."),
     IssueType("duplicate-entry", "error", "file", "文件内部有重名条目（{detail}），内容不可信，已拒绝读取。",
               "Duplicate or case-colliding zip entry names."),
@@ -53,6 +62,8 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("protection-removed", "warning", "file", "工作表“{sheet}”的保护已被取消。", "A form sheet is no longer protected."),
     IssueType("reader-crash", "error", "file", "读取文件时出错（{detail}），请重新导出后报送。", "The reader failed, crashed or ran out of time/memory."),
     # --- fields and cells
+    IssueType("sheet-renamed", "warning", "field", "工作表“{expected}”被改名为“{sheet}”，已按新名称读取；请勿修改工作表名称。",
+              "A form sheet was renamed; its fields are read where their defined names point."),
     IssueType("sheet-missing", "error", "field", "工作表“{sheet}”已被删除，其中 {detail} 个栏目无法读取。", "A form sheet is missing."),
     IssueType("name-missing", "error", "field", "栏目“{label}”的定义名称已被删除，按模板位置 {cell} 读取。",
               "The defined name of a field was deleted; read at the template's cell."),
@@ -60,8 +71,8 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "A field is not where the template put it (rows or columns inserted)."),
     IssueType("identity-changed", "error", "field", "“{label}”被改为“{found}”，应为下发时的“{expected}”。", "Prefilled identity was edited."),
     IssueType("required-missing", "error", "field", "“{label}”为必填项，未填写。", "A required field is blank."),
-    IssueType("number-as-text", "warning", "field", "“{label}”以文字形式填写“{found}”，已按数字 {expected} 读取。",
-              "A number stored as text that reads unambiguously."),
+    IssueType("number-as-text", "error", "field", "“{label}”中的“{found}”是文字形式的数字（看似 {expected}），表内合计不会计入它；请选中该单元格点“转换为数字”，或删除后重新输入数字。",
+              "A number stored as text: the form's own totals skip it, so it must be retyped as a number."),
     IssueType("not-a-number", "error", "field", "“{label}”应填数字，实际为“{found}”。", "Text that is not a number in a number field."),
     IssueType("below-min", "error", "field", "“{label}”不能小于 {expected}，实际为 {found}。", "Below the type's minimum (negative amount)."),
     IssueType("above-max", "error", "field", "“{label}”不能大于 {expected}，实际为 {found}。", "Above the type's maximum (score over 100)."),
@@ -95,8 +106,10 @@ def message(code: str, **values: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
     if isinstance(value, float):
-        return f"{value:.10g}"
+        return f"{value:.10g}" if math.isfinite(value) else "非数值"
     return str(value)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import FileProblem, ValueProblem
 from ..form.a1 import cell_name
 from ..form.compute import calculator
-from ..form.functions import Value, to_text
+from ..form.functions import Value, XlError, to_text
 from ..form.identity import Identity
 from ..form.layout import FieldSlot, Layout
 from ..form.params import BuildParams
@@ -18,8 +18,9 @@ from ..form.registry import SpecRegistry
 from ..form.values import boolean_from_text, check_number, check_text, date_from_serial, date_from_text, number_from_text, plain_number
 from ..kinds import Severity
 from .catalogue import CATALOGUE, message, rule_code
+from .discover import display_name
 from .formula_text import canonical, canonical_formulas, relocate
-from .identify import identify, locate, read_identity
+from .identify import Located, identify, locate, read_identity
 from .package import Package, open_package
 from .report import FileReport, Issue, file_issue
 from .xlsx import RawCell, XlsxReader
@@ -30,7 +31,7 @@ CORE_NS = "{http://purl.org/dc/terms/}"
 
 def check_file(path: str | Path, registry: SpecRegistry) -> FileReport:
     """Never raises for a bad file: every problem becomes an issue of the report."""
-    report = FileReport(str(path))
+    report = FileReport(display_name(path))
     try:
         package = open_package(path)
     except FileProblem as problem:
@@ -42,9 +43,20 @@ def check_file(path: str | Path, registry: SpecRegistry) -> FileReport:
         _check_package(report, package, registry)
     except FileProblem as problem:
         report.issues.append(_problem_issue(problem))
+    except MemoryError:
+        raise  # the reader process reports it
+    except Exception as exc:
+        # garbage no spreadsheet writes, met somewhere we did not foresee: this file fails, the batch goes on
+        report.read_ok = False
+        report.issues.append(file_issue("content-damaged", f"内部错误类型 {type(exc).__name__}"))
     finally:
         package.close()
     return report
+
+
+def sheet_limits(layout: Layout) -> dict[str, int]:
+    """How large a form sheet's part may be: its fields bound it (inline text, styles), far below a dense sheet."""
+    return {sheet.name: 1024 * 1024 + 32 * 1024 * len(sheet.slots) for sheet in layout.sheets}
 
 
 def _problem_issue(problem: FileProblem) -> Issue:
@@ -59,8 +71,9 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
     try:
         layout = build_layout(found.spec, found.params.shape())
     except Exception as exc:
-        raise FileProblem("metadata-damaged", f"build.params: {exc}") from None
+        raise FileProblem("metadata-damaged", f"生成参数无法展开为表格布局（{type(exc).__name__}）") from None
     report.layout = layout
+    reader.sheet_limits = sheet_limits(layout)
     report.read_ok = True
     checker = _Checker(report, reader, layout, found.identity, found.params)
     checker.locate()
@@ -82,6 +95,7 @@ class _Checker:
         self.identity = identity
         self.location: dict[str, Cell] = {}
         self.missing_sheets: set[str] = set()
+        self.located = Located()
 
     def add(self, code: str, slot: FieldSlot | None = None, cell: Cell | None = None, found: Any = None, expected: Any = None,
             detail: str = "", severity: Severity | None = None, sheet: str | None = None, message_code: str | None = None) -> None:
@@ -99,6 +113,11 @@ class _Checker:
         located = locate(self.reader, self.layout)
         self.location = located.cells
         self.missing_sheets = set(located.missing_sheets)
+        self.located = located
+        for old, new in located.renamed.items():
+            self.add("sheet-renamed", sheet=new, expected=old)
+            if old in self.reader.sheet_limits:
+                self.reader.sheet_limits[new] = self.reader.sheet_limits[old]
         for name in located.missing_sheets:
             sheet = next(s for s in self.layout.sheets if s.name == name)
             self.add("sheet-missing", sheet.slots[0] if sheet.slots else None, cell=None, detail=str(len(sheet.slots)), sheet=name)
@@ -129,6 +148,8 @@ class _Checker:
         return values
 
     def input_value(self, slot: FieldSlot, raw: RawCell | None) -> Any:
+        """The value the formulas see, as a spreadsheet sees the cell (a number typed as text stays text, so totals
+        equal the unit's own form); anything that does not fit the field is an issue on its cell."""
         vtype = self.spec.types[slot.type]
         value = raw.value if raw else None
         if raw is not None and raw.formula is not None:
@@ -141,23 +162,23 @@ class _Checker:
             return None
         if raw is not None and raw.kind == "e":
             self.add("wrong-type", slot, found=value)
-            return None
+            return XlError(str(value))  # an error value propagates through the formulas, as in the spreadsheet
         if vtype.base == "date":
             return self.date_value(slot, value)
         if vtype.base == "boolean":
             return self.boolean_value(slot, value)
         if isinstance(value, bool):
             self.add("wrong-type", slot, found=value)
-            return None
+            return value
         try:
             if vtype.base in ("number", "integer"):
                 if isinstance(value, str):
                     number = number_from_text(value, vtype)
                     if number is None:
                         self.add("not-a-number", slot, found=value)
-                        return None
-                    self.add("number-as-text", slot, found=value, expected=plain_number(number))
-                    value = number
+                    else:
+                        self.add("number-as-text", slot, found=value, expected=plain_number(number))
+                    return value
                 return check_number(float(value), vtype)
             text = to_text(value)
             return check_text(text, vtype, self.spec)
@@ -239,8 +260,9 @@ class _Checker:
         for sheet in self.layout.sheets:
             if sheet.name in self.missing_sheets:
                 continue
-            if not self.reader.is_protected(sheet.name):
-                self.add("protection-removed", sheet=sheet.name)
+            name = self.located.sheet_name(sheet.name)
+            if not self.reader.is_protected(name):
+                self.add("protection-removed", sheet=name)
         # Workbook structure protection is not checked: LibreOffice drops it on every save (see README).
 
 

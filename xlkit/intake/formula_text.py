@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..errors import FormulaSyntaxError
-from ..form.a1 import cell_name, parse_ref, quote_sheet
+from ..form.a1 import AddressError, cell_name, parse_ref, quote_sheet
 from ..form.formula import rewrite_tokens
 from ..form.layout import Layout
 
@@ -24,7 +24,7 @@ def canonical(text: str, own_sheet: str) -> str:
 
     try:
         return rewrite_tokens(text.lstrip("="), {"ref": ref, "number": lambda t: repr(float(t)), "func": str.upper, "bool": str.upper})
-    except FormulaSyntaxError:
+    except (FormulaSyntaxError, AddressError):
         return "\x00" + text
 
 

@@ -8,13 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import FileProblem, WorkbookError
+from ..errors import FileProblem, WorkbookError, XlkitError
 from ..form.a1 import parse_ref
 from ..form.functions import to_text
 from ..form.identity import META_SHEET, Identity
 from ..form.layout import Layout
 from ..form.load import load_spec
-from ..form.params import BuildParams
+from ..form.params import BuildParams, make_params
 from ..form.placement import build_layout
 from ..form.registry import SpecRegistry
 from ..form.spec import Spec
@@ -52,15 +52,19 @@ def identify(reader: XlsxReader, registry: SpecRegistry) -> Identified:
     if identity is None or not identity.template_id:
         raise FileProblem("not-our-template")
     spec = registry.by_fingerprint.get(identity.fingerprint)
+    if spec is not None and spec.template.id != identity.template_id:
+        raise FileProblem("metadata-damaged", f"模板编号“{identity.template_id[:40]}”与模板指纹不一致")
     if spec is None:
         if identity.template_id not in registry.template_ids:
             raise FileProblem("other-template", found=identity.template_id, expected=registry.current.template.title)
         raise FileProblem("unknown-version", found=f"{identity.template_version}（{identity.fingerprint}）",
                           expected=registry.current.template.version)
     try:
-        params = BuildParams.from_json(identity.params_json)
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise FileProblem("metadata-damaged", f"build.params: {exc}") from None
+        stored = BuildParams.from_json(identity.params_json)
+        # the counts drive the layout: the spec's bounds hold them, whatever the file says
+        params = make_params(spec, stored.prefill, names=stored.items)
+    except (XlkitError, ValueError, TypeError, AttributeError):
+        raise FileProblem("metadata-damaged", "生成参数（行数、名称）超出模板允许的范围或格式错误") from None
     return Identified(identity, spec, params)
 
 
@@ -72,17 +76,31 @@ class Located:
     missing_sheets: list[str] = field(default_factory=list)  # form sheets the file does not have
     unnamed: list[str] = field(default_factory=list)  # fields whose name is gone: read at the template's cell
     moved: list[str] = field(default_factory=list)  # fields the name puts elsewhere than the template did
+    renamed: dict[str, str] = field(default_factory=dict)  # form sheet -> its name in this file
+
+    def sheet_name(self, form_sheet: str) -> str:
+        return self.renamed.get(form_sheet, form_sheet)
 
 
 def locate(reader: XlsxReader, layout: Layout) -> Located:
     located = Located()
     sheets = reader.sheets
-    located.missing_sheets = [s.name for s in layout.sheets if s.name not in sheets]
+    form_sheets = {s.name for s in layout.sheets}
+    for sheet in layout.sheets:
+        if sheet.name in sheets:
+            continue
+        # a sheet renamed by the unit: the defined names of its fields followed it to one sheet the form does not have
+        targets = {cell[0] for slot in sheet.slots if (text := reader.defined_names.get(slot.id)) and (cell := parse_name(text))}
+        target = next(iter(targets)) if len(targets) == 1 else None
+        if target in sheets and target not in form_sheets and target not in located.renamed.values():
+            located.renamed[sheet.name] = target
+        else:
+            located.missing_sheets.append(sheet.name)
     missing = set(located.missing_sheets)
     for slot in layout.fields.values():
         if slot.sheet in missing:
             continue
-        spec_cell = (slot.sheet, slot.row, slot.col)
+        spec_cell = (located.sheet_name(slot.sheet), slot.row, slot.col)
         text = reader.defined_names.get(slot.id)
         cell = parse_name(text) if text else None
         if cell is None or cell[0] not in sheets:
@@ -103,7 +121,7 @@ def parse_name(text: str) -> Cell | None:
         return None
     try:
         ref = parse_ref(text.replace("$", ""))
-    except (AssertionError, ValueError):
+    except ValueError:  # AddressError: outside the grid
         return None
     if ref.sheet is None or ref.is_range:
         return None

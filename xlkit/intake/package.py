@@ -7,8 +7,10 @@ parsed, and reads are capped whatever the headers say.
 
 from __future__ import annotations
 
+import errno
 import io
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,33 +39,43 @@ class Package:
     names: set[str]
     notes: list[tuple[str, str]] = field(default_factory=list)  # (code, detail) warnings about the package
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
+        """An entry's bytes, never more than `limit` whatever its header says."""
         info = self.zip.getinfo(name)
+        code = "zip-bomb" if limit >= MAX_ENTRY_BYTES else "part-too-large"
+        if info.file_size > limit:
+            raise FileProblem(code, f"{name}：{info.file_size // 1024} KB，上限 {limit // 1024} KB")
         with self.zip.open(info) as handle:
-            data = handle.read(MAX_ENTRY_BYTES + 1)
-        if len(data) > MAX_ENTRY_BYTES:
-            raise FileProblem("zip-bomb", f"{name} inflates beyond {MAX_ENTRY_BYTES // 1024 // 1024} MB")
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise FileProblem(code, f"{name}：解压后超过 {limit // 1024} KB")
         return data
 
-    def xml(self, name: str) -> Element:
-        data = self.read(name)
+    def xml(self, name: str, limit: int = MAX_ENTRY_BYTES) -> Element:
+        data = self.read(name, limit)
         if _plain_utf8(data):
             # No DTD means no entity can be declared: expat's C parser is then as safe as defusedxml's and much faster.
             if DTD.search(data):
-                raise FileProblem("xml-dtd", f"{name}: DOCTYPE")
+                raise FileProblem("xml-dtd", f"{name}：含 DOCTYPE 声明")
             try:
                 return ElementTree.fromstring(data)
-            except ElementTree.ParseError as exc:
-                raise FileProblem("xml-malformed", f"{name}: {exc}") from None
+            except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError: an unknown declared encoding
+                raise FileProblem("xml-malformed", _where(name, exc)) from None
         try:
             return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        except DefusedXmlException as exc:
-            raise FileProblem("xml-dtd", f"{name}: {type(exc).__name__}") from None
+        except DefusedXmlException:
+            raise FileProblem("xml-dtd", f"{name}：含实体或外部引用") from None
         except Exception as exc:  # ParseError and friends
-            raise FileProblem("xml-malformed", f"{name}: {exc}") from None
+            raise FileProblem("xml-malformed", _where(name, exc)) from None
 
     def close(self) -> None:
         self.zip.close()
+
+
+def _where(name: str, exc: Exception) -> str:
+    """Where a part stops being XML, said for a person: the part, and the line and column when the parser knows."""
+    position = getattr(exc, "position", None)
+    return f"{name} 第 {position[0]} 行第 {position[1]} 列" if position else f"{name} 无法解析"
 
 
 DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -86,37 +98,64 @@ def open_package(path: str | Path) -> Package:
     if path.name.startswith("~$"):
         raise FileProblem("lock-file", path.name)
     try:
-        size = path.stat().st_size
+        info = path.stat()  # follows a link: a dangling link or a loop fails here
     except OSError as exc:
-        raise FileProblem("file-unreadable", exc.strerror or str(exc)) from None
-    if size == 0:
+        raise FileProblem("file-unreadable", _os_reason(exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileProblem("file-unreadable", "这是文件夹（或指向文件夹的链接），不是文件")
+    if not stat.S_ISREG(info.st_mode):
+        raise FileProblem("file-unreadable", "不是普通文件（管道、设备或套接字）")
+    if info.st_size == 0:
         raise FileProblem("file-empty")
-    if size > MAX_FILE_BYTES:
-        raise FileProblem("file-too-large", f"{size // 1024 // 1024} MB")
-    data = path.read_bytes()
+    if info.st_size > MAX_FILE_BYTES:
+        raise FileProblem("file-too-large", f"{info.st_size // 1024 // 1024} MB")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise FileProblem("file-unreadable", _os_reason(exc)) from None
     if data.startswith(OLE_MAGIC):
         raise FileProblem(_ole_kind(data))
     if not data.startswith(ZIP_MAGIC):
+        if data.startswith(b"%PDF"):
+            raise FileProblem("other-format", "PDF 文档")
         head = data[:64].lstrip().lower()
-        kind = "HTML" if head.startswith((b"<!doctype html", b"<html")) else "text" if _looks_text(data[:512]) else "binary"
+        kind = "网页（HTML）" if head.startswith((b"<!doctype html", b"<html")) else "文本" if _looks_text(data[:512]) else "无法识别的数据"
         raise FileProblem("not-a-zip", kind)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise FileProblem("corrupt-zip", str(exc)) from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise FileProblem("corrupt-zip", "压缩包目录无法读取") from None
     _vet_entries(infos)
     names = {i.filename for i in infos}
     package = Package(path, archive, names)
+    if "word/document.xml" in names:
+        raise FileProblem("other-format", "Word 文档")
+    if "ppt/presentation.xml" in names:
+        raise FileProblem("other-format", "PowerPoint 演示文稿")
+    if "mimetype" in names and b"opendocument" in _head(archive, "mimetype"):
+        raise FileProblem("other-format", "ODF 文档（.ods/.odt，WPS 或 LibreOffice 格式）")
     if "xl/workbook.bin" in names:
         raise FileProblem("xlsb-binary")
     if any(i.flag_bits & 0x1 for i in infos):
-        raise FileProblem("encrypted", "zip entries are encrypted")
+        raise FileProblem("encrypted", "压缩条目已加密")
     if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise FileProblem("no-workbook", ", ".join(sorted(names)[:5]))
+        raise FileProblem("no-workbook", "内含：" + "、".join(sorted(names)[:5]))
     if "xl/vbaProject.bin" in names:
         package.notes.append(("macro-enabled", ""))
     return package
+
+
+def _head(archive: zipfile.ZipFile, name: str) -> bytes:
+    with archive.open(name) as handle:
+        return handle.read(100)
+
+
+def _os_reason(exc: OSError) -> str:
+    reasons = {errno.ELOOP: "符号链接循环", errno.ENOENT: "文件不存在（或链接指向的文件已不存在）", errno.EACCES: "没有读取权限",
+               errno.EPERM: "没有读取权限", errno.ENAMETOOLONG: "文件名过长", errno.EISDIR: "这是文件夹"}
+    return reasons.get(exc.errno or 0, f"系统错误（errno {exc.errno}）")
 
 
 def _looks_text(head: bytes) -> bool:
@@ -129,7 +168,7 @@ def _looks_text(head: bytes) -> bool:
 
 def _vet_entries(infos: list[Any]) -> None:
     if len(infos) > MAX_ENTRIES:
-        raise FileProblem("too-many-entries", f"{len(infos)} entries")
+        raise FileProblem("too-many-entries", f"{len(infos)} 个条目")
     seen: set[str] = set()
     folded: set[str] = set()
     total = 0
@@ -141,13 +180,13 @@ def _vet_entries(infos: list[Any]) -> None:
         if name in seen:
             raise FileProblem("duplicate-entry", name)
         if name.lower() in folded:
-            raise FileProblem("duplicate-entry", f"{name} (differs only in case)")
+            raise FileProblem("duplicate-entry", f"{name}，仅大小写不同")
         seen.add(name)
         folded.add(name.lower())
         if info.file_size > MAX_ENTRY_BYTES:
-            raise FileProblem("zip-bomb", f"{name} declares {info.file_size} bytes")
+            raise FileProblem("zip-bomb", f"{name} 声明解压后 {info.file_size} 字节")
         if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise FileProblem("zip-bomb", f"{name} inflates {info.file_size // max(info.compress_size, 1)}:1")
+            raise FileProblem("zip-bomb", f"{name} 压缩比 {info.file_size // max(info.compress_size, 1)}:1")
         total += info.file_size
     if total > MAX_TOTAL_BYTES:
-        raise FileProblem("zip-bomb", f"{total} bytes uncompressed in all")
+        raise FileProblem("zip-bomb", f"解压后共 {total} 字节")

@@ -6,6 +6,7 @@ knows nothing of how a file is read.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -44,8 +45,11 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)  # JSON has no NaN or infinity
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)
     return value
 
 

@@ -6,6 +6,7 @@ used. Shared formulas are expanded to each cell's own text.
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from dataclasses import dataclass
@@ -14,13 +15,14 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from ..errors import FileProblem, FormulaSyntaxError
-from ..form.a1 import CELL, col_index, col_letters
+from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, col_index, col_letters
 from ..form.formula import rewrite_tokens
 from .package import Package
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+STRICT_NS = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"  # Excel's "Strict Open XML Spreadsheet" format
 ERROR_CODES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 
 
@@ -46,10 +48,16 @@ class SheetInfo:
     state: str  # visible / hidden / veryHidden
 
 
+MAX_SHEET_BYTES = 8 * 1024 * 1024  # before the layout is known; a filled form sheet is well under 100 KB
+
+
 class XlsxReader:
     def __init__(self, package: Package):
         self.package = package
+        self.sheet_limits: dict[str, int] = {}  # per sheet, once the layout says how big a form sheet can be
         root = package.xml("xl/workbook.xml")
+        if root.tag.startswith(STRICT_NS):
+            raise FileProblem("strict-open-xml")
         rels = self._rels("xl/_rels/workbook.xml.rels")
         self.sheets: dict[str, SheetInfo] = {}
         sheets_el = root.find(f"{NS}sheets")
@@ -69,7 +77,7 @@ class XlsxReader:
 
     def _rels(self, name: str) -> dict[str, str]:
         if name not in self.package.names:
-            raise FileProblem("no-workbook", f"{name} missing")
+            raise FileProblem("no-workbook", f"缺少 {name}")
         out = {}
         base = posixpath.dirname(posixpath.dirname(name))
         for rel in self.package.xml(name):
@@ -103,8 +111,8 @@ class XlsxReader:
     def _read_sheet(self, sheet: str) -> SheetData:
         info = self.sheets[sheet]
         if info.path not in self.package.names:
-            raise FileProblem("no-workbook", f"sheet {sheet} part {info.path} missing")
-        root = self.package.xml(info.path)
+            raise FileProblem("no-workbook", f"工作表“{sheet}”的数据部件 {info.path} 缺失")
+        root = self.package.xml(info.path, self.sheet_limits.get(sheet, MAX_SHEET_BYTES))
         protection = root.find(f"{NS}sheetProtection")
         protected = protection is not None and protection.get("sheet") in ("1", "true")
         strings = None
@@ -114,14 +122,19 @@ class XlsxReader:
         row_index = -1
         for row_el in data if data is not None else []:
             r_attr = row_el.get("r")
-            row_index = int(r_attr) - 1 if r_attr else row_index + 1
+            if r_attr:
+                if not (r_attr.isdigit() and 1 <= int(r_attr) <= MAX_ROWS):
+                    raise FileProblem("xml-malformed", f"{info.path} 中行号 r=\"{r_attr[:20]}\" 无效")
+                row_index = int(r_attr) - 1
+            else:
+                row_index += 1
             col_index_ = -1
             for c in row_el:
                 ref = c.get("r")
                 if ref:
                     position = _position(ref)
                     if position is None:
-                        continue
+                        raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{ref[:20]}\" 无效")
                     row, col = position
                 else:
                     row, col = row_index, col_index_ + 1
@@ -162,6 +175,8 @@ class XlsxReader:
                         value = float(text)
                     except ValueError:
                         value, kind = text, "str"
+                    if kind == "n" and not math.isfinite(value):
+                        value, kind = text, "str"  # NaN, inf, 1e999: not a number any spreadsheet holds; the check rejects it
                 if value is None and formula is None:
                     continue
                 out[(row, col)] = RawCell(value, kind, formula)
@@ -171,7 +186,10 @@ class XlsxReader:
 @lru_cache(maxsize=65536)  # the same few hundred addresses in every file
 def _position(ref: str) -> tuple[int, int] | None:
     m = CELL.fullmatch(ref)
-    return (int(m.group(2)) - 1, col_index(m.group(1))) if m else None
+    if not m:
+        return None
+    row, col = int(m.group(2)) - 1, col_index(m.group(1))
+    return (row, col) if 0 <= row < MAX_ROWS and 0 <= col < MAX_COLS else None
 
 
 def _text_of(element: Element) -> str:
@@ -195,8 +213,10 @@ def translate(formula: str, drow: int, dcol: int) -> str:
     """Shift the relative references of a shared formula to another cell."""
 
     def shift(m: re.Match[str]) -> str:
-        col = m.group(2) if m.group(1) else col_letters(col_index(m.group(2)) + dcol)
-        row = m.group(4) if m.group(3) else str(int(m.group(4)) + drow)
+        col = m.group(2) if m.group(1) else col_letters(col_index(m.group(2)) + dcol)  # AddressError off the grid
+        row = int(m.group(4)) + (0 if m.group(3) else drow)
+        if not 1 <= row <= MAX_ROWS:
+            raise AddressError(f"row {row} is outside the grid")
         return f"{m.group(1)}{col}{m.group(3)}{row}"
 
     def shift_ref(text: str) -> str:
@@ -207,3 +227,5 @@ def translate(formula: str, drow: int, dcol: int) -> str:
         return rewrite_tokens(formula, {"ref": shift_ref})
     except FormulaSyntaxError:
         return formula  # not ours to shift; it will not match the template anyway
+    except AddressError:
+        return "#REF!"  # a child cell left of or above its master: Excel's own answer, and never the template's
