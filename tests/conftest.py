@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+SEED_CODE = "430600301"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +33,55 @@ def spec():
 @pytest.fixture(scope="session")
 def seed_data() -> dict:
     return json.loads((SAMPLES / "seed_2019.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def registry():
+    from xlkit.form.registry import SpecRegistry
+
+    return SpecRegistry.default()
+
+
+@pytest.fixture(scope="session")
+def roster():
+    from xlkit.bureau.roster import load_roster
+
+    return load_roster(SAMPLES / "roster.csv")
+
+
+@pytest.fixture(scope="session")
+def layout(seed_filled, spec):
+    """The seed unit's own layout (its row names)."""
+    from xlkit.intake.identify import open_template_workbook
+
+    return open_template_workbook(seed_filled, spec).layout
+
+
+@pytest.fixture(scope="session")
+def returned(tmp_path_factory, spec, roster, seed_data) -> Path:
+    """Every roster unit's workbook, filled: the seed unit with the seed, the others generated."""
+    from xlkit.bureau.distribute import distribute
+    from xlkit.demo.sample_data import generate_unit_data
+    from xlkit.intake.identify import open_template_workbook
+    from xlkit.write.fill import fill_workbook
+
+    base = tmp_path_factory.mktemp("campaign")
+    results = distribute(spec, roster.units, 2019, base / "sent")
+    out = base / "returned"
+    out.mkdir()
+    for item in results:
+        layout = open_template_workbook(item.path, spec).layout
+        data = {k: v for k, v in seed_data.items() if k not in ("unit.name", "year")} if item.unit.code == SEED_CODE \
+            else generate_unit_data(layout, item.unit.code)
+        fill_workbook(item.path, data, out / item.path.name, spec)
+    return out
+
+
+def fresh_copy(returned: Path, tmp_path: Path) -> Path:
+    """A copy of the returned folder a test may break."""
+    target = tmp_path / "in"
+    shutil.copytree(returned, target)
+    return target
 
 
 @pytest.fixture(scope="session")

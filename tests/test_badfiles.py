@@ -12,14 +12,8 @@ from click.testing import CliRunner
 from tamper import rezip
 
 from xlkit.cli import main
-from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
 from xlkit.intake.package import OLE_MAGIC
-
-
-@pytest.fixture(scope="module")
-def registry() -> SpecRegistry:
-    return SpecRegistry.default()
 
 
 def only_code(report) -> str:

@@ -14,17 +14,6 @@ from click.testing import CliRunner
 from xlkit.cli import main
 from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
-from xlkit.intake.identify import open_template_workbook
-
-
-@pytest.fixture(scope="module")
-def registry() -> SpecRegistry:
-    return SpecRegistry.default()
-
-
-@pytest.fixture(scope="module")
-def layout(seed_filled, spec):
-    return open_template_workbook(seed_filled, spec).layout
 
 
 def issues_of(report, code=None):

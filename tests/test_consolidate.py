@@ -12,44 +12,17 @@ import openpyxl
 import pytest
 import tamper
 from click.testing import CliRunner
+from conftest import SEED_CODE, fresh_copy
 
 from xlkit.bureau.consolidate import account, consolidate, write_wide_csv
-from xlkit.bureau.distribute import distribute, unit_filename
+from xlkit.bureau.distribute import unit_filename
 from xlkit.bureau.roster import RosterError, load_roster
 from xlkit.bureau.summary import write_summary
 from xlkit.cli import main
-from xlkit.demo.sample_data import generate_unit_data
 from xlkit.intake.identify import open_template_workbook
 from xlkit.write.fill import fill_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_CODE = "430600301"
-
-
-@pytest.fixture(scope="module")
-def roster():
-    return load_roster(ROOT / "samples" / "roster.csv")
-
-
-@pytest.fixture(scope="module")
-def returned(tmp_path_factory, spec, roster, seed_data) -> Path:
-    """Every roster unit's workbook, filled: the seed unit with the seed, the others generated."""
-    base = tmp_path_factory.mktemp("campaign")
-    results = distribute(spec, roster.units, 2019, base / "sent")
-    out = base / "returned"
-    out.mkdir()
-    for item in results:
-        layout = open_template_workbook(item.path, spec).layout
-        data = {k: v for k, v in seed_data.items() if k not in ("unit.name", "year")} if item.unit.code == SEED_CODE \
-            else generate_unit_data(layout, item.unit.code)
-        fill_workbook(item.path, data, out / item.path.name, spec)
-    return out
-
-
-def fresh_copy(returned: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "in"
-    shutil.copytree(returned, target)
-    return target
 
 
 def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):

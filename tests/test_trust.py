@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 import tamper
 from click.testing import CliRunner
+from conftest import SEED_CODE, fresh_copy
 from oracle import same
 from tamper import Raw, Text, rezip
 
@@ -30,24 +31,12 @@ from xlkit.bureau.consolidate import consolidate, write_wide_csv
 from xlkit.bureau.roster import load_roster
 from xlkit.bureau.summary import write_summary
 from xlkit.cli import main
-from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
 from xlkit.intake.identify import open_template_workbook
 from xlkit.intake.package import OLE_MAGIC
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_CODE = "430600301"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture(scope="module")
-def registry() -> SpecRegistry:
-    return SpecRegistry.default()
-
-
-@pytest.fixture(scope="module")
-def layout(seed_filled, spec):
-    return open_template_workbook(seed_filled, spec).layout
 
 
 def copy(src: Path, folder: Path, name: str = "f.xlsx") -> Path:
@@ -230,7 +219,7 @@ def test_non_finite_number_is_an_error_on_its_cell_and_json_stays_strict(text, s
 
 
 def test_consolidate_writes_the_summary_despite_non_finite_values(returned, roster, tmp_path):
-    folder = fresh(returned, tmp_path)
+    folder = fresh_copy(returned, tmp_path)
     target = sorted(folder.glob(f"{SEED_CODE}_*.xlsx"))[0]
     layout = open_template_workbook(target).layout
     for field_id, text in (("income.sub1.fiscal", "NaN"), ("expense.sub1.personnel", "1e999")):
@@ -470,7 +459,7 @@ def test_messages_carry_no_python_words(seed_filled, layout, registry, tmp_path)
 def test_strict_rejects_the_later_file_with_errors_and_keeps_the_clean_one(returned, roster, tmp_path):
     from xlkit.demo.run import _age
 
-    folder = fresh(returned, tmp_path)
+    folder = fresh_copy(returned, tmp_path)
     clean = sorted(folder.glob(f"{SEED_CODE}_*.xlsx"))[0]
     later = copy(clean, folder, f"{SEED_CODE}_重报.xlsx")
     slot = slot_of(open_template_workbook(later).layout, "expense.all.total")
@@ -552,8 +541,12 @@ def test_type_mismatched_inputs_recompute_like_the_formulas_package(seed_filled,
 # ------------------------------------------------------------------ the bureau's totals are figures units signed
 
 def test_units_with_errors_stay_out_of_the_totals_unless_asked(returned, roster, tmp_path):
-    plain = consolidate([returned], roster, jobs=1)
-    with_errors = consolidate([returned], roster, jobs=1, include_errors=True)
+    folder = fresh_copy(returned, tmp_path)
+    overwritten = sorted(folder.iterdir())[3]
+    slot = open_template_workbook(overwritten).layout.fields["expense.all.total"]
+    tamper.edit(overwritten, set_cell=(slot.sheet, slot.address, 1.0))
+    plain = consolidate([folder], roster, jobs=1)
+    with_errors = consolidate([folder], roster, jobs=1, include_errors=True)
     erring = [f for f in plain.files if f.status == "accepted-errors"]
     assert erring and not any(f.in_totals for f in erring)
     assert {f.unit_code for f in erring} <= set(with_errors.frame.unit_code)
@@ -577,43 +570,6 @@ def test_check_text_lists_errors_first_and_all_of_them(seed_filled, layout, tmp_
     assert severities.count("错误") >= 12
     assert severities == sorted(severities, key=lambda s: s != "错误")  # every error before any warning
     assert "有错误" in lines[0]
-
-
-# ------------------------------------------------------------------ fixtures shared with test_consolidate's shape
-
-@pytest.fixture(scope="module")
-def roster():
-    return load_roster(ROOT / "samples" / "roster.csv")
-
-
-@pytest.fixture(scope="module")
-def returned(tmp_path_factory, roster):
-    """Every roster unit's filled workbook (generated data; the seed unit with the seed)."""
-    from xlkit.bureau.distribute import distribute
-    from xlkit.demo.sample_data import generate_unit_data
-    from xlkit.form.load import load_spec
-    from xlkit.write.fill import fill_workbook
-
-    spec = load_spec()
-    base = tmp_path_factory.mktemp("trust")
-    seed = json.loads((ROOT / "samples" / "seed_2019.json").read_text(encoding="utf-8"))
-    folder = base / "returned"
-    folder.mkdir()
-    for item in distribute(spec, roster.units, 2019, base / "distributed"):
-        layout = open_template_workbook(item.path, spec).layout
-        data = {k: v for k, v in seed.items() if k not in ("unit.name", "year")} if item.unit.code == SEED_CODE \
-            else generate_unit_data(layout, item.unit.code)
-        fill_workbook(item.path, data, folder / item.path.name, spec)
-    overwritten = sorted(folder.iterdir())[3]
-    slot = open_template_workbook(overwritten, spec).layout.fields["expense.all.total"]
-    tamper.edit(overwritten, set_cell=(slot.sheet, slot.address, 1.0))
-    return folder
-
-
-def fresh(folder: Path, tmp_path: Path) -> Path:
-    out = tmp_path / "copy"
-    shutil.copytree(folder, out)
-    return out
 
 
 def test_an_unforeseen_failure_inside_a_file_is_that_files_error(seed_filled, registry, monkeypatch):

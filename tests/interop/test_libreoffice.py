@@ -18,7 +18,6 @@ from xlkit.bureau.summary import write_summary
 from xlkit.demo.sample_data import generate_unit_data
 from xlkit.form.params import make_params
 from xlkit.form.placement import build_layout
-from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
 from xlkit.intake.identify import open_template_workbook
 from xlkit.write.build import build_template
@@ -27,11 +26,6 @@ from xlkit.write.fill import fill_workbook
 ROOT = Path(__file__).resolve().parents[2]
 PRINT_DIR = ROOT / "build" / "print"
 GENERATED_FILLINGS = 20
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return SpecRegistry.default()
 
 
 def layout_of(path, spec):
