@@ -99,6 +99,8 @@ def main(seed_path: str) -> None:
         data[f"evaluators.e{n}.org"] = "岳阳市智慧城管指挥中心"
     data["reporter.name"] = "联系人（示例）"
     data["reporter.phone"] = "13800000000"
+    # the cover: the seed text names no method, body or date; a unit's own self-evaluation, dated after the year
+    data.update({"cover.method": "部门（单位）自评", "cover.evaluator": "岳阳市智慧城管指挥中心", "cover.date": "2020-03-31"})
     heads = ["一、单位概况", "二、单位整体支出管理及使用情况", "三、单位专项组织实施情况", "四、单位整体支出绩效情况",
              "五、存在的主要问题", "六、改进措施和有关建议"]
     ids = ["overview", "management", "implementation", "performance", "problems", "suggestions"]

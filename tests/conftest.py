@@ -89,7 +89,7 @@ def seed_template(tmp_path_factory: pytest.TempPathFactory, spec, seed_data) -> 
     from xlkit.write.build import build_template
 
     path = tmp_path_factory.mktemp("seed") / "template.xlsx"
-    build_template(path, spec, unit_code="430600301", unit_name=seed_data["unit.name"], year=seed_data["year"])
+    build_template(path, spec, unit_code="430600301", unit_name=seed_data["unit.name"], year=seed_data["year"], issuer="岳阳市财政局")
     return path
 
 

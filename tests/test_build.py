@@ -165,7 +165,7 @@ def test_password_can_come_from_the_spec(tmp_path):
     from xlkit.form.load import builtin_spec_path, load_spec
 
     spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace("issuer: 财政局（制）", "issuer: 财政局（制）\n  password: fromspec"),
+    spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('  title: 部门（单位）整体支出绩效自评表\n', '  title: 部门（单位）整体支出绩效自评表\n  password: fromspec\n', 1),
                          encoding="utf-8")
     path = tmp_path / "p.xlsx"
     build_template(path, load_spec(spec_path))

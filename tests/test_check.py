@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from xlkit.cli import main
 from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
+from xlkit.intake.report import jsonable
 
 
 def issues_of(report, code=None):
@@ -31,7 +32,7 @@ def test_round_trip_is_clean_and_reads_every_value_filled(seed_filled, seed_data
     assert report.issues == []
     assert report.status == "ok"
     for field_id, value in seed_data.items():
-        assert report.values[field_id] == value, field_id
+        assert jsonable(report.values[field_id]) == value, field_id  # dates as ISO text, as in the sample
     assert report.values["income.all.total"] == 1126.28
     assert report.identity.unit_name == "岳阳市智慧城管指挥中心"
 
@@ -171,7 +172,7 @@ def test_older_version_is_read_with_its_own_spec(tmp_path, spec):
     from xlkit.write.fill import fill_workbook
 
     old_spec_path = tmp_path / "old.yaml"
-    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.1"', 'version: "2025.1"')
+    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.2"', 'version: "2025.1"')
                              .replace("label: 人员编制", "label: 编制人数"), encoding="utf-8")
     old = load_spec(old_spec_path)
     template = tmp_path / "old.xlsx"

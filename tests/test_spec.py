@@ -29,12 +29,12 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("{carryover}+{fiscal}", "{carryover}+{fiscl}", "sheets[1].blocks[2].table.columns[0].formula: unknown field {fiscl}"),
-        ("ROUND({basic}+{project},2)", "ROUND({basic}+,2)", "sheets[1].blocks[3].table.columns[0].formula:"),
+        ("{carryover}+{fiscal}", "{carryover}+{fiscl}", "sheets[2].blocks[2].table.columns[0].formula: unknown field {fiscl}"),
+        ("ROUND({basic}+{project},2)", "ROUND({basic}+,2)", "sheets[2].blocks[3].table.columns[0].formula:"),
         ("ROUND({basic}+{project},2)", "FOO({basic})", "unsupported function FOO"),
-        ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[0].blocks[3].fields[2][1].type: unknown type 'fone'"),
-        ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[1].name: Field required"),
-        ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[1].blocks[2].table.header[0]: wider than the table"),
+        ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[1].blocks[3].fields[2][1].type: unknown type 'fone'"),
+        ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[2].name: Field required"),
+        ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[2].blocks[2].table.header[0]: wider than the table"),
         ("repeat: sub_units}", "repeat: sub_unitz}", "repeat names unknown parameter 'sub_unitz'"),
         ("{id: staff, name:", "{id: income_rows, name:", ""),  # a duplicated check id is caught below
         ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: Value error, default 50 outside 0..40"),

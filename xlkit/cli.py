@@ -67,6 +67,7 @@ def main() -> None:
 @click.option("--unit-name", help="Unit name, prefilled and locked.")
 @click.option("--year", type=click.IntRange(2000, 2100), help="Year, prefilled and locked.")
 @click.option("--parent-name", help="Parent department (主管部门), prefilled and locked.")
+@click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
 @click.option("--sub-units", type=int, help="Number of sub-institution rows (二级机构).")
 @click.option("--sub-unit-name", "sub_unit_names", multiple=True, help="Name of a sub-institution row; repeat for each (sets the count).")
 @click.option("--projects", type=int, help="Number of project rows (项目支出明细).")
@@ -74,7 +75,7 @@ def main() -> None:
 @click.option("--password", help="Protection password of sheets and structure (default: none).")
 @reports_errors
 def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
-          parent_name: str | None, sub_units: int | None, sub_unit_names: tuple[str, ...], projects: int | None,
+          parent_name: str | None, issuer: str | None, sub_units: int | None, sub_unit_names: tuple[str, ...], projects: int | None,
           params: tuple[str, ...], password: str | None) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
     from .write.build import build_template
@@ -92,7 +93,7 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
         counts["projects"] = projects
     names = {"sub_units": list(sub_unit_names)} if sub_unit_names else None
     layout = build_template(output, spec, unit_code=unit_code, unit_name=unit_name, year=year, parent_name=parent_name,
-                            counts=counts, names=names, password=password)
+                            issuer=issuer, counts=counts, names=names, password=password)
     inputs = len(layout.inputs())
     click.echo(f"Wrote {output}: {spec.template.title} {spec.template.version}, "
                f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.checks)} checks")
@@ -225,8 +226,10 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks and manifest.csv.")
 @click.option("--password", help="Protection password of sheets and structure.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files that differ (default: refuse).")
+@click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
 @reports_errors
-def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool) -> None:
+def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool,
+               issuer: str | None) -> None:
     """One personalised workbook per roster unit, named <code>_<name>.xlsx, plus manifest.csv."""
     from .bureau.distribute import MANIFEST
     from .bureau.distribute import distribute as run
@@ -235,7 +238,7 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
     spec = _load(spec_path)
     units = load_roster(roster_path).units
     with click.progressbar(length=len(units), label="生成", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-        results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1))
+        results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1), issuer=issuer)
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "unchanged", "replaced", "refused")}
     for r in results:
         if r.status == "refused":

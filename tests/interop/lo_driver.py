@@ -5,8 +5,10 @@ Each job: {"op": ..., "path": ..., ...}; ops:
   inspect  {cells: [[sheet, "B6"], ...]}  -> sheets, protection, locked flags, validation types
   values   {cells: [...], recalc: bool}    -> cell values (after calculateAll() when recalc)
   edit     {out, steps: [...]}              -> apply steps as a person would, store as .xlsx
+  fit      {cells: [[sheet, "B6"], ...]}  -> the height LibreOffice needs for each cell's text, and the row's
   pdf      {out}                            -> export the whole workbook to PDF
-Steps: ["unprotect", sheet], ["set", sheet, cell, value], ["insert_row", sheet, row0], ["clear", sheet, cell]
+Steps: ["unprotect", sheet], ["set", sheet, cell, value] (text stays text), ["type", sheet, cell, text] (recognised as
+typed), ["insert_row", sheet, row0], ["clear", sheet, cell]
 """
 
 import json
@@ -62,6 +64,31 @@ def value_of(c):
     return c.getString()
 
 
+def fit(doc, sheet_name, address):
+    """The height LibreOffice needs for a cell's text (merged across columns or not) against the row's height, in
+    points: the text is laid out again in a scratch sheet one column as wide as the merged cell, optimal height."""
+    sheet = doc.Sheets.getByName(sheet_name)
+    c = sheet.getCellRangeByName(address)
+    merged = sheet.createCursorByRange(c)
+    merged.collapseToMergedArea()
+    area = merged.getRangeAddress()
+    width = sum(sheet.Columns.getByIndex(i).Width for i in range(area.StartColumn, area.EndColumn + 1))
+    height = sum(sheet.Rows.getByIndex(i).Height for i in range(area.StartRow, area.EndRow + 1))
+    name = "_fit"
+    if not doc.Sheets.hasByName(name):
+        doc.Sheets.insertNewByName(name, doc.Sheets.getCount())
+    scratch = doc.Sheets.getByName(name)
+    scratch.Columns.getByIndex(0).Width = width
+    target = scratch.getCellByPosition(0, 0)
+    target.setString(c.getString())
+    for prop_name in ("CharHeight", "CharHeightAsian", "CharFontName", "CharFontNameAsian", "IsTextWrapped",
+                      "ParaLeftMargin", "ParaRightMargin", "ParaTopMargin", "ParaBottomMargin"):
+        target.setPropertyValue(prop_name, c.getPropertyValue(prop_name))
+    scratch.Rows.getByIndex(0).OptimalHeight = True
+    needed = scratch.Rows.getByIndex(0).Height
+    return {"needed": needed * 72 / 2540, "height": height * 72 / 2540, "text": c.getString()}
+
+
 def run(desktop, job):
     doc = open_doc(desktop, job["path"])
     try:
@@ -97,6 +124,8 @@ def run(desktop, job):
                         c.setValue(step[3])
                     else:
                         c.setString(step[3])
+                elif kind == "type":  # as a person types it: LibreOffice recognises numbers and dates
+                    sheet.getCellRangeByName(step[2]).setFormula(str(step[3]))
                 elif kind == "clear":
                     sheet.getCellRangeByName(step[2]).setString("")
                 elif kind == "insert_row":
@@ -104,6 +133,8 @@ def run(desktop, job):
             doc.calculateAll()
             doc.storeToURL(url(job["out"]), (prop("FilterName", "Calc MS Excel 2007 XML"),))
             return {"stored": job["out"]}
+        if op == "fit":
+            return {"cells": [fit(doc, sheet, address) for sheet, address in job["cells"]]}
         if op == "pdf":
             doc.storeToURL(url(job["out"]), (prop("FilterName", "calc_pdf_Export"),))
             return {"stored": job["out"]}

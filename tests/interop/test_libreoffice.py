@@ -94,7 +94,9 @@ def test_recalculation_parity(libreoffice, seed_filled, spec, registry, tmp_path
 
 
 def person_fills(layout, data) -> list[list]:
-    return [["set", layout.fields[k].sheet, layout.fields[k].address, v] for k, v in data.items()]
+    """Numbers and text entered as such; dates typed, as a clerk types them."""
+    return [["type" if layout.spec.types[layout.fields[k].type].base == "date" else "set", layout.fields[k].sheet,
+             layout.fields[k].address, v] for k, v in data.items()]
 
 
 def test_a_clerks_round_trip_checks_clean(libreoffice, spec, seed_data, registry, tmp_path):
@@ -172,6 +174,65 @@ def test_numbers_typed_as_text_recompute_as_libreoffice_does(libreoffice, seed_f
     assert report.values["income.sub1.total"] == 1126.28 and report.values["income.all.total"] == 103.77
 
 
+def text_cells(layout) -> list[list[str]]:
+    """Every cell whose text may wrap: text fields and wrapped labels, headers and notes (one row high)."""
+    cells = [[s.sheet, s.address] for s in layout.fields.values() if s.kind == "input" and layout.spec.types[s.type].base == "text"]
+    for sheet in layout.sheets:
+        for static in sheet.statics:
+            if static.text and static.style in ("label", "header", "rowlabel", "totallabel", "checkname", "note", "box") \
+                    and (static.last_row is None or static.last_row == static.row):
+                cells.append([sheet.name, f"{chr(65 + static.col)}{static.row + 1}"])
+    return cells
+
+
+def long_text_filling(layout, spec) -> dict:
+    """Every narrative at its maximum length, digits, Latin and line breaks mixed: the worst case for row heights."""
+    pattern = "绩效目标完成情况良好，全年处置率96.92%（253185/261238件），12345热线办结率99%。Data OK.\n"
+    data = {}
+    for slot in layout.inputs():
+        vtype = spec.types[slot.type]
+        if vtype.base == "text" and not vtype.choices and not vtype.pattern and not slot.locked:
+            limit = min(vtype.max_length or 100, 1500)
+            data[slot.id] = (pattern * (limit // len(pattern) + 1))[:limit].rstrip("\n")
+    return data
+
+
+SINGLE_LINE_LEADING = 3.0  # points: a one-line cell of 15 pt shows its glyphs whole though LibreOffice's line box is 17
+
+
+def test_text_fits_its_cells_in_libreoffice(libreoffice, seed_filled, seed_template, spec, tmp_path):
+    """No text is clipped: LibreOffice's own layout of every text cell needs no more height than the row has
+    (beyond the leading of one line), for the seed and for every narrative at its maximum length."""
+    layout = layout_of(seed_template, spec)
+    long_file = tmp_path / "long.xlsx"
+    fill_workbook(seed_template, long_text_filling(layout, spec), long_file, spec)
+    jobs = [{"op": "fit", "path": str(path), "cells": text_cells(layout)} for path in (seed_filled, long_file)]
+    clipped = []
+    for path, result in zip((seed_filled, long_file), libreoffice.run(jobs), strict=True):
+        for (sheet, address), cell in zip(text_cells(layout), result["cells"], strict=True):
+            if cell["text"] and cell["needed"] > cell["height"] + SINGLE_LINE_LEADING:
+                clipped.append((path.name, sheet, address, round(cell["needed"]), round(cell["height"]), cell["text"][:20]))
+    assert not clipped, clipped
+
+
+def test_long_text_prints_every_character(libreoffice, seed_template, spec, tmp_path):
+    """Every narrative at its maximum length reaches the PDF whole, and a zero a clerk typed still prints 0.00."""
+    layout = layout_of(seed_template, spec)
+    data = long_text_filling(layout, spec)
+    data["income.office.other"] = 0
+    long_file = tmp_path / "long.xlsx"
+    fill_workbook(seed_template, data, long_file, spec)
+    pdf = tmp_path / "long.pdf"
+    libreoffice.run([{"op": "pdf", "path": str(long_file), "out": str(pdf)}])
+    text = re.sub(r"\s", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout)
+    for field_id, value in data.items():
+        if isinstance(value, str):
+            assert re.sub(r"\s", "", value) in text, field_id
+    lines = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.splitlines()
+    office = [line for line in lines if "1、局机关" in line]
+    assert office and "0.00" in office[0]  # the typed zero, and the totals it feeds
+
+
 def pdf_pages_by_sheet(pdf: Path, sheet_names: list[str]) -> list[str]:
     count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
     owners = []
@@ -188,9 +249,10 @@ def test_printing_to_pdf(libreoffice, seed_filled, spec, tmp_path):
     libreoffice.run([{"op": "pdf", "path": str(seed_filled), "out": str(pdf)}])
     layout = layout_of(seed_filled, spec)
     owners = pdf_pages_by_sheet(pdf, [s.name for s in spec.sheets])
-    # what the print layout implies: each sheet one page wide, one page per page-break segment
-    expected = [sheet.name for sheet in layout.sheets for _ in range(1 + len(sheet.page_breaks))]
+    # what the print layout implies: each printed sheet one page wide, one page per page-break segment; 校验 left out
+    expected = [sheet.name for sheet in layout.sheets if sheet.spec.printed for _ in range(1 + len(sheet.page_breaks))]
     assert owners == expected
+    assert len(owners) <= 8  # the seed sample, cover included, on at most eight A4 pages
     info = subprocess.run(["pdfinfo", "-f", "1", "-l", str(len(owners)), str(pdf)], capture_output=True, text=True).stdout
     sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)
     orientation = {s.name: s.orientation for s in spec.sheets}
@@ -202,8 +264,13 @@ def test_printing_to_pdf(libreoffice, seed_filled, spec, tmp_path):
     assert fonts and all(" yes " in line for line in fonts), fonts  # every font embedded
     assert any("CJK" in line or "Noto" in line for line in fonts), fonts  # a CJK font carries the Chinese text
     text = re.sub(r"\s", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout)  # cells wrap
-    for phrase in ("部门（单位）整体支出绩效自评表", "局机关及二级机构汇总", "1,126.28", "评价组组长（签字）", "改进措施和有关建议"):
+    for phrase in ("部门（单位）整体支出绩效自评表", "局机关及二级机构汇总", "1,126.28", "评价组组长（签字）", "改进措施和有关建议",
+                   "岳阳市财政局（制）", "（预期实现的效益）", "评价方式"):
         assert phrase in text, phrase
+    lines = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout.splitlines()
+    assert any("部门（单位）意见" in line for line in lines)  # on one line: never broken inside the bracket pair
+    empty_rows = [line for line in lines if "、二级机构2" in line or "、局机关" in line]  # rows the seed leaves empty
+    assert empty_rows and not [line for line in empty_rows if "0.00" in line], empty_rows
     shutil.rmtree(PRINT_DIR, ignore_errors=True)
     PRINT_DIR.mkdir(parents=True)
     shutil.copy(pdf, PRINT_DIR / "seed.pdf")

@@ -56,6 +56,7 @@ def distribute(
     password: str | None = None,
     overwrite: bool = False,
     progress: Callable[[Distributed], None] | None = None,
+    issuer: str | None = None,
 ) -> list[Distributed]:
     """Never silently replaces a different file: an existing one is kept unless `overwrite`."""
     out_dir = Path(out_dir)
@@ -65,7 +66,7 @@ def distribute(
     for unit in units:
         names = {"sub_units": list(unit.sub_units)} if unit.sub_units is not None else None
         counts = {"projects": unit.projects} if unit.projects is not None else None
-        prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name}
+        prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name, "issuer": issuer}
         target = out_dir / unit_filename(unit)
         layout = build_layout(spec, make_params(spec, prefill, counts, names))
         with temporary_beside(target) as tmp:

@@ -24,6 +24,7 @@ from ..write.fill import fill_workbook
 from .sample_data import generate_unit_data
 
 YEAR = 2019
+ISSUER = "岳阳市财政局"  # the bureau of the seed form
 SEED_UNIT = "430600301"
 
 
@@ -44,10 +45,10 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     template = directory / "template.xlsx"
-    build_template(template, spec)
+    build_template(template, spec, issuer=ISSUER)
     echo(f"1. template:     {template}")
     sent = directory / "distributed"
-    distributed = distribute(spec, roster.units, YEAR, sent)
+    distributed = distribute(spec, roster.units, YEAR, sent, issuer=ISSUER)
     echo(f"2. distributed:  {len(distributed)} workbooks in {sent} (manifest.csv)")
     returned = directory / "returned"
     returned.mkdir()

@@ -55,6 +55,25 @@ def formula_order(layout: Layout) -> list[str]:
     return order
 
 
+@lru_cache(maxsize=256)
+def formula_inputs(layout: Layout) -> dict[str, frozenset[str]]:
+    """The input fields each formula field depends on, directly or through other formulas."""
+    by_cell = layout.by_cell
+    inputs: dict[str, frozenset[str]] = {}
+    for field_id in formula_order(layout):  # dependencies first, so each lookup below is complete
+        slot = layout.fields[field_id]
+        assert slot.formula is not None
+        found: set[str] = set()
+        for ref in references(parse(slot.formula)):
+            for cell in ref.cells(slot.sheet):
+                dep = by_cell.get(cell)
+                if dep is None:
+                    continue
+                found |= inputs.get(dep, frozenset({dep}))
+        inputs[field_id] = frozenset(found)
+    return inputs
+
+
 class Calculator:
     """Formulas parsed and ordered once per layout; `compute` is then cheap per unit."""
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import XlkitError
 from .spec import Spec
 
-PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name")
+PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name", "issuer")  # issuer: the bureau that issues the form
 
 
 @dataclass(frozen=True)

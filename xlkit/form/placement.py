@@ -60,7 +60,8 @@ class _Placer:
             self.pending.append((slot, spec_formula, table, row_key))
 
     def text(self, text: str) -> str:
-        return fill_in(text, title=self.spec.template.title, issuer=self.spec.template.issuer)
+        issuer = self.params.prefill.get("issuer")
+        return fill_in(text, title=self.spec.template.title, issuer=issuer if isinstance(issuer, str) else self.spec.template.issuer)
 
     # ------------------------------------------------------------ blocks
     def place(self) -> Layout:
@@ -121,7 +122,8 @@ class _Placer:
                 ipath = f"{path}[{r}][{k}]"
                 if col + item.label_span + item.span > sheet.width:
                     raise SpecError(f"{ipath}: row is wider than the sheet's {sheet.width} columns")
-                sheet.statics.append(Static(row, col, item.label, "label", row, col + item.label_span - 1))
+                if item.label_span:
+                    sheet.statics.append(Static(row, col, item.label, "label", row, col + item.label_span - 1))
                 col += item.label_span
                 locked = item.prefill is not None and item.prefill in self.params.prefill
                 if item.prefill is not None and item.prefill not in PREFILL_KEYS:
@@ -166,10 +168,13 @@ class _Placer:
                 if not spec_row.total:
                     detail += 1
                 labels = [spec_row.label] if isinstance(spec_row.label, str) else list(spec_row.label)
+                hints = [spec_row.hint] if isinstance(spec_row.hint, str) else list(spec_row.hint or [])
+                if len(hints) > len(labels):
+                    raise SpecError(f"{path}.rows[{r}].hint: {len(hints)} hints for {len(labels)} labels")
                 values = {"n": n, "i": detail, "name": name}
                 item = (spec_row.repeat, n - 1) if isinstance(spec_row.repeat, str) else None
                 rows.append(RowInstance(fill_in(spec_row.key, **values), [fill_in(x, **values) for x in labels], spec_row.total,
-                                        item, fill_in(labels[0], n=n, i=detail)))
+                                        item, fill_in(labels[0], n=n, i=detail), hints + [""] * (len(labels) - len(hints))))
         keys = [r.key for r in rows]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
@@ -223,12 +228,13 @@ class _Placer:
     def place_row(self, sheet: SheetLayout, row: int, table: Table, instance: RowInstance, detail_index: int, path: str) -> None:
         """One row of a table: its labels (equal labels of adjacent rows are merged afterwards), then a cell per column."""
         labels = instance.labels
+        printed = [f"{label}\n{hint}" if hint else label for label, hint in zip(labels, instance.hints, strict=True)]
         if len(labels) == 1 and table.label_columns > 1:
-            sheet.statics.append(Static(row, 0, labels[0], "rowlabel", row, table.label_columns - 1))
+            sheet.statics.append(Static(row, 0, printed[0], "rowlabel", row, table.label_columns - 1))
         else:
             if len(labels) != table.label_columns:
                 raise SpecError(f"{path}.rows: row {instance.key!r} has {len(labels)} labels for {table.label_columns} label columns")
-            for c, label in enumerate(labels):
+            for c, label in enumerate(printed):
                 sheet.statics.append(Static(row, c, label, "totallabel" if instance.total else "rowlabel"))
         col = table.label_columns
         height = 0.0

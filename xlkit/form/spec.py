@@ -76,7 +76,7 @@ class FieldItem(Model):
     label: str
     type: str
     span: int = Field(default=1, ge=1)
-    label_span: int = Field(default=1, ge=1)
+    label_span: int = Field(default=1, ge=0)  # 0: no label cell (a heading above says what the field is)
     required: bool = False
     prefill: str | None = None
     formula: str | None = None
@@ -99,6 +99,7 @@ class HeaderCell(Model):
 class TableRow(Model):
     key: str
     label: Union[str, list[str]]
+    hint: Union[str, list[str], None] = None  # guidance printed under the label (one per label column), not part of field labels
     repeat: Union[int, str, None] = None
     total: bool = False
 
@@ -180,6 +181,7 @@ class Sheet(Model):
     orientation: Literal["portrait", "landscape"] = "portrait"
     columns: list[float] = Field(min_length=1)
     blocks: list[Block]
+    printed: bool = True  # false: left out of the form's print (the unit's own 校验 sheet); still printable on its own
 
     @field_validator("name")
     @classmethod

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -15,14 +13,15 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..files import atomic_path
 from ..form.a1 import cell_name, quote_sheet
-from ..form.compute import calculator
+from ..form.compute import calculator, formula_inputs
 from ..form.functions import Value, XlError
 from ..form.identity import LISTS_SHEET, META_SHEET, PROPERTY_PREFIX, Identity, password_hash
-from ..form.layout import FieldSlot, Layout, SheetLayout
+from ..form.layout import FieldSlot, Layout, SheetLayout, Static
 from ..form.load import load_spec
 from ..form.params import make_params
 from ..form.placement import build_layout
 from ..form.spec import Spec
+from .textfit import SINGLE_LINE, height_for, lines_needed, wrap
 
 FONT = "宋体"
 BORDER = {"border": 1, "border_color": "#808080"}
@@ -102,18 +101,17 @@ class _Styles:
         return self.get(**props)
 
 
-LINE_HEIGHT = 14.5  # points per wrapped line of 11 pt text
 WRAPPED_STYLES = {"header", "label", "rowlabel", "totallabel", "checkname", "box", "note"}
+BROKEN_STYLES = {"header", "label", "rowlabel", "totallabel", "checkname"}  # written with our own line breaks
 
 
-def text_lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a cell `width` characters wide (a CJK character counts twice)."""
-    per_line = max(1.0, width * 0.92 - 1)
-    lines = 0
-    for paragraph in text.split("\n"):
-        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in paragraph)
-        lines += max(1, math.ceil(units / per_line))
-    return lines
+def static_text(sheet: SheetLayout, static: Static) -> str:
+    """A label as printed: broken into lines by `textfit.wrap`, so a bracket pair such as 部门（单位） never splits
+    and the row height is computed from exactly these lines."""
+    if static.style not in BROKEN_STYLES or not static.text:
+        return static.text
+    last_col = static.last_col if static.last_col is not None else static.col
+    return "\n".join(wrap(static.text, sum(sheet.spec.columns[static.col:last_col + 1])))
 
 
 def row_heights(sheet: SheetLayout, values: Mapping[str, Value]) -> dict[int, float]:
@@ -121,19 +119,20 @@ def row_heights(sheet: SheetLayout, values: Mapping[str, Value]) -> dict[int, fl
     widths = sheet.spec.columns
     heights = dict(sheet.heights)
 
-    def need(row: int, col: int, last_col: int, text: str) -> None:
-        width = sum(widths[col:last_col + 1])
-        lines = text_lines(text, width)
-        if lines > 1:
-            heights[row] = max(heights.get(row, 15.0), lines * LINE_HEIGHT + 4)
+    def need(row: int, last_row: int, col: int, last_col: int, text: str) -> None:
+        wanted = height_for(lines_needed(text, sum(widths[col:last_col + 1])))
+        have = sum(heights.get(r, SINGLE_LINE) for r in range(row, last_row + 1))
+        if wanted > have:  # a merged cell over several rows grows by its last row
+            heights[last_row] = heights.get(last_row, SINGLE_LINE) + wanted - have
 
     for static in sheet.statics:
-        if static.style in WRAPPED_STYLES and static.text and (static.last_row is None or static.last_row == static.row):
-            need(static.row, static.col, static.last_col if static.last_col is not None else static.col, static.text)
+        if static.style in WRAPPED_STYLES and static.text:
+            last_row = static.last_row if static.last_row is not None else static.row
+            need(static.row, last_row, static.col, static.last_col if static.last_col is not None else static.col, static.text)
     for slot in sheet.slots:
         value = values.get(slot.id)
         if isinstance(value, str) and value:
-            need(slot.row, slot.col, slot.col + slot.span - 1, value)
+            need(slot.row, slot.row, slot.col, slot.col + slot.span - 1, value)
     return heights
 
 
@@ -245,14 +244,14 @@ def _write_sheet(workbook: _Workbook, ws: Worksheet, sheet: SheetLayout, layout:
         last_col = static.last_col if static.last_col is not None else static.col
         if (last_row, last_col) != (static.row, static.col):
             ws.merge_range(static.row, static.col, last_row, last_col, "", fmt)
-        ws.write_string(static.row, static.col, static.text, fmt)
+        ws.write_string(static.row, static.col, static_text(sheet, static), fmt)
     checks_by_blame: dict[str, list[str]] = {}
     for check in layout.checks:
         for field_id in check.blame:
             checks_by_blame.setdefault(field_id, []).append(check.result)
     fail_text = layout.checks[0].fail_text if layout.checks else ""
     for slot in sheet.slots:
-        _write_slot(ws, slot, layout.spec, results, styles, list_ranges)
+        _write_slot(ws, slot, layout, results, styles, list_ranges)
         for result_id in checks_by_blame.get(slot.id, []):
             ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
                 "type": "formula", "criteria": f'={result_id}="{fail_text}"', "format": styles.get(bg_color=FAIL_COLOR)})
@@ -267,14 +266,19 @@ def _write_sheet(workbook: _Workbook, ws: Worksheet, sheet: SheetLayout, layout:
                 "type": "cell", "criteria": "==", "value": f'"{text}"', "format": styles.get(bg_color=fill, **BORDER)})
 
 
-def _write_slot(ws: Worksheet, slot: FieldSlot, spec: Spec, results: Mapping[str, Value], styles: _Styles,
+def _write_slot(ws: Worksheet, slot: FieldSlot, layout: Layout, results: Mapping[str, Value], styles: _Styles,
                 list_ranges: dict[str, str]) -> None:
     """A field's cell: a formula with its cached result, or a value with its validation and required-field highlight."""
+    spec = layout.spec
     fmt = styles.field(slot)
     if slot.kind == "formula":
         if slot.span > 1:
             ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
         ws.write_formula(slot.row, slot.col, "=" + (slot.formula or ""), fmt, _cached(results.get(slot.id)))
+        blank_test = _no_input_test(layout, slot)
+        if blank_test:  # a total of nothing prints blank, as on the paper form; a typed 0 still prints 0.00
+            ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
+                "type": "formula", "criteria": blank_test, "format": styles.get(num_format=";;;")})
         return
     _write_value(ws, slot, results.get(slot.id), fmt)
     if slot.locked:
@@ -285,6 +289,32 @@ def _write_slot(ws: Worksheet, slot: FieldSlot, spec: Spec, results: Mapping[str
     if slot.required:
         ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
             "type": "formula", "criteria": f"=LEN({slot.address})=0", "format": styles.get(bg_color=MISSING_COLOR)})
+
+
+MAX_COUNT_ARGUMENTS = 255  # Excel's limit for COUNT
+
+
+def _no_input_test(layout: Layout, slot: FieldSlot) -> str | None:
+    """`=COUNT(the inputs this number depends on)=0`, as ranges; None for text results or too many ranges."""
+    if layout.spec.types[slot.type].base not in ("number", "integer"):
+        return None
+    cells = sorted((s.sheet, s.col, s.row) for s in (layout.fields[f] for f in formula_inputs(layout)[slot.id]))
+    if not cells:
+        return None
+    ranges: list[str] = []
+    start = previous = cells[0]
+    for cell in [*cells[1:], None]:
+        if cell is not None and cell[:2] == previous[:2] and cell[2] == previous[2] + 1:
+            previous = cell
+            continue
+        sheet_part = "" if start[0] == slot.sheet else f"{quote_sheet(start[0])}!"
+        first, last = cell_name(start[2], start[1], absolute=True), cell_name(previous[2], previous[1], absolute=True)
+        ranges.append(sheet_part + (first if first == last else f"{first}:{last}"))
+        if cell is not None:
+            start = previous = cell
+    if len(ranges) > MAX_COUNT_ARGUMENTS:
+        return None
+    return f"=COUNT({','.join(ranges)})=0"
 
 
 def _set_print_layout(ws: Worksheet, sheet: SheetLayout, unit_name: str, title: str) -> None:
@@ -298,7 +328,10 @@ def _set_print_layout(ws: Worksheet, sheet: SheetLayout, unit_name: str, title: 
     ws.center_horizontally()
     ws.set_margins(left=0.5, right=0.5, top=0.75, bottom=0.75)
     ws.repeat_rows(0, max(sheet.title_rows - 1, 0))
-    ws.print_area(0, 0, max(sheet.last_row, 0), sheet.width - 1)
+    if sheet.spec.printed:
+        ws.print_area(0, 0, max(sheet.last_row, 0), sheet.width - 1)
+    else:  # an empty print area: printing the workbook leaves the sheet out; 打印选定区域 still prints it
+        ws.print_area(0, sheet.width, 0, sheet.width)
     ws.set_header(f"&L{unit_name.replace('&', '&&')}&R{title}")
     ws.set_footer(f"&C{sheet.name}  第 &P 页，共 &N 页")
 
@@ -333,13 +366,14 @@ def build_template(
     unit_name: str | None = None,
     year: int | None = None,
     parent_name: str | None = None,
+    issuer: str | None = None,
     counts: dict[str, int] | None = None,
     names: dict[str, list[str]] | None = None,
     password: str | None = None,
 ) -> Layout:
     """The template a unit receives: identity prefilled and locked when given."""
     spec = spec or load_spec()
-    prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name}
+    prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name, "issuer": issuer}
     layout = build_layout(spec, make_params(spec, prefill, counts, names))
     write_workbook(layout, {}, Path(out), password_hash(password or spec.template.password or ""))
     return layout
