@@ -17,7 +17,7 @@ def test_installed_wheel_runs_the_demo_from_any_folder(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=300)
     wheel = next(wheels.glob("xlkit-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for part in ("xlkit/templates/perf_self_eval.yaml", "xlkit/samples/roster.csv", "xlkit/samples/seed_2019.json",
+    for part in ("xlkit/templates/perf_self_eval.yaml", "xlkit/templates/archive/perf_self_eval_2026.1.yaml", "xlkit/samples/roster.csv", "xlkit/samples/seed_2019.json",
                  "xlkit/form/load.py", "xlkit/demo/run.py"):
         assert part in names, part
     target = tmp_path / "site"
