@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from campaign import SEED_CODE
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-SEED_CODE = "430600301"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,13 +74,6 @@ def returned(tmp_path_factory, spec, roster, seed_data) -> Path:
             else generate_unit_data(layout, item.unit.code)
         fill_workbook(item.path, data, out / item.path.name, spec)
     return out
-
-
-def fresh_copy(returned: Path, tmp_path: Path) -> Path:
-    """A copy of the returned folder a test may break."""
-    target = tmp_path / "in"
-    shutil.copytree(returned, target)
-    return target
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 import tamper
+from campaign import SEED_CODE, fresh_copy
 from click.testing import CliRunner
-from conftest import SEED_CODE, fresh_copy
 
 from xlkit.bureau.consolidate import account, consolidate, write_wide_csv
 from xlkit.bureau.distribute import unit_filename

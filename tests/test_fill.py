@@ -56,7 +56,7 @@ def test_seed_sample_gives_the_seed_figures_as_cached_values(seed_filled, spec):
 def test_all_checks_pass_on_the_seed_sample(seed_filled, spec):
     layout = layout_of(seed_filled, spec)
     values = cached_values(seed_filled, layout)
-    failing = [c.id for c in layout.checks if values[c.result] != c.pass_text]
+    failing = [c.id for c in layout.rules if values[c.result] != c.pass_text]
     assert failing == []
 
 

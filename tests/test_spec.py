@@ -38,7 +38,7 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
         ("repeat: sub_units}", "repeat: sub_unitz}", "repeat names unknown parameter 'sub_unitz'"),
         ("{id: staff, name:", "{id: income_rows, name:", ""),  # a duplicated check id is caught below
         ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: Value error, default 50 outside 0..40"),
-        ("for: sangong, op:", "for: nosuch, op:", "checks[11].for: unknown table 'nosuch'"),
+        ("for: sangong, op:", "for: nosuch, op:", "rules[11].for: unknown table 'nosuch'"),
         ("{id: duties, label: 职能职责概述", "{id: Duties, label: 职能职责概述", "must be lower-case ASCII"),
         ('formula: "ROUND({personnel}+{public},2)"', 'formula: "ROUND({personnel}+{public}+{total},2)"',
          "circular reference: expense.all.total → expense.all.basic → expense.all.total"),

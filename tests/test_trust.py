@@ -22,8 +22,8 @@ import formulas
 import openpyxl
 import pytest
 import tamper
+from campaign import SEED_CODE, fresh_copy
 from click.testing import CliRunner
-from conftest import SEED_CODE, fresh_copy
 from oracle import same
 from tamper import Raw, Text, rezip
 

@@ -96,7 +96,7 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
                             issuer=issuer, counts=counts, names=names, password=password)
     inputs = len(layout.inputs())
     click.echo(f"Wrote {output}: {spec.template.title} {spec.template.version}, "
-               f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.checks)} checks")
+               f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.rules)} rules")
 
 
 @main.command()

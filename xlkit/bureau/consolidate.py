@@ -90,8 +90,8 @@ def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
 
 def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
              memory_mb: int | None = 2048, progress: Callable[[], None] | None = None) -> list[FileReport]:
-    """Check every file in reader processes, each bounded in time and memory; reports in the order of `paths`."""
-    """Check every file, each in isolation; a reader failure becomes that file's `reader-crash`."""
+    """Check every file in its own reader process, bounded in time and memory; a reader failure becomes that
+    file's `reader-crash`. Reports come in the order of `paths`."""
     jobs = jobs or os.cpu_count() or 1
     items = [(str(p), spec_paths) for p in paths]
 

@@ -60,7 +60,7 @@ class Static:
 
 
 @dataclass
-class CheckSlot:
+class RuleSlot:
     id: str
     name: str
     severity: Severity
@@ -120,7 +120,7 @@ class Layout:
     params: BuildParams
     sheets: list[SheetLayout]
     fields: dict[str, FieldSlot]
-    checks: list[CheckSlot]
+    rules: list[RuleSlot]
     table_rows: dict[str, list[RowInstance]]
 
     @cached_property

@@ -12,10 +12,10 @@ from typing import Any
 from ..errors import SpecError
 from ..kinds import FieldKind
 from .a1 import cell_name
-from .layout import CheckSlot, FieldSlot, Layout, RowInstance, SheetLayout, Static
+from .layout import FieldSlot, Layout, RowInstance, RuleSlot, SheetLayout, Static
 from .params import PREFILL_KEYS, BuildParams, make_params
 from .placeholders import PLACEHOLDER, Resolver, fill_in
-from .spec import Block, Check, FieldItem, ListBlock, Spec, Table
+from .spec import Block, FieldItem, ListBlock, Rule, Spec, Table
 
 CELL_LIKE_NAME = re.compile(r"^([A-Za-z]{1,3}[0-9]+|[Rr][0-9]*[Cc]?[0-9]*)$")
 
@@ -27,7 +27,7 @@ class _Placer:
         self.fields: dict[str, FieldSlot] = {}
         self.pending: list[tuple[FieldSlot, str, str | None, str | None]] = []  # slot, spec formula, table, row key
         self.table_rows: dict[str, list[RowInstance]] = {}
-        self.checks: list[CheckSlot] = []
+        self.rules: list[RuleSlot] = []
 
     # ------------------------------------------------------------ helpers
     def count(self, repeat: int | str | None, path: str) -> list[str]:
@@ -78,7 +78,7 @@ class _Placer:
                 path = f"sheets[{i}].blocks[{j}]"
                 if block.page_break and row > 0:
                     sheet.page_breaks.append(row)
-                if block.checks is not None:
+                if block.rules is not None:
                     if j != len(sheet_spec.blocks) - 1:
                         raise SpecError(f"{path}: a checks block must be the last block of its sheet")
                     deferred.append((sheet, row, block, path))
@@ -86,11 +86,11 @@ class _Placer:
                 row = self.block(sheet, row, block, path)
             sheet.last_row = row - 1
         for sheet, row, block, path in deferred:
-            sheet.last_row = self.place_checks(sheets, sheet, row, block, path) - 1
+            sheet.last_row = self.place_rules(sheets, sheet, row, block, path) - 1
         resolver = Resolver(self.spec, self.fields, self.table_rows)
         for slot, text, table, row_key in self.pending:
             slot.formula = resolver.resolve(text, slot.sheet, table, row_key, slot.spec_path)
-        return Layout(self.spec, self.params, sheets, self.fields, self.checks, self.table_rows)
+        return Layout(self.spec, self.params, sheets, self.fields, self.rules, self.table_rows)
 
     def block(self, sheet: SheetLayout, row: int, block: Block, path: str) -> int:
         width = sheet.width
@@ -283,20 +283,20 @@ class _Placer:
                 r = run
 
     # ------------------------------------------------------------ checks
-    def place_checks(self, sheets: list[SheetLayout], sheet: SheetLayout, row: int, block: Block, path: str) -> int:
-        spec_block = block.checks
+    def place_rules(self, sheets: list[SheetLayout], sheet: SheetLayout, row: int, block: Block, path: str) -> int:
+        spec_block = block.rules
         assert spec_block is not None
         if sheet.width < 7:
-            raise SpecError(f"{path}.checks: the checks sheet needs 7 columns")
+            raise SpecError(f"{path}.rules: the 校验 sheet needs 7 columns")
         for c, text in enumerate(spec_block.header):
             sheet.statics.append(Static(row, c, text, "header"))
         sheet.title_rows = max(sheet.title_rows, row + 1)
         row += 1
         number = 0
-        for k, check in enumerate(self.spec.checks):
-            for cid, name, left, right, blame, item, template in self.expand_check(check, sheets, f"checks[{k}]"):
+        for k, check in enumerate(self.spec.rules):
+            for cid, name, left, right, blame, item, template in self.expand_rule(check, sheets, f"rules[{k}]"):
                 number += 1
-                cpath = f"checks[{k}]"
+                cpath = f"rules[{k}]"
                 sheet.statics.append(Static(row, 0, str(number), "rowlabel"))
                 sheet.statics.append(Static(row, 1, name, "checkname"))
                 sheet.statics.append(Static(row, 2, spec_block.severity_text[check.severity], "rowlabel"))
@@ -319,7 +319,7 @@ class _Placer:
                 result = f'IF({test},"{spec_block.pass_text}","{spec_block.fail_text}")'
                 slot = FieldSlot(f"{base}.result", sheet.name, row, 6, "formula", "result", f"{name}：结果", spec_path=cpath)
                 self.add(sheet, slot, result)
-                self.checks.append(CheckSlot(cid, name, check.severity, check.op, check.type, f"{base}.left", f"{base}.right", diff_id,
+                self.rules.append(RuleSlot(cid, name, check.severity, check.op, check.type, f"{base}.left", f"{base}.right", diff_id,
                                              f"{base}.result", blame, row, spec_block.pass_text, spec_block.fail_text,
                                              check.required_blanks, item, template))
                 row += 1
@@ -332,7 +332,7 @@ class _Placer:
                 return slot.type
         return "count" if "count" in self.spec.types else next(iter(self.spec.types))
 
-    def expand_check(self, check: Check, sheets: list[SheetLayout], path: str) -> list[tuple[Any, ...]]:
+    def expand_rule(self, check: Rule, sheets: list[SheetLayout], path: str) -> list[tuple[Any, ...]]:
         if check.required_blanks:
             out: list[tuple[Any, ...]] = []
             targets = sheets if check.for_sheets else []

@@ -15,7 +15,7 @@ MAX_REPEAT = 1000  # rows one parameter may ask for: a returned file names its o
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class TemplateInfo(Model):
@@ -144,7 +144,9 @@ class ListBlock(Model):
     height: float | None = None
 
 
-class ChecksBlock(Model):
+class RulesBlock(Model):
+    """The 校验 table: one row per rule, with live formulas."""
+
     header: list[str] = Field(min_length=7, max_length=7)
     pass_text: str
     fail_text: str
@@ -160,7 +162,7 @@ class Block(Model):
     fields: list[list[FieldItem]] | None = None
     table: Table | None = None
     list_: ListBlock | None = Field(default=None, alias="list")
-    checks: ChecksBlock | None = None
+    rules: RulesBlock | None = Field(default=None, alias="checks")  # `rules:` or, as in 2026.1, `checks:`
     height: float | None = None
     box: bool = False
     page_break: bool = False  # start a new printed page with this block
@@ -169,9 +171,9 @@ class Block(Model):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Block:
-        kinds = [k for k in ("title", "heading", "note", "fields", "table", "list_", "checks") if getattr(self, k) is not None]
+        kinds = [k for k in ("title", "heading", "note", "fields", "table", "list_", "rules") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"a block has exactly one of title/heading/note/fields/table/list/checks, found {kinds or 'none'}")
+            raise ValueError(f"a block has exactly one of title/heading/note/fields/table/list/rules, found {kinds or 'none'}")
         return self
 
 
@@ -191,7 +193,9 @@ class Sheet(Model):
         return value
 
 
-class Check(Model):
+class Rule(Model):
+    """A rule of the form (校验): live on the 校验 sheet, and applied in Python to every returned file."""
+
     id: str = Field(pattern=KEY.pattern)
     name: str
     severity: Literal["error", "warning"] = "error"
@@ -206,7 +210,7 @@ class Check(Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _sides(self) -> Check:
+    def _sides(self) -> Rule:
         if self.required_blanks:
             if self.left or self.right:
                 raise ValueError("a required_blanks check has no left/right")
@@ -254,7 +258,7 @@ class Spec(Model):
     lists: dict[str, list[str]] = {}
     types: dict[str, ValueType]
     sheets: list[Sheet] = Field(min_length=1)
-    checks: list[Check] = []
+    rules: list[Rule] = Field(default=[], alias="checks")  # `rules:` or, as in 2026.1, `checks:`
     summary: Summary | None = None
 
     @model_validator(mode="after")

@@ -123,7 +123,7 @@ def issue_types(spec: Spec) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"code": t.code, "severity": t.severity, "scope": t.scope, "summary": t.summary, "message": t.template}
                                   for t in CATALOGUE.values() if t.code != "check-failed"]
     seen: set[str] = set()
-    for rule in spec.checks:
+    for rule in spec.rules:
         if rule.required_blanks:
             continue  # reported field by field as required-missing
         code = rule_code(rule.id)

@@ -247,7 +247,7 @@ class _Checker:
             self.add("stale-value", slot, found=cached if cached is not None else "（无）", expected=recomputed)
 
     def check_rules(self, results: dict[str, Value]) -> None:
-        for check in self.layout.checks:
+        for check in self.layout.rules:
             if check.required_blanks:
                 continue  # the same rule is reported field by field as required-missing
             if results.get(check.result) != check.fail_text:

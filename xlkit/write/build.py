@@ -246,17 +246,17 @@ def _write_sheet(workbook: _Workbook, ws: Worksheet, sheet: SheetLayout, layout:
             ws.merge_range(static.row, static.col, last_row, last_col, "", fmt)
         ws.write_string(static.row, static.col, static_text(sheet, static), fmt)
     checks_by_blame: dict[str, list[str]] = {}
-    for check in layout.checks:
+    for check in layout.rules:
         for field_id in check.blame:
             checks_by_blame.setdefault(field_id, []).append(check.result)
-    fail_text = layout.checks[0].fail_text if layout.checks else ""
+    fail_text = layout.rules[0].fail_text if layout.rules else ""
     for slot in sheet.slots:
         _write_slot(ws, slot, layout, results, styles, list_ranges)
         for result_id in checks_by_blame.get(slot.id, []):
             ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
                 "type": "formula", "criteria": f'={result_id}="{fail_text}"', "format": styles.get(bg_color=FAIL_COLOR)})
         workbook.define_name(slot.id, f"={quote_sheet(sheet.name)}!{cell_name(slot.row, slot.col, absolute=True)}")
-    for check in layout.checks:
+    for check in layout.rules:
         slot = layout.fields[check.result]
         if slot.sheet != sheet.name:
             continue
