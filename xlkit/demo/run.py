@@ -53,7 +53,7 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     returned = directory / "returned"
     returned.mkdir()
     units = roster.units
-    missing, html_unit, overwriting_unit, twice_unit = units[-1], units[-2], units[4], units[2]
+    missing, html_unit, overwriting_unit, twice_unit, scan_unit = units[-1], units[-2], units[4], units[2], units[6]
     for number, item in enumerate(distributed):
         unit = item.unit
         if unit is missing:
@@ -73,9 +73,11 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
         _age(target, hours=1 - number / 100)
         if unit is overwriting_unit:
             _type_over_total(target, layout.fields["expense.all.total"])
+        if unit is scan_unit:  # the signed paper, scanned, dropped into the same folder
+            (returned / item.path.name.replace(".xlsx", "_签字扫描件.pdf")).write_bytes(b"%PDF-1.4\n% scanned pages\n")
     echo(f"3. returned:     {len(list(returned.iterdir()))} files in {returned} "
          f"({overwriting_unit.name} typed over a total; {html_unit.name} sent a web page; "
-         f"{twice_unit.name} sent twice; {missing.name} sent nothing)")
+         f"{twice_unit.name} sent twice; {scan_unit.name} added a PDF scan; {missing.name} sent nothing)")
     result = consolidate([returned], roster, year=YEAR)
     summary = directory / "summary.xlsx"
     wide = directory / "summary.csv"
