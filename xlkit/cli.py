@@ -216,7 +216,7 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
         return
     width = max(len(r["code"]) for r in rows)
     for r in rows:
-        click.echo(f"{r['code']:<{width}}  {r['severity']:<7}  {r['summary']}")
+        click.echo(f"{r['code']:<{width}}  {SEVERITY_LABEL[r['severity']]}  {r['summary']}")
 
 
 @main.command()
