@@ -107,9 +107,19 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     # the status sheet lists every file and every missing unit
     out = tmp_path / "s.xlsx"
     write_summary(result, out)
-    status_rows = list(openpyxl.load_workbook(out)["报送情况"].iter_rows(min_row=2, values_only=True))
-    assert len(status_rows) == len(result.files)
-    assert {r[4] for r in status_rows} >= {"已接收", "有错误（未计入汇总）", "已拒收", "已被替代", "未报送"}
+    sheet = openpyxl.load_workbook(out)["报送情况"]
+    status_rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    codes = [r[1] for r in status_rows]
+    # exactly one row per roster unit whatever arrived (nothing, a rejected file, two files), in roster order;
+    # then the unit from outside the roster
+    assert codes == [u.code for u in roster.units] + ["999999"]
+    by_code = {r[1]: r for r in status_rows}
+    assert set(by_code[names[2].split("_")[0]][7].split("；")) == {names[2], "0_" + names[2]}  # both files of the unit that sent twice
+    assert {r[6] for r in status_rows} >= {"已接收", "有错误（未计入汇总）", "已拒收", "未报送"}
+    unit = roster.units[0]
+    assert (by_code[unit.code][4], by_code[unit.code][5]) == (unit.contact_name, unit.contact_phone)  # from the roster
+    counts = sheet["A2"].value
+    assert counts.startswith(f"应报 {len(roster.units)}；已报 {len(roster.units) - 1}；") and "未报 1" in counts
 
 
 def test_reader_crash_fails_only_that_file(returned, roster, tmp_path, monkeypatch):
@@ -235,3 +245,22 @@ def test_roster_with_chinese_headers_as_xlsx(tmp_path):
 def test_consolidate_json_free_api_shapes(returned, roster):
     result = consolidate([returned], roster, jobs=2)
     assert json.loads(result.frame.to_json(orient="records"))[0]["unit_code"] == SEED_CODE
+
+
+def test_status_times_are_the_bureaus_local_time():
+    from datetime import timezone
+
+    from xlkit.bureau.summary import bureau_zone, local_time
+    from xlkit.errors import ConsolidationError
+
+    assert local_time("2026-11-27T14:16:36Z", bureau_zone("Asia/Shanghai")) == "2026-11-27 22:16"
+    assert local_time("2026-11-27T14:16:36Z", bureau_zone("UTC")) == "2026-11-27 14:16"
+    assert local_time("2026-11-27T14:16:36Z", timezone.utc) == "2026-11-27 14:16"
+    assert local_time("yesterday", bureau_zone("Asia/Shanghai")) == "yesterday"
+    with pytest.raises(ConsolidationError, match="unknown time zone"):
+        bureau_zone("Mars/Olympus")
+
+
+def test_cli_refuses_an_unknown_time_zone_before_reading(returned, tmp_path):
+    result = CliRunner().invoke(main, ["consolidate", str(returned), "-o", str(tmp_path / "s.xlsx"), "--timezone", "Mars/Olympus"])
+    assert result.exit_code == 2 and "unknown time zone" in result.output

@@ -553,8 +553,8 @@ def test_units_with_errors_stay_out_of_the_totals_unless_asked(returned, roster,
     assert not {f.unit_code for f in erring} & set(plain.frame.unit_code)
     out = tmp_path / "s.xlsx"
     write_summary(plain, out)
-    status_rows = [[c.value for c in row] for row in openpyxl.load_workbook(out)["报送情况"].iter_rows(min_row=2)]
-    assert any(r[4] == "有错误（未计入汇总）" for r in status_rows)
+    status_rows = [[c.value for c in row] for row in openpyxl.load_workbook(out)["报送情况"].iter_rows(min_row=4)]
+    assert any(r[6] == "有错误（未计入汇总）" for r in status_rows)
 
 
 def test_check_text_lists_errors_first_and_all_of_them(seed_filled, layout, tmp_path):

@@ -257,19 +257,21 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @click.option("--year", type=click.IntRange(2000, 2100), help="Campaign year (default: the most common year of the files).")
 @click.option("--strict", is_flag=True, help="Reject files with errors outright; a unit's earlier clean file then counts.")
 @click.option("--include-errors", is_flag=True, help="Put units whose file has errors into the totals (default: listed apart).")
+@click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time of the 报送情况 sheet (IANA name).")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
 @_bounds
 @reports_errors
 def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
-                strict: bool, include_errors: bool, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
+                strict: bool, include_errors: bool, zone: str, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
                 memory_mb: int) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
     from .bureau.consolidate import consolidate as run
     from .bureau.consolidate import write_wide_csv
     from .bureau.roster import load_roster
-    from .bureau.summary import write_summary
+    from .bureau.summary import bureau_zone, write_summary
     from .intake.discover import collect_files
 
+    bureau_zone(zone)  # an unknown zone is a usage error before any file is read
     roster = load_roster(roster_path) if roster_path else None
     paths = collect_files(list(inputs))
     if not paths:
@@ -277,7 +279,7 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
     with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
         result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
                      include_errors=include_errors, memory_mb=memory_mb)
-    write_summary(result, output)
+    write_summary(result, output, zone)
     if csv_path:
         write_wide_csv(result, csv_path)
     statuses = [f.status for f in result.files]

@@ -197,6 +197,55 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
     return Consolidation(spec, campaign_year, files, frame, roster)
 
 
+@dataclass
+class UnitStatus:
+    """One row of the 催报 list: a roster unit (or a unit outside it) and everything it sent."""
+
+    unit_code: str
+    unit_name: str
+    department: str
+    contact_name: str
+    contact_phone: str
+    status: str  # the label people read: 已接收 / 已接收（有警告）/ 有错误（未计入汇总）/ 已拒收 / 未报送 …
+    files: list[FileStatus]
+    in_roster: bool
+
+    @property
+    def counted(self) -> FileStatus | None:
+        """The file whose figures stand for the unit: the one not superseded, when any was read."""
+        chosen = [f for f in self.files if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
+        return chosen[0] if chosen else None
+
+
+def unit_statuses(consolidation: Consolidation) -> list[UnitStatus]:
+    """Exactly one entry per roster unit, in roster order, whatever arrived (nothing, rejected files, two files);
+    then units from outside the roster, then files no unit could be named for (each once)."""
+    files_by_unit: dict[str, list[FileStatus]] = {}
+    for status in consolidation.files:
+        if status.path:
+            files_by_unit.setdefault(status.unit_code, []).append(status)
+    out: list[UnitStatus] = []
+    roster = consolidation.roster
+    for unit in roster.units if roster else []:
+        sent = files_by_unit.pop(unit.code, [])
+        out.append(UnitStatus(unit.code, unit.name, unit.department, unit.contact_name, unit.contact_phone, _unit_label(sent), sent, True))
+    for code, sent in files_by_unit.items():
+        if not code:
+            continue
+        first = sent[0]
+        out.append(UnitStatus(code, first.unit_name, first.department, "", "", _unit_label(sent), sent, roster is None))
+    for status in files_by_unit.get("", []):
+        out.append(UnitStatus("", "（无法识别单位）", "", "", "", _unit_label([status]), [status], False))
+    return out
+
+
+def _unit_label(sent: list[FileStatus]) -> str:
+    if not sent:
+        return STATUS_LABELS["missing"]
+    counted = [f for f in sent if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
+    return counted[0].label if counted else STATUS_LABELS["rejected"]
+
+
 def _most_common_year(reports: list[FileReport]) -> str:
     years = Counter(r.identity.year for r in reports if r.identity and r.identity.year)
     return years.most_common(1)[0][0] if years else ""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -15,7 +16,8 @@ from ..files import atomic_path
 from ..form.a1 import cell_name, col_letters, quote_sheet
 from ..form.formula import Value, compile_formula, parse
 from ..write.build import FONT
-from .consolidate import Consolidation, FileStatus, column_values
+from ..write.textfit import height_for, lines_needed
+from .consolidate import STATUS_LABELS, Consolidation, FileStatus, column_values, unit_statuses
 
 FIXED = [("序号", 6), ("单位编码", 12), ("单位名称", 28), ("主管部门", 24), ("报送状态", 14)]
 SEVERITY = {"error": "错误", "warning": "警告"}
@@ -50,10 +52,14 @@ class _Sheet:
         return value
 
 
-def write_summary(consolidation: Consolidation, path: str | Path) -> None:
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE) -> None:
     """Written to a temporary file first: a failed self-check leaves no summary behind."""
+    local = bureau_zone(zone)
     with atomic_path(path) as tmp:
-        _write(consolidation, tmp)
+        _write(consolidation, tmp, local)
 
 
 class _Formats:
@@ -85,7 +91,7 @@ class _Formats:
         return self.named[key]
 
 
-def _write(consolidation: Consolidation, path: Path) -> None:
+def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     spec = consolidation.spec
     summary = spec.summary
     if summary is None:
@@ -95,7 +101,7 @@ def _write(consolidation: Consolidation, path: Path) -> None:
     values: dict[tuple[str, int, int], Value] = {}
     ws = book.add_worksheet("汇总")
     sheet = _Sheet(ws, "汇总", values)
-    _write_header(ws, fmt, consolidation)
+    _write_header(ws, fmt, consolidation, zone)
     department_rows, total_row = _write_units(sheet, fmt, consolidation)
     last_col = len(FIXED) + len(summary.columns) - 1
     ws.freeze_panes(4, 3)
@@ -106,13 +112,13 @@ def _write(consolidation: Consolidation, path: Path) -> None:
     ws.repeat_rows(2, 3)
     ws.set_footer("&C第 &P 页，共 &N 页")
     _issues_sheet(book, fmt, consolidation)
-    _status_sheet(book, fmt, consolidation)
+    _status_sheet(book, fmt, consolidation, zone)
     _charts_sheet(book, fmt, consolidation, values, department_rows, len(FIXED), total_row)
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
 
 
-def _write_header(ws: Worksheet, fmt: _Formats, consolidation: Consolidation) -> None:
+def _write_header(ws: Worksheet, fmt: _Formats, consolidation: Consolidation, zone: tzinfo) -> None:
     """Title, note, and the two header rows: fixed columns, then the spec's columns under their groups."""
     summary = consolidation.spec.summary
     assert summary is not None
@@ -120,7 +126,7 @@ def _write_header(ws: Worksheet, fmt: _Formats, consolidation: Consolidation) ->
     first_data_col = len(FIXED)
     ws.merge_range(0, 0, 0, first_data_col + len(columns) - 1, f"{summary.title}（{consolidation.year}年度）", fmt["title"])
     included = consolidation.included
-    ws.write_string(1, 0, f"生成时间 {datetime.now():%Y-%m-%d %H:%M}；纳入汇总 {len(included)} 个单位；金额单位：万元", fmt["note"])
+    ws.write_string(1, 0, f"生成时间 {datetime.now(zone):%Y-%m-%d %H:%M}；纳入汇总 {len(included)} 个单位；金额单位：万元", fmt["note"])
     for c, (label, width) in enumerate(FIXED):
         ws.merge_range(2, c, 3, c, label, fmt["header"])
         ws.set_column(c, c, width)
@@ -236,14 +242,79 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, (int, float, str)) or value is None else str(value)
 
 
-def _status_sheet(book: Any, fmt: _Formats, consolidation: Consolidation) -> None:
-    rows = []
-    for status in consolidation.files:
-        in_roster = "" if status.in_roster is None else ("是" if status.in_roster else "否")
-        rows.append([status.unit_code, status.unit_name, status.department, Path(status.path).name if status.path else "",
-                     status.label, status.reason, status.saved_at, status.errors, status.warnings, in_roster])
-    _table(book, fmt, "报送情况", [("单位编码", 12), ("单位名称", 26), ("主管部门", 24), ("文件", 32), ("状态", 14), ("原因", 50),
-                                   ("保存时间", 20), ("错误数", 8), ("警告数", 8), ("名单内", 8)], rows)
+# widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
+STATUS_HEADERS = [("序号", 5), ("单位编码", 11), ("单位名称", 18), ("主管部门", 14), ("联系人", 9), ("电话", 13), ("报送状态", 12),
+                  ("收到的文件", 24), ("保存时间", 10), ("错误", 5), ("警告", 5), ("说明", 22), ("名单内", 5)]
+
+
+def _status_sheet(book: Any, fmt: _Formats, consolidation: Consolidation, zone: tzinfo) -> None:
+    """The 催报 list: the counts at the top, then one row per roster unit with its contact and what it sent."""
+    units = unit_statuses(consolidation)
+    roster_units = [u for u in units if u.in_roster] if consolidation.roster else units
+    labels = [u.status for u in roster_units]
+    counts = [("应报", len(roster_units)), ("已报", sum(1 for u in roster_units if u.files)),
+              ("已接收", labels.count(STATUS_LABELS["accepted"]) + labels.count(STATUS_LABELS["accepted-warnings"])),
+              ("有错误", sum(1 for u in roster_units if u.counted is not None and u.counted.errors)),
+              ("已拒收", labels.count(STATUS_LABELS["rejected"])), ("未报", labels.count(STATUS_LABELS["missing"]))]
+    ws = book.add_worksheet("报送情况")
+    ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title"])
+    ws.write_string(1, 0, "；".join(f"{label} {n}" for label, n in counts) + f"（时间为{_zone_label(zone)}）",
+                    fmt["note"])
+    for c, (label, width) in enumerate(STATUS_HEADERS):
+        ws.write_string(2, c, label, fmt["header"])
+        ws.set_column(c, c, width)
+    ws.set_row(2, height_for(max(lines_needed(label, width) for label, width in STATUS_HEADERS)))
+    for r, unit in enumerate(units, start=3):
+        counted = unit.counted
+        shown = [counted] if counted is not None else unit.files
+        values: list[Any] = [r - 2, unit.unit_code, unit.unit_name, unit.department, unit.contact_name, unit.contact_phone, unit.status,
+                             "；".join(Path(f.path).name for f in unit.files),
+                             local_time(shown[0].saved_at, zone) if shown else "",
+                             sum(f.errors for f in shown), sum(f.warnings for f in shown),
+                             "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件",
+                             "是" if unit.in_roster else "否"]
+        for c, value in enumerate(values):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.write_number(r, c, value, fmt["text"])
+            elif value == "":
+                ws.write_blank(r, c, None, fmt["text"])
+            else:
+                ws.write_string(r, c, str(value), fmt["text"])
+        lines = max(lines_needed(str(v), width) for v, (_label, width) in zip(values, STATUS_HEADERS, strict=True))
+        ws.set_row(r, height_for(lines))  # rows as high as their wrapped text: nothing overlaps the next row
+    ws.freeze_panes(3, 3)
+    ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2)
+    ws.set_footer("&C报送情况 第 &P 页，共 &N 页")
+
+
+def _zone_label(zone: tzinfo) -> str:
+    key = getattr(zone, "key", None)
+    return "北京时间" if key in (None, DEFAULT_ZONE) else str(key)
+
+
+def local_time(saved_at: str, zone: tzinfo) -> str:
+    """A file's save time (ISO 8601, UTC as Office writes it) as the bureau's local time; as given when unreadable."""
+    try:
+        moment = datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
+    except ValueError:
+        return saved_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def bureau_zone(name: str) -> tzinfo:
+    """An IANA zone such as Asia/Shanghai; China's UTC+8 even where the zone database is missing."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if name == DEFAULT_ZONE:
+            return timezone(timedelta(hours=8), "北京时间")
+        raise ConsolidationError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
 
 
 def _charts_sheet(book: Any, fmt: _Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
