@@ -90,7 +90,7 @@ def _set_cell(parts, sheet: str, ref: str, value) -> None:
     """Replace (or add) one cell, dropping its style: what typing over a cell amounts to."""
     name = sheet_part(parts, sheet)
     xml = parts[name].decode()
-    pattern = re.compile(rf'<c r="{ref}"(?: [^>]*)?(?:/>|>.*?</c>)', re.S)
+    pattern = re.compile(rf'<c r="{ref}"(?: [^>/]*)?(?:/>|>.*?</c>)', re.S)  # a self-closing cell never swallows the next
     new = _cell_xml(ref, value)
     if pattern.search(xml):
         xml = pattern.sub(lambda m: new, xml, count=1)
@@ -103,7 +103,7 @@ def _set_cell(parts, sheet: str, ref: str, value) -> None:
         before = [c for c in cells if col_index(c) < col_index(re.match(r"[A-Z]+", ref).group(0))]
         body = m.group(2)
         if before:
-            last = re.search(rf'<c r="{before[-1]}{row}"(?: [^>]*)?(?:/>|>.*?</c>)', body, re.S)
+            last = re.search(rf'<c r="{before[-1]}{row}"(?: [^>/]*)?(?:/>|>.*?</c>)', body, re.S)
             body = body[: last.end()] + new + body[last.end():]
         else:
             body = new + body

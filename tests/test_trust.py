@@ -588,3 +588,22 @@ def test_json_never_holds_nan(seed_filled, registry):
     report = check_file(seed_filled, registry)
     report.values["x"] = math.nan
     json.dumps(report.to_dict(), allow_nan=False)
+
+
+def test_an_overwritten_formula_is_one_issue_not_a_cascade(seed_filled, layout, registry, tmp_path):
+    """The unit's spreadsheet recalculated its dependents from the typed-over total: they are not each stale."""
+    from xlkit.form.compute import formula_sources
+
+    total = slot_of(layout, "expense.all.total")
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(total.sheet, total.address, 1.0))
+    dependents = [f for f, sources in formula_sources(layout).items() if "expense.all.total" in sources]
+    assert "expense.all.balance_cum" in dependents
+    for field_id in dependents[:3]:  # their cached results as the unit's own form computed them
+        slot = slot_of(layout, field_id)
+        tamper.edit(path, set_cell=(slot.sheet, slot.address, Raw(f"<f>{slot.formula}</f><v>-1</v>")))
+    unrelated = slot_of(layout, "income.all.total")
+    tamper.edit(path, set_cell=(unrelated.sheet, unrelated.address, Raw(f"<f>{unrelated.formula}</f><v>-1</v>")))
+    report = check_file(path, registry)
+    stale = {i.field for i in report.issues if i.code == "stale-value"}
+    assert stale == {"income.all.total"}
+    assert [i.field for i in report.issues if i.code == "formula-overwritten"] == ["expense.all.total"]

@@ -258,12 +258,15 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @click.option("--strict", is_flag=True, help="Reject files with errors outright; a unit's earlier clean file then counts.")
 @click.option("--include-errors", is_flag=True, help="Put units whose file has errors into the totals (default: listed apart).")
 @click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time of the 报送情况 sheet (IANA name).")
+@click.option("--letters", "letters_dir", type=click.Path(file_okay=False), help="Also write a 审核意见 letter for every unit with issues.")
+@click.option("--contact", default="", help="The bureau's contact line printed on the letters.")
+@click.option("--issuer", help="The bureau's name on the letters (default: the spec's).")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
 @_bounds
 @reports_errors
 def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
-                strict: bool, include_errors: bool, zone: str, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
-                memory_mb: int) -> None:
+                strict: bool, include_errors: bool, zone: str, letters_dir: str | None, contact: str, issuer: str | None,
+                spec_paths: tuple[str, ...], jobs: int | None, timeout: float, memory_mb: int) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
     from .bureau.consolidate import consolidate as run
     from .bureau.consolidate import write_wide_csv
@@ -282,6 +285,12 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
     write_summary(result, output, zone)
     if csv_path:
         write_wide_csv(result, csv_path)
+    if letters_dir:
+        from .bureau.letters import letters_to_pdf, write_letters
+
+        letters = write_letters(result, letters_dir, contact, zone, issuer)
+        pdfs = letters_to_pdf(letters)
+        click.echo(f"审核意见：{len(letters)} 份（{letters_dir}）" + (f"，其中 {len(pdfs)} 份已另存为 PDF" if pdfs else ""), err=True)
     statuses = [f.status for f in result.files]
     count = {s: statuses.count(s) for s in ("accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing")}
     errors_note = "计入汇总" if include_errors else "未计入汇总"

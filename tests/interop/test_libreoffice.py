@@ -233,6 +233,36 @@ def test_long_text_prints_every_character(libreoffice, seed_template, spec, tmp_
     assert office and "0.00" in office[0]  # the typed zero, and the totals it feeds
 
 
+def test_a_letter_prints_legibly_on_one_or_two_pages(libreoffice, seed_filled, spec, tmp_path):
+    """A 审核意见 letter for a unit with a typical handful of problems: A4, 1–2 pages, body text at least 9 pt."""
+    from xlkit.bureau.consolidate import consolidate
+    from xlkit.bureau.letters import letters_to_pdf, write_letters
+
+    layout = layout_of(seed_filled, spec)
+    path = tmp_path / "in" / "430600301_岳阳市智慧城管指挥中心.xlsx"
+    path.parent.mkdir()
+    shutil.copy(seed_filled, path)
+    steps = [["unprotect", "收支情况"], ["set", "收支情况", layout.fields["expense.all.total"].address, 1],
+             ["unprotect", "基本概况"], ["clear", "基本概况", layout.fields["contact.name"].address],
+             ["set", "基本概况", layout.fields["staff.actual"].address, 30]]
+    libreoffice.run([{"op": "edit", "path": str(seed_filled), "out": str(path), "steps": steps}])
+    [letter] = write_letters(consolidate([path.parent], jobs=1), tmp_path / "letters", contact="联系电话：0730-0000000", issuer="岳阳市财政局")
+    [pdf] = letters_to_pdf([letter])
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
+    assert 1 <= pages <= 2
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    heights = [float(y2) - float(y1) for y1, y2 in re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">', bbox)]
+    assert heights and sorted(heights)[len(heights) // 10] >= 9  # nine words in ten at least 9 pt high on paper
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    for phrase in ("审核意见", "岳阳市智慧城管指挥中心", "如何修改", "岳阳市财政局"):
+        assert phrase in re.sub(r"\s", "", text), phrase
+    out = PRINT_DIR / "letter"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    shutil.copy(pdf, out / "letter.pdf")
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / "page")], check=True)
+
+
 def pdf_pages_by_sheet(pdf: Path, sheet_names: list[str]) -> list[str]:
     count = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
     owners = []
@@ -271,11 +301,12 @@ def test_printing_to_pdf(libreoffice, seed_filled, spec, tmp_path):
     assert any("部门（单位）意见" in line for line in lines)  # on one line: never broken inside the bracket pair
     empty_rows = [line for line in lines if "、二级机构2" in line or "、局机关" in line]  # rows the seed leaves empty
     assert empty_rows and not [line for line in empty_rows if "0.00" in line], empty_rows
-    shutil.rmtree(PRINT_DIR, ignore_errors=True)
-    PRINT_DIR.mkdir(parents=True)
-    shutil.copy(pdf, PRINT_DIR / "seed.pdf")
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(PRINT_DIR / "page")], check=True)
-    assert len(list(PRINT_DIR.glob("page-*.png"))) == len(owners)
+    out = PRINT_DIR / "form"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    shutil.copy(pdf, out / "seed.pdf")
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / "page")], check=True)
+    assert len(list(out.glob("page-*.png"))) == len(owners)
 
 
 def test_summary_workbook_recalculates_to_the_same_totals(libreoffice, seed_filled, spec, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..bureau.consolidate import consolidate, write_wide_csv
 from ..bureau.distribute import distribute
+from ..bureau.letters import letters_to_pdf, write_letters
 from ..bureau.roster import load_roster
 from ..bureau.summary import write_summary
 from ..files import atomic_path
@@ -25,6 +26,7 @@ from .sample_data import generate_unit_data
 
 YEAR = 2019
 ISSUER = "岳阳市财政局"  # the bureau of the seed form
+CONTACT = "联系人：预算绩效管理科（示例）  电话：0730-0000000（示例）"
 SEED_UNIT = "430600301"
 
 
@@ -83,7 +85,10 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     wide = directory / "summary.csv"
     write_summary(result, summary)
     write_wide_csv(result, wide)
-    echo(f"4. consolidated: {summary} and {wide}")
+    letters = write_letters(result, directory / "letters", contact=CONTACT, issuer=ISSUER)
+    pdfs = letters_to_pdf(letters)
+    echo(f"4. consolidated: {summary} and {wide}; {len(letters)} 审核意见 letters in {directory / 'letters'}"
+         + (f" (and {len(pdfs)} PDFs)" if pdfs else ""))
     for status in result.files:
         name = Path(status.path).name if status.path else "—"
         echo(f"   {status.label:<10} {status.unit_code} {status.unit_name}  {name}  {status.reason}")
@@ -91,7 +96,8 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     echo(f"   seed unit: 收入合计 {seed_row['income.all.total']}, 支出合计 {seed_row['expense.all.total']}, "
          f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
          f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
-    return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide}
+    return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide,
+            "letters": directory / "letters"}
 
 
 def _age(path: Path, hours: float) -> None:

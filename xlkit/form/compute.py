@@ -74,6 +74,24 @@ def formula_inputs(layout: Layout) -> dict[str, frozenset[str]]:
     return inputs
 
 
+@lru_cache(maxsize=256)
+def formula_sources(layout: Layout) -> dict[str, frozenset[str]]:
+    """The formula fields each formula field depends on, directly or through others (its upstream formulas)."""
+    by_cell = layout.by_cell
+    sources: dict[str, frozenset[str]] = {}
+    for field_id in formula_order(layout):
+        slot = layout.fields[field_id]
+        assert slot.formula is not None
+        found: set[str] = set()
+        for ref in references(parse(slot.formula)):
+            for cell in ref.cells(slot.sheet):
+                dep = by_cell.get(cell)
+                if dep in sources:
+                    found |= sources[dep] | {dep}
+        sources[field_id] = frozenset(found)
+    return sources
+
+
 class Calculator:
     """Formulas parsed and ordered once per layout; `compute` is then cheap per unit."""
 

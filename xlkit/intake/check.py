@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import FileProblem, ValueProblem
 from ..form.a1 import cell_name
-from ..form.compute import calculator
+from ..form.compute import calculator, formula_sources
 from ..form.functions import Value, XlError, to_text
 from ..form.identity import Identity
 from ..form.layout import FieldSlot, Layout
@@ -104,9 +104,10 @@ class _Checker:
             cell = self.location.get(slot.id, (slot.sheet, slot.row, slot.col))
         address = cell_name(cell[1], cell[2]) if cell else None
         sheet = cell[0] if cell else sheet
-        text = message(message_code or code, label=slot.label_for(self.params) if slot else "", found=found, expected=expected, detail=detail,
-                       sheet=sheet, cell=address)
-        self.report.issues.append(Issue(code, severity or kind.severity, slot.id if slot else None, sheet, address, found, expected, text))
+        label = slot.label_for(self.params) if slot else ""
+        text = message(message_code or code, label=label, found=found, expected=expected, detail=detail, sheet=sheet, cell=address)
+        self.report.issues.append(Issue(code, severity or kind.severity, slot.id if slot else None, sheet, address, found, expected, text,
+                                        label))
 
     # -------------------------------------------------------------- locate
     def locate(self) -> None:
@@ -217,6 +218,7 @@ class _Checker:
         moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
         cell_field = self.layout.by_cell if moved else {}
         stale: list[tuple[FieldSlot, Any, Value]] = []
+        overwritten: set[str] = set()
         intact, cached_any = 0, False
         for slot in self.layout.formulas():
             if slot.id not in self.location:
@@ -227,11 +229,13 @@ class _Checker:
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None
                 self.add("formula-overwritten", slot, found=found if found is not None else "（空）", expected="=" + expected_text)
+                overwritten.add(slot.id)
                 continue
             if raw.formula != expected_text:  # the same text is the common case; otherwise compare canonical forms
                 expected = canonical_formulas(self.layout)[slot.id] if not moved else canonical(expected_text, sheet)
                 if canonical(raw.formula, sheet) != expected:
                     self.add("formula-overwritten", slot, found="=" + raw.formula, expected="=" + expected_text)
+                    overwritten.add(slot.id)
                     continue
             intact += 1
             cached_any = cached_any or raw.value not in (None, "")
@@ -243,7 +247,10 @@ class _Checker:
             text = f"文件中的公式都没有保存计算结果（保存文件的软件未计算公式），{len(stale)} 个结果已重新计算，以重新计算为准。"
             self.report.issues.append(Issue("stale-value", "warning", None, None, None, None, len(stale), text))
             return
+        sources = formula_sources(self.layout) if overwritten else {}
         for slot, cached, recomputed in stale:
+            if overwritten & sources.get(slot.id, frozenset()):
+                continue  # it differs because a formula it reads was overwritten: one root cause, one issue
             self.add("stale-value", slot, found=cached if cached is not None else "（无）", expected=recomputed)
 
     def check_rules(self, results: dict[str, Value]) -> None:

@@ -28,6 +28,7 @@ class Issue:
     found: Any
     expected: Any
     message: str
+    label: str = ""  # the field's label as the unit's form shows it (for letters; not part of the JSON contract)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "field": self.field, "sheet": self.sheet, "cell": self.cell,

@@ -1,0 +1,75 @@
+"""审核意见 letters: one per unit with problems, in Chinese, errors first, grouped when there are very many."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import tamper
+from campaign import SEED_CODE, fresh_copy
+
+from xlkit.bureau.consolidate import consolidate
+from xlkit.bureau.letters import MAX_ROWS, write_letters
+from xlkit.intake.identify import open_template_workbook
+
+
+def letter_rows(path: Path) -> list[list]:
+    return [[c.value for c in row] for row in openpyxl.load_workbook(path)["审核意见"].iter_rows()]
+
+
+def test_letters_go_to_units_with_problems_only(returned, roster, tmp_path):
+    folder = fresh_copy(returned, tmp_path)
+    names = sorted(p.name for p in folder.iterdir())
+    broken = folder / names[0]
+    slot = open_template_workbook(broken).layout.fields["expense.all.total"]
+    tamper.edit(broken, set_cell=(slot.sheet, slot.address, 1.0))
+    (folder / names[-1]).write_text("<html>导出失败</html>", encoding="utf-8")
+    result = consolidate([folder], roster, jobs=1)
+    letters = write_letters(result, tmp_path / "letters", contact="联系人：预算绩效科 电话：0730-0000000", issuer="岳阳市财政局")
+    assert sorted(p.name.split("_")[0] for p in letters) == sorted([names[0].split("_")[0], names[-1].split("_")[0]])
+    letter = next(p for p in letters if p.name.startswith(names[0].split("_")[0]))
+    rows = letter_rows(letter)
+    assert "审核意见" in rows[0][0] and rows[1][0].endswith(f"（单位编码 {names[0].split('_')[0]}）：")
+    assert names[0] in rows[2][0] and "保存于" in rows[2][0]
+    assert "有错误（未计入汇总）" in rows[3][0]
+    header = next(i for i, r in enumerate(rows) if r[0] == "序号")
+    assert rows[header] == ["序号", "级别", "工作表", "单元格", "栏目", "应为", "实为", "如何修改"]
+    first = rows[header + 1]
+    assert first[1:5] == ["错误", slot.sheet, slot.address, slot.label] and first[5].startswith("=ROUND(") and first[6] == "1"
+    severities = [r[1] for r in rows[header + 1:] if r[0]]
+    assert severities == sorted(severities, key=lambda s: s != "错误")  # errors before warnings
+    footer = [r[0] for r in rows[header + 1:] if r[0] and not isinstance(r[0], int)]
+    assert footer[0].startswith("岳阳市财政局") and footer[-1] == "联系人：预算绩效科 电话：0730-0000000"
+    rejected = next(p for p in letters if p.name.startswith(names[-1].split("_")[0]))
+    assert any("网页（HTML）" in str(r[7]) for r in letter_rows(rejected))
+
+
+def test_hundreds_of_problems_are_grouped(seed_filled, layout, roster, tmp_path):
+    path = tmp_path / "many.xlsx"
+    path.write_bytes(seed_filled.read_bytes())
+    money = [s for s in layout.inputs() if s.type == "money" and s.sheet == "收支情况"][:MAX_ROWS + 10]
+    for slot in money:
+        tamper.edit(path, set_cell=(slot.sheet, slot.address, -1))  # one below-min error per cell
+    result = consolidate([path], roster, jobs=1)
+    [letter] = write_letters(result, tmp_path / "letters")
+    rows = [r for r in letter_rows(letter) if isinstance(r[0], int)]
+    assert len(rows) < 10  # grouped by kind, not a row per cell
+    below = next(r for r in rows if "低于类型的下限" in r[7])
+    assert below[4] == f"共 {len(money)} 处" and " 等 " in below[3]
+    assert SEED_CODE in letter.name
+
+
+def test_cli_writes_letters_beside_the_summary(returned, roster, tmp_path):
+    from click.testing import CliRunner
+
+    from xlkit.cli import main
+
+    folder = fresh_copy(returned, tmp_path)
+    (folder / "430600601_岳阳市公路建设养护中心.xlsx").write_text("<html></html>", encoding="utf-8")
+    roster_path = Path(__file__).resolve().parent.parent / "samples" / "roster.csv"
+    result = CliRunner().invoke(main, ["consolidate", str(folder), "--roster", str(roster_path), "-o", str(tmp_path / "s.xlsx"),
+                                       "--letters", str(tmp_path / "letters"), "--contact", "电话：0730-0000000", "--jobs", "1"])
+    assert result.exit_code == 1, result.output  # a rejected file
+    assert "审核意见：1 份" in result.output
+    [letter] = sorted((tmp_path / "letters").glob("*.xlsx"))
+    assert letter.name == "430600601_岳阳市公路建设养护中心_审核意见.xlsx"

@@ -1,0 +1,145 @@
+"""审核意见 letters: what the bureau sends back to each unit whose return has problems, printable on A4.
+
+One workbook per unit, in Chinese: the unit, the file received and when, then every problem with its
+工作表 / 单元格 / 栏目 / 应为 / 实为 / 如何修改, errors before warnings. A unit with very many problems gets
+them grouped by kind (one row per kind, with where it occurs), so a letter stays one or two pages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from ..files import atomic_path
+from ..intake.catalogue import CATALOGUE
+from ..intake.report import Issue
+from ..write.build import FONT
+from ..write.textfit import height_for, lines_needed
+from .consolidate import Consolidation, UnitStatus, unit_statuses
+from .distribute import UNSAFE_FILENAME
+from .summary import DEFAULT_ZONE, bureau_zone, local_time
+
+SEVERITY = {"error": "错误", "warning": "警告"}
+# widths sum to A4 portrait at full size (about 97 units between 0.5-inch margins): 10 pt text stays 10 pt on paper
+COLUMNS = [("序号", 4), ("级别", 5), ("工作表", 9), ("单元格", 7), ("栏目", 16), ("应为", 11), ("实为", 11), ("如何修改", 32)]
+MAX_ROWS = 40  # more problems than this are grouped by kind
+
+
+def letter_name(unit: UnitStatus) -> str:
+    return UNSAFE_FILENAME.sub("_", f"{unit.unit_code or '未识别'}_{unit.unit_name}_审核意见") + ".xlsx"
+
+
+def write_letters(consolidation: Consolidation, folder: str | Path, contact: str = "", zone: str = DEFAULT_ZONE,
+                  issuer: str | None = None) -> list[Path]:
+    """A letter for every unit whose counted file, or every file it sent, has issues; returns the letters written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    local = bureau_zone(zone)
+    written = []
+    for unit in unit_statuses(consolidation):
+        shown = [unit.counted] if unit.counted is not None else unit.files
+        issues = [i for status in shown if status is not None for i in status.issues]
+        if not issues:
+            continue
+        path = folder / letter_name(unit)
+        with atomic_path(path) as tmp:
+            _write_letter(tmp, consolidation, unit, issues, (issuer or consolidation.spec.template.issuer, contact), local)
+        written.append(path)
+    return written
+
+
+def _rows(issues: list[Issue]) -> list[list[Any]]:
+    """Errors first; each problem a row, or, when there are too many, each kind of problem a row."""
+    ordered = sorted(issues, key=lambda i: i.severity != "error")
+    if len(ordered) <= MAX_ROWS:
+        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", _shown(i.expected), _shown(i.found), i.message]
+                for i in ordered]
+    groups: dict[tuple[str, str], list[Issue]] = {}
+    for issue in ordered:
+        groups.setdefault((issue.severity, issue.code), []).append(issue)
+    rows = []
+    for (severity, code), members in groups.items():
+        places = [f"{i.sheet}!{i.cell}" for i in members if i.sheet and i.cell]
+        where = "、".join(places[:6]) + (f" 等 {len(places)} 处" if len(places) > 6 else "")
+        summary = CATALOGUE[code].summary if code in CATALOGUE else members[0].message
+        rows.append([SEVERITY[severity], "", where, f"共 {len(members)} 处", "", "", f"{summary} 例：{members[0].message}"])
+    return rows
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _write_letter(path: Path, consolidation: Consolidation, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str],
+                  zone: tzinfo) -> None:
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "text_wrap": True}
+    title = book.add_format({**base, "bold": True, "font_size": 14, "align": "center"})
+    text = book.add_format(base)
+    header = book.add_format({**base, "bold": True, "border": 1, "align": "center", "bg_color": "#DDEBF7"})
+    cell = book.add_format({**base, "border": 1})
+    ws = book.add_worksheet("审核意见")
+    width = len(COLUMNS) - 1
+    spec = consolidation.spec
+    ws.merge_range(0, 0, 0, width, f"{consolidation.year}年度{spec.template.title}审核意见", title)
+    ws.set_row(0, 28)
+    errors = sum(1 for i in issues if i.severity == "error")
+    files = "；".join(f"{Path(f.path).name}（保存于 {local_time(f.saved_at, zone) or '未知'}）" for f in unit.files)
+    verdict = (f"发现 {errors} 个错误，请修改后重新报送。" if errors else "未发现错误；以下警告请核实，如属实请在报送时附说明。")
+    lines = [f"{unit.unit_name}（单位编码 {unit.unit_code}）：", f"收到的文件：{files}", f"审核结果：{unit.status}。{verdict}"]
+    total_width = sum(w for _label, w in COLUMNS)
+    row = 1
+    for line in lines:
+        ws.merge_range(row, 0, row, width, line, text)
+        ws.set_row(row, height_for(lines_needed(line, total_width)))
+        row += 1
+    row += 1
+    for c, (label, column_width) in enumerate(COLUMNS):
+        ws.write_string(row, c, label, header)
+        ws.set_column(c, c, column_width)
+    header_row = row
+    for number, values in enumerate(_rows(issues), start=1):
+        row += 1
+        ws.write_number(row, 0, number, cell)
+        for c, value in enumerate(values, start=1):
+            ws.write_string(row, c, value, cell)
+        needed = max(lines_needed(v, COLUMNS[c][1]) for c, v in enumerate(values, start=1))
+        ws.set_row(row, height_for(needed))
+    row += 2
+    issuer, contact = sender
+    footer = [f"{issuer}　{datetime.now(zone):%Y年%m月%d日}"] + ([contact] if contact else [])
+    for line in footer:
+        ws.merge_range(row, 0, row, width, line, text)
+        row += 1
+    ws.set_paper(9)
+    ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+    ws.repeat_rows(header_row)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    book.set_properties({"title": f"审核意见 {unit.unit_name}", "author": "xlkit"})
+    book.close()
+
+
+def letters_to_pdf(letters: Sequence[Path], timeout: float = 600) -> list[Path]:
+    """PDFs beside the letters, printed by LibreOffice when it is installed; none (an empty list) when it is not."""
+    soffice = shutil.which("soffice")
+    if not soffice or not letters:
+        return []
+    with tempfile.TemporaryDirectory(prefix="xlkit-lo-") as profile:
+        folder = letters[0].parent
+        subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{os.path.abspath(profile)}", "--convert-to", "pdf",
+                        "--outdir", str(folder), *map(str, letters)], capture_output=True, timeout=timeout, check=False)
+    return [p for p in (letter.with_suffix(".pdf") for letter in letters) if p.exists()]
