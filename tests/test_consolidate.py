@@ -53,7 +53,7 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
     book = openpyxl.load_workbook(out)
     formula = book["汇总"].cell(row=rows.index(total) + 5, column=col + 1).value
     assert formula.startswith("=SUM(")  # totals are live formulas, with cached values checked above
-    assert book.sheetnames == ["汇总", "校验问题", "报送情况", "统计"]
+    assert book.sheetnames == ["汇总", "校验问题", "报送情况", "共性指标", "统计"]
     with zipfile.ZipFile(out) as z:
         assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= set(z.namelist())
 
@@ -250,7 +250,7 @@ def test_consolidate_json_free_api_shapes(returned, roster):
 def test_status_times_are_the_bureaus_local_time():
     from datetime import timezone
 
-    from xlkit.bureau.summary import bureau_zone, local_time
+    from xlkit.bureau.status import bureau_zone, local_time
     from xlkit.errors import ConsolidationError
 
     assert local_time("2026-11-27T14:16:36Z", bureau_zone("Asia/Shanghai")) == "2026-11-27 22:16"
@@ -264,3 +264,29 @@ def test_status_times_are_the_bureaus_local_time():
 def test_cli_refuses_an_unknown_time_zone_before_reading(returned, tmp_path):
     result = CliRunner().invoke(main, ["consolidate", str(returned), "-o", str(tmp_path / "s.xlsx"), "--timezone", "Mars/Olympus"])
     assert result.exit_code == 2 and "unknown time zone" in result.output
+
+
+def test_common_indicators_rankings_and_grades_by_department(returned, roster, tmp_path):
+    from xlkit.bureau.indicators import common_indicators
+
+    result = consolidate([returned], roster, jobs=1)
+    table = common_indicators(result)
+    seed = next(u for u in table.units if u.unit_code == SEED_CODE)
+    assert seed.ratios == {"budget_execution": round(724.10 / 842.03, 4), "sangong_control": round(8.71 / 9.90, 4),
+                           "balance_rate": round(124.03 / 1126.28, 4), "staffing": round(20 / 22, 4)}
+    scores = sorted((u.score for u in table.units), reverse=True)
+    for unit in table.units:  # competition ranking: 1 + the number of better scores
+        assert unit.rank == 1 + sum(1 for s in scores if s > unit.score)
+    department = next(d for d in table.departments if d.department == seed.department)
+    members = result.frame[result.frame.department == seed.department]
+    spent, budget = members["projects.total.spent"].sum(), members["projects.total.budget"].sum()
+    assert department.ratios["budget_execution"] == round(spent / budget, 4)
+    assert department.average_score == round(members["score"].mean(), 2)
+    assert sum(department.grades.values()) == department.units == len(members)
+    assert [d.department for d in table.departments][: len({u.department for u in roster.units})] == list(
+        dict.fromkeys(u.department for u in roster.units))  # every roster department has its row, in roster order
+    out = tmp_path / "s.xlsx"
+    write_summary(result, out)
+    sheet = openpyxl.load_workbook(out)["共性指标"]
+    rows = {r[1]: r for r in sheet.iter_rows(min_row=4, values_only=True) if r[1]}
+    assert rows[seed.unit_name][3] == seed.ratios["budget_execution"] and rows[seed.unit_name][8] == seed.rank

@@ -25,7 +25,7 @@ from ..write.build import FONT
 from ..write.textfit import height_for, lines_needed
 from .consolidate import Consolidation, UnitStatus, unit_statuses
 from .distribute import UNSAFE_FILENAME
-from .summary import DEFAULT_ZONE, bureau_zone, local_time
+from .status import DEFAULT_ZONE, bureau_zone, local_time
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 # widths sum to A4 portrait at full size (about 97 units between 0.5-inch margins): 10 pt text stays 10 pt on paper

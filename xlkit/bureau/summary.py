@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -15,9 +14,10 @@ from ..errors import ConsolidationError
 from ..files import atomic_path
 from ..form.a1 import cell_name, col_letters, quote_sheet
 from ..form.formula import Value, compile_formula, parse
-from ..write.build import FONT
-from ..write.textfit import height_for, lines_needed
-from .consolidate import STATUS_LABELS, Consolidation, FileStatus, column_values, unit_statuses
+from .consolidate import Consolidation, FileStatus, column_values
+from .indicators import indicators_sheet
+from .sheets import Formats, write_table
+from .status import DEFAULT_ZONE, bureau_zone, status_sheet
 
 FIXED = [("序号", 6), ("单位编码", 12), ("单位名称", 28), ("主管部门", 24), ("报送状态", 14)]
 SEVERITY = {"error": "错误", "warning": "警告"}
@@ -52,43 +52,11 @@ class _Sheet:
         return value
 
 
-DEFAULT_ZONE = "Asia/Shanghai"
-
-
 def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE) -> None:
     """Written to a temporary file first: a failed self-check leaves no summary behind."""
     local = bureau_zone(zone)
     with atomic_path(path) as tmp:
         _write(consolidation, tmp, local)
-
-
-class _Formats:
-    """The summary's cell formats, made once per workbook."""
-
-    def __init__(self, book: Any, spec: Any):
-        self.book = book
-        self.base = {"font_name": FONT, "font_size": 10, "border": 1, "border_color": "#808080", "valign": "vcenter"}
-        base = self.base
-        self.named: dict[str, Any] = {
-            "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 14}),
-            "note": book.add_format({"font_name": FONT, "font_size": 9, "font_color": "#595959"}),
-            "header": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
-            "text": book.add_format({**base, "text_wrap": True}),
-            "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
-            "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9"}),
-        }
-        self.number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
-
-    def __getitem__(self, name: str) -> Any:
-        return self.named[name]
-
-    def number(self, kind: str, type_name: str) -> Any:
-        """A number cell of a unit, subtotal or total row, in the column type's number format."""
-        key = f"{kind}:{type_name}"
-        if key not in self.named:
-            extra = {"subtotal": {"bold": True, "bg_color": "#F2F2F2"}, "total": {"bold": True, "bg_color": "#D9D9D9"}}.get(kind, {})
-            self.named[key] = self.book.add_format({**self.base, "num_format": self.number_formats.get(type_name, "General"), **extra})
-        return self.named[key]
 
 
 def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
@@ -97,7 +65,7 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     if summary is None:
         raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
-    fmt = _Formats(book, spec)
+    fmt = Formats(book, spec)
     values: dict[tuple[str, int, int], Value] = {}
     ws = book.add_worksheet("汇总")
     sheet = _Sheet(ws, "汇总", values)
@@ -112,13 +80,15 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     ws.repeat_rows(2, 3)
     ws.set_footer("&C第 &P 页，共 &N 页")
     _issues_sheet(book, fmt, consolidation)
-    _status_sheet(book, fmt, consolidation, zone)
+    status_sheet(book, fmt, consolidation, zone)
+    if summary.indicators or summary.ranking:
+        indicators_sheet(book, fmt, consolidation)
     _charts_sheet(book, fmt, consolidation, values, department_rows, len(FIXED), total_row)
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
 
 
-def _write_header(ws: Worksheet, fmt: _Formats, consolidation: Consolidation, zone: tzinfo) -> None:
+def _write_header(ws: Worksheet, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
     """Title, note, and the two header rows: fixed columns, then the spec's columns under their groups."""
     summary = consolidation.spec.summary
     assert summary is not None
@@ -146,7 +116,7 @@ def _write_header(ws: Worksheet, fmt: _Formats, consolidation: Consolidation, zo
             ws.merge_range(2, start, 2, end, text, fmt["header"])
 
 
-def _write_units(sheet: _Sheet, fmt: _Formats, consolidation: Consolidation) -> tuple[list[tuple[str, int]], int]:
+def _write_units(sheet: _Sheet, fmt: Formats, consolidation: Consolidation) -> tuple[list[tuple[str, int]], int]:
     """One row per unit, grouped by department with a 小计 row each, then the 合计 row (checked against the units)."""
     summary = consolidation.spec.summary
     assert summary is not None
@@ -191,7 +161,7 @@ def _column_sum(first: int, last: int) -> Callable[[int], str]:
     return lambda col: f"SUM({cell_name(first, col)}:{cell_name(last, col)})"
 
 
-def _total_row(sheet: _Sheet, fmt: _Formats, row: int, label: str, kind: str, columns: list[Any],
+def _total_row(sheet: _Sheet, fmt: Formats, row: int, label: str, kind: str, columns: list[Any],
                formula: Callable[[int], str]) -> list[Value]:
     """A 小计 or 合计 row: the label, and a live SUM (with its cached value) in every summed column."""
     sheet.text(row, 2, label, fmt[f"{kind}_text"])
@@ -208,33 +178,13 @@ def _total_row(sheet: _Sheet, fmt: _Formats, row: int, label: str, kind: str, co
     return results
 
 
-def _table(book: Any, fmt: _Formats, name: str, headers: list[tuple[str, int]], rows: list[list[Any]]) -> None:
-    ws = book.add_worksheet(name)
-    for c, (label, width) in enumerate(headers):
-        ws.write_string(0, c, label, fmt["header"])
-        ws.set_column(c, c, width)
-    for r, values in enumerate(rows, start=1):
-        for c, value in enumerate(values):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, c, value, fmt["text"])
-            elif value is None or value == "":
-                ws.write_blank(r, c, None, fmt["text"])
-            else:
-                ws.write_string(r, c, str(value), fmt["text"])
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
-
-
-def _issues_sheet(book: Any, fmt: _Formats, consolidation: Consolidation) -> None:
+def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     rows = []
     for status in consolidation.files:
         for issue in status.issues:
             rows.append([status.unit_code, status.unit_name, Path(status.path).name, issue.sheet, issue.cell, issue.field,
                          issue.code, SEVERITY[issue.severity], issue.message, _shown(issue.found), _shown(issue.expected)])
-    _table(book, fmt, "校验问题", [("单位编码", 12), ("单位名称", 24), ("文件", 30), ("工作表", 10), ("单元格", 8), ("栏目", 26),
+    write_table(book, fmt, "校验问题", [("单位编码", 12), ("单位名称", 24), ("文件", 30), ("工作表", 10), ("单元格", 8), ("栏目", 26),
                                    ("代码", 20), ("级别", 6), ("说明", 60), ("发现值", 14), ("应为值", 14)], rows)
 
 
@@ -242,82 +192,7 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, (int, float, str)) or value is None else str(value)
 
 
-# widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
-STATUS_HEADERS = [("序号", 5), ("单位编码", 11), ("单位名称", 18), ("主管部门", 14), ("联系人", 9), ("电话", 13), ("报送状态", 12),
-                  ("收到的文件", 24), ("保存时间", 10), ("错误", 5), ("警告", 5), ("说明", 22), ("名单内", 5)]
-
-
-def _status_sheet(book: Any, fmt: _Formats, consolidation: Consolidation, zone: tzinfo) -> None:
-    """The 催报 list: the counts at the top, then one row per roster unit with its contact and what it sent."""
-    units = unit_statuses(consolidation)
-    roster_units = [u for u in units if u.in_roster] if consolidation.roster else units
-    labels = [u.status for u in roster_units]
-    counts = [("应报", len(roster_units)), ("已报", sum(1 for u in roster_units if u.files)),
-              ("已接收", labels.count(STATUS_LABELS["accepted"]) + labels.count(STATUS_LABELS["accepted-warnings"])),
-              ("有错误", sum(1 for u in roster_units if u.counted is not None and u.counted.errors)),
-              ("已拒收", labels.count(STATUS_LABELS["rejected"])), ("未报", labels.count(STATUS_LABELS["missing"]))]
-    ws = book.add_worksheet("报送情况")
-    ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title"])
-    ws.write_string(1, 0, "；".join(f"{label} {n}" for label, n in counts) + f"（时间为{_zone_label(zone)}）",
-                    fmt["note"])
-    for c, (label, width) in enumerate(STATUS_HEADERS):
-        ws.write_string(2, c, label, fmt["header"])
-        ws.set_column(c, c, width)
-    ws.set_row(2, height_for(max(lines_needed(label, width) for label, width in STATUS_HEADERS)))
-    for r, unit in enumerate(units, start=3):
-        counted = unit.counted
-        shown = [counted] if counted is not None else unit.files
-        values: list[Any] = [r - 2, unit.unit_code, unit.unit_name, unit.department, unit.contact_name, unit.contact_phone, unit.status,
-                             "；".join(Path(f.path).name for f in unit.files),
-                             local_time(shown[0].saved_at, zone) if shown else "",
-                             sum(f.errors for f in shown), sum(f.warnings for f in shown),
-                             "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件",
-                             "是" if unit.in_roster else "否"]
-        for c, value in enumerate(values):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, c, value, fmt["text"])
-            elif value == "":
-                ws.write_blank(r, c, None, fmt["text"])
-            else:
-                ws.write_string(r, c, str(value), fmt["text"])
-        lines = max(lines_needed(str(v), width) for v, (_label, width) in zip(values, STATUS_HEADERS, strict=True))
-        ws.set_row(r, height_for(lines))  # rows as high as their wrapped text: nothing overlaps the next row
-    ws.freeze_panes(3, 3)
-    ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(2)
-    ws.set_footer("&C报送情况 第 &P 页，共 &N 页")
-
-
-def _zone_label(zone: tzinfo) -> str:
-    key = getattr(zone, "key", None)
-    return "北京时间" if key in (None, DEFAULT_ZONE) else str(key)
-
-
-def local_time(saved_at: str, zone: tzinfo) -> str:
-    """A file's save time (ISO 8601, UTC as Office writes it) as the bureau's local time; as given when unreadable."""
-    try:
-        moment = datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
-    except ValueError:
-        return saved_at
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def bureau_zone(name: str) -> tzinfo:
-    """An IANA zone such as Asia/Shanghai; China's UTC+8 even where the zone database is missing."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        if name == DEFAULT_ZONE:
-            return timezone(timedelta(hours=8), "北京时间")
-        raise ConsolidationError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
-
-
-def _charts_sheet(book: Any, fmt: _Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
+def _charts_sheet(book: Any, fmt: Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
                   department_rows: list[tuple[str, int]], first_data_col: int, total_row: int) -> None:
     summary = consolidation.spec.summary
     assert summary is not None

@@ -98,6 +98,12 @@ def _check_summary(spec: Spec, layout: Layout) -> None:
             raise SpecError(f"{path}.field: unknown field {column.field!r}")
         if column.count is not None and not any(fnmatch(f, column.count) for f in known):
             raise SpecError(f"{path}.count: {column.count!r} matches no field")
+    for k, indicator in enumerate(spec.summary.indicators):
+        for side in ("numerator", "denominator"):
+            if getattr(indicator, side) not in known:
+                raise SpecError(f"summary.indicators[{k}].{side}: unknown field {getattr(indicator, side)!r}")
+    if spec.summary.ranking is not None and spec.summary.ranking not in known:
+        raise SpecError(f"summary.ranking: unknown field {spec.summary.ranking!r}")
     charts = spec.summary
     for k, field_id in enumerate(charts.structure_chart.fields if charts.structure_chart else []):
         if field_id not in [c.field for c in spec.summary.columns]:

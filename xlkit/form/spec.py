@@ -244,11 +244,22 @@ class StructureChart(Model):
     fields: list[str] = Field(min_length=1)
 
 
+class Indicator(Model):
+    """A 共性指标: a ratio of two fields, per unit and per department (the ratio of the sums)."""
+
+    id: str = Field(pattern=KEY.pattern)
+    label: str
+    numerator: str
+    denominator: str
+
+
 class Summary(Model):
     title: str
     columns: list[SummaryColumn] = Field(min_length=1)
     grade_chart: GradeChart | None = None
     structure_chart: StructureChart | None = None
+    indicators: list[Indicator] = []
+    ranking: str | None = None  # the field units are ranked by (the score), overall and within department
 
 
 class Spec(Model):

@@ -1,0 +1,145 @@
+"""共性指标: the ratios the spec's summary declares, per unit and per department, with the ranking by score
+and the grade distribution by department — computed from the units in the bureau's totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .consolidate import Consolidation
+from .sheets import Formats, header_row, values_row
+
+
+@dataclass
+class UnitIndicators:
+    unit_code: str
+    unit_name: str
+    department: str
+    ratios: dict[str, float | None]  # indicator id -> ratio (None when the denominator is not a positive number)
+    score: float | None
+    rank: int | None = None  # overall, 1 = best; equal scores share a rank
+    rank_in_department: int | None = None
+
+
+@dataclass
+class DepartmentIndicators:
+    department: str
+    units: int
+    ratios: dict[str, float | None]  # the ratio of the department's sums
+    average_score: float | None
+    grades: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IndicatorTable:
+    units: list[UnitIndicators]
+    departments: list[DepartmentIndicators]
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    return float(value)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return round(numerator / denominator, 4)
+
+
+def _ranks(scores: list[tuple[int, float | None]]) -> dict[int, int]:
+    """Competition ranking (1, 2, 2, 4) of the entries that have a score."""
+    ordered = sorted(((score, index) for index, score in scores if score is not None), key=lambda e: -e[0])
+    ranks: dict[int, int] = {}
+    for position, (score, index) in enumerate(ordered):
+        previous = ordered[position - 1] if position else None
+        ranks[index] = ranks[previous[1]] if previous is not None and previous[0] == score else position + 1
+    return ranks
+
+
+def common_indicators(consolidation: Consolidation) -> IndicatorTable:
+    summary = consolidation.spec.summary
+    indicators = summary.indicators if summary else []
+    ranking = summary.ranking if summary else None
+    frame = consolidation.frame
+    records = frame.to_dict("records")
+    units = []
+    for record in records:
+        ratios = {i.id: _ratio(_number(record.get(i.numerator)), _number(record.get(i.denominator))) for i in indicators}
+        units.append(UnitIndicators(str(record["unit_code"]), str(record["unit_name"]), str(record["department"]), ratios,
+                                    _number(record.get(ranking)) if ranking else None))
+    for index, rank in _ranks([(k, u.score) for k, u in enumerate(units)]).items():
+        units[index].rank = rank
+    departments: dict[str, list[int]] = {}
+    for k, unit in enumerate(units):
+        departments.setdefault(unit.department, []).append(k)
+    for members in departments.values():
+        for index, rank in _ranks([(k, units[k].score) for k in members]).items():
+            units[index].rank_in_department = rank
+    grades = [band.label for band in consolidation.spec.grades]
+    grade_field = summary.grade_chart.field if summary and summary.grade_chart else None
+    table = []
+    for name in _department_order(consolidation, departments):
+        members = departments.get(name, [])
+        sums = {}
+        for i in indicators:
+            numerators = [_number(records[k].get(i.numerator)) for k in members]
+            denominators = [_number(records[k].get(i.denominator)) for k in members]
+            pairs = [(n, d) for n, d in zip(numerators, denominators, strict=True) if n is not None and d is not None and d > 0]
+            sums[i.id] = _ratio(sum(n for n, _d in pairs), sum(d for _n, d in pairs)) if pairs else None
+        scores = [score for k in members if (score := units[k].score) is not None]
+        counts = {g: sum(1 for k in members if grade_field and records[k].get(grade_field) == g) for g in grades}
+        table.append(DepartmentIndicators(name, len(members), sums, round(sum(scores) / len(scores), 2) if scores else None, counts))
+    return IndicatorTable(units, table)
+
+
+def _department_order(consolidation: Consolidation, present: dict[str, list[int]]) -> list[str]:
+    """Every department of the roster, in roster order (one with no unit in the totals still has its row), then others."""
+    order: list[str] = []
+    for unit in consolidation.roster.units if consolidation.roster else []:
+        if unit.department not in order:
+            order.append(unit.department)
+    return order + [d for d in present if d not in order]
+
+
+def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
+    """共性指标 per unit with its ranking; per department the ratios of the sums, the average score and the grades."""
+    summary = consolidation.spec.summary
+    assert summary is not None
+    table = common_indicators(consolidation)
+    indicators = summary.indicators
+    percent = fmt.number("unit", "ratio")
+    score = fmt.number("unit", "score")
+    ws = book.add_worksheet("共性指标")
+    widths: list[float] = [5, 24, 18, *[11] * len(indicators), 9, 8, 10]
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    last = len(widths) - 1
+    ws.merge_range(0, 0, 0, last, f"共性指标（{consolidation.year}年度）", fmt["title"])
+    ws.write_string(1, 0, "比率为实际数与基数之比；部门一行为本部门各单位合计数之比。排名按综合得分，得分相同者名次相同。", fmt["note"])
+    headers = ["序号", "单位名称", "主管部门", *[i.label for i in indicators], "综合得分", "总排名", "部门内排名"]
+    row = header_row(ws, fmt, 2, headers, widths)
+    for number, unit in enumerate(table.units, start=1):
+        values: list[Any] = [number, unit.unit_name, unit.department, *[unit.ratios[i.id] for i in indicators], unit.score, unit.rank,
+                             unit.rank_in_department]
+        formats = [fmt["text"], fmt["text"], fmt["text"], *[percent] * len(indicators), score, fmt["text"], fmt["text"]]
+        values_row(ws, row, values, formats, widths)
+        row += 1
+    row += 1
+    grades = [band.label for band in consolidation.spec.grades]
+    headers = ["", "主管部门", "纳入汇总单位数", *[i.label for i in indicators], "平均得分", *[f"{g}（个）" for g in grades]]
+    widths += [8] * (len(headers) - len(widths))
+    row = header_row(ws, fmt, row, headers, widths)
+    for department in table.departments:
+        values = ["", department.department, department.units, *[department.ratios[i.id] for i in indicators], department.average_score,
+                  *[department.grades.get(g, 0) for g in grades]]
+        formats = [fmt["text"], fmt["text"], fmt["text"], *[percent] * len(indicators), score, *[fmt["text"]] * len(grades)]
+        values_row(ws, row, values, formats, widths)
+        row += 1
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.set_footer("&C共性指标 第 &P 页，共 &N 页")

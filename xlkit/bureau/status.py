@@ -1,0 +1,90 @@
+"""The 报送情况 sheet, the 催报 list: one row per roster unit, in the bureau's local time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ConsolidationError
+from ..write.textfit import height_for, lines_needed
+from .consolidate import STATUS_LABELS, Consolidation, unit_statuses
+from .sheets import Formats
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+# widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
+STATUS_HEADERS = [("序号", 5), ("单位编码", 11), ("单位名称", 18), ("主管部门", 14), ("联系人", 9), ("电话", 13), ("报送状态", 12),
+                  ("收到的文件", 24), ("保存时间", 10), ("错误", 5), ("警告", 5), ("说明", 22), ("名单内", 5)]
+
+
+def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
+    """The 催报 list: the counts at the top, then one row per roster unit with its contact and what it sent."""
+    units = unit_statuses(consolidation)
+    roster_units = [u for u in units if u.in_roster] if consolidation.roster else units
+    labels = [u.status for u in roster_units]
+    counts = [("应报", len(roster_units)), ("已报", sum(1 for u in roster_units if u.files)),
+              ("已接收", labels.count(STATUS_LABELS["accepted"]) + labels.count(STATUS_LABELS["accepted-warnings"])),
+              ("有错误", sum(1 for u in roster_units if u.counted is not None and u.counted.errors)),
+              ("已拒收", labels.count(STATUS_LABELS["rejected"])), ("未报", labels.count(STATUS_LABELS["missing"]))]
+    ws = book.add_worksheet("报送情况")
+    ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title"])
+    ws.write_string(1, 0, "；".join(f"{label} {n}" for label, n in counts) + f"（时间为{_zone_label(zone)}）",
+                    fmt["note"])
+    for c, (label, width) in enumerate(STATUS_HEADERS):
+        ws.write_string(2, c, label, fmt["header"])
+        ws.set_column(c, c, width)
+    ws.set_row(2, height_for(max(lines_needed(label, width) for label, width in STATUS_HEADERS)))
+    for r, unit in enumerate(units, start=3):
+        counted = unit.counted
+        shown = [counted] if counted is not None else unit.files
+        values: list[Any] = [r - 2, unit.unit_code, unit.unit_name, unit.department, unit.contact_name, unit.contact_phone, unit.status,
+                             "；".join(Path(f.path).name for f in unit.files),
+                             local_time(shown[0].saved_at, zone) if shown else "",
+                             sum(f.errors for f in shown), sum(f.warnings for f in shown),
+                             "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件",
+                             "是" if unit.in_roster else "否"]
+        for c, value in enumerate(values):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.write_number(r, c, value, fmt["text"])
+            elif value == "":
+                ws.write_blank(r, c, None, fmt["text"])
+            else:
+                ws.write_string(r, c, str(value), fmt["text"])
+        lines = max(lines_needed(str(v), width) for v, (_label, width) in zip(values, STATUS_HEADERS, strict=True))
+        ws.set_row(r, height_for(lines))  # rows as high as their wrapped text: nothing overlaps the next row
+    ws.freeze_panes(3, 3)
+    ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(2)
+    ws.set_footer("&C报送情况 第 &P 页，共 &N 页")
+
+
+def _zone_label(zone: tzinfo) -> str:
+    key = getattr(zone, "key", None)
+    return "北京时间" if key in (None, DEFAULT_ZONE) else str(key)
+
+
+def local_time(saved_at: str, zone: tzinfo) -> str:
+    """A file's save time (ISO 8601, UTC as Office writes it) as the bureau's local time; as given when unreadable."""
+    try:
+        moment = datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
+    except ValueError:
+        return saved_at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def bureau_zone(name: str) -> tzinfo:
+    """An IANA zone such as Asia/Shanghai; China's UTC+8 even where the zone database is missing."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        if name == DEFAULT_ZONE:
+            return timezone(timedelta(hours=8), "北京时间")
+        raise ConsolidationError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None
