@@ -39,6 +39,16 @@ class Formats:
         return self.named[key]
 
 
+def write_cell(ws: Worksheet, row: int, col: int, value: Any, cell_format: Any) -> None:
+    """A number as a number, nothing as a blank, anything else as text (never a formula, whatever it starts with)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        ws.write_number(row, col, value, cell_format)
+    elif value is None or value == "":
+        ws.write_blank(row, col, None, cell_format)
+    else:
+        ws.write_string(row, col, str(value), cell_format)
+
+
 def write_table(book: Any, fmt: Formats, name: str, headers: list[tuple[str, int]], rows: list[list[Any]]) -> None:
     ws = book.add_worksheet(name)
     for c, (label, width) in enumerate(headers):
@@ -46,12 +56,7 @@ def write_table(book: Any, fmt: Formats, name: str, headers: list[tuple[str, int
         ws.set_column(c, c, width)
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, c, value, fmt["text"])
-            elif value is None or value == "":
-                ws.write_blank(r, c, None, fmt["text"])
-            else:
-                ws.write_string(r, c, str(value), fmt["text"])
+            write_cell(ws, r, c, value, fmt["text"])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
     ws.set_landscape()
@@ -67,11 +72,7 @@ def header_row(ws: Worksheet, fmt: Formats, row: int, labels: list[str], widths:
 
 
 def values_row(ws: Worksheet, row: int, values: list[Any], formats: list[Any], widths: list[float]) -> None:
+    """A row of cells, as high as its longest wrapped text."""
     for c, (value, cell_format) in enumerate(zip(values, formats, strict=True)):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            ws.write_number(row, c, value, cell_format)
-        elif value is None or value == "":
-            ws.write_blank(row, c, None, cell_format)
-        else:
-            ws.write_string(row, c, str(value), cell_format)
-    ws.set_row(row, height_for(max(lines_needed(str(v), w) for v, w in zip(values, widths, strict=False) if isinstance(v, str)) or 1))
+        write_cell(ws, row, c, value, cell_format)
+    ws.set_row(row, height_for(max((lines_needed(v, w) for v, w in zip(values, widths, strict=False) if isinstance(v, str)), default=1)))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import ConsolidationError
 from ..write.textfit import height_for, lines_needed
 from .consolidate import STATUS_LABELS, Consolidation, unit_statuses
-from .sheets import Formats
+from .sheets import Formats, values_row
 
 DEFAULT_ZONE = "Asia/Shanghai"
 
@@ -46,15 +46,7 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
                              sum(f.errors for f in shown), sum(f.warnings for f in shown),
                              "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件",
                              "是" if unit.in_roster else "否"]
-        for c, value in enumerate(values):
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, c, value, fmt["text"])
-            elif value == "":
-                ws.write_blank(r, c, None, fmt["text"])
-            else:
-                ws.write_string(r, c, str(value), fmt["text"])
-        lines = max(lines_needed(str(v), width) for v, (_label, width) in zip(values, STATUS_HEADERS, strict=True))
-        ws.set_row(r, height_for(lines))  # rows as high as their wrapped text: nothing overlaps the next row
+        values_row(ws, r, values, [fmt["text"]] * len(values), [width for _label, width in STATUS_HEADERS])
     ws.freeze_panes(3, 3)
     ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
     ws.set_landscape()
