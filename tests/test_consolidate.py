@@ -14,7 +14,7 @@ import tamper
 from campaign import SEED_CODE, fresh_copy
 from click.testing import CliRunner
 
-from xlkit.bureau.consolidate import account, consolidate, write_wide_csv
+from xlkit.bureau.consolidate import account, column_values, consolidate, write_wide_csv
 from xlkit.bureau.distribute import unit_filename
 from xlkit.bureau.roster import RosterError, load_roster
 from xlkit.bureau.summary import write_summary
@@ -53,7 +53,7 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
     book = openpyxl.load_workbook(out)
     formula = book["汇总"].cell(row=rows.index(total) + 5, column=col + 1).value
     assert formula.startswith("=SUM(")  # totals are live formulas, with cached values checked above
-    assert book.sheetnames == ["汇总", "校验问题", "报送情况", "共性指标", "统计"]
+    assert book.sheetnames == ["汇总", "校验问题", "报送情况", "共性指标", "统计", "_xlkit", "_units"]
     with zipfile.ZipFile(out) as z:
         assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= set(z.namelist())
 
@@ -290,3 +290,53 @@ def test_common_indicators_rankings_and_grades_by_department(returned, roster, t
     sheet = openpyxl.load_workbook(out)["共性指标"]
     rows = {r[1]: r for r in sheet.iter_rows(min_row=4, values_only=True) if r[1]}
     assert rows[seed.unit_name][3] == seed.ratios["budget_execution"] and rows[seed.unit_name][8] == seed.rank
+
+
+def test_roll_ups_level_by_level_equal_the_direct_totals(returned, roster, tmp_path):
+    """Units → 主管部门 summaries → bureau: the same totals as consolidating the unit files directly, the
+    provenance of every unit kept, and a unit that arrives through two roll-ups counted once and reported."""
+    from xlkit.bureau.consolidate import by_department
+
+    direct = consolidate([returned], roster, jobs=1)
+    departments = tmp_path / "departments"
+    departments.mkdir()
+    parts = by_department(direct)
+    assert set(parts) == {u.department for u in roster.units}
+    for department, part in parts.items():
+        write_summary(part, departments / f"{department}.xlsx")
+    refused = consolidate([departments], roster, jobs=1)  # a summary is not a unit's return unless the bureau says so
+    assert {f.status for f in refused.files if f.path} == {"rejected"} and "--roll-up" in refused.files[0].reason
+    upper = consolidate([departments], roster, jobs=1, roll_up=True)
+    assert {f.status for f in upper.files if f.path} == {"accepted"}
+    assert sorted(upper.frame.unit_code) == sorted(direct.frame.unit_code)
+    for column in direct.spec.summary.columns:
+        if column.total != "sum":
+            continue
+        ours = [v for v in column_values(upper, column) if isinstance(v, (int, float))]
+        theirs = [v for v in column_values(direct, column) if isinstance(v, (int, float))]
+        assert round(sum(ours), 2) == round(sum(theirs), 2), column.label
+    seed = next(f for f in upper.files if f.unit_code == SEED_CODE)
+    assert seed.path.endswith(f"#{SEED_CODE}") and SEED_CODE in seed.via  # which summary, which unit file
+    # the same unit again, through a second roll-up
+    twice = departments / "重复.xlsx"
+    one = next(iter(parts.values()))
+    write_summary(one, twice)
+    again = consolidate([departments], roster, jobs=1, roll_up=True)
+    duplicated = [f for f in again.files if f.status == "superseded"]
+    assert duplicated and all("重复报送" in f.reason for f in duplicated)
+    assert sorted(again.frame.unit_code) == sorted(direct.frame.unit_code)  # counted once
+    total = next(c for c in direct.spec.summary.columns if c.field == "expense.all.total")
+    assert round(sum(column_values(again, total)), 2) == round(sum(column_values(direct, total)), 2)
+
+
+def test_cli_writes_one_summary_per_department(returned, roster, tmp_path):
+    roster_path = ROOT / "samples" / "roster.csv"
+    result = CliRunner().invoke(main, ["consolidate", str(returned), "--roster", str(roster_path), "-o", str(tmp_path / "s.xlsx"),
+                                       "--by-department", str(tmp_path / "dep"), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.stem for p in (tmp_path / "dep").glob("*.xlsx"))
+    assert written == sorted({u.department for u in roster.units})
+    nxt = CliRunner().invoke(main, ["consolidate", str(tmp_path / "dep"), "--roster", str(roster_path), "-o", str(tmp_path / "up.xlsx"),
+                                    "--roll-up", "--jobs", "1"])
+    assert nxt.exit_code == 0, nxt.output
+    assert nxt.output.startswith(f"{len(written)} 个文件，2019 年度：已接收 {len(roster.units)}，")

@@ -258,6 +258,9 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @click.option("--strict", is_flag=True, help="Reject files with errors outright; a unit's earlier clean file then counts.")
 @click.option("--include-errors", is_flag=True, help="Put units whose file has errors into the totals (default: listed apart).")
 @click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time of the 报送情况 sheet (IANA name).")
+@click.option("--roll-up", is_flag=True, help="Inputs are summaries of the level below (节点汇总): take the units they carry.")
+@click.option("--by-department", "department_dir", type=click.Path(file_okay=False),
+              help="Also write one summary per 主管部门 into this folder; each is an input of the next level.")
 @click.option("--letters", "letters_dir", type=click.Path(file_okay=False), help="Also write a 审核意见 letter for every unit with issues.")
 @click.option("--contact", default="", help="The bureau's contact line printed on the letters.")
 @click.option("--issuer", help="The bureau's name on the letters (default: the spec's).")
@@ -265,7 +268,8 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @_bounds
 @reports_errors
 def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
-                strict: bool, include_errors: bool, zone: str, letters_dir: str | None, contact: str, issuer: str | None,
+                strict: bool, include_errors: bool, zone: str, roll_up: bool, department_dir: str | None, letters_dir: str | None, contact: str,
+                issuer: str | None,
                 spec_paths: tuple[str, ...], jobs: int | None, timeout: float, memory_mb: int) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
     from .bureau.consolidate import consolidate as run
@@ -281,10 +285,18 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
         raise CliError(f"no files found in {', '.join(inputs)}")
     with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
         result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
-                     include_errors=include_errors, memory_mb=memory_mb)
+                     include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
     write_summary(result, output, zone)
     if csv_path:
         write_wide_csv(result, csv_path)
+    if department_dir:
+        from .bureau.consolidate import by_department
+        from .bureau.distribute import UNSAFE_FILENAME
+
+        parts = by_department(result)
+        for department, part in parts.items():
+            write_summary(part, Path(department_dir) / (UNSAFE_FILENAME.sub("_", department) + ".xlsx"), zone)
+        click.echo(f"部门汇总：{len(parts)} 份（{department_dir}）", err=True)
     if letters_dir:
         from .bureau.letters import letters_to_pdf, write_letters
 

@@ -50,6 +50,7 @@ class FileStatus:
     in_roster: bool | None = None
     issues: list[Issue] = field(default_factory=list)
     in_totals: bool = False  # counted in the bureau's figures
+    via: str = ""  # the summary of the level below it came through, with its own source file
 
     @property
     def label(self) -> str:
@@ -80,12 +81,13 @@ class Consolidation:
         return [f for f in self.files if f.in_totals]
 
 
-def check_one(item: tuple[str, tuple[str, ...]]) -> FileReport:
-    """Worker entry point: check one file; the layout stays behind (the values and issues travel)."""
+def check_one(item: tuple[str, tuple[str, ...]]) -> list[FileReport]:
+    """Worker entry point: check one file; the layout stays behind (the values and issues travel). A summary of
+    the level below gives one report per unit it carries."""
     path, spec_paths = item
     report = check_file(path, registry_for(spec_paths))
     report.layout = None
-    return report
+    return report.units or [report]
 
 
 def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
@@ -104,7 +106,7 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
     reports: list[FileReport] = []
     for path, outcome in zip(paths, outcomes, strict=True):
         if outcome.ok:
-            reports.append(outcome.value)
+            reports.extend(outcome.value)
         else:
             report = FileReport(display_name(path))
             report.issues.append(file_issue("reader-crash", outcome.failure))
@@ -124,16 +126,17 @@ def consolidate(
     paths: list[Path] | None = None,
     include_errors: bool = False,
     memory_mb: int | None = 2048,
+    roll_up: bool = False,
 ) -> Consolidation:
     paths = paths if paths is not None else collect_files(inputs)
     if not paths:
         raise ConsolidationError(f"no files found in {', '.join(map(str, inputs))}")
     reports = read_all(paths, spec_paths, jobs, timeout, memory_mb, progress=progress)
-    return account(reports, registry_for(spec_paths).current, roster, year, strict, include_errors)
+    return account(reports, registry_for(spec_paths).current, roster, year, strict, include_errors, roll_up)
 
 
 def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool = False,
-            include_errors: bool = False) -> Consolidation:
+            include_errors: bool = False, roll_up: bool = False) -> Consolidation:
     """Give every file a status, pick one file per unit, list units that sent nothing."""
     roster_units = roster.by_code() if roster else {}
     readable = [r for r in reports if r.readable and r.identity is not None]
@@ -142,7 +145,7 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
     candidates: dict[str, list[tuple[FileReport, FileStatus]]] = {}
     for report in reports:
         ident = report.identity
-        status = FileStatus(report.path, "rejected", issues=list(report.issues), saved_at=report.saved_at)
+        status = FileStatus(report.path, "rejected", issues=list(report.issues), saved_at=report.saved_at, via=report.via)
         files.append(status)
         if ident is not None:
             status.unit_code, status.unit_name, status.year = ident.unit_code, ident.unit_name, ident.year
@@ -157,6 +160,9 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
                     unit = roster_units[guess]
                     status.unit_code, status.unit_name, status.department, status.in_roster = unit.code, unit.name, unit.department, True
                     status.reason += "（单位按文件名识别）"
+            continue
+        if report.via and not roll_up:  # a summary stands in for units only when the bureau says it consolidates a level below
+            status.reason = "这是下级汇总表，不是单位报表；汇总下级汇总表须指定 --roll-up"
             continue
         if campaign_year and status.year != campaign_year:
             status.reason = f"年度为 {status.year or '（空）'}，不是 {campaign_year} 年度"
@@ -177,7 +183,10 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         winner = entries[-1][1]
         for _report, status in entries[:-1]:
             status.status = "superseded"
-            status.reason = f"同一单位有保存时间更晚的文件：{Path(winner.path).name}"
+            if status.via or winner.via:  # the same unit reached this level twice: counted once, and said so
+                status.reason = f"重复报送，已按 {winner.via or Path(winner.path).name} 计入一次"
+            else:
+                status.reason = f"同一单位有保存时间更晚的文件：{Path(winner.path).name}"
         winner.in_totals = include_errors or not winner.errors
         winner.status = "accepted-errors" if winner.errors else "accepted-warnings" if winner.warnings else "accepted"
         notes = []
@@ -244,6 +253,21 @@ def _unit_label(sent: list[FileStatus]) -> str:
         return STATUS_LABELS["missing"]
     counted = [f for f in sent if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
     return counted[0].label if counted else STATUS_LABELS["rejected"]
+
+
+def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
+    """One consolidation per 主管部门, holding only its units: each is written as that department's summary,
+    which the next level consolidates again (节点汇总)."""
+    out: dict[str, Consolidation] = {}
+    frame = consolidation.frame
+    for department in dict.fromkeys(f.department for f in consolidation.files if f.department):
+        files = [f for f in consolidation.files if f.department == department]
+        roster = None
+        if consolidation.roster is not None:
+            roster = Roster(consolidation.roster.path, [u for u in consolidation.roster.units if u.department == department])
+        out[department] = Consolidation(consolidation.spec, consolidation.year, files,
+                                        frame[frame["department"] == department].reset_index(drop=True), roster)
+    return out
 
 
 def _most_common_year(reports: list[FileReport]) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,12 @@ from ..errors import ConsolidationError
 from ..files import atomic_path
 from ..form.a1 import cell_name, col_letters, quote_sheet
 from ..form.formula import Value, compile_formula, parse
+from ..form.functions import XlError
+from ..form.identity import META_SHEET, UNITS_SHEET, Identity
+from ..intake.node import FIXED as NODE_COLUMNS
 from .consolidate import Consolidation, FileStatus, column_values
 from .indicators import indicators_sheet
-from .sheets import Formats, write_table
+from .sheets import Formats, write_cell, write_table
 from .status import DEFAULT_ZONE, bureau_zone, status_sheet
 
 FIXED = [("序号", 6), ("单位编码", 12), ("单位名称", 28), ("主管部门", 24), ("报送状态", 14)]
@@ -84,8 +88,47 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     if summary.indicators or summary.ranking:
         indicators_sheet(book, fmt, consolidation)
     _charts_sheet(book, fmt, consolidation, values, department_rows, len(FIXED), total_row)
+    _write_units_for_next_level(book, consolidation)
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
+
+
+def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None:
+    """The summary as an input of the next level: very hidden identity (kind summary) and one row per unit in the
+    totals with the fields the summary reports and where each unit's figures came from."""
+    spec = consolidation.spec
+    summary = spec.summary
+    assert summary is not None
+    frame = consolidation.frame
+    wanted = {c.field for c in summary.columns if c.field} | {f for i in summary.indicators for f in (i.numerator, i.denominator)}
+    wanted |= {summary.ranking} if summary.ranking else set()
+    wanted |= {str(name) for c in summary.columns if c.count for name in frame.columns if fnmatch(str(name), c.count)}
+    fields = [str(name) for name in frame.columns if str(name) in wanted]
+    identity = Identity(spec.template.id, spec.template.version, spec.fingerprint(), "", summary.title, consolidation.year, "{}",
+                        kind="summary")
+    meta = book.add_worksheet(META_SHEET)
+    for r, (key, value) in enumerate(identity.rows()):
+        meta.write_string(r, 0, key)
+        meta.write_string(r, 1, value)
+    meta.very_hidden()
+    units = book.add_worksheet(UNITS_SHEET)
+    for c, name in enumerate([*NODE_COLUMNS, *fields]):
+        units.write_string(0, c, name)
+    sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
+    for r, record in enumerate(frame.to_dict("records"), start=1):
+        fixed = [record["unit_code"], record["unit_name"], record["department"], record["status"], Path(str(record["file"])).name,
+                 sources.get(str(record["file"]), "")]
+        for c, value in enumerate([*fixed, *[record.get(f) for f in fields]]):
+            write_cell(units, r, c, _node_value(value), None)
+    units.very_hidden()
+
+
+def _node_value(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None  # pandas' missing value
+    if isinstance(value, (date, XlError, bool)):
+        return str(value)
+    return value
 
 
 def _write_header(ws: Worksheet, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:

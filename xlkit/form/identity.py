@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..version import __version__
 
 META_SHEET = "_xlkit"
+UNITS_SHEET = "_units"  # in a bureau summary: one row per unit in its totals, for the next level to read
 LISTS_SHEET = "_lists"
 PROPERTY_PREFIX = "xlkit."
 
@@ -22,9 +23,10 @@ class Identity:
     params_json: str
     password_hash: str = ""
     generator: str = f"xlkit {__version__}"
+    kind: str = ""  # "" for a unit's form; "summary" for a bureau summary, itself an input of the next level
 
     def rows(self) -> list[tuple[str, str]]:
-        return [
+        return ([("kind", self.kind)] if self.kind else []) + [
             ("template.id", self.template_id),
             ("template.version", self.template_version),
             ("spec.fingerprint", self.fingerprint),
@@ -48,6 +50,7 @@ class Identity:
             params_json=rows.get("build.params", "{}"),
             password_hash=rows.get("protection.hash", ""),
             generator=rows.get("generator", ""),
+            kind=rows.get("kind", ""),
         )
 
 

@@ -21,6 +21,7 @@ from .catalogue import CATALOGUE, message, rule_code
 from .discover import display_name
 from .formula_text import canonical, canonical_formulas, relocate
 from .identify import Located, identify, locate, read_identity
+from .node import read_units
 from .package import Package, open_package
 from .report import FileReport, Issue, file_issue
 from .xlsx import RawCell, XlsxReader
@@ -67,6 +68,11 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
     reader = XlsxReader(package)
     report.saved_at = _saved_at(reader)
     report.identity = read_identity(reader)
+    if report.identity is not None and report.identity.kind == "summary":  # a roll-up from the level below
+        report.units = read_units(reader, report.identity, registry, report.path, report.saved_at)
+        if not report.units:
+            raise FileProblem("metadata-damaged", "汇总表中没有单位")
+        return
     found = identify(reader, registry)
     try:
         layout = build_layout(found.spec, found.params.shape())

@@ -63,6 +63,8 @@ class FileReport:
     values: dict[str, Value] = field(default_factory=dict)  # inputs as read, formulas as recomputed
     saved_at: str = ""
     read_ok: bool = False  # the file was identified and its fields read (layout may be dropped to ship the report)
+    via: str = ""  # the summary workbook a unit's figures came through (a roll-up from the level below)
+    units: list[FileReport] = field(default_factory=list)  # a summary workbook: the units it carries
 
     @property
     def status(self) -> ReportStatus:

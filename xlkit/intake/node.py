@@ -1,0 +1,66 @@
+"""A bureau summary as an input of the next level (节点汇总): the units it carries, with their figures and where
+they came from. Read through the same hardened reader as any returned file; nothing in it is trusted beyond
+what the spec (matched by fingerprint) says a field is."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..errors import FileProblem
+from ..form.functions import Value
+from ..form.identity import UNITS_SHEET, Identity
+from ..form.params import make_params
+from ..form.placement import build_layout
+from ..form.registry import SpecRegistry
+from ..form.spec import Spec
+from .report import FileReport
+from .xlsx import XlsxReader
+
+FIXED = ("unit_code", "unit_name", "department", "status", "file", "source")
+MAX_UNITS = 100_000
+
+
+def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, path: str, saved_at: str) -> list[FileReport]:
+    """One report per unit row of the summary's `_units` sheet; a FileProblem when the sheet is not ours."""
+    spec = registry.by_fingerprint.get(identity.fingerprint)
+    if spec is None:
+        raise FileProblem("unknown-version", found=f"{identity.template_version}（{identity.fingerprint}）",
+                          expected=registry.current.template.version)
+    if UNITS_SHEET not in reader.sheets:
+        raise FileProblem("metadata-damaged", "汇总表缺少单位数据表")
+    cells = reader.cells(UNITS_SHEET)
+    header = {col: raw.value for (row, col), raw in cells.items() if row == 0 and isinstance(raw.value, str)}
+    if [header.get(c) for c in range(len(FIXED))] != list(FIXED):
+        raise FileProblem("metadata-damaged", "汇总表单位数据表的表头不符")
+    known = _field_ids(spec)
+    columns = {col: name for col, name in header.items() if col >= len(FIXED) and name in known}
+    rows: dict[int, dict[int, Value]] = {}
+    for (row, col), raw in cells.items():
+        if row > 0 and raw.formula is None and raw.kind != "e":
+            value = raw.value
+            if isinstance(value, float) and not math.isfinite(value):
+                continue
+            rows.setdefault(row, {})[col] = value
+    if len(rows) > MAX_UNITS:
+        raise FileProblem("metadata-damaged", f"汇总表单位数据表有 {len(rows)} 行")
+    reports = []
+    for row in sorted(rows):
+        data = rows[row]
+        code = str(data.get(0) or "").strip()
+        if not code:
+            continue
+        department = str(data.get(2) or "")
+        unit = Identity(identity.template_id, identity.template_version, identity.fingerprint, code, str(data.get(1) or ""),
+                        identity.year, json.dumps({"prefill": {"parent_name": department}, "items": {}}, ensure_ascii=False))
+        report = FileReport(f"{path}#{code}", identity=unit, saved_at=saved_at, read_ok=True,
+                            via=f"{Path(path).name}（{data.get(5) or data.get(4) or ''}）")
+        report.values = {name: data.get(col) for col, name in columns.items()}
+        reports.append(report)
+    return reports
+
+
+def _field_ids(spec: Spec) -> set[str]:
+    """Every field a unit of this spec can have: the fields of its largest layout."""
+    return set(build_layout(spec, make_params(spec, counts={k: p.max for k, p in spec.parameters.items()})).fields)
