@@ -63,7 +63,11 @@ def common_indicators(consolidation: Consolidation) -> IndicatorTable:
     indicators = summary.indicators if summary else []
     ranking = summary.ranking if summary else None
     frame = consolidation.frame
-    records = frame.to_dict("records")
+    wanted = {f for i in indicators for f in (i.numerator, i.denominator)} | {ranking or ""}
+    if summary and summary.grade_chart:
+        wanted.add(summary.grade_chart.field)
+    columns = ["unit_code", "unit_name", "department", *[c for c in frame.columns if c in wanted]]
+    records = frame[columns].to_dict("records")  # only the columns the indicators read: a unit has ~600
     units = []
     for record in records:
         ratios = {i.id: _ratio(_number(record.get(i.numerator)), _number(record.get(i.denominator))) for i in indicators}

@@ -115,12 +115,15 @@ def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None
     for c, name in enumerate([*NODE_COLUMNS, *fields]):
         units.write_string(0, c, name)
     sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
-    for r, record in enumerate(frame.to_dict("records"), start=1):
+    for r, record in enumerate(frame[[*FRAME_FIXED, *fields]].to_dict("records"), start=1):
         fixed = [record["unit_code"], record["unit_name"], record["department"], record["status"], Path(str(record["file"])).name,
                  sources.get(str(record["file"]), "")]
         for c, value in enumerate([*fixed, *[record.get(f) for f in fields]]):
             write_cell(units, r, c, _node_value(value), None)
     units.very_hidden()
+
+
+FRAME_FIXED = ["unit_code", "unit_name", "department", "status", "file"]
 
 
 def _node_value(value: Any) -> Any:
