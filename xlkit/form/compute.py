@@ -15,14 +15,20 @@ from .values import date_serial
 Cell = tuple[str, int, int]
 
 
-def formula_order(layout: Layout) -> list[str]:
-    """Formula fields in an order where each comes after everything it reads; a cycle is a SpecError with its path."""
+def formula_dependencies(layout: Layout) -> dict[str, list[str]]:
+    """The fields (inputs and formulas) each formula field reads directly, in a stable order."""
     by_cell = layout.by_cell
     deps: dict[str, list[str]] = {}
     for slot in layout.formulas():
         assert slot.formula is not None
         node = parse(slot.formula)
         deps[slot.id] = sorted({by_cell[cell] for ref in references(node) for cell in ref.cells(slot.sheet) if cell in by_cell})
+    return deps
+
+
+def formula_order(layout: Layout) -> list[str]:
+    """Formula fields in an order where each comes after everything it reads; a cycle is a SpecError with its path."""
+    deps = formula_dependencies(layout)
     order: list[str] = []
     done: set[str] = set()
     for root in deps:
@@ -56,40 +62,32 @@ def formula_order(layout: Layout) -> list[str]:
 
 
 @lru_cache(maxsize=256)
+def _upstream(layout: Layout) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """For each formula field: the input fields and the formula fields it depends on, directly or not."""
+    deps = formula_dependencies(layout)
+    inputs: dict[str, frozenset[str]] = {}
+    sources: dict[str, frozenset[str]] = {}
+    for field_id in formula_order(layout):  # dependencies first, so each lookup below is complete
+        found_inputs: set[str] = set()
+        found_sources: set[str] = set()
+        for dep in deps[field_id]:
+            if dep in sources:
+                found_inputs |= inputs[dep]
+                found_sources |= sources[dep] | {dep}
+            else:
+                found_inputs.add(dep)
+        inputs[field_id], sources[field_id] = frozenset(found_inputs), frozenset(found_sources)
+    return inputs, sources
+
+
 def formula_inputs(layout: Layout) -> dict[str, frozenset[str]]:
     """The input fields each formula field depends on, directly or through other formulas."""
-    by_cell = layout.by_cell
-    inputs: dict[str, frozenset[str]] = {}
-    for field_id in formula_order(layout):  # dependencies first, so each lookup below is complete
-        slot = layout.fields[field_id]
-        assert slot.formula is not None
-        found: set[str] = set()
-        for ref in references(parse(slot.formula)):
-            for cell in ref.cells(slot.sheet):
-                dep = by_cell.get(cell)
-                if dep is None:
-                    continue
-                found |= inputs.get(dep, frozenset({dep}))
-        inputs[field_id] = frozenset(found)
-    return inputs
+    return _upstream(layout)[0]
 
 
-@lru_cache(maxsize=256)
 def formula_sources(layout: Layout) -> dict[str, frozenset[str]]:
     """The formula fields each formula field depends on, directly or through others (its upstream formulas)."""
-    by_cell = layout.by_cell
-    sources: dict[str, frozenset[str]] = {}
-    for field_id in formula_order(layout):
-        slot = layout.fields[field_id]
-        assert slot.formula is not None
-        found: set[str] = set()
-        for ref in references(parse(slot.formula)):
-            for cell in ref.cells(slot.sheet):
-                dep = by_cell.get(cell)
-                if dep in sources:
-                    found |= sources[dep] | {dep}
-        sources[field_id] = frozenset(found)
-    return sources
+    return _upstream(layout)[1]
 
 
 class Calculator:
