@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..bureau.consolidate import consolidate, write_wide_csv
+from ..bureau.consolidate import by_department, consolidate, write_wide_csv
 from ..bureau.distribute import distribute
 from ..bureau.letters import letters_to_pdf, write_letters
 from ..bureau.roster import load_roster
@@ -89,6 +89,12 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     pdfs = letters_to_pdf(letters)
     echo(f"4. consolidated: {summary} and {wide}; {len(letters)} 审核意见 letters in {directory / 'letters'}"
          + (f" (and {len(pdfs)} PDFs)" if pdfs else ""))
+    departments = directory / "departments"
+    for department, part in by_department(result).items():
+        write_summary(part, departments / f"{department}.xlsx")
+    upper = consolidate([departments], roster, year=YEAR, roll_up=True)
+    echo(f"   roll-up: {len(list(departments.glob('*.xlsx')))} department summaries in {departments}, consolidated again: "
+         f"支出合计 {upper.frame['expense.all.total'].sum():.2f} = {result.frame['expense.all.total'].sum():.2f} from the unit files")
     for status in result.files:
         name = Path(status.path).name if status.path else "—"
         echo(f"   {status.label:<10} {status.unit_code} {status.unit_name}  {name}  {status.reason}")
