@@ -35,6 +35,15 @@ def test_sum_ignores_text_in_cells_but_coerces_literals():
     assert str(run('=A2+1', cells)) == "#VALUE!"
 
 
+def test_average_and_count_skip_text_and_blanks_in_cells():
+    cells = {("S", 0, 0): 1.5, ("S", 1, 0): "abc", ("S", 2, 0): 2.5, ("S", 4, 0): True}
+    assert run("=AVERAGE(A1:A5)", cells) == 2.0
+    assert run("=COUNT(A1:A5)", cells) == 2
+    assert run('=COUNT(A1:A5,"3",1)', cells) == 4
+    assert str(run("=AVERAGE(A4:A5)", cells)) == "#DIV/0!"
+    assert str(run("=AVERAGE(A1,1/0)", cells)) == "#DIV/0!"
+
+
 def test_round_is_half_away_from_zero_on_the_decimal_shown():
     assert excel_round(2.675, 2) == 2.68
     assert excel_round(-2.5, 0) == -3

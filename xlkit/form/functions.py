@@ -193,6 +193,28 @@ def fn_max(args: Args) -> Value:
     return nums if isinstance(nums, XlError) else (max(nums) if nums else 0.0)
 
 
+def fn_average(args: Args) -> Value:
+    nums = _numbers(args)
+    if isinstance(nums, XlError):
+        return nums
+    if not nums:
+        return DIV0_ERR
+    total = fn_sum(args)
+    return total / len(nums) if isinstance(total, float) else total
+
+
+def fn_count(args: Args) -> Value:
+    """Numbers in cells, and literals that read as numbers; errors and text in cells are not counted."""
+    count = 0
+    for arg in args:
+        for value, from_ref in arg:
+            if from_ref:
+                count += isinstance(value, (int, float)) and not isinstance(value, bool)
+            else:
+                count += not isinstance(to_number(value), XlError)
+    return float(count)
+
+
 def fn_round(args: Args) -> Value:
     if len(args) != 2:
         return VALUE_ERR
@@ -263,6 +285,8 @@ FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {
     "MIN": fn_min,
     "MAX": fn_max,
     "ROUND": fn_round,
+    "AVERAGE": fn_average,
+    "COUNT": fn_count,
     "AND": lambda a: _logic(a, all),
     "OR": lambda a: _logic(a, any),
     "NOT": fn_not,
