@@ -17,8 +17,9 @@ SINGLE_LINE = 15.0  # a row's default height
 OPENING, CLOSING = "（(《“【", "）)》”】"
 
 
-def char_units(ch: str) -> float:
-    return 2.15 if unicodedata.east_asian_width(ch) in "WF" else 1.2
+def char_units(ch: str, size: float = 11) -> float:
+    """Units a character of `size` pt text takes."""
+    return (2.15 if unicodedata.east_asian_width(ch) in "WF" else 1.2) * size / 11
 
 
 def capacity(width: float) -> float:
@@ -53,35 +54,43 @@ def _tokens(paragraph: str) -> list[str]:
     return tokens
 
 
-def wrap(text: str, width: float) -> list[str]:
-    """The lines of a text in a cell `width` units wide, broken only between tokens; explicit newlines kept."""
+def wrap(text: str, width: float, size: float = 11) -> list[str]:
+    """The lines of `size` pt text in a cell `width` units wide, broken only between tokens; explicit newlines kept."""
     room = capacity(width)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line, used = "", 0.0
         for token in _tokens(paragraph):
-            size = sum(char_units(ch) for ch in token)
-            if size > room:  # a token longer than a line: characters, as the renderer would
+            needed = sum(char_units(ch, size) for ch in token)
+            if needed > room:  # a token longer than a line: characters, as the renderer would
                 for ch in token:
-                    if used + char_units(ch) > room and line:
+                    if used + char_units(ch, size) > room and line:
                         lines.append(line)
                         line, used = "", 0.0
                     line += ch
-                    used += char_units(ch)
+                    used += char_units(ch, size)
                 continue
-            if used + size > room and line:
+            if used + needed > room and line:
                 lines.append(line.rstrip())
                 line, used = "", 0.0
             line += token
-            used += size
+            used += needed
         lines.append(line)
     return lines
 
 
-def lines_needed(text: str, width: float) -> int:
-    return len(wrap(text, width))
+def lines_needed(text: str, width: float, size: float = 11) -> int:
+    return len(wrap(text, width, size))
 
 
-def height_for(lines: int) -> float:
-    """The row height that shows `lines` lines of 11 pt text whole."""
-    return SINGLE_LINE if lines <= 1 else math.ceil(lines * LINE_HEIGHT + ROW_PADDING)
+def height_for(lines: int, size: float = 11) -> float:
+    """The row height that shows `lines` lines of `size` pt text whole."""
+    return SINGLE_LINE if lines <= 1 else math.ceil(lines * LINE_HEIGHT * size / 11 + ROW_PADDING)
+
+
+def width_for(text: str, lines: int, narrowest: float = 6.0, size: float = 11) -> float:
+    """The narrowest column (in whole units) that holds the text in at most `lines` lines."""
+    width = narrowest
+    while lines_needed(text, width, size) > lines:
+        width += 1.0
+    return width
