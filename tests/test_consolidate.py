@@ -34,26 +34,33 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
     assert (seed["income.all.total"], seed["expense.all.balance_cum"], seed["grade"]) == (1126.28, 124.03, "优秀")
     out = tmp_path / "s.xlsx"
     write_summary(result, out)
-    ws = openpyxl.load_workbook(out, data_only=True)["汇总"]
-    header = [c.value for c in ws[4]]
-    rows = list(ws.iter_rows(min_row=5, values_only=True))
-    total = next(r for r in rows if r[2] == "合计")
-    for column in result.spec.summary.columns:
-        if column.total != "sum" or column.field is None:
-            continue
-        col = header.index(column.label)
-        expected = round(result.frame[column.field].fillna(0).sum(), 6)
-        assert round(total[col], 6) == expected, column.label
-    # each department's subtotal is the sum of its units
-    col = header.index("支出合计")
-    for department in result.frame.department.unique():
-        subtotal = next(r for r in rows if r[2] == f"{department} 小计")
-        units = result.frame[result.frame.department == department]["expense.all.total"].sum()
-        assert round(subtotal[col], 6) == round(units, 6)
-    book = openpyxl.load_workbook(out)
-    formula = book["汇总"].cell(row=rows.index(total) + 5, column=col + 1).value
-    assert formula.startswith("=SUM(")  # totals are live formulas, with cached values checked above
-    assert book.sheetnames == ["汇总", "校验问题", "报送情况", "共性指标", "统计", "_xlkit", "_units"]
+    values, formulas = openpyxl.load_workbook(out, data_only=True), openpyxl.load_workbook(out)
+    summary = result.spec.summary
+    for sheet in summary.sheets:
+        ws = values[sheet.name]
+        assert ws.row_dimensions[3].hidden  # the field ids, for machines
+        ids = [c.value for c in ws[3]]
+        rows = list(ws.iter_rows(min_row=6, values_only=True))
+        total = next(r for r in rows if r[1] == "合计")
+        for column in sheet.columns:
+            if column.field is None or column.total == "none":
+                continue
+            col = ids.index(column.field)
+            figures = result.frame[column.field].astype(float)
+            expected = figures.sum() if column.total == "sum" else figures.mean()
+            assert round(total[col], 6) == round(expected, 6), column.label
+            for department in result.frame.department.unique():  # each 小计 is its units' sum (or average score)
+                subtotal = next(r for r in rows if r[1] == f"{department} 小计")
+                units = figures[result.frame.department == department]
+                assert round(subtotal[col], 6) == round(units.sum() if column.total == "sum" else units.mean(), 6)
+            formula = formulas[sheet.name].cell(row=rows.index(total) + 6, column=col + 1).value
+            assert formula.startswith("=SUM(")  # totals are live formulas, with cached values checked above
+        assert ws.print_options.horizontalCentered and ws.page_setup.orientation == "landscape"
+        assert ws.print_title_rows == "$4:$5"
+    assert values.sheetnames == [s.name for s in summary.sheets] + ["校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit", "_units"]
+    assert values["绩效得分与等次"]["B4"].value == "单位编码"
+    labels = {row[3]: row[2] for row in values["字段"].iter_rows(min_row=3, values_only=True)}
+    assert labels["sangong_budget.all.total"] == "“三公”经费预算（万元） 合计"
     with zipfile.ZipFile(out) as z:
         assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= set(z.namelist())
 
@@ -155,9 +162,9 @@ def test_unit_text_never_becomes_a_formula(returned, roster, spec, tmp_path):
     out = tmp_path / "s.xlsx"
     write_summary(result, out)
     issues = openpyxl.load_workbook(out)["校验问题"]
-    found = [row for row in issues.iter_rows(min_row=2) if row[5].value == "contact.phone"]
-    assert found and found[0][6].value == "bad-format"
-    assert found[0][9].value == "=1+2" and found[0][9].data_type == "s"
+    found = [row for row in issues.iter_rows(min_row=3) if row[10].value == "contact.phone"]
+    assert found and found[0][11].value == "bad-format" and issues.column_dimensions["K"].hidden
+    assert found[0][8].value == "=1+2" and found[0][8].data_type == "s"
     wide = tmp_path / "w.csv"
     write_wide_csv(result, wide)
     raw = wide.read_bytes()
@@ -340,3 +347,44 @@ def test_cli_writes_one_summary_per_department(returned, roster, tmp_path):
                                     "--roll-up", "--jobs", "1"])
     assert nxt.exit_code == 0, nxt.output
     assert nxt.output.startswith(f"{len(written)} 个文件，2019 年度：已接收 {len(roster.units)}，")
+
+
+def test_totals_stay_within_excels_argument_limit_with_hundreds_of_departments(spec, tmp_path):
+    """300 departments of one unit each: the 合计 nests its SUM (Excel takes 255 arguments) and still adds up."""
+    import pandas as pd
+
+    from xlkit.bureau.consolidate import Consolidation, FileStatus
+
+    count = 300
+    files = [FileStatus(f"/in/{k}.xlsx", "accepted", unit_code=f"U{k:03}", unit_name=f"单位{k}", department=f"部门{k}", in_totals=True)
+             for k in range(count)]
+    frame = pd.DataFrame({"unit_code": [f.unit_code for f in files], "unit_name": [f.unit_name for f in files],
+                          "department": [f.department for f in files], "status": ["accepted"] * count,
+                          "file": [f.path for f in files], "expense.all.total": [k + 0.01 for k in range(count)],
+                          "score": [float(60 + k % 40) for k in range(count)], "grade": ["良好"] * count})
+    files.append(FileStatus("", "missing", unit_code="X1", unit_name="未报单位", department="空部门"))
+    out = tmp_path / "s.xlsx"
+    write_summary(Consolidation(spec, "2019", files, frame), out)
+    values, formulas = openpyxl.load_workbook(out, data_only=True), openpyxl.load_workbook(out)
+    for sheet, field, expected in (("支出和结余", "expense.all.total", frame["expense.all.total"].sum()),
+                                   ("绩效得分与等次", "score", frame["score"].mean())):
+        ids = [c.value for c in values[sheet][3]]
+        col = ids.index(field) + 1
+        rows = list(values[sheet].iter_rows(min_row=6))
+        total = next(r for r in rows if r[1].value == "合计")
+        assert total[col - 1].value == pytest.approx(expected)
+        assert formulas[sheet].cell(total[0].row, col).value.count("SUM(") >= 3  # SUM(SUM(…),SUM(…))
+        empty = next(r for r in rows if r[1].value == "空部门 小计（无已接收单位）")  # a department with nothing accepted
+        assert empty[col - 1].value is None
+
+
+def test_summary_sheet_names_are_checked(tmp_path):
+    from xlkit.errors import SpecError
+    from xlkit.form.load import load_spec
+
+    text = (ROOT / "templates" / "perf_self_eval.yaml").read_text(encoding="utf-8")
+    for bad in ("统计", "收入"):  # a sheet the summary writes anyway; a name used twice
+        path = tmp_path / "bad.yaml"
+        path.write_text(text.replace("- name: 固定资产", f"- name: {bad}"), encoding="utf-8")
+        with pytest.raises(SpecError, match=bad):
+            load_spec(path)

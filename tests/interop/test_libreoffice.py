@@ -233,7 +233,7 @@ def test_long_text_prints_every_character(libreoffice, seed_template, spec, tmp_
     assert office and "0.00" in office[0]  # the typed zero, and the totals it feeds
 
 
-def test_a_letter_prints_legibly_on_one_or_two_pages(libreoffice, seed_filled, spec, tmp_path):
+def test_a_letter_prints_legibly_on_one_or_two_pages(libreoffice, text_scale, seed_filled, spec, tmp_path):
     """A 审核意见 letter for a unit with a typical handful of problems: A4, 1–2 pages, body text at least 9 pt."""
     from xlkit.bureau.consolidate import consolidate
     from xlkit.bureau.letters import letters_to_pdf, write_letters
@@ -250,9 +250,8 @@ def test_a_letter_prints_legibly_on_one_or_two_pages(libreoffice, seed_filled, s
     [pdf] = letters_to_pdf([letter])
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout).group(1))
     assert 1 <= pages <= 2
-    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
-    heights = [float(y2) - float(y1) for y1, y2 in re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">', bbox)]
-    assert heights and sorted(heights)[len(heights) // 10] >= 9  # nine words in ten at least 9 pt high on paper
+    sizes = [size for page in range(1, pages + 1) for size in points_of_text(pdf, page, text_scale)]
+    assert sizes and min(sizes) >= 9 - 0.05  # every word at least 9 pt on paper
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     for phrase in ("审核意见", "岳阳市智慧城管指挥中心", "如何修改", "岳阳市财政局"):
         assert phrase in re.sub(r"\s", "", text), phrase
@@ -321,16 +320,87 @@ def test_summary_workbook_recalculates_to_the_same_totals(libreoffice, seed_fill
     import openpyxl
 
     book = openpyxl.load_workbook(summary)
-    ws = book["汇总"]
-    formula_cells = [["汇总", c.coordinate] for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
-    stats = book["统计"]
-    formula_cells += [["统计", c.coordinate] for row in stats.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("=")]
+    formula_cells = [[ws.title, c.coordinate] for ws in book.worksheets for row in ws.iter_rows() for c in row
+                     if isinstance(c.value, str) and c.value.startswith("=")]
     cached = openpyxl.load_workbook(summary, data_only=True)
     before = [cached[s][a].value for s, a in formula_cells]
     [after] = libreoffice.run([{"op": "values", "path": str(summary), "cells": formula_cells, "recalc": True}])
-    assert len(formula_cells) > 40
+    assert len(formula_cells) > 40 and {s for s, _a in formula_cells} >= {s.name for s in spec.summary.sheets} | {"统计"}
     for (sheet, address), mine, theirs in zip(formula_cells, before, after["values"], strict=True):
         assert same(mine, theirs), (sheet, address, mine, theirs)
+
+
+def word_boxes(pdf: Path, page: int) -> list[tuple[float, ...]]:
+    bbox = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    return [tuple(map(float, box)) for box in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', bbox)]
+
+
+def points_of_text(pdf: Path, page: int, scale: float) -> list[float]:
+    """The size on paper of every word on a page: its box height over that of 1 pt text in the same renderer."""
+    return [(y2 - y1) / scale for _x1, y1, _x2, y2 in word_boxes(pdf, page)]
+
+
+@pytest.fixture(scope="module")
+def text_scale(libreoffice, tmp_path_factory):
+    """How high pdftotext's box of 10 pt text in our font is when printed at 100 %: the yardstick for sizes."""
+    import xlsxwriter
+
+    from xlkit.write.build import FONT
+
+    folder = tmp_path_factory.mktemp("yardstick")
+    book = xlsxwriter.Workbook(str(folder / "ten.xlsx"))
+    ws = book.add_worksheet("一")
+    ws.write_string(0, 0, "十磅字样 10 pt", book.add_format({"font_name": FONT, "font_size": 10}))
+    book.close()
+    libreoffice.run([{"op": "pdf", "path": str(folder / "ten.xlsx"), "out": str(folder / "ten.pdf")}])
+    return max(points_of_text(folder / "ten.pdf", 1, 1.0)) / 10
+
+
+def test_every_summary_sheet_prints_legibly(libreoffice, text_scale, returned, roster, spec, tmp_path):
+    """The summary of the sample campaign (one unit with errors, one department with no accepted unit) printed:
+    each sheet one page wide on a few A4 landscape pages, every word at least 9 pt, no two lines of text overlapping,
+    the errors listed apart and the 合计 where it belongs."""
+    import tamper
+    from campaign import fresh_copy
+
+    folder = fresh_copy(returned, tmp_path)
+    for path in sorted(folder.iterdir())[4:7]:  # three units type over a total; a whole department (the last) sends nothing
+        total = layout_of(path, spec).fields["expense.all.total"]
+        tamper.edit(path, set_cell=(total.sheet, total.address, 1))
+    for path in sorted(folder.iterdir())[-2:]:
+        path.unlink()
+    summary = tmp_path / "summary.xlsx"
+    write_summary(consolidate([folder], roster, jobs=2), summary)
+    pdf = tmp_path / "summary.pdf"
+    libreoffice.run([{"op": "pdf", "path": str(summary), "out": str(pdf)}])
+    out = PRINT_DIR / "summary"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    shutil.copy(pdf, out / "summary.pdf")
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / "page")], check=True)
+    names = [s.name for s in spec.summary.sheets] + ["校验问题", "报送情况", "共性指标", "统计", "字段"]
+    owners = pdf_pages_by_sheet(pdf, names)
+    assert sorted(set(owners), key=names.index) == names  # every sheet prints, the hidden ones do not
+    for name in names:
+        assert 1 <= owners.count(name) <= 2, (name, owners.count(name))
+    info = subprocess.run(["pdfinfo", "-f", "1", "-l", str(len(owners)), str(pdf)], capture_output=True, text=True).stdout
+    sizes = {(round(float(w)), round(float(h))) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)}
+    assert sizes == {(842, 595)}  # A4 landscape
+    for page, owner in enumerate(owners, start=1):
+        points = points_of_text(pdf, page, text_scale)
+        assert points and min(points) >= 9 - 0.05, (owner, page, round(min(points), 2))
+        boxes = word_boxes(pdf, page)
+        for k, (x1, y1, x2, y2) in enumerate(boxes):  # glyph boxes of wrapped lines touch; a third of a line is a collision
+            for (a1, b1, a2, b2) in boxes[k + 1:]:
+                across, down = min(x2, a2) - max(x1, a1), min(y2, b2) - max(y1, b1)
+                assert not (across > 1 and down > (y2 - y1) / 3), (owner, page, (x1, y1), (a1, b1))
+    text = re.sub(r"\s", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout)
+    for phrase in ("收入情况汇总表", "合计", "小计（无已接收单位）", "未纳入合计", "综合得分（分）", "“三公”经费预算（万元）", "应报13"):
+        assert phrase in text, phrase
+    for page, owner in enumerate(owners, start=1):  # machine names stay hidden, except on the sheet that lists them
+        words = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True, text=True).stdout
+        assert owner == "字段" or "expense.all.total" not in words, (owner, page)
+        assert "formula-overwritten" not in words, (owner, page)
 
 
 @pytest.mark.skipif(os.environ.get("CI") != "true", reason="only asserted under CI")

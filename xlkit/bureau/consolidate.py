@@ -270,6 +270,13 @@ def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
     return out
 
 
+def departments(consolidation: Consolidation) -> list[str]:
+    """Every 主管部门 in roster order (one with no unit in the totals too), then those only files name."""
+    roster_units = consolidation.roster.units if consolidation.roster else []
+    names = [u.department for u in roster_units] + [f.department for f in consolidation.files]
+    return list(dict.fromkeys(name for name in names if name))
+
+
 def _most_common_year(reports: list[FileReport]) -> str:
     years = Counter(r.identity.year for r in reports if r.identity and r.identity.year)
     return years.most_common(1)[0][0] if years else ""

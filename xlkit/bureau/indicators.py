@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .consolidate import Consolidation
-from .sheets import Formats, header_row, values_row
+from .consolidate import Consolidation, departments
+from .sheets import Formats, header_row, print_setup, row_height, values_row
 
 
 @dataclass
@@ -75,17 +75,17 @@ def common_indicators(consolidation: Consolidation) -> IndicatorTable:
                                     _number(record.get(ranking)) if ranking else None))
     for index, rank in _ranks([(k, u.score) for k, u in enumerate(units)]).items():
         units[index].rank = rank
-    departments: dict[str, list[int]] = {}
+    by_department: dict[str, list[int]] = {}
     for k, unit in enumerate(units):
-        departments.setdefault(unit.department, []).append(k)
-    for members in departments.values():
+        by_department.setdefault(unit.department, []).append(k)
+    for members in by_department.values():
         for index, rank in _ranks([(k, units[k].score) for k in members]).items():
             units[index].rank_in_department = rank
     grades = [band.label for band in consolidation.spec.grades]
     grade_field = summary.grade_chart.field if summary and summary.grade_chart else None
     table = []
-    for name in _department_order(consolidation, departments):
-        members = departments.get(name, [])
+    for name in departments(consolidation):
+        members = by_department.get(name, [])
         sums = {}
         for i in indicators:
             numerators = [_number(records[k].get(i.numerator)) for k in members]
@@ -98,15 +98,6 @@ def common_indicators(consolidation: Consolidation) -> IndicatorTable:
     return IndicatorTable(units, table)
 
 
-def _department_order(consolidation: Consolidation, present: dict[str, list[int]]) -> list[str]:
-    """Every department of the roster, in roster order (one with no unit in the totals still has its row), then others."""
-    order: list[str] = []
-    for unit in consolidation.roster.units if consolidation.roster else []:
-        if unit.department not in order:
-            order.append(unit.department)
-    return order + [d for d in present if d not in order]
-
-
 def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     """共性指标 per unit with its ranking; per department the ratios of the sums, the average score and the grades."""
     summary = consolidation.spec.summary
@@ -116,12 +107,14 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
     percent = fmt.number("unit", "ratio")
     score = fmt.number("unit", "score")
     ws = book.add_worksheet("共性指标")
-    widths: list[float] = [5, 24, 18, *[11] * len(indicators), 9, 8, 10]
+    widths: list[float] = [4, 18, 12, *[10] * len(indicators), 8, 6, 8]
     for c, width in enumerate(widths):
         ws.set_column(c, c, width)
     last = len(widths) - 1
-    ws.merge_range(0, 0, 0, last, f"共性指标（{consolidation.year}年度）", fmt["title"])
-    ws.write_string(1, 0, "比率为实际数与基数之比；部门一行为本部门各单位合计数之比。排名按综合得分，得分相同者名次相同。", fmt["note"])
+    ws.merge_range(0, 0, 0, last, f"共性指标（{consolidation.year}年度）", fmt["title_center"])
+    note = "比率为实际数与基数之比；部门一行为本部门各单位合计数之比。排名按综合得分，得分相同者名次相同。"
+    ws.merge_range(1, 0, 1, last, note, fmt["note"])
+    ws.set_row(1, row_height([(note, sum(widths))]))
     headers = ["序号", "单位名称", "主管部门", *[i.label for i in indicators], "综合得分", "总排名", "部门内排名"]
     row = header_row(ws, fmt, 2, headers, widths)
     for number, unit in enumerate(table.units, start=1):
@@ -133,7 +126,7 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
     row += 1
     grades = [band.label for band in consolidation.spec.grades]
     headers = ["", "主管部门", "纳入汇总单位数", *[i.label for i in indicators], "平均得分", *[f"{g}（个）" for g in grades]]
-    widths += [8] * (len(headers) - len(widths))
+    widths += [7] * (len(headers) - len(widths))
     row = header_row(ws, fmt, row, headers, widths)
     for department in table.departments:
         values = ["", department.department, department.units, *[department.ratios[i.id] for i in indicators], department.average_score,
@@ -143,7 +136,4 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
         row += 1
     for c, width in enumerate(widths):
         ws.set_column(c, c, width)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.set_footer("&C共性指标 第 &P 页，共 &N 页")
+    print_setup(ws, "共性指标", (row - 1, len(widths) - 1), repeat=2)

@@ -22,14 +22,14 @@ from ..files import atomic_path
 from ..intake.catalogue import CATALOGUE
 from ..intake.report import Issue
 from ..write.build import FONT
-from ..write.textfit import height_for, lines_needed
 from .consolidate import Consolidation, UnitStatus, unit_statuses
 from .distribute import UNSAFE_FILENAME
+from .sheets import BODY_SIZE, row_height
 from .status import DEFAULT_ZONE, bureau_zone, local_time
 
 SEVERITY = {"error": "错误", "warning": "警告"}
-# widths sum to A4 portrait at full size (about 97 units between 0.5-inch margins): 10 pt text stays 10 pt on paper
-COLUMNS = [("序号", 4), ("级别", 5), ("工作表", 9), ("单元格", 7), ("栏目", 16), ("应为", 11), ("实为", 11), ("如何修改", 32)]
+# widths fit A4 portrait between 0.5-inch margins (sheets.page_units): 10 pt text stays at least 9 pt on paper
+COLUMNS = [("序号", 4), ("级别", 4), ("工作表", 8), ("单元格", 6), ("栏目", 11), ("应为", 9), ("实为", 9), ("如何修改", 22)]
 MAX_ROWS = 40  # more problems than this are grouped by kind
 
 
@@ -85,7 +85,7 @@ def _shown(value: Any) -> str:
 def _write_letter(path: Path, consolidation: Consolidation, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str],
                   zone: tzinfo) -> None:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
-    base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "text_wrap": True}
+    base = {"font_name": FONT, "font_size": BODY_SIZE, "valign": "vcenter", "text_wrap": True}
     title = book.add_format({**base, "bold": True, "font_size": 14, "align": "center"})
     text = book.add_format(base)
     header = book.add_format({**base, "bold": True, "border": 1, "align": "center", "bg_color": "#DDEBF7"})
@@ -103,7 +103,7 @@ def _write_letter(path: Path, consolidation: Consolidation, unit: UnitStatus, is
     row = 1
     for line in lines:
         ws.merge_range(row, 0, row, width, line, text)
-        ws.set_row(row, height_for(lines_needed(line, total_width)))
+        ws.set_row(row, row_height([(line, total_width)]))
         row += 1
     row += 1
     for c, (label, column_width) in enumerate(COLUMNS):
@@ -115,8 +115,7 @@ def _write_letter(path: Path, consolidation: Consolidation, unit: UnitStatus, is
         ws.write_number(row, 0, number, cell)
         for c, value in enumerate(values, start=1):
             ws.write_string(row, c, value, cell)
-        needed = max(lines_needed(v, COLUMNS[c][1]) for c, v in enumerate(values, start=1))
-        ws.set_row(row, height_for(needed))
+        ws.set_row(row, row_height((v, COLUMNS[c][1]) for c, v in enumerate(values, start=1)))
     row += 2
     issuer, contact = sender
     footer = [f"{issuer}　{datetime.now(zone):%Y年%m月%d日}"] + ([contact] if contact else [])

@@ -8,16 +8,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConsolidationError
-from ..write.textfit import height_for, lines_needed
-from .consolidate import STATUS_LABELS, Consolidation, unit_statuses
-from .sheets import Formats, values_row
+from .consolidate import STATUS_LABELS, Consolidation, FileStatus, UnitStatus, unit_statuses
+from .sheets import Formats, header_row, print_setup, values_row
 
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
 # widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
-STATUS_HEADERS = [("序号", 5), ("单位编码", 11), ("单位名称", 18), ("主管部门", 14), ("联系人", 9), ("电话", 13), ("报送状态", 12),
-                  ("收到的文件", 24), ("保存时间", 10), ("错误", 5), ("警告", 5), ("说明", 22), ("名单内", 5)]
+STATUS_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("主管部门", 11), ("联系人", 8), ("电话", 12), ("报送状态", 10),
+                  ("收到的文件", 14), ("保存时间", 9), ("错误", 4), ("警告", 4), ("说明", 9)]
 
 
 def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
@@ -30,13 +29,12 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
               ("有错误", sum(1 for u in roster_units if u.counted is not None and u.counted.errors)),
               ("已拒收", labels.count(STATUS_LABELS["rejected"])), ("未报", labels.count(STATUS_LABELS["missing"]))]
     ws = book.add_worksheet("报送情况")
-    ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title"])
+    ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title_center"])
     ws.write_string(1, 0, "；".join(f"{label} {n}" for label, n in counts) + f"（时间为{_zone_label(zone)}）",
                     fmt["note"])
-    for c, (label, width) in enumerate(STATUS_HEADERS):
-        ws.write_string(2, c, label, fmt["header"])
+    for c, (_label, width) in enumerate(STATUS_HEADERS):
         ws.set_column(c, c, width)
-    ws.set_row(2, height_for(max(lines_needed(label, width) for label, width in STATUS_HEADERS)))
+    header_row(ws, fmt, 2, [label for label, _w in STATUS_HEADERS], [w for _l, w in STATUS_HEADERS])
     for r, unit in enumerate(units, start=3):
         counted = unit.counted
         shown = [counted] if counted is not None else unit.files
@@ -44,16 +42,16 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
                              "；".join(Path(f.path).name for f in unit.files),
                              local_time(shown[0].saved_at, zone) if shown else "",
                              sum(f.errors for f in shown), sum(f.warnings for f in shown),
-                             "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件",
-                             "是" if unit.in_roster else "否"]
+                             _note(unit, shown)]
         values_row(ws, r, values, [fmt["text"]] * len(values), [width for _label, width in STATUS_HEADERS])
     ws.freeze_panes(3, 3)
     ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(2)
-    ws.set_footer("&C报送情况 第 &P 页，共 &N 页")
+    print_setup(ws, "报送情况", (len(units) + 2, len(STATUS_HEADERS) - 1), repeat=2)
+
+
+def _note(unit: UnitStatus, shown: list[FileStatus]) -> str:
+    reasons = "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件"
+    return reasons if unit.in_roster else "；".join(filter(None, ["不在报送名单内", reasons]))
 
 
 def _zone_label(zone: tzinfo) -> str:

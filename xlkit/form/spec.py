@@ -225,7 +225,7 @@ class SummaryColumn(Model):
     label: str
     group: str = ""
     type: str = "money"
-    total: Literal["sum", "none"] = "sum"
+    total: Literal["sum", "average", "none"] = "sum"  # what the 小计 and 合计 rows hold
 
     @model_validator(mode="after")
     def _source(self) -> SummaryColumn:
@@ -253,13 +253,49 @@ class Indicator(Model):
     denominator: str
 
 
-class Summary(Model):
+# sheet names the summary workbook writes besides the themed ones
+RESERVED_SUMMARY_SHEETS = ("校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit", "_units")
+SHEET_NAME = re.compile(r"^[^\[\]:*?/\\']{1,31}$")
+
+
+class SummarySheet(Model):
+    """One print-ready table of the summary (收入, 支出和结余 …): a unit per row, a few columns that fit the paper."""
+
+    name: str = Field(pattern=SHEET_NAME.pattern)
     title: str
     columns: list[SummaryColumn] = Field(min_length=1)
+
+
+class Summary(Model):
+    title: str
+    paper: Literal["A4", "A3"] = "A4"  # every themed sheet prints landscape on it
+    sheets: list[SummarySheet] = Field(min_length=1)
     grade_chart: GradeChart | None = None
     structure_chart: StructureChart | None = None
     indicators: list[Indicator] = []
     ranking: str | None = None  # the field units are ranked by (the score), overall and within department
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_columns(cls, data: Any) -> Any:
+        """A spec written before the themed sheets lists `columns:` flat: they print as one sheet, 汇总."""
+        if isinstance(data, dict) and "columns" in data and "sheets" not in data:
+            data = {**data, "sheets": [{"name": "汇总", "title": data.get("title", "汇总"), "columns": data["columns"]}]}
+            del data["columns"]
+        return data
+
+    @model_validator(mode="after")
+    def _sheet_names(self) -> Summary:
+        names = [s.name for s in self.sheets]
+        for name in names:
+            if name in RESERVED_SUMMARY_SHEETS or names.count(name) > 1:
+                raise ValueError(f"summary sheet name {name!r} is used twice or reserved")
+        return self
+
+    @property
+    def columns(self) -> list[SummaryColumn]:
+        """Every column of every sheet, in order: the fields the summary reports."""
+        return [c for s in self.sheets for c in s.columns]
 
 
 class Spec(Model):

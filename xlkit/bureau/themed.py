@@ -1,0 +1,218 @@
+"""The summary's themed sheets (收入, 支出和结余 …): print-ready tables a director can read on paper.
+
+Every themed sheet has the same rows: each 主管部门's units, its 小计 (sums, the average score), then the 合计,
+so the 统计 sheet can point at any of them. A department none of whose units was accepted still has its row.
+Units whose returns have errors are listed below the table, not summed in (unless the run includes them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from ..errors import ConsolidationError
+from ..form.a1 import cell_name
+from ..form.formula import Value
+from ..form.spec import SummaryColumn, SummarySheet
+from ..write.textfit import char_units, width_for
+from .consolidate import Consolidation, FileStatus, column_values, departments
+from .sheets import BODY_SIZE, Formats, RecordedSheet, page_units, print_setup, row_height
+
+FIXED = [("序号", 4.0), ("单位编码", 10.0), ("单位名称", 28.0)]
+HEADER_ROWS = (3, 4)  # group row, label row; row 2 (hidden) holds the field ids for machines
+FIRST_ROW = 5
+MAX_ARGS = 255  # Excel's limit on a function's arguments; longer lists nest
+
+
+@dataclass
+class Row:
+    kind: str  # unit, subtotal, total
+    department: str = ""
+    unit: FileStatus | None = None
+    index: int = -1  # the unit's row in the consolidation's frame
+    units: list[int] = field(default_factory=list)  # the sheet rows a subtotal or total covers
+
+
+@dataclass
+class Placement:
+    """Where the themed sheets put each field and department, for the formulas of the 统计 sheet."""
+
+    columns: dict[str, tuple[str, int]]  # field id -> (sheet, column)
+    subtotals: list[tuple[str, int]]  # (department, row): the same rows on every themed sheet
+    first_row: int
+    last_row: int
+
+
+def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
+                  zone: tzinfo) -> Placement:
+    summary = consolidation.spec.summary
+    assert summary is not None
+    rows = _rows(consolidation)
+    apart = [f for f in consolidation.files if f.status == "accepted-errors" and not f.in_totals]
+    stamp = f"生成时间 {datetime.now(zone):%Y-%m-%d %H:%M}"
+    columns: dict[str, tuple[str, int]] = {}
+    for sheet in summary.sheets:
+        ws = book.add_worksheet(sheet.name)
+        recorded = RecordedSheet(ws, sheet.name, values)
+        widths = _widths(sheet, consolidation, summary.paper)
+        note = f"纳入合计 {len(consolidation.included)} 个单位" + (f"；{len(apart)} 个单位有错误，未纳入合计" if apart else "") + f"；{stamp}"
+        _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", note)
+        _body(recorded, fmt, sheet, consolidation, rows, widths)
+        end = FIRST_ROW + len(rows)
+        last_row = _listed_apart(ws, fmt, apart, end + 1, len(widths))
+        for k, column in enumerate(sheet.columns):
+            if column.field:
+                columns.setdefault(column.field, (sheet.name, len(FIXED) + k))
+        ws.freeze_panes(FIRST_ROW, len(FIXED))
+        print_setup(ws, sheet.name, (last_row, len(widths) - 1), summary.paper, HEADER_ROWS)
+    subtotals = [(r.department, FIRST_ROW + i) for i, r in enumerate(rows) if r.kind == "subtotal"]
+    return Placement(columns, subtotals, FIRST_ROW, FIRST_ROW + len(rows) - 1)
+
+
+def _rows(consolidation: Consolidation) -> list[Row]:
+    """Departments in roster order (then any others), each with its units and a 小计; then the 合计."""
+    frame_rows = {code: i for i, code in enumerate(consolidation.frame["unit_code"])}
+    members: dict[str, list[FileStatus]] = {department: [] for department in departments(consolidation)}
+    for status in sorted(consolidation.included, key=lambda f: frame_rows[f.unit_code]):
+        members.setdefault(status.department, []).append(status)
+    rows: list[Row] = []
+    for department, units in members.items():
+        first = FIRST_ROW + len(rows)
+        rows += [Row("unit", department, status, frame_rows[status.unit_code]) for status in units]
+        rows.append(Row("subtotal", department, units=list(range(first, first + len(units)))))
+    rows.append(Row("total", units=[FIRST_ROW + i for i, r in enumerate(rows) if r.kind == "unit"]))
+    return rows
+
+
+def _widths(sheet: SummarySheet, consolidation: Consolidation, paper: str) -> list[float]:
+    """Each column as wide as its widest figure (the 合计's, with thousands separators) or its grade text, its
+    label in at most four lines; the unit names narrower (wrapping) when the page would otherwise shrink the print."""
+    codes = [f.unit_code for f in consolidation.included]
+    widths = [FIXED[0][1], max([FIXED[1][1], *[len(code) + 1.0 for code in codes]]), FIXED[2][1]]  # digits: a unit each
+    for column in sheet.columns:
+        numbers = [abs(float(v)) for v in column_values(consolidation, column) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        texts = [str(v) for v in column_values(consolidation, column) if isinstance(v, str)]
+        widest = max([len(f"{sum(numbers):,.2f}") + 2.0] + [sum(char_units(ch, BODY_SIZE) for ch in t) + 2.0 for t in texts])
+        widths.append(max(8.0, width_for(column.label, 4, size=BODY_SIZE), min(16.0, widest)))
+    widths[2] = max(16.0, min(widths[2], page_units(paper, len(widths)) - sum(widths) + widths[2]))
+    return widths
+
+
+def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], title: str, note: str) -> None:
+    last = len(widths) - 1
+    ws.merge_range(0, 0, 0, last, title, fmt["title_center"])
+    ws.set_row(0, 24)
+    ws.merge_range(1, 0, 1, last, note, fmt["note"])
+    for c, width in enumerate(widths):
+        ws.set_column(c, c, width)
+    ids = ["number", "unit_code", "unit_name"] + [c.field or f"count:{c.count}" for c in sheet.columns]
+    for c, text in enumerate(ids):
+        ws.write_string(2, c, text)
+    ws.set_row(2, None, None, {"hidden": True})
+    for c, (label, _width) in enumerate(FIXED):
+        ws.merge_range(3, c, 4, c, label, fmt["header"])
+    groups: list[tuple[str, int, int]] = []
+    for k, column in enumerate(sheet.columns):
+        col = len(FIXED) + k
+        ws.write_string(4, col, column.label, fmt["header"])
+        if groups and groups[-1][0] == column.group:
+            groups[-1] = (column.group, groups[-1][1], col)
+        else:
+            groups.append((column.group, col, col))
+    for text, start, end in groups:
+        if start == end:
+            ws.write_string(3, start, text, fmt["header"])
+        else:
+            ws.merge_range(3, start, 3, end, text, fmt["header"])
+    ws.set_row(3, row_height((text, sum(widths[start:end + 1])) for text, start, end in groups))
+    ws.set_row(4, row_height((c.label, widths[len(FIXED) + k]) for k, c in enumerate(sheet.columns)))
+
+
+def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, consolidation: Consolidation, rows: list[Row],
+          widths: list[float]) -> None:
+    per_column = [column_values(consolidation, c) for c in spec_sheet.columns]
+    number = 0
+    for i, row in enumerate(rows):
+        r = FIRST_ROW + i
+        if row.kind == "unit":
+            number += 1
+            assert row.unit is not None
+            sheet.number(r, 0, number, fmt["center"])
+            sheet.text(r, 1, row.unit.unit_code, fmt["text"])
+            sheet.text(r, 2, row.unit.unit_name, fmt["text"])
+            for k, column in enumerate(spec_sheet.columns):
+                sheet.number(r, len(FIXED) + k, per_column[k][row.index], fmt.number("unit", column.type))
+            sheet.ws.set_row(r, row_height([(row.unit.unit_name, widths[2])]))
+            continue
+        label = "合计" if row.kind == "total" else f"{row.department} 小计" + ("" if row.units else "（无已接收单位）")
+        sheet.ws.write_blank(r, 0, None, fmt[f"{row.kind}_text"])
+        sheet.ws.merge_range(r, 1, r, 2, label, fmt[f"{row.kind}_text"])
+        sheet.values[(sheet.name, r, 1)] = label
+        sheet.ws.set_row(r, row_height([(label, widths[1] + widths[2])]))
+        results = [_total_cell(sheet, fmt, r, len(FIXED) + k, column, row) for k, column in enumerate(spec_sheet.columns)]
+        if row.kind == "total":
+            _self_check(spec_sheet.columns, per_column, results)
+
+
+def _total_cell(sheet: RecordedSheet, fmt: Formats, r: int, col: int, column: SummaryColumn, row: Row) -> Value:
+    """A live formula over the unit rows above (its cached value computed here), or a blank."""
+    cell_format = fmt.number(row.kind, column.type)
+    if column.total == "none" or not row.units:
+        sheet.ws.write_blank(r, col, None, cell_format)
+        return None
+    ranges = _ranges(row.units, col)
+    if column.total == "sum":
+        return sheet.formula(r, col, _nested("SUM", "SUM", ranges), cell_format)
+    return sheet.formula(r, col, f"{_nested('SUM', 'SUM', ranges)}/{_nested('COUNT', 'SUM', ranges)}", cell_format)
+
+
+def _ranges(rows: list[int], col: int) -> list[str]:
+    """Consecutive unit rows as one range each: C6:C9,C11:C12."""
+    out: list[str] = []
+    start = previous = rows[0]
+    for row in [*rows[1:], -1]:
+        if row != previous + 1:
+            out.append(cell_name(start, col) if start == previous else f"{cell_name(start, col)}:{cell_name(previous, col)}")
+            start = row
+        previous = row
+    return out
+
+
+def _nested(inner: str, outer: str, args: list[str]) -> str:
+    """inner(a, b, …) within Excel's 255 arguments: longer lists become outer(inner(…), inner(…))."""
+    if len(args) <= MAX_ARGS:
+        return f"{inner}({','.join(args)})"
+    return _nested(outer, outer, [f"{inner}({','.join(args[k:k + MAX_ARGS])})" for k in range(0, len(args), MAX_ARGS)])
+
+
+def _self_check(columns: list[SummaryColumn], per_column: list[list[Value]], totals: list[Value]) -> None:
+    """The 合计 the formulas compute must equal the units' figures added up here, or no summary is written."""
+    for column, unit_values, total in zip(columns, per_column, totals, strict=True):
+        numbers = [float(v) for v in unit_values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if column.total == "none" or not numbers:
+            continue
+        expected: float = sum(numbers) if column.total == "sum" else sum(numbers) / len(numbers)
+        if not isinstance(total, float) or abs(total - expected) > 1e-6 * max(1.0, abs(expected)):
+            raise ConsolidationError(f"summary self-check failed: {column.label} total {total} != the units' {expected}")
+
+
+def _listed_apart(ws: Any, fmt: Formats, apart: list[FileStatus], row: int, width: int) -> int:
+    """The units with errors, below the table: named, with how many errors, and where to read them. Returns the
+    sheet's last row."""
+    if not apart:
+        return row - 2
+    heading = f"以下 {len(apart)} 个单位的报表有错误，未纳入合计（问题见“校验问题”表）："
+    ws.merge_range(row, 0, row, width - 1, heading, fmt["note_bold"])
+    for k, status in enumerate(apart, start=1):
+        r = row + k
+        ws.write_number(r, 0, k, fmt["center"])
+        ws.write_string(r, 1, status.unit_code, fmt["text"])
+        ws.write_string(r, 2, status.unit_name, fmt["text"])
+        text = f"主管部门：{status.department}；错误 {status.errors} 处"
+        if width > 4:
+            ws.merge_range(r, 3, r, width - 1, text, fmt["text"])
+        else:
+            ws.write_string(r, 3, text, fmt["text"])
+    return row + len(apart)
+
