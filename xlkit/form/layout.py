@@ -112,6 +112,7 @@ class RowInstance:
     item: tuple[str, int] | None = None  # (parameter, index) when the row is a named repeated item
     template: str = ""  # the first label before {name} is filled in
     hints: list[str] = field(default_factory=list)  # guidance under each label column ("" for none)
+    formulas: dict[str, str] = field(default_factory=dict)  # column key -> this row's own formula
 
 
 @dataclass(eq=False)  # compared and hashed by identity: caches key on a layout

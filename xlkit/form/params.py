@@ -9,7 +9,8 @@ from typing import Any
 from ..errors import XlkitError
 from .spec import Spec
 
-PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name", "issuer")  # issuer: the bureau that issues the form
+PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name", "issuer", "implementer")  # issuer: the bureau that issues
+# the form; implementer: the unit that carries a project out (a project form's unit code and name are the project's)
 
 
 @dataclass(frozen=True)

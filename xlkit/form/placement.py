@@ -173,8 +173,12 @@ class _Placer:
                     raise SpecError(f"{path}.rows[{r}].hint: {len(hints)} hints for {len(labels)} labels")
                 values = {"n": n, "i": detail, "name": name}
                 item = (spec_row.repeat, n - 1) if isinstance(spec_row.repeat, str) else None
+                unknown = set(spec_row.formulas) - {c.key for c in table.columns}
+                if unknown:
+                    raise SpecError(f"{path}.rows[{r}].formulas: no column {', '.join(sorted(unknown))}")
                 rows.append(RowInstance(fill_in(spec_row.key, **values), [fill_in(x, **values) for x in labels], spec_row.total,
-                                        item, fill_in(labels[0], n=n, i=detail), hints + [""] * (len(labels) - len(hints))))
+                                        item, fill_in(labels[0], n=n, i=detail), hints + [""] * (len(labels) - len(hints)),
+                                        spec_row.formulas))
         keys = [r.key for r in rows]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
@@ -241,16 +245,16 @@ class _Placer:
         for k, column in enumerate(table.columns):
             cpath = f"{path}.columns[{k}]"
             vtype = None if column.blank else self.type_of(column.type or table.type, f"{cpath}.type")
-            spec_formula: str | None = column.formula
+            spec_formula: str | None = instance.formulas.get(column.key, column.formula)
             kind: FieldKind | None
             if column.blank or (instance.total and column.total == "none"):
                 spec_formula, kind = None, None
-            elif instance.total and column.formula is None:
+            elif instance.total and spec_formula is None:
                 base = self.spec.types[vtype].base if vtype else "text"
                 spec_formula = f"SUM({{{table.id}.*.{column.key}}})" if base != "text" else None
                 kind = "formula" if spec_formula else None
             else:
-                kind = "formula" if column.formula else "input"
+                kind = "formula" if spec_formula else "input"
             if kind is None:
                 sheet.statics.append(Static(row, col, "", "blank" if column.blank else "empty", row, col + column.span - 1))
             else:
@@ -258,7 +262,7 @@ class _Placer:
                 label_template = "·".join([instance.template, *labels[1:], column.label]) if instance.item else None
                 slot = FieldSlot(f"{table.id}.{instance.key}.{column.key}", sheet.name, row, col, kind, vtype or "text",
                                  "·".join([*labels, column.label]), required, span=column.span,
-                                 spec_path=f"{cpath}.formula" if column.formula else cpath,
+                                 spec_path=f"{cpath}.formula" if spec_formula else cpath,
                                  item=instance.item, label_template=label_template)
                 self.add(sheet, slot, spec_formula, table.id, instance.key)
             height = max(height, column.height or 0)
@@ -351,6 +355,8 @@ class _Placer:
             raise SpecError(f"{path}.for: unknown table {check.for_!r}")
         out = []
         for instance in self.table_rows[check.for_]:
+            if instance.total and not check.total_row:
+                continue
             left = check.left.replace("#", instance.key)
             right = check.right.replace("#", instance.key)
             template = fill_in(check.name, row=instance.template + "".join(instance.labels[1:])) if instance.item else None

@@ -102,6 +102,7 @@ class TableRow(Model):
     hint: Union[str, list[str], None] = None  # guidance printed under the label (one per label column), not part of field labels
     repeat: Union[int, str, None] = None
     total: bool = False
+    formulas: dict[str, str] = {}  # column key -> the formula of this row's cell (a bureau-fixed 分值, say), in place of the column's
 
     @field_validator("key")
     @classmethod
@@ -204,6 +205,7 @@ class Rule(Model):
     left: str | None = None
     right: str | None = None
     for_: str | None = Field(default=None, alias="for")
+    total_row: bool = True  # with for: false leaves the table's total row out (a rule about a column it does not have)
     for_sheets: bool = False
     required_blanks: bool = False
 

@@ -79,6 +79,11 @@ def boolean_from_text(text: str) -> bool | None:
     return True if folded in TRUE_TEXT else False if folded in FALSE_TEXT else None
 
 
+def is_choice(value: Any, vtype: ValueType, spec: Spec) -> bool:
+    """A number type with `choices` takes a number or one of those words (定性 indicators: 达成 / 基本达成 / 未达成)."""
+    return isinstance(value, str) and vtype.base != "text" and vtype.choices is not None and value in spec.lists[vtype.choices]
+
+
 def coerce_fill_value(value: Any, vtype: ValueType, spec: Spec) -> Any:
     """Fill data is typed by the person writing it: numbers as numbers (or plain numeric text from CSV)."""
     if value is None or value == "":
@@ -96,6 +101,8 @@ def coerce_fill_value(value: Any, vtype: ValueType, spec: Spec) -> Any:
             raise ValueProblem("not-a-boolean", f"应为 是/否，实为 {value!r}", value)
         return flag
     if vtype.base in ("number", "integer"):
+        if is_choice(value, vtype, spec):
+            return value
         if isinstance(value, bool):
             raise ValueProblem("not-a-number", f"应为数字，实为 {value!r}", value)
         if isinstance(value, str):

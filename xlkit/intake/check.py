@@ -15,7 +15,16 @@ from ..form.layout import FieldSlot, Layout
 from ..form.params import BuildParams
 from ..form.placement import build_layout
 from ..form.registry import SpecRegistry
-from ..form.values import boolean_from_text, check_number, check_text, date_from_serial, date_from_text, number_from_text, plain_number
+from ..form.values import (
+    boolean_from_text,
+    check_number,
+    check_text,
+    date_from_serial,
+    date_from_text,
+    is_choice,
+    number_from_text,
+    plain_number,
+)
 from ..kinds import Severity
 from .catalogue import CATALOGUE, message, rule_code
 from .discover import display_name
@@ -179,6 +188,8 @@ class _Checker:
             return value
         try:
             if vtype.base in ("number", "integer"):
+                if is_choice(value, vtype, self.spec):
+                    return value
                 if isinstance(value, str):
                     number = number_from_text(value, vtype)
                     if number is None:
