@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
-from campaign import SEED_CODE
+from campaign import PROJECT_IDENTITY, SEED_CODE
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
@@ -91,4 +91,34 @@ def seed_filled(tmp_path_factory: pytest.TempPathFactory, spec, seed_template: P
 
     path = tmp_path_factory.mktemp("seed") / "filled.xlsx"
     fill_workbook(seed_template, seed_data, path, spec)
+    return path
+
+
+@pytest.fixture(scope="session")
+def project_spec():
+    from xlkit.form.load import load_spec
+
+    return load_spec(ROOT / "templates" / "project_self_eval.yaml")
+
+
+@pytest.fixture(scope="session")
+def project_data() -> dict:
+    return json.loads((SAMPLES / "seed_project_2019.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory: pytest.TempPathFactory, project_spec) -> Path:
+    from xlkit.write.build import build_template
+
+    path = tmp_path_factory.mktemp("project") / "template.xlsx"
+    build_template(path, project_spec, **PROJECT_IDENTITY)
+    return path
+
+
+@pytest.fixture(scope="session")
+def project_filled(tmp_path_factory: pytest.TempPathFactory, project_spec, project_template: Path, project_data) -> Path:
+    from xlkit.write.fill import fill_workbook
+
+    path = tmp_path_factory.mktemp("project") / "filled.xlsx"
+    fill_workbook(project_template, project_data, path, project_spec)
     return path

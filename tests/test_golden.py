@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pytest
+from campaign import PROJECT_IDENTITY
 
 from xlkit.write.build import build_template
 
-GOLDEN = Path(__file__).parent / "golden" / "template.json"
+GOLDEN = Path(__file__).parent / "golden"
 
 
 def snapshot(path: Path) -> dict:
@@ -62,16 +64,22 @@ def snapshot(path: Path) -> dict:
     return out
 
 
-def test_template_matches_golden_snapshot(tmp_path, spec, update_golden):
+@pytest.mark.parametrize("form", ["overall", "project"])
+def test_template_matches_golden_snapshot(tmp_path, spec, project_spec, update_golden, form):
     path = tmp_path / "template.xlsx"
-    build_template(path, spec, unit_code="430600301", unit_name="岳阳市智慧城管指挥中心", year=2019)
+    if form == "overall":
+        build_template(path, spec, unit_code="430600301", unit_name="岳阳市智慧城管指挥中心", year=2019)
+        golden_file = GOLDEN / "template.json"
+    else:
+        build_template(path, project_spec, **PROJECT_IDENTITY)
+        golden_file = GOLDEN / "project_template.json"
     current = json.loads(json.dumps(snapshot(path), ensure_ascii=False, default=str))
     if update_golden:
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(json.dumps(current, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        golden_file.parent.mkdir(exist_ok=True)
+        golden_file.write_text(json.dumps(current, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         return
-    assert GOLDEN.exists(), "no golden snapshot: run `make golden` once and review it"
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert golden_file.exists(), "no golden snapshot: run `make golden` once and review it"
+    golden = json.loads(golden_file.read_text(encoding="utf-8"))
     assert current.keys() == golden.keys()
     for part in golden:
         if isinstance(golden[part], dict) and part in current:

@@ -67,6 +67,8 @@ def main() -> None:
 @click.option("--unit-name", help="Unit name, prefilled and locked.")
 @click.option("--year", type=click.IntRange(2000, 2100), help="Year, prefilled and locked.")
 @click.option("--parent-name", help="Parent department (主管部门), prefilled and locked.")
+@click.option("--implementer", help="Project forms: the unit carrying the project out (实施单位), prefilled and locked; "
+              "--unit-code/--unit-name then name the project.")
 @click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
 @click.option("--sub-units", type=int, help="Number of sub-institution rows (二级机构).")
 @click.option("--sub-unit-name", "sub_unit_names", multiple=True, help="Name of a sub-institution row; repeat for each (sets the count).")
@@ -75,8 +77,8 @@ def main() -> None:
 @click.option("--password", help="Protection password of sheets and structure (default: none).")
 @reports_errors
 def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
-          parent_name: str | None, issuer: str | None, sub_units: int | None, sub_unit_names: tuple[str, ...], projects: int | None,
-          params: tuple[str, ...], password: str | None) -> None:
+          parent_name: str | None, implementer: str | None, issuer: str | None, sub_units: int | None,
+          sub_unit_names: tuple[str, ...], projects: int | None, params: tuple[str, ...], password: str | None) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
     from .write.build import build_template
 
@@ -93,7 +95,7 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
         counts["projects"] = projects
     names = {"sub_units": list(sub_unit_names)} if sub_unit_names else None
     layout = build_template(output, spec, unit_code=unit_code, unit_name=unit_name, year=year, parent_name=parent_name,
-                            issuer=issuer, counts=counts, names=names, password=password)
+                            issuer=issuer, counts=counts, names=names, password=password, implementer=implementer)
     inputs = len(layout.inputs())
     click.echo(f"Wrote {output}: {spec.template.title} {spec.template.version}, "
                f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.rules)} rules")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -48,3 +49,20 @@ def libreoffice(tmp_path_factory):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def text_scale(libreoffice, tmp_path_factory):
+    """How high pdftotext's box of 10 pt text in our font is when printed at 100 %: the yardstick for sizes."""
+    import xlsxwriter
+
+    from xlkit.write.build import FONT
+
+    folder = tmp_path_factory.mktemp("yardstick")
+    book = xlsxwriter.Workbook(str(folder / "ten.xlsx"))
+    ws = book.add_worksheet("一")
+    ws.write_string(0, 0, "十磅字样 10 pt", book.add_format({"font_name": FONT, "font_size": 10}))
+    book.close()
+    libreoffice.run([{"op": "pdf", "path": str(folder / "ten.xlsx"), "out": str(folder / "ten.pdf")}])
+    bbox = subprocess.run(["pdftotext", "-bbox", str(folder / "ten.pdf"), "-"], capture_output=True, text=True).stdout
+    return max(float(y2) - float(y1) for y1, y2 in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', bbox)) / 10

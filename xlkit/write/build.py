@@ -91,7 +91,7 @@ class _Styles:
             props["align"] = "right"
         if slot.kind == "formula":
             props["bg_color"] = FORMULA_COLOR
-            if vtype.base == "text":
+            if vtype.base == "text" and not vtype.wrap:  # a short result (等次, 通过) centred; a computed paragraph reads left
                 props["align"] = "center"
         elif slot.locked:
             props["bg_color"] = LOCKED_INPUT_COLOR
@@ -370,10 +370,13 @@ def build_template(
     counts: dict[str, int] | None = None,
     names: dict[str, list[str]] | None = None,
     password: str | None = None,
+    implementer: str | None = None,
 ) -> Layout:
-    """The template a unit receives: identity prefilled and locked when given."""
+    """The template a unit receives: identity prefilled and locked when given. A project form names the project in
+    unit_code/unit_name (the project is what reports) and the unit carrying it out in `implementer`."""
     spec = spec or load_spec()
-    prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name, "issuer": issuer}
+    prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name, "issuer": issuer,
+               "implementer": implementer}
     layout = build_layout(spec, make_params(spec, prefill, counts, names))
     write_workbook(layout, {}, Path(out), password_hash(password or spec.template.password or ""))
     return layout
