@@ -57,10 +57,11 @@ def layout(seed_filled, spec):
 
 
 @pytest.fixture(scope="session")
-def returned(tmp_path_factory, spec, roster, seed_data) -> Path:
-    """Every roster unit's workbook, filled: the seed unit with the seed, the others generated."""
+def returned(tmp_path_factory, spec, roster, seed_data, project_data) -> Path:
+    """Every roster unit's workbook, filled: the seed unit with the seed (its key project's sheet with the seed
+    project), the others generated."""
     from xlkit.bureau.distribute import distribute
-    from xlkit.demo.sample_data import generate_unit_data
+    from xlkit.demo.sample_data import generate_unit_data, seed_unit_data
     from xlkit.intake.identify import open_template_workbook
     from xlkit.write.fill import fill_workbook
 
@@ -70,7 +71,7 @@ def returned(tmp_path_factory, spec, roster, seed_data) -> Path:
     out.mkdir()
     for item in results:
         layout = open_template_workbook(item.path, spec).layout
-        data = {k: v for k, v in seed_data.items() if k not in ("unit.name", "year")} if item.unit.code == SEED_CODE \
+        data = seed_unit_data(layout, seed_data, project_data, PROJECT_IDENTITY["unit_code"]) if item.unit.code == SEED_CODE \
             else generate_unit_data(layout, item.unit.code)
         fill_workbook(item.path, data, out / item.path.name, spec)
     return out

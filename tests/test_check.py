@@ -172,7 +172,7 @@ def test_older_version_is_read_with_its_own_spec(tmp_path, spec):
     from xlkit.write.fill import fill_workbook
 
     old_spec_path = tmp_path / "old.yaml"
-    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.2"', 'version: "2025.1"')
+    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.3"', 'version: "2025.1"')
                              .replace("label: 人员编制", "label: 编制人数"), encoding="utf-8")
     old = load_spec(old_spec_path)
     template = tmp_path / "old.xlsx"

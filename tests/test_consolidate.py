@@ -57,7 +57,9 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
             assert formula.startswith("=SUM(")  # totals are live formulas, with cached values checked above
         assert ws.print_options.horizontalCentered and ws.page_setup.orientation == "landscape"
         assert ws.print_title_rows == "$4:$5"
-    assert values.sheetnames == [s.name for s in summary.sheets] + ["校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit", "_units"]
+    # the seed unit's 重点项目 sheet makes a 项目汇总 of the project form too
+    assert values.sheetnames == [s.name for s in summary.sheets] + ["项目汇总", "校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit",
+                                                                     "_units"]
     assert values["绩效得分与等次"]["B4"].value == "单位编码"
     labels = {row[3]: row[2] for row in values["字段"].iter_rows(min_row=3, values_only=True)}
     assert labels["sangong_budget.all.total"] == "“三公”经费预算（万元） 合计"
@@ -203,7 +205,7 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
     labels = [c.value for c in third["收支情况"]["A"]]
     assert "4、南片区环卫所" in labels
     manifest = list(csv.DictReader((out / "manifest.csv").read_text(encoding="utf-8-sig").splitlines()))
-    assert len(manifest) == 13 and manifest[0]["template_version"] == "2026.2" and manifest[0]["fingerprint"]
+    assert len(manifest) == 13 and manifest[0]["template_version"] == "2026.3" and manifest[0]["fingerprint"]
     assert runner.invoke(main, args).output.startswith("13 units: 0 created, 13 unchanged")
     fill_workbook(first, {"score": 50}, first)  # someone wrote into a distributed file
     again = runner.invoke(main, args)
@@ -215,7 +217,8 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
     result = runner.invoke(main, ["consolidate", str(returned), "--roster", str(ROOT / "samples" / "roster.csv"),
                                   "-o", str(summary), "--csv", str(wide), "--jobs", "2"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("13 个文件，2019 年度：已接收 13，有警告 0，有错误 0（未计入汇总），已拒收 0，已被替代 0；未报送 0 个单位。")
+    assert result.output.startswith("13 个文件，2019 年度：已接收 13，有警告 0，有错误 0（未计入汇总），已拒收 0，已被替代 0；未报送 0 个单位；"
+                                    "另有项目支出绩效自评表 0 份，单位报表中的重点项目 1 个。")
     assert summary.exists() and wide.exists()
 
 

@@ -64,12 +64,13 @@ def snapshot(path: Path) -> dict:
     return out
 
 
-@pytest.mark.parametrize("form", ["overall", "project"])
+@pytest.mark.parametrize("form", ["overall", "overall_key_project", "project"])
 def test_template_matches_golden_snapshot(tmp_path, spec, project_spec, update_golden, form):
     path = tmp_path / "template.xlsx"
-    if form == "overall":
-        build_template(path, spec, unit_code="430600301", unit_name="岳阳市智慧城管指挥中心", year=2019)
-        golden_file = GOLDEN / "template.json"
+    if form.startswith("overall"):
+        names = {"key_projects": ["数字城管信息采集服务项目"]} if form == "overall_key_project" else None
+        build_template(path, spec, unit_code="430600301", unit_name="岳阳市智慧城管指挥中心", year=2019, names=names)
+        golden_file = GOLDEN / ("template.json" if form == "overall" else "template_key_project.json")
     else:
         build_template(path, project_spec, **PROJECT_IDENTITY)
         golden_file = GOLDEN / "project_template.json"

@@ -74,11 +74,14 @@ def main() -> None:
 @click.option("--sub-unit-name", "sub_unit_names", multiple=True, help="Name of a sub-institution row; repeat for each (sets the count).")
 @click.option("--projects", type=int, help="Number of project rows (项目支出明细).")
 @click.option("--param", "params", multiple=True, metavar="NAME=N", help="Any other row-count parameter of the spec, e.g. tasks=8.")
+@click.option("--item", "items", multiple=True, metavar="NAME=TEXT",
+              help="Name one item of a parameter, in order (sets the count), e.g. key_projects=数字城管信息采集服务项目.")
 @click.option("--password", help="Protection password of sheets and structure (default: none).")
 @reports_errors
 def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
           parent_name: str | None, implementer: str | None, issuer: str | None, sub_units: int | None,
-          sub_unit_names: tuple[str, ...], projects: int | None, params: tuple[str, ...], password: str | None) -> None:
+          sub_unit_names: tuple[str, ...], projects: int | None, params: tuple[str, ...], items: tuple[str, ...],
+          password: str | None) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
     from .write.build import build_template
 
@@ -93,7 +96,12 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
         counts["sub_units"] = sub_units
     if projects is not None:
         counts["projects"] = projects
-    names = {"sub_units": list(sub_unit_names)} if sub_unit_names else None
+    names: dict[str, list[str]] = {"sub_units": list(sub_unit_names)} if sub_unit_names else {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not text.strip():
+            raise CliError(f"--item takes NAME=TEXT, got {item!r}")
+        names.setdefault(name.strip(), []).append(text.strip())
     layout = build_template(output, spec, unit_code=unit_code, unit_name=unit_name, year=year, parent_name=parent_name,
                             issuer=issuer, counts=counts, names=names, password=password, implementer=implementer)
     inputs = len(layout.inputs())
@@ -305,14 +313,20 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
         letters = write_letters(result, letters_dir, contact, zone, issuer)
         pdfs = letters_to_pdf(letters)
         click.echo(f"审核意见：{len(letters)} 份（{letters_dir}）" + (f"，其中 {len(pdfs)} 份已另存为 PDF" if pdfs else ""), err=True)
-    statuses = [f.status for f in result.files]
+    statuses = [f.status for f in result.all_files if not f.within]  # files, not the key-project sheets inside them
     count = {s: statuses.count(s) for s in ("accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing")}
     errors_note = "计入汇总" if include_errors else "未计入汇总"
     click.echo(f"{len(paths)} 个文件，{result.year or '?'} 年度：已接收 {count['accepted']}，有警告 {count['accepted-warnings']}，"
                f"有错误 {count['accepted-errors']}（{errors_note}），已拒收 {count['rejected']}，已被替代 {count['superseded']}；"
-               f"未报送 {count['missing']} 个单位。汇总表：{output}" + (f"，CSV：{csv_path}" if csv_path else ""))
+               f"未报送 {count['missing']} 个单位" + "".join(_other_forms_note(o) for o in result.others.values())
+               + f"。汇总表：{output}" + (f"，CSV：{csv_path}" if csv_path else ""))
     if count["accepted-errors"] or count["rejected"]:
         sys.exit(1)
+
+
+def _other_forms_note(other: Any) -> str:
+    inside = sum(1 for f in other.files if f.within)
+    return f"；另有{other.spec.template.title} {len(other.files) - inside} 份" + (f"，单位报表中的重点项目 {inside} 个" if inside else "")
 
 
 @main.command()

@@ -261,11 +261,17 @@ def test_a_letter_prints_legibly_on_one_or_two_pages(libreoffice, text_scale, se
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     for phrase in ("审核意见", "岳阳市智慧城管指挥中心", "如何修改", "岳阳市财政局"):
         assert phrase in re.sub(r"\s", "", text), phrase
-    out = PRINT_DIR / "letter"
+    keep_for_people(pdf, "letter", "letter")
+
+
+def keep_for_people(pdf: Path, folder: str, name: str) -> Path:
+    """The PDF and a PNG per page under build/print/<folder>, to be looked at (kept before any assertion fails)."""
+    out = PRINT_DIR / folder
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    shutil.copy(pdf, out / "letter.pdf")
+    shutil.copy(pdf, out / f"{name}.pdf")
     subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / "page")], check=True)
+    return out
 
 
 def pdf_pages_by_sheet(pdf: Path, sheet_names: list[str]) -> list[str]:
@@ -306,11 +312,7 @@ def test_printing_to_pdf(libreoffice, seed_filled, spec, tmp_path):
     assert any("部门（单位）意见" in line for line in lines)  # on one line: never broken inside the bracket pair
     empty_rows = [line for line in lines if "、二级机构2" in line or "、局机关" in line]  # rows the seed leaves empty
     assert empty_rows and not [line for line in empty_rows if "0.00" in line], empty_rows
-    out = PRINT_DIR / "form"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    shutil.copy(pdf, out / "seed.pdf")
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / "page")], check=True)
+    out = keep_for_people(pdf, "form", "seed")
     assert len(list(out.glob("page-*.png"))) == len(owners)
 
 
@@ -363,12 +365,8 @@ def test_every_summary_sheet_prints_legibly(libreoffice, text_scale, returned, r
     write_summary(consolidate([folder], roster, jobs=2), summary)
     pdf = tmp_path / "summary.pdf"
     libreoffice.run([{"op": "pdf", "path": str(summary), "out": str(pdf)}])
-    out = PRINT_DIR / "summary"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    shutil.copy(pdf, out / "summary.pdf")
-    subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / "page")], check=True)
-    names = [s.name for s in spec.summary.sheets] + ["校验问题", "报送情况", "共性指标", "统计", "字段"]
+    keep_for_people(pdf, "summary", "summary")
+    names = [s.name for s in spec.summary.sheets] + ["项目汇总", "校验问题", "报送情况", "共性指标", "统计", "字段"]
     owners = pdf_pages_by_sheet(pdf, names)
     assert sorted(set(owners), key=names.index) == names  # every sheet prints, the hidden ones do not
     for name in names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -51,6 +52,8 @@ class FileStatus:
     issues: list[Issue] = field(default_factory=list)
     in_totals: bool = False  # counted in the bureau's figures
     via: str = ""  # the summary of the level below it came through, with its own source file
+    form: str = ""  # the template id of the workbook, when it was identified
+    within: str = ""  # a key project's sheet inside a unit's workbook: that workbook (`path` is then `<file>#kp<n>`)
 
     @property
     def label(self) -> str:
@@ -74,11 +77,17 @@ class Consolidation:
     files: list[FileStatus]  # every input file, then roster units with no accepted file
     frame: pd.DataFrame  # one row per included unit: unit_code, unit_name, department, status, file, then field ids
     roster: Roster | None = None
+    others: dict[str, Consolidation] = field(default_factory=dict)  # other forms in the same run (项目 forms), by template id
 
     @property
     def included(self) -> list[FileStatus]:
         """The units in the bureau's figures: accepted files, those with errors only when asked for."""
         return [f for f in self.files if f.in_totals]
+
+    @property
+    def all_files(self) -> list[FileStatus]:
+        """Every input file of the run, whichever form it holds."""
+        return self.files + [f for other in self.others.values() for f in other.files]
 
 
 def check_one(item: tuple[str, tuple[str, ...]]) -> list[FileReport]:
@@ -132,25 +141,27 @@ def consolidate(
     if not paths:
         raise ConsolidationError(f"no files found in {', '.join(map(str, inputs))}")
     reports = read_all(paths, spec_paths, jobs, timeout, memory_mb, progress=progress)
-    return account(reports, registry_for(spec_paths).current, roster, year, strict, include_errors, roll_up)
+    registry = registry_for(spec_paths)
+    return account(reports, registry.current, roster, year, strict, include_errors, roll_up, registry.forms())
 
 
 def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: str | int | None, strict: bool = False,
-            include_errors: bool = False, roll_up: bool = False) -> Consolidation:
-    """Give every file a status, pick one file per unit, list units that sent nothing."""
+            include_errors: bool = False, roll_up: bool = False, forms: dict[str, Spec] | None = None) -> Consolidation:
+    """Give every file a status, pick one file per unit (per project, for a project form), list units that sent
+    nothing. Workbooks of other forms (`forms`, by template id) are accounted apart, each with its own spec."""
     roster_units = roster.by_code() if roster else {}
     readable = [r for r in reports if r.readable and r.identity is not None]
     campaign_year = str(year) if year is not None else _most_common_year(readable)
     files: list[FileStatus] = []
-    candidates: dict[str, list[tuple[FileReport, FileStatus]]] = {}
+    candidates: dict[tuple[str, str], list[tuple[FileReport, FileStatus]]] = {}
     for report in reports:
         ident = report.identity
         status = FileStatus(report.path, "rejected", issues=list(report.issues), saved_at=report.saved_at, via=report.via)
         files.append(status)
         if ident is not None:
-            status.unit_code, status.unit_name, status.year = ident.unit_code, ident.unit_name, ident.year
+            status.unit_code, status.unit_name, status.year, status.form = ident.unit_code, ident.unit_name, ident.year, ident.template_id
             status.department = _department(ident.unit_code, ident.params_json, roster_units)
-            status.in_roster = ident.unit_code in roster_units if roster else None
+            status.in_roster = ident.unit_code in roster_units if roster and ident.template_id == spec.template.id else None
         if not report.readable:
             first = next((i for i in report.issues if i.severity == "error"), None)
             status.reason = first.message if first else "无法读取"
@@ -170,7 +181,7 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         if not status.unit_code:
             status.reason = "文件中没有单位编码"
             continue
-        candidates.setdefault(status.unit_code, []).append((report, status))
+        candidates.setdefault((status.form, status.unit_code), []).append((report, status))
     for entries in candidates.values():
         entries.sort(key=lambda e: (e[0].saved_at, e[0].path))
         if strict:  # a file with errors is rejected first, so that a unit's earlier clean file still counts
@@ -194,65 +205,25 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
             notes.append(f"{winner.errors} 个错误" + ("" if winner.in_totals else "，未计入汇总（退回修改后再报）"))
         if winner.warnings:
             notes.append(f"{winner.warnings} 个警告")
-        if roster and not winner.in_roster:
+        if roster and winner.in_roster is False:
             notes.append("单位不在名单中")
         winner.reason = "；".join(notes)
+    values = {r.path: r.values for r in reports}
+    forms = {**(forms or {}), **{entry.loaded.template.id: entry.loaded for entry in spec.compose}}
+    others = {form: [f for f in files if f.form == form] for form in dict.fromkeys(f.form for f in files)
+              if form and form != spec.template.id and form in forms}
+    files = [f for f in files if f.form not in others]
+    for entry in spec.compose:  # key projects inside the units' workbooks join the project forms sent on their own
+        members = others.setdefault(entry.loaded.template.id, [])
+        members += _embedded(entry.id, entry.loaded.template.id, [f for f in files if f.in_totals], values, members)
     sent_codes = {f.unit_code for f in files if f.unit_code}
     for unit in roster.units if roster else []:
         if unit.code not in sent_codes:  # a unit whose files were all rejected is listed with them, not as missing
             files.append(FileStatus("", "missing", "未收到文件", unit.code, unit.name, unit.department, campaign_year, in_roster=True))
-    values = {r.path: r.values for r in reports}
-    frame = _frame([f for f in files if f.in_totals], values, roster)
-    return Consolidation(spec, campaign_year, files, frame, roster)
-
-
-@dataclass
-class UnitStatus:
-    """One row of the 催报 list: a roster unit (or a unit outside it) and everything it sent."""
-
-    unit_code: str
-    unit_name: str
-    department: str
-    contact_name: str
-    contact_phone: str
-    status: str  # the label people read: 已接收 / 已接收（有警告）/ 有错误（未计入汇总）/ 已拒收 / 未报送 …
-    files: list[FileStatus]
-    in_roster: bool
-
-    @property
-    def counted(self) -> FileStatus | None:
-        """The file whose figures stand for the unit: the one not superseded, when any was read."""
-        chosen = [f for f in self.files if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
-        return chosen[0] if chosen else None
-
-
-def unit_statuses(consolidation: Consolidation) -> list[UnitStatus]:
-    """Exactly one entry per roster unit, in roster order, whatever arrived (nothing, rejected files, two files);
-    then units from outside the roster, then files no unit could be named for (each once)."""
-    files_by_unit: dict[str, list[FileStatus]] = {}
-    for status in consolidation.files:
-        if status.path:
-            files_by_unit.setdefault(status.unit_code, []).append(status)
-    out: list[UnitStatus] = []
-    roster = consolidation.roster
-    for unit in roster.units if roster else []:
-        sent = files_by_unit.pop(unit.code, [])
-        out.append(UnitStatus(unit.code, unit.name, unit.department, unit.contact_name, unit.contact_phone, _unit_label(sent), sent, True))
-    for code, sent in files_by_unit.items():
-        if not code:
-            continue
-        first = sent[0]
-        out.append(UnitStatus(code, first.unit_name, first.department, "", "", _unit_label(sent), sent, roster is None))
-    for status in files_by_unit.get("", []):
-        out.append(UnitStatus("", "（无法识别单位）", "", "", "", _unit_label([status]), [status], False))
-    return out
-
-
-def _unit_label(sent: list[FileStatus]) -> str:
-    if not sent:
-        return STATUS_LABELS["missing"]
-    counted = [f for f in sent if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
-    return counted[0].label if counted else STATUS_LABELS["rejected"]
+    return Consolidation(spec, campaign_year, files, _frame([f for f in files if f.in_totals], values, roster), roster,
+                         {form: Consolidation((forms or {})[form], campaign_year, members, _frame([f for f in members if f.in_totals],
+                                                                                                 values, None))
+                          for form, members in others.items()})
 
 
 def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
@@ -267,6 +238,30 @@ def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
             roster = Roster(consolidation.roster.path, [u for u in consolidation.roster.units if u.department == department])
         out[department] = Consolidation(consolidation.spec, consolidation.year, files,
                                         frame[frame["department"] == department].reset_index(drop=True), roster)
+    return out
+
+
+def _embedded(prefix: str, form: str, units: list[FileStatus], values: dict[str, dict[str, Value]],
+              sent: list[FileStatus]) -> list[FileStatus]:
+    """A status per key-project sheet of the units' workbooks (`<prefix><n>.` fields), its values under `path#kp<n>`;
+    a project also sent on its own counts once, by its own file."""
+    alone = {f.unit_code: f for f in sent if f.in_totals}
+    out = []
+    for unit in units:
+        for n in itertools.count(1):
+            head = f"{prefix}{n}."
+            own = {k[len(head):]: v for k, v in values[unit.path].items() if k.startswith(head)}
+            if not own:
+                break
+            code = str(own.get("project.code") or f"{unit.unit_code}-{prefix}{n}")
+            status = FileStatus(f"{unit.path}#{prefix}{n}", unit.status, "", code, str(own.get("project.name") or ""), unit.department,
+                                unit.year, unit.saved_at, None, in_totals=True, via=f"{Path(unit.path).name}（重点项目{n}）", form=form,
+                                within=unit.path)
+            if code in alone:
+                status.status, status.in_totals = "superseded", False
+                status.reason = f"该项目另有单独报送的项目表，已按 {Path(alone[code].path).name} 计入一次"
+            values[status.path] = own
+            out.append(status)
     return out
 
 
@@ -330,11 +325,15 @@ def _blank(value: Any) -> bool:
 
 
 def write_wide_csv(consolidation: Consolidation, path: str | Path) -> None:
-    """UTF-8 with BOM so Excel opens it right; text starting with = + - @ is prefixed with ' so it never runs."""
-    frame = consolidation.frame.drop(columns=["department", "file"])
-    for column in frame.columns:
-        frame[column] = frame[column].map(_csv_safe)
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    """UTF-8 with BOM so Excel opens it right; text starting with = + - @ is prefixed with ' so it never runs. Each
+    other form of the run gets its own file beside it, named with its template id (summary.project-self-eval.csv)."""
+    path = Path(path)
+    for part, target in [(consolidation, path), *[(o, path.with_name(f"{path.stem}.{form}{path.suffix}"))
+                                                    for form, o in consolidation.others.items()]]:
+        frame = part.frame.drop(columns=["department", "file"])
+        for column in frame.columns:
+            frame[column] = frame[column].map(_csv_safe)
+        frame.to_csv(target, index=False, encoding="utf-8-sig")
 
 
 def _csv_safe(value: Any) -> Any:

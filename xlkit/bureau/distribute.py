@@ -64,9 +64,12 @@ def distribute(
     results: list[Distributed] = []
     hashed = password_hash(password or spec.template.password or "")
     for unit in units:
-        names = {"sub_units": list(unit.sub_units)} if unit.sub_units is not None else None
-        counts = {"projects": unit.projects} if unit.projects is not None else None
-        prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name, "issuer": issuer}
+        names = {"sub_units": list(unit.sub_units)} if unit.sub_units is not None and "sub_units" in spec.parameters else {}
+        if unit.key_projects and "key_projects" in spec.parameters:
+            names["key_projects"] = list(unit.key_projects)
+        counts = {"projects": unit.projects} if unit.projects is not None and "projects" in spec.parameters else None
+        prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name, "issuer": issuer,
+                   "implementer": unit.implementer}
         target = out_dir / unit_filename(unit)
         layout = build_layout(spec, make_params(spec, prefill, counts, names))
         with temporary_beside(target) as tmp:

@@ -22,10 +22,10 @@ from ..files import atomic_path
 from ..intake.catalogue import CATALOGUE
 from ..intake.report import Issue
 from ..write.build import FONT
-from .consolidate import Consolidation, UnitStatus, unit_statuses
+from .consolidate import Consolidation
 from .distribute import UNSAFE_FILENAME
 from .sheets import BODY_SIZE, row_height
-from .status import DEFAULT_ZONE, bureau_zone, local_time
+from .status import DEFAULT_ZONE, UnitStatus, bureau_zone, local_time, unit_statuses
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 # widths fit A4 portrait between 0.5-inch margins (sheets.page_units): 10 pt text stays at least 9 pt on paper
@@ -44,7 +44,7 @@ def write_letters(consolidation: Consolidation, folder: str | Path, contact: str
     folder.mkdir(parents=True, exist_ok=True)
     local = bureau_zone(zone)
     written = []
-    for unit in unit_statuses(consolidation):
+    for unit in [u for part in [consolidation, *consolidation.others.values()] for u in unit_statuses(part)]:
         shown = [unit.counted] if unit.counted is not None else unit.files
         issues = [i for status in shown if status is not None for i in status.issues]
         if not issues:

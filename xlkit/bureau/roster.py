@@ -1,4 +1,7 @@
-"""The roster of units: who gets a workbook and who must send one back."""
+"""The roster of units: who gets a workbook and who must send one back.
+
+A project roster (with 项目编码 and 项目名称 columns) lists projects instead: each project is what reports, and the
+unit of the row carries it out (its implementer), so a unit with three projects gets three workbooks."""
 
 from __future__ import annotations
 
@@ -17,9 +20,13 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "parent_code": ("主管部门编码", "部门编码"),
     "parent_name": ("主管部门", "主管部门名称", "部门名称"),
     "sub_units": ("二级机构",),
+    "key_projects": ("重点项目",),
     "projects": ("项目数", "项目个数"),
     "contact_name": ("联系人",),
     "contact_phone": ("联系电话", "联络电话"),
+    "project_code": ("项目编码", "项目代码"),
+    "project_name": ("项目名称",),
+    "budget": ("预算数", "项目预算数", "预算金额"),
 }
 REQUIRED = ("unit_code", "unit_name")
 NAME_SEPARATORS = re.compile(r"[；;、|]")
@@ -36,6 +43,10 @@ class RosterUnit:
     contact_name: str = ""
     contact_phone: str = ""
     row: int = 0
+    implementer: str = ""  # a project roster: the unit carrying the project out (code and name are the project's)
+    implementer_code: str = ""
+    budget: float | None = None  # a project roster: the project's budget (万元), as the bureau set it
+    key_projects: tuple[str, ...] = ()  # names of the unit's key projects: each gets its own 项目自评表 sheet
 
     @property
     def department(self) -> str:
@@ -104,6 +115,18 @@ def load_roster(path: str | Path) -> Roster:
             return row[index].strip() if index is not None and index < len(row) else ""
 
         code, name = get("unit_code"), get("unit_name")
+        implementer, implementer_code, budget = "", "", None
+        if "project_code" in columns:  # a project roster: the row's project is what reports
+            implementer, implementer_code = name, code
+            code, name = get("project_code"), get("project_name")
+            if not code or not name:
+                problems.append(f"row {number}: project code and name (项目编码, 项目名称) are both needed")
+                continue
+            budget_text = get("budget").replace(",", "")
+            try:
+                budget = float(budget_text) if budget_text else None
+            except ValueError:
+                problems.append(f"row {number}: budget (预算数) {budget_text!r} is not a number")
         if not code:
             problems.append(f"row {number}: unit code (单位编码) is empty")
             continue
@@ -125,8 +148,9 @@ def load_roster(path: str | Path) -> Roster:
         subs_text = get("sub_units")
         # an empty 二级机构 cell means the unit has none; no such column means the spec's default rows
         subs = tuple(s.strip() for s in NAME_SEPARATORS.split(subs_text) if s.strip()) if "sub_units" in columns else None
+        keys = tuple(s.strip() for s in NAME_SEPARATORS.split(get("key_projects")) if s.strip())
         units.append(RosterUnit(code, name, get("parent_code"), get("parent_name"), subs, projects,
-                                get("contact_name"), get("contact_phone"), number))
+                                get("contact_name"), get("contact_phone"), number, implementer, implementer_code, budget, keys))
     if problems:
         listed = "\n  ".join(problems[:30])
         raise RosterError(f"{path}: {len(problems)} problem(s) in the roster:\n  {listed}")

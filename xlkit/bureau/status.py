@@ -1,14 +1,16 @@
-"""The 报送情况 sheet, the 催报 list: one row per roster unit, in the bureau's local time."""
+"""The 催报 list: one entry per roster unit whatever arrived (`unit_statuses`), and the 报送情况 sheet that prints it
+in the bureau's local time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConsolidationError
-from .consolidate import STATUS_LABELS, Consolidation, FileStatus, UnitStatus, unit_statuses
+from .consolidate import STATUS_LABELS, Consolidation, FileStatus
 from .sheets import Formats, header_row, print_setup, values_row
 
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -17,6 +19,55 @@ DEFAULT_ZONE = "Asia/Shanghai"
 # widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
 STATUS_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("主管部门", 11), ("联系人", 8), ("电话", 12), ("报送状态", 10),
                   ("收到的文件", 14), ("保存时间", 9), ("错误", 4), ("警告", 4), ("说明", 9)]
+
+
+@dataclass
+class UnitStatus:
+    """One row of the 催报 list: a roster unit (or a unit outside it) and everything it sent."""
+
+    unit_code: str
+    unit_name: str
+    department: str
+    contact_name: str
+    contact_phone: str
+    status: str  # the label people read: 已接收 / 已接收（有警告）/ 有错误（未计入汇总）/ 已拒收 / 未报送 …
+    files: list[FileStatus]
+    in_roster: bool
+
+    @property
+    def counted(self) -> FileStatus | None:
+        """The file whose figures stand for the unit: the one not superseded, when any was read."""
+        chosen = [f for f in self.files if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
+        return chosen[0] if chosen else None
+
+
+def unit_statuses(consolidation: Consolidation) -> list[UnitStatus]:
+    """Exactly one entry per roster unit, in roster order, whatever arrived (nothing, rejected files, two files);
+    then units from outside the roster, then files no unit could be named for (each once)."""
+    files_by_unit: dict[str, list[FileStatus]] = {}
+    for status in consolidation.files:
+        if status.path:
+            files_by_unit.setdefault(status.unit_code, []).append(status)
+    out: list[UnitStatus] = []
+    roster = consolidation.roster
+    for unit in roster.units if roster else []:
+        sent = files_by_unit.pop(unit.code, [])
+        out.append(UnitStatus(unit.code, unit.name, unit.department, unit.contact_name, unit.contact_phone, _unit_label(sent), sent, True))
+    for code, sent in files_by_unit.items():
+        if not code:
+            continue
+        first = sent[0]
+        out.append(UnitStatus(code, first.unit_name, first.department, "", "", _unit_label(sent), sent, roster is None))
+    for status in files_by_unit.get("", []):
+        out.append(UnitStatus("", "（无法识别单位）", "", "", "", _unit_label([status]), [status], False))
+    return out
+
+
+def _unit_label(sent: list[FileStatus]) -> str:
+    if not sent:
+        return STATUS_LABELS["missing"]
+    counted = [f for f in sent if f.status in ("accepted", "accepted-warnings", "accepted-errors")]
+    return counted[0].label if counted else STATUS_LABELS["rejected"]
 
 
 def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
@@ -34,7 +85,8 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
                     fmt["note"])
     for c, (_label, width) in enumerate(STATUS_HEADERS):
         ws.set_column(c, c, width)
-    header_row(ws, fmt, 2, [label for label, _w in STATUS_HEADERS], [w for _l, w in STATUS_HEADERS])
+    entity = consolidation.spec.summary.entity if consolidation.spec.summary else "单位"  # 项目编码 in a project campaign
+    header_row(ws, fmt, 2, [label.replace("单位", entity) for label, _w in STATUS_HEADERS], [w for _l, w in STATUS_HEADERS])
     for r, unit in enumerate(units, start=3):
         counted = unit.counted
         shown = [counted] if counted is not None else unit.files

@@ -25,7 +25,7 @@ from .themed import Placement, themed_sheets
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 CHART_COLUMNS, CHART_ROWS = 8, 18  # the last column and the rows a chart covers on the 统计 sheet
-TOTALS = {"sum": "求和", "average": "平均值", "none": "不汇总"}
+TOTALS = {"sum": "求和", "average": "平均值", "ratio": "两栏合计之比", "none": "不汇总"}
 # widths sum to one A4 landscape page at full size; 字段编号 and 问题代码 are hidden (for machines)
 ISSUE_COLUMNS = [("单位编码", 10.0), ("单位名称", 13.0), ("文件", 12.0), ("工作表", 8.0), ("单元格", 6.0), ("栏目", 14.0), ("级别", 4.0),
                  ("说明", 26.0), ("发现值", 9.0), ("应为值", 10.0), ("字段编号", 24.0), ("问题代码", 20.0)]
@@ -47,6 +47,8 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     fmt = Formats(book, spec)
     values: dict[tuple[str, int, int], Value] = {}
     placement = themed_sheets(book, fmt, consolidation, values, zone)
+    for other in _other_forms(consolidation):  # project workbooks that came in with the units: their 项目汇总
+        themed_sheets(book, Formats(book, other.spec), other, values, zone)
     _issues_sheet(book, fmt, consolidation)
     status_sheet(book, fmt, consolidation, zone)
     if summary.indicators or summary.ranking:
@@ -56,6 +58,15 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     _write_units_for_next_level(book, consolidation)
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
+
+
+def _other_forms(consolidation: Consolidation) -> list[Consolidation]:
+    """The other forms of the run with a summary of their own, whose sheets sit beside the campaign's."""
+    others = [o for o in consolidation.others.values() if o.spec.summary is not None]
+    names = [s.name for c in [consolidation, *others] for s in c.spec.summary.sheets]  # type: ignore[union-attr]
+    if len(set(names)) < len(names):
+        raise ConsolidationError(f"two forms of the run name the same summary sheet: {', '.join(sorted(names))}")
+    return others
 
 
 def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None:
@@ -102,7 +113,7 @@ def _node_value(value: Any) -> Any:
 def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     """Every problem found, errors first, in words; the field id and issue code stay in hidden columns for machines."""
     rows = []
-    for status in consolidation.files:
+    for status in consolidation.all_files:
         for issue in sorted(status.issues, key=lambda i: i.severity != "error"):
             rows.append([status.unit_code, status.unit_name, Path(status.path).name, issue.sheet, issue.cell, issue.label,
                          SEVERITY[issue.severity], issue.message, _shown(issue.found), _shown(issue.expected), issue.field, issue.code])
@@ -111,10 +122,8 @@ def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None
 
 def _fields_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     """Which field each column of the themed sheets reports: the key for anyone reading the workbook by machine."""
-    summary = consolidation.spec.summary
-    assert summary is not None
     rows = []
-    for sheet in summary.sheets:
+    for sheet in [s for c in [consolidation, *_other_forms(consolidation)] for s in c.spec.summary.sheets]:  # type: ignore[union-attr]
         for k, column in enumerate(sheet.columns):
             source = column.field or f"{column.count}（个数）"
             rows.append([sheet.name, col_letters(len(THEMED_FIXED) + k), f"{column.group} {column.label}".strip(), source,

@@ -56,11 +56,13 @@ def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values:
         ws = book.add_worksheet(sheet.name)
         recorded = RecordedSheet(ws, sheet.name, values)
         widths = _widths(sheet, consolidation, summary.paper)
-        note = f"纳入合计 {len(consolidation.included)} 个单位" + (f"；{len(apart)} 个单位有错误，未纳入合计" if apart else "") + f"；{stamp}"
-        _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", note)
+        entity = summary.entity
+        note = f"纳入合计 {len(consolidation.included)} 个{entity}" + (f"；{len(apart)} 个{entity}有错误，未纳入合计" if apart else "")
+        _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", f"{note}；{stamp}", entity)
         _body(recorded, fmt, sheet, consolidation, rows, widths)
         end = FIRST_ROW + len(rows)
-        last_row = _listed_apart(ws, fmt, apart, end + 1, len(widths))
+        last_row = _listed_apart(ws, fmt, apart, end + 1, len(widths), entity)
+        last_row = _watch_lists(ws, fmt, sheet, consolidation, last_row + 2, len(widths))
         for k, column in enumerate(sheet.columns):
             if column.field:
                 columns.setdefault(column.field, (sheet.name, len(FIXED) + k))
@@ -99,7 +101,7 @@ def _widths(sheet: SummarySheet, consolidation: Consolidation, paper: str) -> li
     return widths
 
 
-def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], title: str, note: str) -> None:
+def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], title: str, note: str, entity: str) -> None:
     last = len(widths) - 1
     ws.merge_range(0, 0, 0, last, title, fmt["title_center"])
     ws.set_row(0, 24)
@@ -111,7 +113,7 @@ def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], tit
         ws.write_string(2, c, text)
     ws.set_row(2, None, None, {"hidden": True})
     for c, (label, _width) in enumerate(FIXED):
-        ws.merge_range(3, c, 4, c, label, fmt["header"])
+        ws.merge_range(3, c, 4, c, label.replace("单位", entity), fmt["header"])
     groups: list[tuple[str, int, int]] = []
     for k, column in enumerate(sheet.columns):
         col = len(FIXED) + k
@@ -150,17 +152,24 @@ def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, consolid
         sheet.ws.merge_range(r, 1, r, 2, label, fmt[f"{row.kind}_text"])
         sheet.values[(sheet.name, r, 1)] = label
         sheet.ws.set_row(r, row_height([(label, widths[1] + widths[2])]))
-        results = [_total_cell(sheet, fmt, r, len(FIXED) + k, column, row) for k, column in enumerate(spec_sheet.columns)]
+        place = {c.field: len(FIXED) + k for k, c in enumerate(spec_sheet.columns) if c.field}
+        results: list[Value] = [None] * len(spec_sheet.columns)
+        for k in sorted(range(len(spec_sheet.columns)), key=lambda k: spec_sheet.columns[k].total == "ratio"):  # ratios last
+            results[k] = _total_cell(sheet, fmt, r, len(FIXED) + k, spec_sheet.columns[k], row, place)
         if row.kind == "total":
             _self_check(spec_sheet.columns, per_column, results)
 
 
-def _total_cell(sheet: RecordedSheet, fmt: Formats, r: int, col: int, column: SummaryColumn, row: Row) -> Value:
-    """A live formula over the unit rows above (its cached value computed here), or a blank."""
+def _total_cell(sheet: RecordedSheet, fmt: Formats, r: int, col: int, column: SummaryColumn, row: Row, place: dict[str, int]) -> Value:
+    """A live formula over the unit rows above (its cached value computed here), or a blank. A ratio is that of the
+    row's own sums (a department's 执行率 is its spending over its budget)."""
     cell_format = fmt.number(row.kind, column.type)
     if column.total == "none" or not row.units:
         sheet.ws.write_blank(r, col, None, cell_format)
         return None
+    if column.ratio_of is not None:
+        numerator, denominator = (cell_name(r, place[f]) for f in column.ratio_of)
+        return sheet.formula(r, col, f'IF(N({denominator})>0,ROUND({numerator}/{denominator},4),"")', cell_format)
     ranges = _ranges(row.units, col)
     if column.total == "sum":
         return sheet.formula(r, col, _nested("SUM", "SUM", ranges), cell_format)
@@ -190,19 +199,19 @@ def _self_check(columns: list[SummaryColumn], per_column: list[list[Value]], tot
     """The 合计 the formulas compute must equal the units' figures added up here, or no summary is written."""
     for column, unit_values, total in zip(columns, per_column, totals, strict=True):
         numbers = [float(v) for v in unit_values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if column.total == "none" or not numbers:
+        if column.total in ("none", "ratio") or not numbers:
             continue
         expected: float = sum(numbers) if column.total == "sum" else sum(numbers) / len(numbers)
         if not isinstance(total, float) or abs(total - expected) > 1e-6 * max(1.0, abs(expected)):
             raise ConsolidationError(f"summary self-check failed: {column.label} total {total} != the units' {expected}")
 
 
-def _listed_apart(ws: Any, fmt: Formats, apart: list[FileStatus], row: int, width: int) -> int:
+def _listed_apart(ws: Any, fmt: Formats, apart: list[FileStatus], row: int, width: int, entity: str) -> int:
     """The units with errors, below the table: named, with how many errors, and where to read them. Returns the
     sheet's last row."""
     if not apart:
         return row - 2
-    heading = f"以下 {len(apart)} 个单位的报表有错误，未纳入合计（问题见“校验问题”表）："
+    heading = f"以下 {len(apart)} 个{entity}的报表有错误，未纳入合计（问题见“校验问题”表）："
     ws.merge_range(row, 0, row, width - 1, heading, fmt["note_bold"])
     for k, status in enumerate(apart, start=1):
         r = row + k
@@ -215,4 +224,25 @@ def _listed_apart(ws: Any, fmt: Formats, apart: list[FileStatus], row: int, widt
         else:
             ws.write_string(r, 3, text, fmt["text"])
     return row + len(apart)
+
+
+def _watch_lists(ws: Any, fmt: Formats, sheet: SummarySheet, consolidation: Consolidation, row: int, width: int) -> int:
+    """Below the table, each of the sheet's watch lists (执行率低于80%的项目): the entries under the threshold with their
+    figure. Returns the sheet's last row."""
+    last = row - 2
+    for watch in sheet.watch:
+        column = next(c for c in sheet.columns if c.field == watch.field)
+        figures = column_values(consolidation, column)
+        frame = consolidation.frame
+        hits = [(str(code), str(name), v) for code, name, v in zip(frame["unit_code"], frame["unit_name"], figures, strict=True)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and v < watch.below]
+        ws.merge_range(row, 0, row, width - 1, f"{watch.label}：{len(hits)} 个" + ("" if hits else "（无）"), fmt["note_bold"])
+        for k, (code, name, value) in enumerate(hits, start=1):
+            ws.write_number(row + k, 0, k, fmt["center"])
+            ws.write_string(row + k, 1, code, fmt["text"])
+            ws.write_string(row + k, 2, name, fmt["text"])
+            ws.write_number(row + k, 3, value, fmt.number("unit", column.type))
+        last = row + len(hits)
+        row = last + 2
+    return last
 

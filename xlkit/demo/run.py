@@ -18,16 +18,18 @@ from ..bureau.roster import load_roster
 from ..bureau.summary import write_summary
 from ..files import atomic_path
 from ..form.layout import FieldSlot
-from ..form.load import load_spec
+from ..form.load import builtin_spec_path, load_spec
 from ..intake.identify import open_template_workbook
 from ..write.build import build_template
 from ..write.fill import fill_workbook
-from .sample_data import generate_unit_data
+from .sample_data import generate_project_data, generate_unit_data, seed_unit_data
 
 YEAR = 2019
 ISSUER = "岳阳市财政局"  # the bureau of the seed form
 CONTACT = "联系人：预算绩效管理科（示例）  电话：0730-0000000（示例）"
 SEED_UNIT = "430600301"
+SEED_PROJECT = "430600301-01"
+PROJECT_SPEC = "project_self_eval.yaml"  # beside the built-in form
 
 
 def samples_path() -> Path:
@@ -43,6 +45,7 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     spec = load_spec()
     roster = load_roster(samples / "roster.csv")
     seed = json.loads((samples / "seed_2019.json").read_text(encoding="utf-8"))
+    seed_project = json.loads((samples / "seed_project_2019.json").read_text(encoding="utf-8"))
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
@@ -65,7 +68,7 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
             target.write_text("<!DOCTYPE html><html><body>导出失败，请重试</body></html>", encoding="utf-8")
             continue
         layout = open_template_workbook(item.path, spec).layout
-        data = {k: v for k, v in seed.items() if k not in ("unit.name", "year")} if unit.code == SEED_UNIT \
+        data = seed_unit_data(layout, seed, seed_project, SEED_PROJECT) if unit.code == SEED_UNIT \
             else generate_unit_data(layout, unit.code)
         if unit is twice_unit:  # first sends a version with a wrong score, then the corrected one
             early = returned / item.path.name.replace(".xlsx", "（初稿）.xlsx")
@@ -77,6 +80,9 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
             _type_over_total(target, layout.fields["expense.all.total"])
         if unit is scan_unit:  # the signed paper, scanned, dropped into the same folder
             (returned / item.path.name.replace(".xlsx", "_签字扫描件.pdf")).write_bytes(b"%PDF-1.4\n% scanned pages\n")
+    projects = _project_returns(samples, directory / "projects_distributed", returned)
+    echo(f"   projects:     {len(projects)} 项目支出绩效自评表 distributed from samples/projects.csv and returned with the units' files "
+         f"(the seed's 数字城管信息采集服务项目 among them)")
     echo(f"3. returned:     {len(list(returned.iterdir()))} files in {returned} "
          f"({overwriting_unit.name} typed over a total; {html_unit.name} sent a web page; "
          f"{twice_unit.name} sent twice; {scan_unit.name} added a PDF scan; {missing.name} sent nothing)")
@@ -95,15 +101,35 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     upper = consolidate([departments], roster, year=YEAR, roll_up=True)
     echo(f"   roll-up: {len(list(departments.glob('*.xlsx')))} department summaries in {departments}, consolidated again: "
          f"支出合计 {upper.frame['expense.all.total'].sum():.2f} = {result.frame['expense.all.total'].sum():.2f} from the unit files")
-    for status in result.files:
+    for status in result.all_files:
         name = Path(status.path).name if status.path else "—"
         echo(f"   {status.label:<10} {status.unit_code} {status.unit_name}  {name}  {status.reason}")
+    for form in result.others.values():
+        frame = form.frame
+        echo(f"   项目汇总: {len(frame)} projects; 执行率 below 80%: {', '.join(frame[frame['funds.total.rate'] < 0.8]['unit_name']) or 'none'}; "
+             f"below 80 points: {', '.join(frame[frame['total_score'] < 80]['unit_name']) or 'none'}")
     seed_row = result.frame[result.frame.unit_code == SEED_UNIT].iloc[0]
     echo(f"   seed unit: 收入合计 {seed_row['income.all.total']}, 支出合计 {seed_row['expense.all.total']}, "
          f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
          f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
     return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide,
             "letters": directory / "letters"}
+
+
+def _project_returns(samples: Path, sent: Path, returned: Path) -> list[Path]:
+    """The project campaign's workbooks, one per project of samples/projects.csv, filled: the seed project with the
+    seed, the others generated (the third misses its 效益 targets, the fourth spends 72 % of
+    its budget)."""
+    spec = load_spec(builtin_spec_path().parent / PROJECT_SPEC)
+    seed = json.loads((samples / "seed_project_2019.json").read_text(encoding="utf-8"))
+    out = []
+    for number, item in enumerate(distribute(spec, load_roster(samples / "projects.csv").units, YEAR, sent, issuer=ISSUER)):
+        unit = item.unit
+        data = seed if unit.code == SEED_PROJECT else generate_project_data(seed, unit.code, unit.budget or 100, weak=number == 2,
+                                                                             rate=0.72 if number == 3 else None)
+        fill_workbook(item.path, data, returned / item.path.name, spec)
+        out.append(returned / item.path.name)
+    return out
 
 
 def _age(path: Path, hours: float) -> None:

@@ -1,4 +1,4 @@
-"""Deterministic, plausible fill data for the bundled form (demo and benchmark).
+"""Deterministic, plausible fill data for the bundled forms (demo and benchmark).
 
 It speaks in field ids, the form's public data interface; the numbers are made
 to reconcile (project detail = 项目支出, 三公 within budget) so that a generated
@@ -71,4 +71,59 @@ def generate_unit_data(layout: Layout, seed: str) -> dict[str, Any]:
     data["score"] = rng.choice([rng.randint(60, 79), rng.randint(80, 89), rng.randint(90, 99), rng.randint(90, 99)])
     data.update({"evaluators.e1.name": "评价人（示例）", "evaluators.e1.title": "主任", "evaluators.e1.org": "本单位",
                  "evaluators.e1.role": "组长", "reporter.name": "联系人（示例）", "reporter.phone": data["contact.phone"]})
-    return {k: v for k, v in data.items() if k in fields}
+    return {k: v for k, v in data.items() if k in fields and fields[k].kind == "input"}
+
+
+def seed_unit_data(layout: Layout, seed: dict[str, Any], seed_project: dict[str, Any], project_code: str) -> dict[str, Any]:
+    """The seed unit's fill data for its own workbook: what it may type (not its prefilled identity, not the 项目支出
+    rows its key-project sheet fills by formula), and that sheet from the seed project."""
+    fields = layout.fields
+    data = {k: v for k, v in seed.items() if k in fields and fields[k].kind == "input" and not fields[k].locked}
+    for entry in layout.spec.compose:
+        for n in range(1, len(layout.params.items.get(entry.repeat, [])) + 1):
+            prefix = f"{entry.id}{n}."
+            data.update({prefix + k: v for k, v in seed_project.items()
+                         if prefix + k in fields and fields[prefix + k].kind == "input" and not fields[prefix + k].locked})
+            data[prefix + "project.code"] = project_code
+    return data
+
+
+# the seed project's 评分表 rows that may lose points, with their 分值, in the order points are taken off
+SCORECARD_LOSSES = [("effect2", 10.0, "服务对象满意度低于目标。"), ("effect1", 10.0, "效益目标未全部达成。"),
+                    ("process2", 4.0, "预算未全部执行。"), ("output4", 10.0, "成本控制不到位。"), ("output3", 10.0, "部分任务未按时完成。")]
+WEAK_ROWS = ("economic1", "social1", "ecological1", "sustainable1")  # 定性 rows a weak project does not achieve
+
+
+def generate_project_data(seed_project: dict[str, Any], code: str, budget: float, weak: bool = False,
+                          rate: float | None = None) -> dict[str, Any]:
+    """A project like the seed's, with its own budget, spending (`rate` of the budget, or drawn) and satisfaction (a
+    weak one misses its 效益 targets):
+    the 评分表 loses the points the 自评表 loses, so the two totals agree (a rule of the form)."""
+    rng = random.Random(code)
+    data = dict(seed_project)
+    lost = 0.0
+    if weak:
+        for row in WEAK_ROWS:
+            lost += {"基本达成": 0.8, "达成": 1.0}.get(data[f"indicators.{row}.actual"], 0) * data[f"indicators.{row}.weight"]
+            data[f"indicators.{row}.actual"] = "未达成"
+            data[f"indicators.{row}.reason"] = "目标未达成，原因正在分析，将制定整改措施。"
+    spent = round(budget * (rate if rate is not None else rng.uniform(0.85, 1.0)), 2)
+    data.update({"funds.fiscal.budget_initial": budget, "funds.fiscal.budget_full": budget, "funds.fiscal.spent": spent,
+                 "indicators.cost1.target": budget, "indicators.cost1.actual": spent})
+    satisfaction = round(rng.uniform(80, 99), 2)
+    data["indicators.satisfaction1.actual"] = satisfaction
+    if satisfaction >= 95:
+        data.pop("indicators.satisfaction1.reason", None)
+    funds_score = round(min(round(spent / budget, 4), 1) * 10 + 1e-9, 2)
+    indicator_total = 87.32 - 9.32 + round(min(satisfaction / 95, 1) * 10 + 1e-9, 2) - lost  # the seed's, but satisfaction
+    loss = round(100 - (funds_score + indicator_total), 2)
+    for key, weight, note in SCORECARD_LOSSES:
+        taken = round(min(loss, weight), 2)
+        data[f"scorecard.{key}.score"] = round(weight - taken, 2)
+        if taken:
+            data[f"scorecard.{key}.note"] = note
+        else:
+            data.pop(f"scorecard.{key}.note", None)
+        loss = round(loss - taken, 2)
+    return data
+

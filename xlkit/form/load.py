@@ -62,8 +62,36 @@ def load_spec(source: str | Path | None = None) -> Spec:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise SpecError(f"{path}: {_path(first['loc']) or '(top)'}: {first['msg']}{more}") from None
+    spec = _load_composed(spec, path)
     check_spec(spec, path)
     return spec
+
+
+def _load_composed(spec: Spec, path: Path) -> Spec:
+    """Each composed spec loaded from beside this one (else from the bundled templates); its types and lists join
+    this spec's under `<id>:` (so a returned workbook's cells validate by them) and its fingerprint becomes part of
+    this form's."""
+    if not spec.compose:
+        return spec
+    types, lists, composed = dict(spec.types), dict(spec.lists), []
+    for k, entry in enumerate(spec.compose):
+        other_path = path.parent / entry.spec
+        if not other_path.exists():  # a spec copied elsewhere still composes the bundled form of the same name
+            other_path = builtin_spec_path().parent / entry.spec
+        other = load_spec(other_path) if other_path.resolve() != path.resolve() else None
+        if other is None or other.compose:
+            raise SpecError(f"{path}: compose[{k}].spec: {entry.spec} must be another spec without compose")
+        missing = [name for name in entry.sheets if name not in [s.name for s in other.sheets]]
+        if missing:
+            raise SpecError(f"{path}: compose[{k}].sheets: {other.template.id} has no sheet {', '.join(missing)}")
+        if entry.repeat not in spec.parameters:
+            raise SpecError(f"{path}: compose[{k}].repeat: unknown parameter {entry.repeat!r}")
+        for name, values in other.lists.items():
+            lists[f"{entry.id}:{name}"] = values
+        for name, vtype in other.types.items():
+            types[f"{entry.id}:{name}"] = vtype.model_copy(update={"choices": f"{entry.id}:{vtype.choices}"}) if vtype.choices else vtype
+        composed.append(entry.model_copy(update={"fingerprint": other.fingerprint(), "loaded": other}))
+    return spec.model_copy(update={"types": types, "lists": lists, "compose": composed})
 
 
 def check_spec(spec: Spec, path: Path) -> None:
@@ -98,6 +126,10 @@ def _check_summary(spec: Spec, layout: Layout) -> None:
             raise SpecError(f"{path}.field: unknown field {column.field!r}")
         if column.count is not None and not any(fnmatch(f, column.count) for f in known):
             raise SpecError(f"{path}.count: {column.count!r} matches no field")
+    for sheet in spec.summary.sheets:
+        for watch in sheet.watch:
+            if watch.field not in [c.field for c in sheet.columns]:
+                raise SpecError(f"summary.sheets[{sheet.name}].watch: {watch.field!r} is not a column of the sheet")
     for k, indicator in enumerate(spec.summary.indicators):
         for side in ("numerator", "denominator"):
             if getattr(indicator, side) not in known:

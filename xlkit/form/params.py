@@ -23,6 +23,15 @@ class BuildParams:
     def to_json(self) -> str:
         return json.dumps({"prefill": self.prefill, "items": self.items}, ensure_ascii=False, sort_keys=True)
 
+    def value_of(self, key: str) -> Any:
+        """A prefilled value: a prefill key, or `item:<parameter>:<index>`, the name of a repeated item (a composed
+        copy's own identity, e.g. a key project's name); None when not given."""
+        if key.startswith("item:"):
+            _tag, parameter, index = key.split(":")
+            names = self.items.get(parameter, [])
+            return names[int(index)] if int(index) < len(names) else None
+        return self.prefill.get(key)
+
     def shape(self) -> BuildParams:
         """What decides cells and formulas: row counts and which identity fields are prefilled, not the names."""
         return BuildParams(prefill={k: True for k in self.prefill}, items={k: [""] * len(v) for k, v in self.items.items()})

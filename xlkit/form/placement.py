@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import SpecError
 from ..kinds import FieldKind
 from .a1 import cell_name
+from .compose import place_copies
 from .layout import FieldSlot, Layout, RowInstance, RuleSlot, SheetLayout, Static
 from .params import PREFILL_KEYS, BuildParams, make_params
 from .placeholders import PLACEHOLDER, Resolver, fill_in
@@ -85,6 +86,13 @@ class _Placer:
                     continue
                 row = self.block(sheet, row, block, path)
             sheet.last_row = row - 1
+        for k, entry in enumerate(self.spec.compose):
+            copies = place_copies(self, entry, f"compose[{k}]", lambda spec, params: _Placer(spec, params).place())
+            at = names.index(entry.after) + 1 if entry.after in names else len(sheets)
+            sheets[at:at] = copies
+            names[at:at] = [c.name for c in copies]
+        if len(set(names)) < len(names):
+            raise SpecError(f"compose: a copy's sheet name is already a sheet of the form: {', '.join(names)}")
         for sheet, row, block, path in deferred:
             sheet.last_row = self.place_rules(sheets, sheet, row, block, path) - 1
         resolver = Resolver(self.spec, self.fields, self.table_rows)
@@ -125,7 +133,7 @@ class _Placer:
                 if item.label_span:
                     sheet.statics.append(Static(row, col, item.label, "label", row, col + item.label_span - 1))
                 col += item.label_span
-                locked = item.prefill is not None and item.prefill in self.params.prefill
+                locked = item.prefill is not None and self.params.value_of(item.prefill) is not None
                 if item.prefill is not None and item.prefill not in PREFILL_KEYS:
                     raise SpecError(f"{ipath}.prefill: must be one of {', '.join(PREFILL_KEYS)}")
                 slot = FieldSlot(

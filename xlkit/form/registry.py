@@ -17,8 +17,16 @@ class SpecRegistry:
         if not specs:
             raise SpecError("no spec to read workbooks with")
         self.current = specs[0]
+        self.specs = specs
         self.by_fingerprint = {s.fingerprint(): s for s in reversed(specs)}
         self.template_ids = {s.template.id for s in specs}
+
+    def forms(self) -> dict[str, Spec]:
+        """The newest spec of each form (template id) known: the current one first, then each other form's first listed."""
+        out: dict[str, Spec] = {}
+        for spec in self.specs:
+            out.setdefault(spec.template.id, spec)
+        return out
 
     @classmethod
     def default(cls, extra: list[str | Path] | None = None) -> SpecRegistry:
@@ -26,7 +34,8 @@ class SpecRegistry:
         builtin = builtin_spec_path()
         specs = [load_spec(p) for p in _expand(extra or [])] or [load_spec(builtin)]
         known = {s.fingerprint() for s in specs}
-        for path in sorted(builtin.parent.rglob("*.yaml")):  # archived versions of the form
+        # the other forms beside the built-in one, then archived versions (in subfolders): a form's current spec comes first
+        for path in sorted(builtin.parent.rglob("*.yaml"), key=lambda p: (len(p.relative_to(builtin.parent).parts), p)):
             try:
                 spec = load_spec(path)
             except SpecError:

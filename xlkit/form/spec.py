@@ -227,7 +227,8 @@ class SummaryColumn(Model):
     label: str
     group: str = ""
     type: str = "money"
-    total: Literal["sum", "average", "none"] = "sum"  # what the 小计 and 合计 rows hold
+    total: Literal["sum", "average", "ratio", "none"] = "sum"  # what the 小计 and 合计 rows hold
+    ratio_of: tuple[str, str] | None = None  # total: ratio — the 小计 is numerator / denominator, two fields of the same sheet
 
     @model_validator(mode="after")
     def _source(self) -> SummaryColumn:
@@ -260,16 +261,36 @@ RESERVED_SUMMARY_SHEETS = ("校验问题", "报送情况", "共性指标", "统�
 SHEET_NAME = re.compile(r"^[^\[\]:*?/\\']{1,31}$")
 
 
+class Watch(Model):
+    """A list under a themed table: the entries whose field is below a threshold (执行率低于80%的项目)."""
+
+    field: str
+    below: float
+    label: str
+
+
 class SummarySheet(Model):
     """One print-ready table of the summary (收入, 支出和结余 …): a unit per row, a few columns that fit the paper."""
 
     name: str = Field(pattern=SHEET_NAME.pattern)
     title: str
     columns: list[SummaryColumn] = Field(min_length=1)
+    watch: list[Watch] = []
+
+    @model_validator(mode="after")
+    def _ratios(self) -> SummarySheet:
+        fields = [c.field for c in self.columns]
+        for column in self.columns:
+            if (column.total == "ratio") != (column.ratio_of is not None):
+                raise ValueError(f"{column.label}: total: ratio goes with ratio_of: [numerator, denominator]")
+            if column.ratio_of and not all(f in fields for f in column.ratio_of):
+                raise ValueError(f"{column.label}: ratio_of names fields that are not columns of sheet {self.name}")
+        return self
 
 
 class Summary(Model):
     title: str
+    entity: str = "单位"  # what a row is: 单位, or 项目 for a project form (headers 项目编码, 项目名称)
     paper: Literal["A4", "A3"] = "A4"  # every themed sheet prints landscape on it
     sheets: list[SummarySheet] = Field(min_length=1)
     grade_chart: GradeChart | None = None
@@ -300,6 +321,30 @@ class Summary(Model):
         return [c for s in self.sheets for c in s.columns]
 
 
+class Link(Model):
+    """A field of the host form that takes its value from a composed copy, by formula: typed once."""
+
+    field: str  # a host field id; {n} is the copy's number
+    formula: str  # placeholders name the copy's fields as {<id>{n}.<field id>}
+
+
+class Compose(Model):
+    """Another spec's sheets inside this form, one copy per item of a parameter (a unit's key projects, each with
+    its own 项目自评表). The copies' field ids are `<id><n>.<field id>`; their types and lists join this spec's as
+    `<id>:<name>`."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    spec: str  # a spec file, relative to this one
+    repeat: str  # the parameter whose items get a copy each; the item's name is the copy's prefill `item`
+    sheets: list[str] = Field(min_length=1)  # the other spec's sheets each copy gets
+    sheet_name: str  # the copy's sheet name, with {n}; a second sheet of a copy adds its own name
+    after: str | None = None  # the host sheet the copies follow (default: the last)
+    prefill: dict[str, str] = {}  # the other spec's prefill key -> `item` (the item's name) or a prefill key of this form
+    links: list[Link] = []
+    fingerprint: str = ""  # the other spec's, set on load: a change there is a change of this form
+    loaded: Any = Field(default=None, exclude=True)  # the other spec, set on load
+
+
 class Spec(Model):
     template: TemplateInfo
     parameters: dict[str, Parameter] = {}
@@ -309,6 +354,7 @@ class Spec(Model):
     sheets: list[Sheet] = Field(min_length=1)
     rules: list[Rule] = Field(default=[], alias="checks")  # `rules:` or, as in 2026.1, `checks:`
     summary: Summary | None = None
+    compose: list[Compose] = []
 
     @model_validator(mode="after")
     def _grades_descending(self) -> Spec:

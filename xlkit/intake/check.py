@@ -155,7 +155,8 @@ class _Checker:
             raw = self.reader.cells(sheet).get((row, col))
             value = self.input_value(slot, raw)
             if slot.locked and slot.prefill:
-                expected = self.params.prefill.get(slot.prefill, prefilled.get(slot.prefill))
+                given = self.params.value_of(slot.prefill)
+                expected = given if given is not None else prefilled.get(slot.prefill)
                 if to_text(value) != to_text(expected):
                     self.add("identity-changed", slot, found=value, expected=expected)
                 value = expected  # identity comes from the metadata, not from an edited cell

@@ -13,10 +13,9 @@ from ..form.a1 import parse_ref
 from ..form.functions import to_text
 from ..form.identity import META_SHEET, Identity
 from ..form.layout import Layout
-from ..form.load import load_spec
 from ..form.params import BuildParams, make_params
 from ..form.placement import build_layout
-from ..form.registry import SpecRegistry
+from ..form.registry import SpecRegistry, registry_for
 from ..form.spec import Spec
 from .catalogue import message
 from .package import open_package
@@ -154,7 +153,8 @@ class OpenedWorkbook:
 
 
 def open_template_workbook(path: str | Path, spec: Spec | None = None) -> OpenedWorkbook:
-    """A workbook built from `spec` (default: the built-in form), for fill and fields; WorkbookError otherwise."""
+    """A workbook built from `spec` (default: any form xlkit ships, in its current version), for fill and fields;
+    WorkbookError otherwise."""
     path = Path(path)
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
@@ -163,7 +163,7 @@ def open_template_workbook(path: str | Path, spec: Spec | None = None) -> Opened
     except FileProblem as problem:
         raise WorkbookError(_describe(path, problem)) from None
     try:
-        found = identify(reader, SpecRegistry([spec or load_spec()]))
+        found = identify(reader, SpecRegistry([spec]) if spec else SpecRegistry(list(registry_for().forms().values())))
         layout = build_layout(found.spec, found.params)
     except FileProblem as problem:
         reader.package.close()

@@ -175,11 +175,10 @@ def _validation(spec: Spec, slot: FieldSlot, list_ranges: dict[str, str]) -> dic
 
 def write_workbook(layout: Layout, values: Mapping[str, Any], out: Path, password_hash: str = "") -> dict[str, Value]:
     """Write atomically: on any error the target is left untouched. Returns every field's value."""
-    prefill = layout.params.prefill
     inputs: dict[str, Any] = {s.id: values.get(s.id) for s in layout.inputs()}
     for slot in layout.inputs():
         if slot.locked and slot.prefill:
-            inputs[slot.id] = prefill[slot.prefill]
+            inputs[slot.id] = layout.params.value_of(slot.prefill)
     results = calculator(layout).compute(inputs)
 
     with atomic_path(out) as tmp:

@@ -70,7 +70,7 @@ def _validated(data: dict[str, Any], layout: Layout) -> dict[str, Any]:
         elif slot.kind == "formula":
             problems.append(f"{field_id}: is a formula field ({slot.sheet}!{slot.address}) and cannot be filled")
         elif slot.locked:
-            if slot.prefill and str(layout.params.prefill.get(slot.prefill)) == str(value):
+            if slot.prefill and str(layout.params.value_of(slot.prefill)) == str(value):
                 continue  # the same value it was built with: nothing to change
             problems.append(f"{field_id}: is locked, prefilled at build time ({slot.sheet}!{slot.address})")
         else:

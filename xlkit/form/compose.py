@@ -1,0 +1,53 @@
+"""Another spec's sheets placed inside a form, one copy per item (a unit's key projects, each a 项目自评表).
+
+Each copy is placed by the other spec's own rules on renamed sheets, so its formulas stay its own; then its fields
+join the host's as `<id><n>.<field id>` with the `<id>:` types, and the host's linked fields become formulas over
+the copy (each number typed once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import SpecError
+from .layout import Layout, SheetLayout
+from .params import BuildParams, make_params
+from .placeholders import fill_in
+from .spec import Compose, Spec
+
+
+def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, BuildParams], Layout]) -> list[SheetLayout]:
+    """Every copy's sheets (placed by `place`, the host's placer on the other spec), their fields added to the
+    host's; the links left for the host's resolver."""
+    other: Spec = entry.loaded
+    sheets: list[SheetLayout] = []
+    items = host.count(entry.repeat, f"{path}.repeat")
+    for n in range(1, len(items) + 1):
+        prefix = f"{entry.id}{n}"
+        renamed = []
+        for k, name in enumerate(entry.sheets):
+            sheet_spec = next(s for s in other.sheets if s.name == name)
+            title = fill_in(entry.sheet_name, n=n) + ("" if k == 0 else name)
+            renamed.append(sheet_spec.model_copy(update={"name": title[:31], "key": f"{prefix}_{sheet_spec.key}"}))
+        sources = {key: f"item:{entry.repeat}:{n - 1}" if source == "item" else source for key, source in entry.prefill.items()}
+        prefill = {key: host.params.value_of(source) for key, source in sources.items()}
+        params = make_params(other, {k: v for k, v in prefill.items() if v is not None})
+        copy = place(other.model_copy(update={"sheets": renamed, "rules": []}), params)
+        for slot in copy.fields.values():
+            slot.id = f"{prefix}.{slot.id}"
+            slot.type = f"{entry.id}:{slot.type}"
+            slot.spec_path = f"{path}.spec:{slot.spec_path}"
+            if slot.prefill is not None:  # locked when the host gives the value (an item always has a name, "" in a shape)
+                slot.prefill = sources.get(slot.prefill)
+                slot.locked = slot.prefill is not None and host.params.value_of(slot.prefill) is not None
+            if slot.id in host.fields:
+                raise SpecError(f"{path}: field id {slot.id!r} is used twice")
+            host.fields[slot.id] = slot
+        sheets.extend(copy.sheets)
+        for link in entry.links:
+            target = host.fields.get(fill_in(link.field, n=n))
+            if target is None:
+                raise SpecError(f"{path}.links: {fill_in(link.field, n=n)!r} is not a field of this form (too few rows for copy {n}?)")
+            target.kind, target.required, target.locked = "formula", False, False
+            host.pending.append((target, fill_in(link.formula, n=n), None, None))
+    return sheets
