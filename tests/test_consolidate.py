@@ -218,7 +218,7 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
                                   "-o", str(summary), "--csv", str(wide), "--jobs", "2"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("13 个文件，2019 年度：已接收 13，有警告 0，有错误 0（未计入汇总），已拒收 0，已被替代 0；未报送 0 个单位；"
-                                    "另有项目支出绩效自评表 0 份，单位报表中的重点项目 1 个。")
+                                    "项目支出绩效自评表：单位报表中的重点项目 1 个。")
     assert summary.exists() and wide.exists()
 
 

@@ -326,7 +326,8 @@ def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, c
 
 def _other_forms_note(other: Any) -> str:
     inside = sum(1 for f in other.files if f.within)
-    return f"；另有{other.spec.template.title} {len(other.files) - inside} 份" + (f"，单位报表中的重点项目 {inside} 个" if inside else "")
+    parts = [f"单独报送 {len(other.files) - inside} 份" if len(other.files) > inside else "", f"单位报表中的重点项目 {inside} 个" if inside else ""]
+    return f"；{other.spec.template.title}：" + "，".join(p for p in parts if p)
 
 
 @main.command()

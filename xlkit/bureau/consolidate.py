@@ -214,8 +214,10 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
               if form and form != spec.template.id and form in forms}
     files = [f for f in files if f.form not in others]
     for entry in spec.compose:  # key projects inside the units' workbooks join the project forms sent on their own
-        members = others.setdefault(entry.loaded.template.id, [])
-        members += _embedded(entry.id, entry.loaded.template.id, [f for f in files if f.in_totals], values, members)
+        form = entry.loaded.template.id
+        members = others.get(form, []) + _embedded(entry.id, form, [f for f in files if f.in_totals], values, others.get(form, []))
+        if members:
+            others[form] = members
     sent_codes = {f.unit_code for f in files if f.unit_code}
     for unit in roster.units if roster else []:
         if unit.code not in sent_codes:  # a unit whose files were all rejected is listed with them, not as missing
