@@ -196,6 +196,13 @@ def test_a_unit_workbook_carries_its_key_projects(spec, seed_data, project_data,
     assert "formula-overwritten" in codes(checked_overall(typed, spec))
     renamed = tamper.edit(filled, tmp_path / "renamed.xlsx", unprotect=(name.sheet,), set_cell=(name.sheet, name.address, "别的项目"))
     assert "identity-changed" in codes(checked_overall(renamed, spec))
+    # the project form's own rules hold on the copy too (those about its 评分表, not composed, stay behind)
+    data = seed_unit_data(layout, seed_data, project_data, "430600301-01")
+    fill_workbook(template, {**data, "kp1.indicators.satisfaction1.reason": "", "kp1.indicators.quality1.weight": 12}, filled, spec)
+    issues = checked_overall(filled, spec).issues
+    assert {"check-kp-indicator-reason", "check-kp-weights"} <= {i.code for i in issues}
+    assert "重点项目1：分值合计 = 100" in next(i.message for i in issues if i.code == "check-kp-weights")
+    assert not [r for r in layout.rules if "scorecard" in r.left]
 
 
 def checked_overall(path, spec):

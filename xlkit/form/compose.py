@@ -12,8 +12,36 @@ from typing import Any
 from ..errors import SpecError
 from .layout import Layout, SheetLayout
 from .params import BuildParams, make_params
-from .placeholders import fill_in
-from .spec import Compose, Spec
+from .placeholders import PLACEHOLDER, fill_in
+from .spec import Compose, Rule, Spec
+
+
+def composed_rules(entry: Compose) -> list[Rule]:
+    """The other spec's rules that speak only of the composed sheets (the 评分表's stay behind when only the 项目自评表
+    is composed); required fields are counted by the host's own rule."""
+    sheets = [s for s in entry.loaded.sheets if s.name in entry.sheets]
+    tables = {b.table.id for s in sheets for b in s.blocks if b.table is not None}
+    fields = {i.id for s in sheets for b in s.blocks for row in b.fields or [] for i in row}
+    fields |= {b.list_.id for s in sheets for b in s.blocks if b.list_ is not None}
+
+    def known(name: str) -> bool:
+        return name in fields or name.split(".")[0] in tables | fields
+
+    out = []
+    for rule in entry.loaded.rules:
+        names = PLACEHOLDER.findall(f"{rule.left or ''} {rule.right or ''}")
+        if not rule.required_blanks and (rule.for_ is None or rule.for_ in tables) and all(known(n) for n in names):
+            out.append(rule)
+    return out
+
+
+def copy_rule(rule: Rule, entry: Compose, n: int, sheet_name: str) -> Rule:
+    """A rule of copy n: its fields and table prefixed, its id `<id>_<rule id>.<n>` (one issue code for every copy)."""
+    def prefixed(text: str | None) -> str | None:
+        return PLACEHOLDER.sub(lambda m: "{" + f"{entry.id}{n}.{m.group(1)}" + "}", text) if text else text
+
+    return rule.model_copy(update={"id": f"{entry.id}_{rule.id}.{n}", "name": f"{sheet_name}：{rule.name}", "left": prefixed(rule.left),
+                                   "right": prefixed(rule.right), "for_": f"{entry.id}{n}.{rule.for_}" if rule.for_ else None})
 
 
 def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, BuildParams], Layout]) -> list[SheetLayout]:
@@ -44,6 +72,9 @@ def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, Bu
                 raise SpecError(f"{path}: field id {slot.id!r} is used twice")
             host.fields[slot.id] = slot
         sheets.extend(copy.sheets)
+        for table, rows in copy.table_rows.items():
+            host.table_rows[f"{prefix}.{table}"] = rows
+        host.extra_rules += [copy_rule(rule, entry, n, renamed[0].name) for rule in composed_rules(entry)]
         for link in entry.links:
             target = host.fields.get(fill_in(link.field, n=n))
             if target is None:

@@ -29,6 +29,7 @@ class _Placer:
         self.pending: list[tuple[FieldSlot, str, str | None, str | None]] = []  # slot, spec formula, table, row key
         self.table_rows: dict[str, list[RowInstance]] = {}
         self.rules: list[RuleSlot] = []
+        self.extra_rules: list[Rule] = []  # the rules of composed copies (compose)
 
     # ------------------------------------------------------------ helpers
     def count(self, repeat: int | str | None, path: str) -> list[str]:
@@ -305,7 +306,7 @@ class _Placer:
         sheet.title_rows = max(sheet.title_rows, row + 1)
         row += 1
         number = 0
-        for k, check in enumerate(self.spec.rules):
+        for k, check in enumerate([*self.spec.rules, *self.extra_rules]):
             for cid, name, left, right, blame, item, template in self.expand_rule(check, sheets, f"rules[{k}]"):
                 number += 1
                 cpath = f"rules[{k}]"
