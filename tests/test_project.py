@@ -140,7 +140,8 @@ def test_project_workbooks_come_in_with_the_units(returned, roster, project_fill
     shutil.copy(project_filled, folder / "430600301-01_数字城管信息采集服务项目.xlsx")
     weak = tmp_path / "weak.xlsx"
     build_template(weak, project_spec, unit_code="P-WEAK", unit_name="薄弱项目", year=2019, parent_name="岳阳市教育局", implementer="岳阳市第一中学")
-    fill_workbook(weak, generate_project_data(project_data, "P-WEAK", 200, weak=True, rate=0.5), folder / "P-WEAK_薄弱项目.xlsx", project_spec)
+    data = generate_project_data(open_template_workbook(weak, project_spec).layout, project_data, "P-WEAK", 200, weak=True, rate=0.5)
+    fill_workbook(weak, data, folder / "P-WEAK_薄弱项目.xlsx", project_spec)
     alone = consolidate([folder], roster, jobs=2)
     assert len(alone.frame) == 13 and not [f for f in alone.files if f.unit_code.startswith(("P-", "430600301-"))]
     projects = alone.others["project-self-eval"]

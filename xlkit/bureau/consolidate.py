@@ -215,7 +215,8 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
     files = [f for f in files if f.form not in others]
     for entry in spec.compose:  # key projects inside the units' workbooks join the project forms sent on their own
         form = entry.loaded.template.id
-        members = others.get(form, []) + _embedded(entry.id, form, [f for f in files if f.in_totals], values, others.get(form, []))
+        sent = others.get(form, [])
+        members = sent + _embedded(entry.id, form, [f for f in files if f.in_totals], values, sent)
         if members:
             others[form] = members
     sent_codes = {f.unit_code for f in files if f.unit_code}

@@ -111,7 +111,10 @@ def write_table(book: Any, fmt: Formats, name: str, title: str, headers: list[tu
     ws = book.add_worksheet(name)
     widths = [w for _label, w in headers]
     shown = len(headers) - hidden
-    ws.merge_range(0, 0, 0, shown - 1, title, fmt["title_center"]) if shown > 1 else ws.write_string(0, 0, title, fmt["title"])
+    if shown > 1:
+        ws.merge_range(0, 0, 0, shown - 1, title, fmt["title_center"])
+    else:
+        ws.write_string(0, 0, title, fmt["title"])
     ws.set_row(0, 24)
     for c, width in enumerate(widths):
         ws.set_column(c, c, width, None, {"hidden": c >= shown})

@@ -47,14 +47,15 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     fmt = Formats(book, spec)
     values: dict[tuple[str, int, int], Value] = {}
     placement = themed_sheets(book, fmt, consolidation, values, zone)
-    for other in _other_forms(consolidation):  # project workbooks that came in with the units: their 项目汇总
+    others = _other_forms(consolidation)
+    for other in others:  # project workbooks that came in with the units: their 项目汇总
         themed_sheets(book, Formats(book, other.spec), other, values, zone)
     _issues_sheet(book, fmt, consolidation)
     status_sheet(book, fmt, consolidation, zone)
     if summary.indicators or summary.ranking:
         indicators_sheet(book, fmt, consolidation)
     _charts_sheet(book, fmt, consolidation, values, placement)
-    _fields_sheet(book, fmt, consolidation)
+    _fields_sheet(book, fmt, [consolidation, *others])
     _write_units_for_next_level(book, consolidation)
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
@@ -120,10 +121,10 @@ def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None
     write_table(book, fmt, "校验问题", f"校验问题（{consolidation.year}年度）", ISSUE_COLUMNS, rows, hidden=2)
 
 
-def _fields_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
+def _fields_sheet(book: Any, fmt: Formats, parts: list[Consolidation]) -> None:
     """Which field each column of the themed sheets reports: the key for anyone reading the workbook by machine."""
     rows = []
-    for sheet in [s for c in [consolidation, *_other_forms(consolidation)] for s in c.spec.summary.sheets]:  # type: ignore[union-attr]
+    for sheet in [s for c in parts for s in c.spec.summary.sheets]:  # type: ignore[union-attr]
         for k, column in enumerate(sheet.columns):
             source = column.field or f"{column.count}（个数）"
             rows.append([sheet.name, col_letters(len(THEMED_FIXED) + k), f"{column.group} {column.label}".strip(), source,

@@ -55,14 +55,15 @@ def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values:
     for sheet in summary.sheets:
         ws = book.add_worksheet(sheet.name)
         recorded = RecordedSheet(ws, sheet.name, values)
-        widths = _widths(sheet, consolidation, summary.paper)
+        per_column = [column_values(consolidation, c) for c in sheet.columns]  # read once: widths, cells, watch lists
+        widths = _widths(sheet, consolidation, per_column, summary.paper)
         entity = summary.entity
         note = f"纳入合计 {len(consolidation.included)} 个{entity}" + (f"；{len(apart)} 个{entity}有错误，未纳入合计" if apart else "")
         _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", f"{note}；{stamp}", entity)
-        _body(recorded, fmt, sheet, consolidation, rows, widths)
+        _body(recorded, fmt, sheet, per_column, rows, widths)
         end = FIRST_ROW + len(rows)
         last_row = _listed_apart(ws, fmt, apart, end + 1, len(widths), entity)
-        last_row = _watch_lists(ws, fmt, sheet, consolidation, last_row + 2, len(widths))
+        last_row = _watch_lists(ws, fmt, sheet, consolidation, per_column, last_row + 2, len(widths))
         for k, column in enumerate(sheet.columns):
             if column.field:
                 columns.setdefault(column.field, (sheet.name, len(FIXED) + k))
@@ -87,14 +88,14 @@ def _rows(consolidation: Consolidation) -> list[Row]:
     return rows
 
 
-def _widths(sheet: SummarySheet, consolidation: Consolidation, paper: str) -> list[float]:
+def _widths(sheet: SummarySheet, consolidation: Consolidation, per_column: list[list[Value]], paper: str) -> list[float]:
     """Each column as wide as its widest figure (the 合计's, with thousands separators) or its grade text, its
     label in at most four lines; the unit names narrower (wrapping) when the page would otherwise shrink the print."""
     codes = [f.unit_code for f in consolidation.included]
     widths = [FIXED[0][1], max([FIXED[1][1], *[len(code) + 1.0 for code in codes]]), FIXED[2][1]]  # digits: a unit each
-    for column in sheet.columns:
-        numbers = [abs(float(v)) for v in column_values(consolidation, column) if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        texts = [str(v) for v in column_values(consolidation, column) if isinstance(v, str)]
+    for column, figures in zip(sheet.columns, per_column, strict=True):
+        numbers = [abs(float(v)) for v in figures if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        texts = [str(v) for v in figures if isinstance(v, str)]
         widest = max([len(f"{sum(numbers):,.2f}") + 2.0] + [sum(char_units(ch, BODY_SIZE) for ch in t) + 2.0 for t in texts])
         widths.append(max(8.0, width_for(column.label, 4, size=BODY_SIZE), min(16.0, widest)))
     widths[2] = max(16.0, min(widths[2], page_units(paper, len(widths)) - sum(widths) + widths[2]))
@@ -131,9 +132,8 @@ def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], tit
     ws.set_row(4, row_height((c.label, widths[len(FIXED) + k]) for k, c in enumerate(sheet.columns)))
 
 
-def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, consolidation: Consolidation, rows: list[Row],
+def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_column: list[list[Value]], rows: list[Row],
           widths: list[float]) -> None:
-    per_column = [column_values(consolidation, c) for c in spec_sheet.columns]
     number = 0
     for i, row in enumerate(rows):
         r = FIRST_ROW + i
@@ -226,13 +226,13 @@ def _listed_apart(ws: Any, fmt: Formats, apart: list[FileStatus], row: int, widt
     return row + len(apart)
 
 
-def _watch_lists(ws: Any, fmt: Formats, sheet: SummarySheet, consolidation: Consolidation, row: int, width: int) -> int:
+def _watch_lists(ws: Any, fmt: Formats, sheet: SummarySheet, consolidation: Consolidation, per_column: list[list[Value]], row: int,
+                 width: int) -> int:
     """Below the table, each of the sheet's watch lists (执行率低于80%的项目): the entries under the threshold with their
     figure. Returns the sheet's last row."""
     last = row - 2
     for watch in sheet.watch:
-        column = next(c for c in sheet.columns if c.field == watch.field)
-        figures = column_values(consolidation, column)
+        column, figures = next((c, f) for c, f in zip(sheet.columns, per_column, strict=True) if c.field == watch.field)
         frame = consolidation.frame
         hits = [(str(code), str(name), v) for code, name, v in zip(frame["unit_code"], frame["unit_name"], figures, strict=True)
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and v < watch.below]

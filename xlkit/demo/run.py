@@ -125,7 +125,8 @@ def _project_returns(samples: Path, sent: Path, returned: Path) -> list[Path]:
     out = []
     for number, item in enumerate(distribute(spec, load_roster(samples / "projects.csv").units, YEAR, sent, issuer=ISSUER)):
         unit = item.unit
-        data = seed if unit.code == SEED_PROJECT else generate_project_data(seed, unit.code, unit.budget or 100, weak=number == 2,
+        layout = open_template_workbook(item.path, spec).layout
+        data = seed if unit.code == SEED_PROJECT else generate_project_data(layout, seed, unit.code, unit.budget or 100, weak=number == 2,
                                                                              rate=0.72 if number == 3 else None)
         fill_workbook(item.path, data, returned / item.path.name, spec)
         out.append(returned / item.path.name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from ..form.compute import calculator
 from ..form.layout import Layout
 
 TEXT = {
@@ -94,17 +95,15 @@ SCORECARD_LOSSES = [("effect2", 10.0, "服务对象满意度低于目标。"), (
 WEAK_ROWS = ("economic1", "social1", "ecological1", "sustainable1")  # 定性 rows a weak project does not achieve
 
 
-def generate_project_data(seed_project: dict[str, Any], code: str, budget: float, weak: bool = False,
+def generate_project_data(layout: Layout, seed_project: dict[str, Any], code: str, budget: float, weak: bool = False,
                           rate: float | None = None) -> dict[str, Any]:
     """A project like the seed's, with its own budget, spending (`rate` of the budget, or drawn) and satisfaction (a
-    weak one misses its 效益 targets):
-    the 评分表 loses the points the 自评表 loses, so the two totals agree (a rule of the form)."""
+    weak one misses its 效益 targets): the 评分表 loses the points the 自评表's 总分, computed by the form's own
+    formulas, loses, so the two totals agree (a rule of the form)."""
     rng = random.Random(code)
     data = dict(seed_project)
-    lost = 0.0
     if weak:
         for row in WEAK_ROWS:
-            lost += {"基本达成": 0.8, "达成": 1.0}.get(data[f"indicators.{row}.actual"], 0) * data[f"indicators.{row}.weight"]
             data[f"indicators.{row}.actual"] = "未达成"
             data[f"indicators.{row}.reason"] = "目标未达成，原因正在分析，将制定整改措施。"
     spent = round(budget * (rate if rate is not None else rng.uniform(0.85, 1.0)), 2)
@@ -114,9 +113,8 @@ def generate_project_data(seed_project: dict[str, Any], code: str, budget: float
     data["indicators.satisfaction1.actual"] = satisfaction
     if satisfaction >= 95:
         data.pop("indicators.satisfaction1.reason", None)
-    funds_score = round(min(round(spent / budget, 4), 1) * 10 + 1e-9, 2)
-    indicator_total = 87.32 - 9.32 + round(min(satisfaction / 95, 1) * 10 + 1e-9, 2) - lost  # the seed's, but satisfaction
-    loss = round(100 - (funds_score + indicator_total), 2)
+    total = calculator(layout).compute({k: v for k, v in data.items() if k in layout.fields})["total_score"]
+    loss = round(100 - float(total or 0), 2)
     for key, weight, note in SCORECARD_LOSSES:
         taken = round(min(loss, weight), 2)
         data[f"scorecard.{key}.score"] = round(weight - taken, 2)

@@ -50,6 +50,7 @@ def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, Bu
     other: Spec = entry.loaded
     sheets: list[SheetLayout] = []
     items = host.count(entry.repeat, f"{path}.repeat")
+    rules = composed_rules(entry)
     for n in range(1, len(items) + 1):
         prefix = f"{entry.id}{n}"
         renamed = []
@@ -74,7 +75,7 @@ def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, Bu
         sheets.extend(copy.sheets)
         for table, rows in copy.table_rows.items():
             host.table_rows[f"{prefix}.{table}"] = rows
-        host.extra_rules += [copy_rule(rule, entry, n, renamed[0].name) for rule in composed_rules(entry)]
+        host.extra_rules += [copy_rule(rule, entry, n, renamed[0].name) for rule in rules]
         for link in entry.links:
             target = host.fields.get(fill_in(link.field, n=n))
             if target is None:

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..form.compose import composed_rules
+from ..form.compose import composed_rules, copy_rule
 from ..form.spec import Spec
 from ..kinds import IssueScope, Severity
 
@@ -124,8 +124,7 @@ def issue_types(spec: Spec) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = [{"code": t.code, "severity": t.severity, "scope": t.scope, "summary": t.summary, "message": t.template}
                                   for t in CATALOGUE.values() if t.code != "check-failed"]
     seen: set[str] = set()
-    composed = [(rule.model_copy(update={"id": f"{entry.id}_{rule.id}", "name": f"{entry.sheet_name.replace('{n}', '')}：{rule.name}"}))
-                for entry in spec.compose for rule in composed_rules(entry)]
+    composed = [copy_rule(rule, entry, 1, entry.sheet_name.replace("{n}", "")) for entry in spec.compose for rule in composed_rules(entry)]
     for rule in [*spec.rules, *composed]:
         if rule.required_blanks:
             continue  # reported field by field as required-missing
