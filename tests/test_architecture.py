@@ -15,9 +15,10 @@ LAYERS = {
     "xlkit.intake": 2,
     "xlkit.write": 3,
     "xlkit.bureau": 4,
-    "xlkit.demo": 5,
-    "xlkit.cli": 6, "xlkit.__main__": 6,
-    "xlkit": 7,  # the façade (xlkit/__init__.py) re-exports the library API
+    "xlkit.campaign": 5,
+    "xlkit.demo": 6,
+    "xlkit.cli": 7, "xlkit.__main__": 7,
+    "xlkit": 8,  # the façade (xlkit/__init__.py) re-exports the library API
 }
 MAX_LINES = 400
 

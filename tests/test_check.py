@@ -172,7 +172,7 @@ def test_older_version_is_read_with_its_own_spec(tmp_path, spec):
     from xlkit.write.fill import fill_workbook
 
     old_spec_path = tmp_path / "old.yaml"
-    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace('version: "2026.3"', 'version: "2025.1"')
+    old_spec_path.write_text(builtin_spec_path().read_text(encoding="utf-8").replace(f'version: "{spec.template.version}"', 'version: "2025.1"')
                              .replace("label: 人员编制", "label: 编制人数"), encoding="utf-8")
     old = load_spec(old_spec_path)
     template = tmp_path / "old.xlsx"
@@ -216,7 +216,7 @@ def test_cli_check_json_shape_and_exit_codes(seed_filled, layout, tmp_path):
     files = json.loads(result.stdout)["files"]
     assert sorted(Path(f["path"]).name for f in files) == ["bad.xlsx", "good.xlsx"]
     issue = next(f for f in files if f["path"].endswith("bad.xlsx"))["issues"][0]
-    assert list(issue) == ["code", "severity", "field", "sheet", "cell", "found", "expected", "message"]
+    assert list(issue) == ["code", "severity", "field", "sheet", "cell", "found", "expected", "message", "explanation"]
     text = runner.invoke(main, ["check", str(bad)])
     assert text.exit_code == 1
     assert "有错误 " in text.output and "[formula-overwritten]" in text.output

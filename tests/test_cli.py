@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from xlkit.cli import main
+from xlkit.form.load import load_spec
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def test_build_default_form(runner, tmp_path):
     result = runner.invoke(main, ["build", "-o", str(out), "--unit-code", "U1", "--unit-name", "单位甲", "--year", "2024",
                                   "--sub-units", "3", "--projects", "2", "--param", "tasks=8", "--password", "pw"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"Wrote {out}: 部门（单位）整体支出绩效自评表 2026.3, ")
+    assert result.output.startswith(f"Wrote {out}: 部门（单位）整体支出绩效自评表 {load_spec().template.version}, ")
     book = openpyxl.load_workbook(out)
     assert "income.sub3.total" in book.defined_names
     assert "tasks.8" in book.defined_names and "tasks.9" not in book.defined_names

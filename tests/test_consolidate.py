@@ -190,7 +190,7 @@ def test_account_needs_no_processes(returned, roster, spec):
     assert len(result.frame) == 3 and sum(1 for f in result.files if f.status == "missing") == 10
 
 
-def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
+def test_cli_distribute_and_consolidate(roster, returned, tmp_path, spec):
     runner = CliRunner()
     out = tmp_path / "sent"
     args = ["distribute", "--roster", str(ROOT / "samples" / "roster.csv"), "--year", "2019", "-o", str(out)]
@@ -205,7 +205,7 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path):
     labels = [c.value for c in third["收支情况"]["A"]]
     assert "4、南片区环卫所" in labels
     manifest = list(csv.DictReader((out / "manifest.csv").read_text(encoding="utf-8-sig").splitlines()))
-    assert len(manifest) == 13 and manifest[0]["template_version"] == "2026.3" and manifest[0]["fingerprint"]
+    assert len(manifest) == 13 and manifest[0]["template_version"] == spec.template.version and manifest[0]["fingerprint"]
     assert runner.invoke(main, args).output.startswith("13 units: 0 created, 13 unchanged")
     fill_workbook(first, {"score": 50}, first)  # someone wrote into a distributed file
     again = runner.invoke(main, args)

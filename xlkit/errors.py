@@ -52,3 +52,7 @@ class ValueProblem(XlkitError, ValueError):
         self.code = code
         self.found = found
         self.expected = expected
+
+
+class CampaignError(XlkitError):
+    """A campaign folder or ledger problem, or an action the unit's state does not allow; nothing was recorded."""

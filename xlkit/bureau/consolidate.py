@@ -78,6 +78,7 @@ class Consolidation:
     frame: pd.DataFrame  # one row per included unit: unit_code, unit_name, department, status, file, then field ids
     roster: Roster | None = None
     others: dict[str, Consolidation] = field(default_factory=dict)  # other forms in the same run (项目 forms), by template id
+    previous: dict[str, dict[str, Value]] = field(default_factory=dict)  # last year's values by unit code (上年对比)
 
     @property
     def included(self) -> list[FileStatus]:
@@ -90,21 +91,21 @@ class Consolidation:
         return self.files + [f for other in self.others.values() for f in other.files]
 
 
-def check_one(item: tuple[str, tuple[str, ...]]) -> list[FileReport]:
+def check_one(item: tuple[str, tuple[str, ...], bool]) -> list[FileReport]:
     """Worker entry point: check one file; the layout stays behind (the values and issues travel). A summary of
-    the level below gives one report per unit it carries."""
-    path, spec_paths = item
+    the level below gives one report per unit it carries, unless `whole` (then its own, the units inside)."""
+    path, spec_paths, whole = item
     report = check_file(path, registry_for(spec_paths))
     report.layout = None
-    return report.units or [report]
+    return [report] if whole else report.units or [report]
 
 
 def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
-             memory_mb: int | None = 2048, progress: Callable[[], None] | None = None) -> list[FileReport]:
+             memory_mb: int | None = 2048, progress: Callable[[], None] | None = None, whole: bool = False) -> list[FileReport]:
     """Check every file in its own reader process, bounded in time and memory; a reader failure becomes that
-    file's `reader-crash`. Reports come in the order of `paths`."""
+    file's `reader-crash`. Reports come in the order of `paths` (`whole`: exactly one per path)."""
     jobs = jobs or os.cpu_count() or 1
-    items = [(str(p), spec_paths) for p in paths]
+    items = [(str(p), spec_paths, whole) for p in paths]
 
     def tick(_outcome: Outcome) -> None:
         if progress:
@@ -335,11 +336,11 @@ def write_wide_csv(consolidation: Consolidation, path: str | Path) -> None:
                                                     for form, o in consolidation.others.items()]]:
         frame = part.frame.drop(columns=["department", "file"])
         for column in frame.columns:
-            frame[column] = frame[column].map(_csv_safe)
+            frame[column] = frame[column].map(csv_safe)
         frame.to_csv(target, index=False, encoding="utf-8-sig")
 
 
-def _csv_safe(value: Any) -> Any:
+def csv_safe(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from ..files import temporary_beside
+from ..form.functions import Value
 from ..form.identity import password_hash
-from ..form.params import make_params
+from ..form.layout import Layout
+from ..form.params import PREVIOUS_PREFIX, make_params
 from ..form.placement import build_layout
 from ..form.spec import Spec
 from ..kinds import DistributeStatus
@@ -57,8 +61,10 @@ def distribute(
     overwrite: bool = False,
     progress: Callable[[Distributed], None] | None = None,
     issuer: str | None = None,
+    previous: Mapping[str, Mapping[str, Value]] | None = None,
 ) -> list[Distributed]:
-    """Never silently replaces a different file: an existing one is kept unless `overwrite`."""
+    """Never silently replaces a different file: an existing one is kept unless `overwrite`. With `previous` (last
+    year's values by unit code) each unit's workbook starts from its own last year (see `carry_over`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[Distributed] = []
@@ -70,10 +76,12 @@ def distribute(
         counts = {"projects": unit.projects} if unit.projects is not None and "projects" in spec.parameters else None
         prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name, "issuer": issuer,
                    "implementer": unit.implementer}
+        last_year = (previous or {}).get(unit.code, {})
+        prefill.update(previous_figures(spec, last_year))
         target = out_dir / unit_filename(unit)
         layout = build_layout(spec, make_params(spec, prefill, counts, names))
         with temporary_beside(target) as tmp:
-            write_workbook(layout, {}, tmp, hashed)
+            write_workbook(layout, previous_texts(layout, last_year), tmp, hashed)
             digest = _content_digest(tmp)
             if not target.exists():
                 os.replace(tmp, target)
@@ -90,6 +98,23 @@ def distribute(
             progress(result)
     write_manifest(spec, results, year, out_dir / MANIFEST)
     return results
+
+
+def previous_figures(spec: Spec, last_year: Mapping[str, Value]) -> dict[str, float]:
+    """Last year's main figures as the prefill keys `previous.<key>` the spec declares (locked 上年数 cells)."""
+    out = {}
+    for figure in spec.previous.figures:
+        value = last_year.get(figure.field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[f"{PREVIOUS_PREFIX}{figure.key}"] = float(value)
+    return out
+
+
+def previous_texts(layout: Layout, last_year: Mapping[str, Value]) -> dict[str, str]:
+    """Last year's wording of the texts the spec names (定性目标, indicator goals): a start the unit edits."""
+    patterns = layout.spec.previous.texts
+    return {slot.id: value for slot in layout.inputs() if not slot.locked and any(fnmatch(slot.id, p) for p in patterns)
+            for value in [last_year.get(slot.id)] if isinstance(value, str) and value.strip()}
 
 
 def _same_content(path: Path, digest: str) -> bool:

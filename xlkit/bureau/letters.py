@@ -50,17 +50,24 @@ def write_letters(consolidation: Consolidation, folder: str | Path, contact: str
         if not issues:
             continue
         path = folder / letter_name(unit)
-        with atomic_path(path) as tmp:
-            _write_letter(tmp, consolidation, unit, issues, (issuer or consolidation.spec.template.issuer, contact), local)
+        write_letter(path, f"{consolidation.year}年度{consolidation.spec.template.title}", unit, issues,
+                     (issuer or consolidation.spec.template.issuer, contact), local)
         written.append(path)
     return written
+
+
+def write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str], zone: tzinfo,
+                 reason: str = "") -> None:
+    """One unit's letter, written atomically; `reason` is the bureau's 退回 reason, printed above the problems."""
+    with atomic_path(path) as tmp:
+        _write_letter(tmp, title, unit, issues, sender, zone, reason)
 
 
 def _rows(issues: list[Issue]) -> list[list[Any]]:
     """Errors first; each problem a row, or, when there are too many, each kind of problem a row."""
     ordered = sorted(issues, key=lambda i: i.severity != "error")
     if len(ordered) <= MAX_ROWS:
-        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", _shown(i.expected), _shown(i.found), i.message]
+        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", _shown(i.expected), _shown(i.found), i.told]
                 for i in ordered]
     groups: dict[tuple[str, str], list[Issue]] = {}
     for issue in ordered:
@@ -82,22 +89,23 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _write_letter(path: Path, consolidation: Consolidation, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str],
-                  zone: tzinfo) -> None:
+def _write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str], zone: tzinfo,
+                  reason: str) -> None:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
     base = {"font_name": FONT, "font_size": BODY_SIZE, "valign": "vcenter", "text_wrap": True}
-    title = book.add_format({**base, "bold": True, "font_size": 14, "align": "center"})
+    title_format = book.add_format({**base, "bold": True, "font_size": 14, "align": "center"})
     text = book.add_format(base)
     header = book.add_format({**base, "bold": True, "border": 1, "align": "center", "bg_color": "#DDEBF7"})
     cell = book.add_format({**base, "border": 1})
     ws = book.add_worksheet("审核意见")
     width = len(COLUMNS) - 1
-    spec = consolidation.spec
-    ws.merge_range(0, 0, 0, width, f"{consolidation.year}年度{spec.template.title}审核意见", title)
+    ws.merge_range(0, 0, 0, width, f"{title}审核意见", title_format)
     ws.set_row(0, 28)
     errors = sum(1 for i in issues if i.severity == "error")
     files = "；".join(f"{Path(f.path).name}（保存于 {local_time(f.saved_at, zone) or '未知'}）" for f in unit.files)
     verdict = (f"发现 {errors} 个错误，请修改后重新报送。" if errors else "未发现错误；以下警告请核实，如属实请在报送时附说明。")
+    if reason:
+        verdict = f"现予退回，退回原因：{reason}。请按以下意见修改后重新报送。"
     lines = [f"{unit.unit_name}（单位编码 {unit.unit_code}）：", f"收到的文件：{files}", f"审核结果：{unit.status}。{verdict}"]
     total_width = sum(w for _label, w in COLUMNS)
     row = 1

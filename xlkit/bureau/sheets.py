@@ -105,9 +105,9 @@ def write_cell(ws: Worksheet, row: int, col: int, value: Any, cell_format: Any) 
 
 
 def write_table(book: Any, fmt: Formats, name: str, title: str, headers: list[tuple[str, float]], rows: list[list[Any]],
-                hidden: int = 0) -> None:
+                hidden: int = 0, formats: list[Any] | None = None) -> None:
     """A titled, filterable list that prints: rows as high as their wrapped text; the last `hidden` columns are for
-    machines (field ids, codes) and neither show nor print."""
+    machines (field ids, codes) and neither show nor print. `formats`: one per column (default: wrapped text)."""
     ws = book.add_worksheet(name)
     widths = [w for _label, w in headers]
     shown = len(headers) - hidden
@@ -120,7 +120,7 @@ def write_table(book: Any, fmt: Formats, name: str, title: str, headers: list[tu
         ws.set_column(c, c, width, None, {"hidden": c >= shown})
     header_row(ws, fmt, 1, [label for label, _w in headers], widths)
     for r, values in enumerate(rows, start=2):
-        values_row(ws, r, values, [fmt["text"]] * len(values), widths)
+        values_row(ws, r, values, formats or [fmt["text"]] * len(values), widths)
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(len(rows) + 1, 2), len(headers) - 1)
     print_setup(ws, name, (len(rows) + 1, shown - 1), repeat=1)

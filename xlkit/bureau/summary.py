@@ -16,6 +16,7 @@ from ..form.formula import Value
 from ..form.functions import XlError
 from ..form.identity import META_SHEET, UNITS_SHEET, Identity
 from ..intake.node import FIXED as NODE_COLUMNS
+from .compare import compare_sheet
 from .consolidate import Consolidation
 from .indicators import indicators_sheet
 from .sheets import Formats, RecordedSheet, header_row, print_setup, write_cell, write_table
@@ -50,6 +51,8 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
     others = _other_forms(consolidation)
     for other in others:  # project workbooks that came in with the units: their 项目汇总
         themed_sheets(book, Formats(book, other.spec), other, values, zone)
+    if consolidation.previous and spec.previous.figures:
+        compare_sheet(book, fmt, consolidation)
     _issues_sheet(book, fmt, consolidation)
     status_sheet(book, fmt, consolidation, zone)
     if summary.indicators or summary.ranking:
@@ -117,7 +120,7 @@ def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None
     for status in consolidation.all_files:
         for issue in sorted(status.issues, key=lambda i: i.severity != "error"):
             rows.append([status.unit_code, status.unit_name, Path(status.path).name, issue.sheet, issue.cell, issue.label,
-                         SEVERITY[issue.severity], issue.message, _shown(issue.found), _shown(issue.expected), issue.field, issue.code])
+                         SEVERITY[issue.severity], issue.told, _shown(issue.found), _shown(issue.expected), issue.field, issue.code])
     write_table(book, fmt, "校验问题", f"校验问题（{consolidation.year}年度）", ISSUE_COLUMNS, rows, hidden=2)
 
 

@@ -77,6 +77,7 @@ class RuleSlot:
     required_blanks: bool = False
     item: tuple[str, int] | None = None  # as FieldSlot: the named row the name mentions
     name_template: str | None = None
+    note: str | None = None  # a warning rule's 说明 input field: the unit's explanation of why it fails
 
     def name_for(self, params: BuildParams) -> str:
         if self.item is None or self.name_template is None:

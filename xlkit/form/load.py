@@ -102,6 +102,7 @@ def check_spec(spec: Spec, path: Path) -> None:
             layout = build_layout(spec, make_params(spec, counts=counts))
             formula_order(layout)
         _check_summary(spec, build_layout(spec))
+        _check_previous(spec, build_layout(spec))
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
     except XlkitError as exc:
@@ -112,6 +113,18 @@ def _trial_counts(spec: Spec) -> list[dict[str, int]]:
     defaults = {key: p.default for key, p in spec.parameters.items()}
     largest = {key: p.max for key, p in spec.parameters.items()}
     return [defaults] if largest == defaults else [defaults, largest]
+
+
+def _check_previous(spec: Spec, layout: Layout) -> None:
+    for k, figure in enumerate(spec.previous.figures):
+        if figure.field not in layout.fields:
+            raise SpecError(f"previous.figures[{k}].field: unknown field {figure.field!r}")
+        if figure.rule is not None and figure.rule not in {r.id for r in spec.rules}:
+            raise SpecError(f"previous.figures[{k}].rule: unknown rule {figure.rule!r}")
+    inputs = [s.id for s in layout.inputs()]
+    for k, pattern in enumerate(spec.previous.texts):
+        if not any(fnmatch(f, pattern) for f in inputs):
+            raise SpecError(f"previous.texts[{k}]: no input field matches {pattern!r}")
 
 
 def _check_summary(spec: Spec, layout: Layout) -> None:

@@ -11,6 +11,11 @@ from .spec import Spec
 
 PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name", "issuer", "implementer")  # issuer: the bureau that issues
 # the form; implementer: the unit that carries a project out (a project form's unit code and name are the project's)
+PREVIOUS_PREFIX = "previous."  # last year's figures, prefilled from the previous campaign (`previous.<name>`, spec-declared)
+
+
+def is_prefill_key(key: str) -> bool:
+    return key in PREFILL_KEYS or (key.startswith(PREVIOUS_PREFIX) and len(key) > len(PREVIOUS_PREFIX))
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def make_params(
         pattern = parameter.item_name or "{n}"
         items[key] = [str(n) for n in given] if given is not None else [pattern.replace("{n}", str(i + 1)) for i in range(count)]
     clean = {k: v for k, v in (prefill or {}).items() if v not in (None, "")}
-    bad = set(clean) - set(PREFILL_KEYS)
+    bad = {k for k in clean if not is_prefill_key(k)}
     if bad:
         raise XlkitError(f"unknown prefill key(s): {', '.join(sorted(bad))}")
     return BuildParams(prefill=clean, items=items)

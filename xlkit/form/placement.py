@@ -14,7 +14,7 @@ from ..kinds import FieldKind
 from .a1 import cell_name
 from .compose import place_copies
 from .layout import FieldSlot, Layout, RowInstance, RuleSlot, SheetLayout, Static
-from .params import PREFILL_KEYS, BuildParams, make_params
+from .params import PREFILL_KEYS, PREVIOUS_PREFIX, BuildParams, is_prefill_key, make_params
 from .placeholders import PLACEHOLDER, Resolver, fill_in
 from .spec import Block, FieldItem, ListBlock, Rule, Spec, Table
 
@@ -135,8 +135,8 @@ class _Placer:
                     sheet.statics.append(Static(row, col, item.label, "label", row, col + item.label_span - 1))
                 col += item.label_span
                 locked = item.prefill is not None and self.params.value_of(item.prefill) is not None
-                if item.prefill is not None and item.prefill not in PREFILL_KEYS:
-                    raise SpecError(f"{ipath}.prefill: must be one of {', '.join(PREFILL_KEYS)}")
+                if item.prefill is not None and not is_prefill_key(item.prefill):
+                    raise SpecError(f"{ipath}.prefill: must be one of {', '.join(PREFILL_KEYS)} or {PREVIOUS_PREFIX}<name>")
                 slot = FieldSlot(
                     item.id, sheet.name, row, col, "formula" if item.formula else "input", self.type_of(item.type, f"{ipath}.type"),
                     item.label, item.required and not item.formula, span=item.span, locked=locked, prefill=item.prefill,
@@ -299,8 +299,8 @@ class _Placer:
     def place_rules(self, sheets: list[SheetLayout], sheet: SheetLayout, row: int, block: Block, path: str) -> int:
         spec_block = block.rules
         assert spec_block is not None
-        if sheet.width < 7:
-            raise SpecError(f"{path}.rules: the 校验 sheet needs 7 columns")
+        if sheet.width < len(spec_block.header):
+            raise SpecError(f"{path}.rules: the 校验 sheet needs {len(spec_block.header)} columns")
         for c, text in enumerate(spec_block.header):
             sheet.statics.append(Static(row, c, text, "header"))
         sheet.title_rows = max(sheet.title_rows, row + 1)
@@ -332,9 +332,16 @@ class _Placer:
                 result = f'IF({test},"{spec_block.pass_text}","{spec_block.fail_text}")'
                 slot = FieldSlot(f"{base}.result", sheet.name, row, 6, "formula", "result", f"{name}：结果", spec_path=cpath)
                 self.add(sheet, slot, result)
+                note = None
+                if spec_block.explained and check.severity == "warning":
+                    note = f"{base}.note"
+                    self.add(sheet, FieldSlot(note, sheet.name, row, 7, "input", self.type_of(spec_block.explanation_type, f"{path}.rules"),
+                                              f"{name}：说明", spec_path=cpath))
+                elif spec_block.explained:
+                    sheet.statics.append(Static(row, 7, "", "empty"))
                 self.rules.append(RuleSlot(cid, name, check.severity, check.op, check.type, f"{base}.left", f"{base}.right", diff_id,
                                              f"{base}.result", blame, row, spec_block.pass_text, spec_block.fail_text,
-                                             check.required_blanks, item, template))
+                                             check.required_blanks, item, template, note))
                 row += 1
         return row
 

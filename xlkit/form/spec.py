@@ -148,10 +148,15 @@ class ListBlock(Model):
 class RulesBlock(Model):
     """The 校验 table: one row per rule, with live formulas."""
 
-    header: list[str] = Field(min_length=7, max_length=7)
+    header: list[str] = Field(min_length=7, max_length=8)  # an 8th column is the 说明 of warning rules (提示性审核)
     pass_text: str
     fail_text: str
     severity_text: dict[Literal["error", "warning"], str]
+    explanation_type: str = "text"  # the type of the 说明 input cells, with an 8th header
+
+    @property
+    def explained(self) -> bool:
+        return len(self.header) == 8
 
 
 class Block(Model):
@@ -345,6 +350,23 @@ class Compose(Model):
     loaded: Any = Field(default=None, exclude=True)  # the other spec, set on load
 
 
+class PreviousFigure(Model):
+    """A main figure compared with last year: prefilled as `previous.<key>`, shown with 上年数 and 变动率 in the
+    summary."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    field: str
+    rule: str | None = None  # the warning rule that flags a change beyond the threshold (its 说明 shows in the summary)
+
+
+class Previous(Model):
+    """What a campaign carries over from last year's (campaign init --previous, distribute --prefill-from)."""
+
+    figures: list[PreviousFigure] = []
+    texts: list[str] = []  # input fields (patterns, * = any part) whose last-year text starts this year's workbook
+
+
 class Spec(Model):
     template: TemplateInfo
     parameters: dict[str, Parameter] = {}
@@ -355,6 +377,7 @@ class Spec(Model):
     rules: list[Rule] = Field(default=[], alias="checks")  # `rules:` or, as in 2026.1, `checks:`
     summary: Summary | None = None
     compose: list[Compose] = []
+    previous: Previous = Previous()
 
     @model_validator(mode="after")
     def _grades_descending(self) -> Spec:

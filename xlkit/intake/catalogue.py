@@ -54,6 +54,8 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("unsafe-entry-name", "error", "file", "文件内部条目名称不安全（{detail}），已拒绝读取。", "压缩包条目名含 .. 或绝对路径。"),
     IssueType("xml-dtd", "error", "file", "文件内部XML含DTD/实体声明（{detail}），已拒绝读取。", "XML 含 DTD 或实体声明（十亿笑脸、XXE）。"),
     IssueType("xml-malformed", "error", "file", "文件内部XML损坏（{detail}）。", "XML 无法解析，或属性、行号、单元格地址异常。"),
+    IssueType("returned", "error", "file", "财政部门已退回该文件：{detail}；请按审核意见修改后重新报送。",
+              "财政部门已退回的文件（xlkit return），单位再报前不计入汇总。"),
     IssueType("not-our-template", "error", "file", "不是本系统下发的报表模板（缺少模板标识），请使用下发的模板填报。",
               "没有 xlkit 标识：不是本系统生成的工作簿。"),
     IssueType("other-template", "error", "file", "该文件是其他报表（{found}），不是{expected}。", "由其他模板生成。"),

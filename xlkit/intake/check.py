@@ -280,6 +280,9 @@ class _Checker:
             target = self.layout.fields[check.blame[0]] if check.blame else self.layout.fields[check.left]
             self.add(rule_code(check.id), target, found=results.get(check.left), expected=results.get(check.right),
                      detail=check.name_for(self.params), severity=check.severity, message_code="check-failed")
+            note = results.get(check.note) if check.note else None
+            if check.severity == "warning" and isinstance(note, str) and note.strip():
+                self.report.issues[-1].explanation = note.strip()
 
     def check_protection(self) -> None:
         for sheet in self.layout.sheets:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from ..form.functions import Value, XlError
@@ -29,10 +29,21 @@ class Issue:
     expected: Any
     message: str
     label: str = ""  # the field's label as the unit's form shows it (for letters; not part of the JSON contract)
+    explanation: str = ""  # a warning the unit explained (提示性审核): its 说明, from the 校验 sheet
+
+    @property
+    def explained(self) -> bool:
+        return bool(self.explanation)
+
+    @property
+    def told(self) -> str:
+        """The message as people read it: with the unit's 说明 when it explained the warning."""
+        return f"{self.message}（单位说明：{self.explanation}）" if self.explanation else self.message
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "field": self.field, "sheet": self.sheet, "cell": self.cell,
-                "found": jsonable(self.found), "expected": jsonable(self.expected), "message": self.message}
+                "found": jsonable(self.found), "expected": jsonable(self.expected), "message": self.message,
+                "explanation": self.explanation or None}
 
 
 def file_issue(code: str, detail: str = "", found: Any = None, expected: Any = None) -> Issue:
@@ -86,3 +97,50 @@ class FileReport:
             "status": self.status,
             "issues": [i.to_dict() for i in self.issues],
         }
+
+
+def report_record(report: FileReport) -> dict[str, Any]:
+    """Everything a report holds but its layout, as JSON-safe data: a check kept (the campaign ledger caches them)
+    reads back equal with `report_from_record`."""
+    return {
+        "path": report.path, "saved_at": report.saved_at, "read_ok": report.read_ok, "via": report.via,
+        "identity": dict(report.identity.rows()) if report.identity else None,
+        "issues": [[i.code, i.severity, i.field, i.sheet, i.cell, _tagged(i.found), _tagged(i.expected), i.message, i.label,
+                    i.explanation] for i in report.issues],
+        "values": {key: _tagged(value) for key, value in report.values.items()},
+        "units": [report_record(unit) for unit in report.units],
+    }
+
+
+def report_from_record(data: dict[str, Any]) -> FileReport:
+    identity = Identity.from_rows(data["identity"]) if data.get("identity") is not None else None
+    issues = [Issue(code, severity, fld, sheet, cell, _untagged(found), _untagged(expected), text, label, explanation)
+              for code, severity, fld, sheet, cell, found, expected, text, label, explanation in data["issues"]]
+    return FileReport(data["path"], issues, identity, None, {k: _untagged(v) for k, v in data["values"].items()}, data["saved_at"],
+                      data["read_ok"], data["via"], [report_from_record(u) for u in data["units"]])
+
+
+def _tagged(value: Any) -> Any:
+    """Values JSON cannot tell apart keep their kind: an Excel error, a date, a float that is not finite."""
+    if isinstance(value, XlError):
+        return {"xl": str(value)}
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": str(value)}
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "xl" in value:
+            return XlError(value["xl"])
+        if "datetime" in value:
+            return datetime.fromisoformat(value["datetime"])
+        if "date" in value:
+            return date.fromisoformat(value["date"])
+        if "float" in value:
+            return float(value["float"])
+    return value

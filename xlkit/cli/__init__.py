@@ -3,55 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .errors import XlkitError
-from .version import __version__
-
-
-class CliError(click.ClickException):
-    """Usage, spec and file problems: one line, exit 2."""
-
-    exit_code = 2
-
-
-def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into `Error: …` and exit 2; never a traceback unless XLKIT_DEBUG is set."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except XlkitError as exc:
-            raise CliError(str(exc)) from None
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
-        except BrokenPipeError:  # output piped into `head`
-            sys.stderr.close()
-            sys.exit(0)
-        except Exception as exc:
-            if os.environ.get("XLKIT_DEBUG"):
-                raise
-            raise CliError(f"unexpected {type(exc).__name__}: {exc} (set XLKIT_DEBUG=1 for details)") from None
-
-    return wrapper
-
-
-def spec_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Form spec (YAML); default: the built-in form.")(command)
-
-
-def _load(spec_path: str | None) -> Any:
-    from .form.load import load_spec
-
-    return load_spec(spec_path)
+from ..version import __version__
+from .campaign import COMMANDS as CAMPAIGN_COMMANDS
+from .common import CliError, bounds, dumps, load, reports_errors, spec_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,9 +43,9 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
           sub_unit_names: tuple[str, ...], projects: int | None, params: tuple[str, ...], items: tuple[str, ...],
           password: str | None) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
-    from .write.build import build_template
+    from ..write.build import build_template
 
-    spec = _load(spec_path)
+    spec = load(spec_path)
     counts: dict[str, int] = {}
     for item in params:
         name, sep, value = item.partition("=")
@@ -116,9 +76,9 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
 @reports_errors
 def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
     """List every field of a spec or a generated WORKBOOK (default: the built-in form)."""
-    from .intake.fields import describe_fields, layout_for
+    from ..intake.fields import describe_fields, layout_for
 
-    spec = _load(spec_path) if spec_path else None
+    spec = load(spec_path) if spec_path else None
     rows = describe_fields(layout_for(source, spec))
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -138,9 +98,9 @@ def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
 @reports_errors
 def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
     """Fill a generated WORKBOOK with DATA (JSON or CSV `field,value`, keyed by field id)."""
-    from .write.fill import fill_workbook, load_fill_data
+    from ..write.fill import fill_workbook, load_fill_data
 
-    spec = _load(spec_path) if spec_path else None
+    spec = load(spec_path) if spec_path else None
     values = load_fill_data(data)
     fill_workbook(workbook, values, output, spec)
     click.echo(f"Wrote {output}: {len(values)} values filled")
@@ -151,31 +111,17 @@ STATUS_LABEL = {"ok": "通过", "warning": "有警告", "error": "有错误"}
 WARNINGS_SHOWN = 10  # per file; errors are always listed in full
 
 
-def _dumps(data: Any) -> str:
-    """Strict JSON (no NaN or infinity), Chinese kept readable."""
-    return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
-
-
-def _bounds(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Every command that reads returned files bounds each file's time and memory (a reader process per file)."""
-    command = click.option("--jobs", type=click.IntRange(1, 64), help="Reader processes (default: the machine's cores).")(command)
-    command = click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
-                           help="Seconds one file may take.")(command)
-    return click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True,
-                        help="Memory one reader process may add.")(command)
-
-
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder of specs (older versions too); repeatable.")
-@_bounds
+@bounds
 @reports_errors
 def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
           memory_mb: int) -> None:
     """Check returned workbooks (files, or every file in folders); exit 1 if any has an error."""
-    from .bureau.consolidate import read_all
-    from .intake.discover import collect_files
+    from ..bureau.consolidate import read_all
+    from ..intake.discover import collect_files
 
     files = collect_files(list(inputs))
     if not files:
@@ -184,7 +130,7 @@ def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...], j
     with click.progressbar(length=len(files), label="检查", file=sys.stderr, hidden=not show_progress) as bar:
         reports = read_all(files, spec_paths, jobs, timeout, memory_mb, progress=lambda: bar.update(1))
     if as_json:
-        click.echo(_dumps({"files": [r.to_dict() for r in reports]}))
+        click.echo(dumps({"files": [r.to_dict() for r in reports]}))
     else:
         for report in reports:
             _echo_report(report)
@@ -206,7 +152,7 @@ def _echo_report(report: Any) -> None:
     click.echo(f"{STATUS_LABEL[report.status]} {report.path}{who}{counts}")
     for issue in errors + warnings[:WARNINGS_SHOWN]:
         where = f"{issue.sheet}!{issue.cell}" if issue.sheet and issue.cell else issue.sheet or ""
-        parts = [SEVERITY_LABEL[issue.severity], where, issue.field or "", f"[{issue.code}]", issue.message]
+        parts = [SEVERITY_LABEL[issue.severity], where, issue.field or "", f"[{issue.code}]", issue.told]
         click.echo("    " + " ".join(p for p in parts if p))
     if len(warnings) > WARNINGS_SHOWN:
         click.echo(f"    …… 另有 {len(warnings) - WARNINGS_SHOWN} 个警告（--json 可列出全部）")
@@ -218,11 +164,11 @@ def _echo_report(report: Any) -> None:
 @reports_errors
 def issue_types(as_json: bool, spec_path: str | None) -> None:
     """List every issue type a check can report: code, severity, message template."""
-    from .intake.catalogue import issue_types as catalogue_rows
+    from ..intake.catalogue import issue_types as catalogue_rows
 
-    rows = catalogue_rows(_load(spec_path))
+    rows = catalogue_rows(load(spec_path))
     if as_json:
-        click.echo(_dumps(rows))
+        click.echo(dumps(rows))
         return
     width = max(len(r["code"]) for r in rows)
     for r in rows:
@@ -237,18 +183,26 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 @click.option("--password", help="Protection password of sheets and structure.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files that differ (default: refuse).")
 @click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
+@click.option("--prefill-from", "previous", type=click.Path(file_okay=False),
+              help="Last year's campaign folder: each unit's 上年数 and last year's target texts are prefilled.")
 @reports_errors
 def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool,
-               issuer: str | None) -> None:
+               issuer: str | None, previous: str | None) -> None:
     """One personalised workbook per roster unit, named <code>_<name>.xlsx, plus manifest.csv."""
-    from .bureau.distribute import MANIFEST
-    from .bureau.distribute import distribute as run
-    from .bureau.roster import load_roster
+    from ..bureau.distribute import MANIFEST
+    from ..bureau.distribute import distribute as run
+    from ..bureau.roster import load_roster
 
-    spec = _load(spec_path)
+    spec = load(spec_path)
     units = load_roster(roster_path).units
+    last_year = {}
+    if previous:
+        from ..campaign.setup import previous_values
+
+        last_year = previous_values(previous)
     with click.progressbar(length=len(units), label="生成", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-        results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1), issuer=issuer)
+        results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1), issuer=issuer,
+                      previous=last_year)
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "unchanged", "replaced", "refused")}
     for r in results:
         if r.status == "refused":
@@ -260,7 +214,9 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 
 
 @main.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.argument("inputs", nargs=-1, type=click.Path())
+@click.option("--campaign", "campaign_dir", type=click.Path(file_okay=False),
+              help="Consolidate each unit's current file in this campaign's ledger (instead of INPUTS).")
 @click.option("--roster", "roster_path", type=click.Path(dir_okay=False), help="Roster: lists units that sent nothing, flags strangers.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Summary workbook to write.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write one row per unit with every field (UTF-8 BOM).")
@@ -275,40 +231,53 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @click.option("--contact", default="", help="The bureau's contact line printed on the letters.")
 @click.option("--issuer", help="The bureau's name on the letters (default: the spec's).")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
-@_bounds
+@bounds
 @reports_errors
-def consolidate(inputs: tuple[str, ...], roster_path: str | None, output: str, csv_path: str | None, year: int | None,
+def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: str | None, output: str, csv_path: str | None, year: int | None,
                 strict: bool, include_errors: bool, zone: str, roll_up: bool, department_dir: str | None, letters_dir: str | None, contact: str,
                 issuer: str | None,
                 spec_paths: tuple[str, ...], jobs: int | None, timeout: float, memory_mb: int) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
-    from .bureau.consolidate import consolidate as run
-    from .bureau.consolidate import write_wide_csv
-    from .bureau.roster import load_roster
-    from .bureau.summary import bureau_zone, write_summary
-    from .intake.discover import collect_files
+    from ..bureau.consolidate import consolidate as run
+    from ..bureau.consolidate import write_wide_csv
+    from ..bureau.roster import load_roster
+    from ..bureau.summary import bureau_zone, write_summary
+    from ..intake.discover import collect_files
 
     bureau_zone(zone)  # an unknown zone is a usage error before any file is read
-    roster = load_roster(roster_path) if roster_path else None
-    paths = collect_files(list(inputs))
-    if not paths:
-        raise CliError(f"no files found in {', '.join(inputs)}")
-    with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-        result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
-                     include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
+    if campaign_dir:
+        if inputs or roster_path or roll_up or spec_paths or year or strict:
+            raise CliError("--campaign takes the files, roster, year and specs from the campaign: give no INPUTS, --roster, "
+                           "--year, --spec, --strict or --roll-up with it")
+        from ..campaign.account import consolidate_campaign
+        from ..campaign.checks import Bounds
+
+        result, checked = consolidate_campaign(campaign_dir, Bounds(jobs, timeout, memory_mb), include_errors)
+        paths = [Path(f.path) for f in result.files if f.path]
+        click.echo(f"报送任务 {campaign_dir}：本次审核 {checked} 个文件，其余 {len(paths) - checked} 个沿用台账中的审核结果", err=True)
+    else:
+        if not inputs:
+            raise CliError("give the files or folders to consolidate, or --campaign DIR")
+        roster = load_roster(roster_path) if roster_path else None
+        paths = collect_files(list(inputs))
+        if not paths:
+            raise CliError(f"no files found in {', '.join(inputs)}")
+        with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+            result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
+                         include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
     write_summary(result, output, zone)
     if csv_path:
         write_wide_csv(result, csv_path)
     if department_dir:
-        from .bureau.consolidate import by_department
-        from .bureau.distribute import UNSAFE_FILENAME
+        from ..bureau.consolidate import by_department
+        from ..bureau.distribute import UNSAFE_FILENAME
 
         parts = by_department(result)
         for department, part in parts.items():
             write_summary(part, Path(department_dir) / (UNSAFE_FILENAME.sub("_", department) + ".xlsx"), zone)
         click.echo(f"部门汇总：{len(parts)} 份（{department_dir}）", err=True)
     if letters_dir:
-        from .bureau.letters import letters_to_pdf, write_letters
+        from ..bureau.letters import letters_to_pdf, write_letters
 
         letters = write_letters(result, letters_dir, contact, zone, issuer)
         pdfs = letters_to_pdf(letters)
@@ -335,9 +304,13 @@ def _other_forms_note(other: Any) -> str:
 @reports_errors
 def demo(directory: str) -> None:
     """Run the main job end to end on the bundled samples, writing into DIRECTORY."""
-    from .demo.run import run_demo
+    from ..demo.run import run_demo
 
     run_demo(Path(directory), echo=click.echo)
+
+
+for _command in CAMPAIGN_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,38 @@
+"""`consolidate --campaign`: the bureau's figures from each unit's current file in the ledger, checked once per
+file and spec (the cache), with last year's figures beside them when the campaign names its previous one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..bureau.consolidate import Consolidation, account
+from ..intake.report import file_issue
+from .checks import Bounds, registry_of, reports_for
+from .ledger import Ledger
+from .setup import campaign_roster, previous_values
+from .state import unit_states
+
+
+def consolidate_campaign(folder: str, bounds: Bounds | None = None, include_errors: bool = False,
+                         progress: Callable[[], None] | None = None) -> tuple[Consolidation, int]:
+    """The consolidation, and how many files had to be checked (the others came from the cache)."""
+    with Ledger(folder) as ledger:
+        states = [s for s in unit_states(ledger) if s.current is not None]
+        shas = [s.current.sha256 for s in states if s.current is not None]
+        reports, checked = reports_for(ledger, shas, bounds or Bounds(), progress)
+        chosen = []
+        for state in states:
+            current = state.current
+            assert current is not None
+            report = reports[current.sha256]
+            report.path = f"收件{current.id}/{current.name}"  # unique per receipt; the name is what people see
+            if state.status == "returned":  # sent back: out of the totals until the unit sends again
+                reason = next(a.text for a in reversed(state.actions) if a.kind == "return")
+                report.issues.insert(0, file_issue("returned", reason))
+            chosen.append(report)
+        registry = registry_of(ledger)
+        roster = campaign_roster(ledger)
+        result = account(chosen, registry.current, roster, ledger.meta("year"), include_errors=include_errors, forms=registry.forms())
+        if ledger.meta("previous"):
+            result.previous = previous_values(ledger.meta("previous"))
+        return result, checked

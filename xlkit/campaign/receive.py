@@ -1,0 +1,117 @@
+"""Receiving files into a campaign: archive, check, record — and never half of it.
+
+Order of work: each file is copied into the archive (durable before anything refers to it), the whole batch is
+registered as a run, the blobs are checked (or their cached checks reused), then each file's receipt is recorded in
+its own transaction. Killed at any point, a re-run with the same files resumes the unfinished run: receipts already
+recorded are not recorded twice, and blobs left without a receipt are simply reused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CampaignError
+from ..intake.discover import display_name
+from ..intake.report import FileReport
+from .blobs import BlobStore
+from .checks import Bounds, reports_for
+from .ledger import Ledger, now
+from .state import STATUS_LABELS, status_of
+
+
+@dataclass
+class Received:
+    """One file handed to `receive`: recorded (receipt > 0) or not, and why."""
+
+    name: str
+    sha256: str = ""
+    receipt: int = 0
+    unit_code: str = ""
+    status: str = ""  # the unit's status after this receipt (a key of STATUS_LABELS); "" when not recorded
+    reason: str = ""  # why it was not recorded, or the file's first problem
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status] if self.status else "未记录"
+
+
+def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "", bounds: Bounds | None = None,
+            progress: Callable[[], None] | None = None) -> list[Received]:
+    """Receive every file given; one entry per file, in the order given."""
+    bounds = bounds or Bounds()
+    with Ledger(folder) as ledger:
+        store = BlobStore(ledger.folder)
+        results = [Received(Path(display_name(p)).name) for p in paths]
+        stored: list[tuple[int, int]] = []  # (index in paths, size)
+        for index, path in enumerate(paths):
+            try:
+                results[index].sha256, size = store.put(path)
+                stored.append((index, size))
+            except CampaignError as exc:
+                results[index].reason = str(exc)
+        run, done = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size) for i, size in stored], note, by)
+        reports, _checked = reports_for(ledger, [results[i].sha256 for i, _ in stored], bounds, progress)
+        roster = {row["code"] for row in ledger.units()}
+        year = ledger.meta("year")
+        for item, (index, _size) in enumerate(stored):
+            result = results[index]
+            if item not in done:
+                result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by)
+            else:
+                result.receipt = done[item]
+        with ledger.writing() as db:
+            db.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (now(), run))
+        for result in results:
+            if result.receipt:
+                row = ledger.db.execute("SELECT unit_code, summary FROM receipts WHERE id = ?", (result.receipt,)).fetchone()
+                result.unit_code, result.reason = row
+                result.status = status_of(ledger.receipts(result.unit_code), ledger.actions(result.unit_code)) if result.unit_code \
+                    else status_of([r for r in ledger.receipts("") if r.id == result.receipt], [])
+        return results
+
+
+def _open_run(ledger: Ledger, items: list[tuple[str, str, int]], note: str, by: str) -> tuple[int, dict[int, int]]:
+    """The run of this batch: an unfinished one with the very same files, note and clerk (a re-run after a crash)
+    is resumed, with the receipts it already recorded (item -> receipt id). The archived blobs are registered."""
+    key = hashlib.sha256(json.dumps([items, note, by], ensure_ascii=False).encode()).hexdigest()
+    with ledger.writing() as db:
+        db.executemany("INSERT OR IGNORE INTO blobs(sha256, size, stored_at) VALUES (?, ?, ?)",
+                       [(sha, size, now()) for _path, sha, size in items])
+        row = db.execute("SELECT id FROM runs WHERE key = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1", (key,)).fetchone()
+        if row is None:
+            run = db.execute("INSERT INTO runs(key, started_at, files) VALUES (?, ?, ?)", (key, now(), len(items))).lastrowid
+            assert run is not None
+            return run, {}
+        run = row[0]
+        return run, dict(db.execute("SELECT item, id FROM receipts WHERE run = ?", (run,)).fetchall())
+
+
+def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileReport, roster: set[str], year: str,
+            note: str, by: str) -> int:
+    ident = report.identity
+    code = ident.unit_code if ident is not None else ""
+    if not code:  # unreadable: named after the file name `<code>_<name>.xlsx` when that fits the roster
+        guess = result.name.split("_", 1)[0]
+        code = guess if guess in roster else ""
+    errors = [i for i in report.issues if i.severity == "error"]
+    warnings = [i for i in report.issues if i.severity == "warning"]
+    unexplained = sum(1 for i in warnings if not i.explained)
+    summary = errors[0].message if errors else ""
+    refused = ""
+    if report.via or report.units:
+        refused = "这是下级汇总表，不是单位报表"
+    elif ident is not None and ident.year != year:
+        refused = f"年度为 {ident.year or '（空）'}，不是本次报送任务的 {year} 年度"
+    summary = refused or summary
+    with ledger.writing() as db:
+        receipt = db.execute(
+            "INSERT INTO receipts(run, item, sha256, name, received_at, note, by, unit_code, form, errors, warnings, unexplained, summary)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run, item, result.sha256, result.name, now(), note, by, code, ident.template_id if ident else "",
+             len(errors) + (1 if refused else 0), len(warnings), unexplained, summary)).lastrowid
+    assert receipt is not None
+    return receipt

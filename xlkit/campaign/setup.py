@@ -1,0 +1,68 @@
+"""`campaign init`: a campaign folder with its ledger, the roster as given, and the units' workbooks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from ..bureau.distribute import Distributed, distribute
+from ..bureau.roster import Roster, load_roster
+from ..errors import CampaignError
+from ..form.functions import Value
+from ..form.registry import registry_for
+from .checks import latest_report
+from .ledger import LEDGER, SCHEMA_VERSION, Ledger, now
+from .state import unit_states
+
+DISTRIBUTED = "distributed"
+LETTERS = "letters"
+
+
+def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_paths: tuple[str, ...] = (),
+                  deadline: str | None = None, previous: str | Path | None = None, require_explanations: bool = False,
+                  password: str | None = None, issuer: str | None = None,
+                  progress: Callable[[Distributed], None] | None = None) -> list[Distributed]:
+    """Refuses a folder that already holds a campaign: a ledger is never replaced."""
+    folder = Path(folder)
+    if (folder / LEDGER).exists():
+        raise CampaignError(f"{folder} 已经是一个报送任务（有 {LEDGER}），不会覆盖")
+    if deadline:
+        try:
+            datetime.strptime(deadline, "%Y-%m-%d")
+        except ValueError:
+            raise CampaignError(f"--deadline 应为 YYYY-MM-DD 格式的日期，得到 {deadline!r}") from None
+    roster = load_roster(roster_path)
+    specs = [str(Path(p).resolve()) for p in spec_paths]
+    spec = registry_for(tuple(specs)).current
+    last_year = previous_values(previous) if previous else {}
+    folder.mkdir(parents=True, exist_ok=True)
+    roster_copy = folder / ("roster" + Path(roster_path).suffix.lower())
+    shutil.copyfile(roster_path, roster_copy)
+    settings = {"schema": SCHEMA_VERSION, "year": str(year), "deadline": deadline or "", "created_at": now(),
+                "specs": json.dumps(specs), "template": f"{spec.template.id} {spec.template.version}", "roster": roster_copy.name,
+                "previous": str(Path(previous).resolve()) if previous else "", "require_explanations": json.dumps(require_explanations)}
+    with Ledger(folder, create=True) as ledger, ledger.writing() as db:
+        db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", settings.items())
+        db.executemany("INSERT INTO units(code, position, name, department, contact, phone) VALUES (?, ?, ?, ?, ?, ?)",
+                       [(u.code, k, u.name, u.department, u.contact_name, u.contact_phone) for k, u in enumerate(roster.units)])
+    return distribute(spec, roster.units, year, folder / DISTRIBUTED, password, progress=progress, issuer=issuer, previous=last_year)
+
+
+def campaign_roster(ledger: Ledger) -> Roster:
+    return load_roster(ledger.folder / ledger.meta("roster"))
+
+
+def previous_values(folder: str | Path) -> dict[str, dict[str, Value]]:
+    """Last year's figures of each unit: the values of its current file in that campaign, when the file had no
+    error and was not sent back."""
+    out: dict[str, dict[str, Value]] = {}
+    with Ledger(folder) as ledger:
+        for state in unit_states(ledger):
+            current = state.current
+            if current is None or not state.code or state.status in ("failed", "returned"):
+                continue
+            out[state.code] = latest_report(ledger, current.sha256).values
+    return out

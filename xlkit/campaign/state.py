@@ -1,0 +1,106 @@
+"""Where each unit stands, derived from the ledger's history alone (receipts and the bureau's actions, in the order
+the bureau's clock recorded them): nothing about a unit's state is stored apart from what happened to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..bureau.status import local_time
+from ..errors import CampaignError
+from .ledger import Action, Ledger, Receipt
+
+STATUS_LABELS = {
+    "not-sent": "未报送",
+    "received": "已接收",
+    "received-warnings": "已接收（有警告）",
+    "failed": "审核不通过",
+    "returned": "已退回",
+    "resubmitted": "已再报",
+    "confirmed": "已确认",
+}
+NOT_NAMED = "（无法识别单位）"
+
+
+@dataclass
+class UnitState:
+    code: str
+    name: str
+    department: str
+    contact: str
+    phone: str
+    status: str  # a key of STATUS_LABELS
+    receipts: list[Receipt] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    in_roster: bool = True
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def current(self) -> Receipt | None:
+        """The receipt that counts: the unit's latest, by receipt order (never by the file's own save time)."""
+        return self.receipts[-1] if self.receipts else None
+
+    def to_dict(self, zone: Any, deadline: date | None, today: date) -> dict[str, Any]:
+        current = self.current
+        return {
+            "unit_code": self.code, "unit_name": self.name, "department": self.department, "contact": self.contact,
+            "phone": self.phone, "status": self.status, "label": self.label, "in_roster": self.in_roster,
+            "receipts": len(self.receipts), "last_file": current.name if current else None,
+            "last_received": local_time(current.received_at, zone) if current else None,
+            "errors": current.errors if current else None, "warnings": current.warnings if current else None,
+            "unexplained": current.unexplained if current else None,
+            "days_to_deadline": (deadline - today).days if deadline else None,
+        }
+
+
+def status_of(receipts: list[Receipt], actions: list[Action]) -> str:
+    """未报送 → 已接收 / 已接收（有警告）/ 审核不通过 → 已退回 → 已再报 → 已确认; a new receipt after a decision
+    reopens the unit (the decision was about another file)."""
+    current = receipts[-1] if receipts else None
+    if current is None:
+        return "not-sent"
+    decided = [a for a in actions if a.at > current.received_at]
+    if decided:
+        return "returned" if decided[-1].kind == "return" else "confirmed"
+    if current.errors:
+        return "failed"
+    if any(a.kind == "return" for a in actions):
+        return "resubmitted"
+    return "received-warnings" if current.warnings else "received"
+
+
+def unit_states(ledger: Ledger) -> list[UnitState]:
+    """One entry per roster unit in roster order; then units from outside the roster; then each file no unit could
+    be named for."""
+    receipts: dict[str, list[Receipt]] = {}
+    for receipt in ledger.receipts():
+        receipts.setdefault(receipt.unit_code, []).append(receipt)
+    actions: dict[str, list[Action]] = {}
+    for action in ledger.actions():
+        actions.setdefault(action.unit_code, []).append(action)
+    out = []
+    for row in ledger.units():
+        mine, done = receipts.pop(row["code"], []), actions.get(row["code"], [])
+        out.append(UnitState(row["code"], row["name"], row["department"], row["contact"], row["phone"], status_of(mine, done), mine, done))
+    unnamed = receipts.pop("", [])
+    for code, mine in receipts.items():
+        done = actions.get(code, [])
+        out.append(UnitState(code, "", "", "", "", status_of(mine, done), mine, done, in_roster=False))
+    for receipt in unnamed:
+        out.append(UnitState("", NOT_NAMED, "", "", "", status_of([receipt], []), [receipt], [], in_roster=False))
+    return out
+
+
+def state_of(ledger: Ledger, code: str) -> UnitState:
+    for state in unit_states(ledger):
+        if state.code == code and code:
+            return state
+    raise CampaignError(f"报送任务中没有单位 {code!r}（不在名单中，也没有收到过它的文件）")
+
+
+def parse_deadline(text: str) -> date | None:
+    return datetime.strptime(text, "%Y-%m-%d").date() if text else None

@@ -1,0 +1,183 @@
+"""The campaign commands: a folder with a ledger that remembers every file, decision and explanation."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from .common import CliError, bounds, dumps, reports_errors
+
+ZONE_OPTION = click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time shown (IANA name).")
+
+
+@click.group()
+def campaign() -> None:
+    """Create and check a campaign folder (ledger, archive, distributed workbooks)."""
+
+
+@campaign.command(name="init")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help="Roster of units (CSV or xlsx).")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="Campaign year.")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (the first is current); repeatable.")
+@click.option("--deadline", help="Deadline, YYYY-MM-DD (status shows the days left).")
+@click.option("--previous", type=click.Path(file_okay=False), help="Last year's campaign folder: 上年数 prefilled, 上年对比 in the summary.")
+@click.option("--require-explanations", is_flag=True, help="`accept` refuses a file whose warnings have no 说明.")
+@click.option("--password", help="Protection password of the distributed workbooks.")
+@click.option("--issuer", help="The bureau that issues the form (default: the spec's).")
+@reports_errors
+def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...], deadline: str | None, previous: str | None,
+         require_explanations: bool, password: str | None, issuer: str | None) -> None:
+    """Create campaign DIRECTORY: ledger, roster copy, one workbook per unit in distributed/."""
+    from ..campaign.setup import DISTRIBUTED, init_campaign
+
+    results = init_campaign(directory, roster_path, year, spec_paths, deadline, previous, require_explanations, password, issuer)
+    click.echo(f"报送任务 {directory}：{year} 年度，{len(results)} 个单位，模板在 {Path(directory) / DISTRIBUTED}"
+               + (f"，截止 {deadline}" if deadline else "") + (f"，上年任务 {previous}" if previous else ""))
+
+
+@campaign.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@reports_errors
+def verify(directory: str) -> None:
+    """Check the ledger against the archive: every file present, every hash right; exit 1 on any mismatch."""
+    from ..campaign.integrity import verify as run
+
+    count, problems, notes = run(directory)
+    for line in problems:
+        click.echo(f"不符 {line}")
+    for line in notes:
+        click.echo(f"提示 {line}")
+    click.echo(f"核对存档 {count} 个：" + (f"{len(problems)} 处不符" if problems else "全部完好"))
+    if problems:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--note", default="", help="A note kept with each receipt (e.g. how the file came in).")
+@click.option("--by", default="", help="Who received the files.")
+@bounds
+@reports_errors
+def receive(directory: str, inputs: tuple[str, ...], note: str, by: str, jobs: int | None, timeout: float, memory_mb: int) -> None:
+    """Record files (or every file in folders) in campaign DIRECTORY: archived, checked, each unit's status updated."""
+    from ..campaign.checks import Bounds
+    from ..campaign.receive import receive as run
+    from ..intake.discover import collect_files
+
+    paths = collect_files(list(inputs))
+    if not paths:
+        raise CliError(f"no files found in {', '.join(inputs)}")
+    with click.progressbar(length=len(paths), label="收件", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
+        results = run(directory, paths, note, by, Bounds(jobs, timeout, memory_mb), progress=lambda: bar.update(1))
+    for r in results:
+        where = f" [{r.unit_code}]" if r.unit_code else ""
+        click.echo(f"{r.label} {r.name}{where}" + (f"：{r.reason}" if r.reason else ""))
+    recorded = sum(1 for r in results if r.receipt)
+    click.echo(f"收到 {len(results)} 个文件：已记录 {recorded}，未记录 {len(results) - recorded}")
+    if recorded < len(results):
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("sha256")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the file.")
+@reports_errors
+def archive(directory: str, sha256: str, output: str) -> None:
+    """Give back a received file byte-identical, by its sha256."""
+    from ..campaign.integrity import copy_out
+
+    size = copy_out(directory, sha256, output)
+    click.echo(f"已取出 {output}（{size} 字节）")
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@click.option("--reminders", type=click.Path(dir_okay=False), help="Write the 催报 list (units not yet confirmed), .xlsx or .csv.")
+@ZONE_OPTION
+@reports_errors
+def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> None:
+    """One line per roster unit: status, department, contact, last receipt, days to the deadline."""
+    from ..bureau.status import bureau_zone
+    from ..campaign.ledger import Ledger
+    from ..campaign.reminders import write_reminders
+    from ..campaign.state import STATUS_LABELS, parse_deadline, unit_states
+
+    local = bureau_zone(zone)
+    with Ledger(directory) as ledger:
+        states = unit_states(ledger)
+        deadline = parse_deadline(ledger.meta("deadline"))
+        year = ledger.meta("year")
+    today = datetime.now(local).date()
+    entries = [s.to_dict(local, deadline, today) for s in states]
+    counts = Counter(s.status for s in states if s.in_roster)
+    if as_json:
+        click.echo(dumps({"year": year, "deadline": deadline.isoformat() if deadline else None, "today": today.isoformat(),
+                          "counts": {key: counts.get(key, 0) for key in STATUS_LABELS}, "units": entries}))
+    else:
+        for e in entries:
+            last = f"{e['last_file']}（{e['last_received']}）" if e["last_file"] else ""
+            click.echo("  ".join(str(p) for p in (e["unit_code"] or "—", e["unit_name"], e["department"], e["label"], e["contact"],
+                                                   e["phone"], last) if p))
+        days = f"，距截止 {(deadline - today).days} 天" if deadline else ""
+        click.echo(f"{year} 年度，名单 {sum(counts.values())} 个单位{days}：" + "，".join(
+            f"{label} {counts.get(key, 0)}" for key, label in STATUS_LABELS.items()))
+    if reminders:
+        listed = write_reminders(directory, reminders, local)
+        click.echo(f"催报名单：{listed} 个单位（{reminders}）", err=as_json)
+
+
+@click.command(name="return")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("unit")
+@click.option("--reason", required=True, help="Why the file is sent back (printed on the letter).")
+@click.option("--by", default="", help="Who decided.")
+@click.option("--contact", default="", help="The bureau's contact line printed on the letter.")
+@click.option("--issuer", help="The bureau's name on the letter (default: the spec's).")
+@ZONE_OPTION
+@reports_errors
+def return_(directory: str, unit: str, reason: str, by: str, contact: str, issuer: str | None, zone: str) -> None:
+    """退回: send UNIT's current file back with a reason; writes its 审核意见 letter."""
+    from ..campaign.actions import return_unit
+
+    decision = return_unit(directory, unit, reason, by, zone, contact, issuer)
+    click.echo(f"{decision.unit.name}（{unit}）：{decision.unit.label}；审核意见 {decision.letter}")
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("unit")
+@click.option("--by", default="", help="Who decided.")
+@click.option("--require-explanations", is_flag=True, default=None, help="Refuse while a warning has no 说明 (default: the campaign's setting).")
+@reports_errors
+def accept(directory: str, unit: str, by: str, require_explanations: bool | None) -> None:
+    """确认: the bureau accepts UNIT's current file, warnings included."""
+    from ..campaign.actions import accept_unit
+
+    decision = accept_unit(directory, unit, by, require_explanations or None)
+    click.echo(f"{decision.unit.name}（{unit}）：{decision.unit.label}")
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("unit")
+@ZONE_OPTION
+@reports_errors
+def history(directory: str, unit: str, zone: str) -> None:
+    """Every receipt and decision of UNIT, oldest first."""
+    from ..campaign.actions import history as run
+
+    state, lines = run(directory, unit, zone)
+    click.echo(f"{state.name}（{state.code}）{state.department}：{state.label}")
+    for line in lines:
+        click.echo("  " + line)
+
+
+COMMANDS = [campaign, receive, archive, status, return_, accept, history]

@@ -1,0 +1,66 @@
+"""What every command shares: errors as one line and an exit code, the spec option, the readers' bounds, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from ..errors import XlkitError
+
+
+class CliError(click.ClickException):
+    """Usage, spec and file problems: one line, exit 2."""
+
+    exit_code = 2
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into `Error: …` and exit 2; never a traceback unless XLKIT_DEBUG is set."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except XlkitError as exc:
+            raise CliError(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:  # output piped into `head`
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as exc:
+            if os.environ.get("XLKIT_DEBUG"):
+                raise
+            raise CliError(f"unexpected {type(exc).__name__}: {exc} (set XLKIT_DEBUG=1 for details)") from None
+
+    return wrapper
+
+
+def spec_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Form spec (YAML); default: the built-in form.")(command)
+
+
+def load(spec_path: str | None) -> Any:
+    from ..form.load import load_spec
+
+    return load_spec(spec_path)
+
+
+def dumps(data: Any) -> str:
+    """Strict JSON (no NaN or infinity), Chinese kept readable."""
+    return json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+
+
+def bounds(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Every command that reads returned files bounds each file's time and memory (a reader process per file)."""
+    command = click.option("--jobs", type=click.IntRange(1, 64), help="Reader processes (default: the machine's cores).")(command)
+    command = click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
+                           help="Seconds one file may take.")(command)
+    return click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True,
+                        help="Memory one reader process may add.")(command)
