@@ -29,14 +29,16 @@ def verify(folder: str | Path) -> tuple[int, list[str], list[str]]:
 
 def copy_out(folder: str | Path, sha256: str, target: str | Path) -> int:
     """A received file given back byte-identical (checked against its sha256 first); returns its size."""
+    sha256 = sha256.lower()
     with Ledger(folder) as ledger:
-        row = ledger.db.execute("SELECT size FROM blobs WHERE sha256 = ?", (sha256.lower(),)).fetchone()
+        store = BlobStore(ledger.folder)
+        store.path_of(sha256)  # a malformed digest is refused before anything is looked up
+        row = ledger.db.execute("SELECT size FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
         if row is None:
             raise CampaignError(f"存档中没有 sha256 为 {sha256} 的文件")
-        store = BlobStore(ledger.folder)
-        problem = store.check(sha256.lower(), row[0])
+        problem = store.check(sha256, row[0])
         if problem:
             raise CampaignError(f"存档文件 {sha256} 有问题：{problem}；请运行 xlkit campaign verify")
         with atomic_path(target) as tmp:
-            shutil.copyfile(store.path_of(sha256.lower()), tmp)
+            shutil.copyfile(store.path_of(sha256), tmp)
         return int(row[0])

@@ -7,12 +7,14 @@ recorded are not recorded twice, and blobs left without a receipt are simply reu
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ..errors import CampaignError
 from ..intake.discover import display_name
@@ -21,6 +23,8 @@ from .blobs import BlobStore
 from .checks import Bounds, reports_for
 from .ledger import Ledger, now
 from .state import STATUS_LABELS, status_of
+
+LOCKS = "locks"  # one lock file per receive run while it runs
 
 
 @dataclass
@@ -33,9 +37,12 @@ class Received:
     unit_code: str = ""
     status: str = ""  # the unit's status after this receipt (a key of STATUS_LABELS); "" when not recorded
     reason: str = ""  # why it was not recorded, or the file's first problem
+    repeated: bool = False  # this very batch was received before (a re-run): its earlier receipt stands
 
     @property
     def label(self) -> str:
+        if self.repeated:
+            return f"此前已收件（收件 {self.receipt}）"
         return STATUS_LABELS[self.status] if self.status else "未记录"
 
 
@@ -46,25 +53,28 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
     with Ledger(folder) as ledger:
         store = BlobStore(ledger.folder)
         results = [Received(Path(display_name(p)).name) for p in paths]
-        stored: list[tuple[int, int]] = []  # (index in paths, size)
+        stored: list[tuple[int, int, int]] = []  # (index in paths, size, modification time)
         for index, path in enumerate(paths):
             try:
                 results[index].sha256, size = store.put(path)
-                stored.append((index, size))
-            except CampaignError as exc:
+                stored.append((index, size, os.stat(path).st_mtime_ns))
+            except (CampaignError, OSError) as exc:
                 results[index].reason = str(exc)
-        run, done = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size) for i, size in stored], note, by)
-        reports, _checked = reports_for(ledger, [results[i].sha256 for i, _ in stored], bounds, progress)
+        run, done, lock = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size, mtime) for i, size, mtime in stored],
+                                    note, by)
+        todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
+        reports, _checked = reports_for(ledger, todo, bounds, progress)
         roster = {row["code"] for row in ledger.units()}
         year = ledger.meta("year")
-        for item, (index, _size) in enumerate(stored):
+        for item, (index, _size, _mtime) in enumerate(stored):
             result = results[index]
             if item not in done:
                 result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by)
             else:
-                result.receipt = done[item]
+                result.receipt, result.repeated = done[item], True
         with ledger.writing() as db:
-            db.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (now(), run))
+            db.execute("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (now(), run))
+        lock.close()
         for result in results:
             if result.receipt:
                 row = ledger.db.execute("SELECT unit_code, summary FROM receipts WHERE id = ?", (result.receipt,)).fetchone()
@@ -74,20 +84,38 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
         return results
 
 
-def _open_run(ledger: Ledger, items: list[tuple[str, str, int]], note: str, by: str) -> tuple[int, dict[int, int]]:
-    """The run of this batch: an unfinished one with the very same files, note and clerk (a re-run after a crash)
-    is resumed, with the receipts it already recorded (item -> receipt id). The archived blobs are registered."""
+def _open_run(ledger: Ledger, items: list[tuple[str, str, int, int]], note: str, by: str
+              ) -> tuple[int, dict[int, int], IO[bytes]]:
+    """The run of this batch. A batch is its files (path, content, size, modification time), note and clerk: the
+    same batch again (a re-run after a crash or a kill, or the same command twice) continues the earlier run whose
+    process is gone, recording only what it had not (item -> receipt id of those it had); a run still going in
+    another process is left to it. The archived blobs are registered. The returned handle holds the run's lock."""
     key = hashlib.sha256(json.dumps([items, note, by], ensure_ascii=False).encode()).hexdigest()
+    locks = ledger.folder / LOCKS
+    locks.mkdir(exist_ok=True)
     with ledger.writing() as db:
         db.executemany("INSERT OR IGNORE INTO blobs(sha256, size, stored_at) VALUES (?, ?, ?)",
-                       [(sha, size, now()) for _path, sha, size in items])
-        row = db.execute("SELECT id FROM runs WHERE key = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1", (key,)).fetchone()
-        if row is None:
-            run = db.execute("INSERT INTO runs(key, started_at, files) VALUES (?, ?, ?)", (key, now(), len(items))).lastrowid
-            assert run is not None
-            return run, {}
-        run = row[0]
-        return run, dict(db.execute("SELECT item, id FROM receipts WHERE run = ?", (run,)).fetchall())
+                       [(sha, size, now()) for _path, sha, size, _mtime in items])
+        for (run,) in db.execute("SELECT id FROM runs WHERE key = ? ORDER BY id DESC", (key,)).fetchall():
+            handle = _try_lock(locks / f"run-{run}.lock")
+            if handle is not None:
+                return run, dict(db.execute("SELECT item, id FROM receipts WHERE run = ?", (run,)).fetchall()), handle
+        new = db.execute("INSERT INTO runs(key, started_at, files) VALUES (?, ?, ?)", (key, now(), len(items))).lastrowid
+        assert new is not None
+        handle = _try_lock(locks / f"run-{new}.lock")
+        assert handle is not None, "a new run's lock is free"
+        return new, {}, handle
+
+
+def _try_lock(path: Path) -> IO[bytes] | None:
+    """An exclusive lock the kernel drops when its process dies, however it dies."""
+    handle = path.open("a+b")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
 
 
 def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileReport, roster: set[str], year: str,

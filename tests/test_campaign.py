@@ -1,0 +1,420 @@
+"""The campaign ledger: receipts, decisions, statuses, the archive, the cache, explanations and last year's figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from xlkit.campaign.account import consolidate_campaign
+from xlkit.campaign.actions import accept_unit, history, return_unit
+from xlkit.campaign.integrity import copy_out, verify
+from xlkit.campaign.ledger import Ledger
+from xlkit.campaign.receive import receive
+from xlkit.campaign.setup import DISTRIBUTED, init_campaign
+from xlkit.campaign.state import unit_states
+from xlkit.cli import main
+from xlkit.demo.run import _age
+from xlkit.demo.sample_data import generate_unit_data
+from xlkit.errors import CampaignError
+from xlkit.intake.identify import open_template_workbook
+from xlkit.write.fill import fill_workbook
+
+ROSTER = """单位编码,单位名称,主管部门,联系人,联系电话
+U1,甲单位,一局,张一,0730-1
+U2,乙单位,一局,张二,0730-2
+U3,丙单位,二局,张三,0730-3
+U4,丁单位,二局,张四,0730-4
+"""
+XLKIT = [sys.executable, "-m", "xlkit"]
+
+
+def status_by_code(folder: Path) -> dict[str, str]:
+    with Ledger(folder) as ledger:
+        return {s.code: s.status for s in unit_states(ledger)}
+
+
+def receipts_count(folder: Path) -> int:
+    with Ledger(folder) as ledger:
+        return len(ledger.receipts())
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory, spec) -> Path:
+    """A 2019 campaign of four units, and each unit's filled workbook (good) in `filled/`: made once, copied per test."""
+    root = tmp_path_factory.mktemp("campaign_base")
+    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    init_campaign(root / "c", root / "roster.csv", 2019, deadline="2020-03-31")
+    filled = root / "filled"
+    filled.mkdir()
+    for path in sorted((root / "c" / DISTRIBUTED).glob("*.xlsx")):
+        layout = open_template_workbook(path, spec).layout
+        fill_workbook(path, generate_unit_data(layout, path.name[:2]), filled / path.name, spec)
+    return root
+
+
+@pytest.fixture
+def camp(base, tmp_path) -> tuple[Path, dict[str, Path]]:
+    """A fresh copy of the campaign and the good files by unit code."""
+    shutil.copytree(base, tmp_path / "b")
+    files = {p.name[:2]: p for p in sorted((tmp_path / "b" / "filled").glob("*.xlsx"))}
+    return tmp_path / "b" / "c", files
+
+
+def variant(source: Path, target: Path, spec, **values) -> Path:
+    """A unit's file with some inputs changed (None: left blank), as the unit would save it."""
+    template = source.parent.parent / "c" / DISTRIBUTED / source.name  # filled/ sits beside the campaign c/
+    layout = open_template_workbook(template, spec).layout
+    data = {k: v for k, v in {**generate_unit_data(layout, source.name[:2]), **values}.items() if v is not None}
+    fill_workbook(template, data, target, spec)
+    return target
+
+
+def test_init_distributes_and_never_replaces_a_ledger(camp, base):
+    folder, _files = camp
+    assert len(list((folder / DISTRIBUTED).glob("*.xlsx"))) == 4 and (folder / DISTRIBUTED / "manifest.csv").exists()
+    assert set(status_by_code(folder).values()) == {"not-sent"}
+    with Ledger(folder) as ledger:
+        assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert ledger.meta("year") == "2019" and ledger.meta("deadline") == "2020-03-31"
+    with pytest.raises(CampaignError, match="已经是一个报送任务"):
+        init_campaign(folder, base / "roster.csv", 2019)
+    with pytest.raises(CampaignError, match="不是报送任务目录"):
+        Ledger(folder.parent / "filled")
+
+
+def test_every_status_and_what_moves_a_unit(camp, spec, tmp_path):
+    folder, files = camp
+    warned = variant(files["U2"], tmp_path / "U2_warned.xlsx", spec, **{"staff.actual": 500})
+    broken = variant(files["U3"], tmp_path / "U3_broken.xlsx", spec, score=None)  # a required field left blank: an error
+    results = receive(folder, [files["U1"], warned, broken], note="邮件", by="收件员")
+    assert [r.status for r in results] == ["received", "received-warnings", "failed"]
+    assert status_by_code(folder) == {"U1": "received", "U2": "received-warnings", "U3": "failed", "U4": "not-sent"}
+
+    decision = return_unit(folder, "U3", "自评得分未填写", by="审核员")
+    assert decision.unit.status == "returned" and decision.letter is not None and decision.letter.exists()
+    letter = openpyxl.load_workbook(decision.letter)["审核意见"]
+    text = " ".join(str(c.value) for row in letter.iter_rows() for c in row if c.value)
+    assert "自评得分未填写" in text and "丙单位" in text
+    with pytest.raises(CampaignError, match="已退回"):
+        accept_unit(folder, "U3")
+    receive(folder, [files["U3"]])
+    assert status_by_code(folder)["U3"] == "resubmitted"
+    assert accept_unit(folder, "U3", by="审核员").unit.status == "confirmed"
+    receive(folder, [Path(shutil.copy(files["U3"], tmp_path / "U3_again.xlsx"))])  # a new file after the decision reopens the unit
+    assert status_by_code(folder)["U3"] == "resubmitted"
+
+    with pytest.raises(CampaignError, match="没有填写说明"):
+        accept_unit(folder, "U2", require_explanations=True)
+    explained = variant(files["U2"], tmp_path / "U2_explained.xlsx", spec, **{"staff.actual": 500, "check.staff.note": "含借调人员"})
+    receive(folder, [explained])
+    assert accept_unit(folder, "U2", require_explanations=True).unit.status == "confirmed"
+    receive(folder, [broken])
+    with pytest.raises(CampaignError, match=r"有 \d+ 个错误，不能确认"):
+        accept_unit(folder, "U3")
+    with pytest.raises(CampaignError, match="还没有报送文件"):
+        return_unit(folder, "U4", "x")
+    with pytest.raises(CampaignError, match="没有单位"):
+        accept_unit(folder, "U9")
+
+    state, lines = history(folder, "U3")
+    assert state.status == "failed" and len(lines) == 6
+    assert "退回（审核员）：自评得分未填写" in lines[1] and lines[3].split("  ")[1].startswith("确认（审核员）")
+
+
+def test_a_later_receipt_counts_even_when_saved_earlier(camp, spec, tmp_path):
+    folder, files = camp
+    receive(folder, [files["U1"]])
+    older = variant(files["U1"], tmp_path / "U1_older.xlsx", spec, score=61)
+    _age(older, hours=48)  # a unit's wrong clock, or an old copy sent again
+    receive(folder, [older])
+    result, _checked = consolidate_campaign(str(folder))
+    row = result.frame[result.frame.unit_code == "U1"].iloc[0]
+    assert row["score"] == 61
+    superseding = [f for f in result.files if f.unit_code == "U1"]
+    assert len(superseding) == 1 and superseding[0].path.endswith("U1_older.xlsx")
+
+
+def test_the_archive_keeps_bytes_once_and_gives_them_back(camp, tmp_path):
+    folder, files = camp
+    first = receive(folder, [files["U1"]])[0]
+    second = receive(folder, [files["U1"]], note="单位再次发来同一文件")[0]
+    assert first.sha256 == second.sha256 and first.receipt != second.receipt
+    again = receive(folder, [files["U1"]])[0]  # the very same batch (files, note, clerk) again: recorded once
+    assert again.repeated and again.receipt == first.receipt and receipts_count(folder) == 2
+    blobs = [p for p in (folder / "archive").rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+    out = tmp_path / "back.xlsx"
+    copy_out(folder, first.sha256, out)
+    assert out.read_bytes() == files["U1"].read_bytes()
+    assert verify(folder)[1] == []
+    os.chmod(blobs[0], 0o644)
+    with blobs[0].open("r+b") as handle:
+        handle.seek(100)
+        handle.write(b"tampered")
+    count, problems, _notes = verify(folder)
+    assert count == 1 and len(problems) == 1 and "内容与摘要不符" in problems[0]
+    with pytest.raises(CampaignError, match="有问题"):
+        copy_out(folder, first.sha256, tmp_path / "again.xlsx")
+    with pytest.raises(CampaignError, match="不是 sha256"):
+        copy_out(folder, "../../etc/passwd", tmp_path / "x")
+
+
+def test_checks_are_cached_by_file_spec_and_version(camp, monkeypatch):
+    folder, files = camp
+    receive(folder, list(files.values()))
+    result, checked = consolidate_campaign(str(folder))
+    assert checked == 0 and len(result.included) == 4
+    import xlkit.campaign.checks as checks
+
+    monkeypatch.setattr(checks, "__version__", "9.9.9")  # a new xlkit: every file is checked again, once
+    assert consolidate_campaign(str(folder))[1] == 4
+    assert consolidate_campaign(str(folder))[1] == 0
+
+
+def test_files_that_cannot_be_archived_are_reported_and_not_recorded(camp, tmp_path):
+    folder, files = camp
+    fifo = tmp_path / "U1_pipe.xlsx"
+    os.mkfifo(fifo)
+    results = receive(folder, [fifo, tmp_path / "gone.xlsx", files["U2"]])
+    assert [bool(r.receipt) for r in results] == [False, False, True]
+    assert "不是普通文件" in results[0].reason and "无法读取" in results[1].reason
+    shutil.rmtree(folder / "archive")
+    (folder / "archive").write_text("not a folder")  # an archive that cannot be written
+    results = receive(folder, [files["U3"]])
+    assert not results[0].receipt and "无法写入存档目录" in results[0].reason
+    assert receipts_count(folder) == 1
+
+
+def test_a_full_disk_records_nothing_half(camp, monkeypatch):
+    """The archive's disk fills up while a blob is written (ENOSPC): a clear error, no receipt, no blob left behind."""
+    import errno
+
+    import xlkit.campaign.blobs as blobs
+
+    folder, files = camp
+
+    def full(_fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(blobs.os, "fsync", full)
+    results = receive(folder, [files["U1"]])
+    assert not results[0].receipt and "写入存档失败（No space left on device），未记录" in results[0].reason
+    monkeypatch.undo()
+    assert receipts_count(folder) == 0 and not [p for p in (folder / "archive").rglob("*") if p.is_file()]
+    assert receive(folder, [files["U1"]])[0].receipt  # space again: the same file goes in
+
+
+def test_a_ledger_that_cannot_be_written_is_a_clear_error(camp):
+    """Writes beyond the file-size limit fail as on a full disk (EFBIG): one line, exit 2, the ledger intact."""
+    folder, files = camp
+    code = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000)); from xlkit.cli import main; sys.exit(main())")
+    run = subprocess.run([sys.executable, "-c", code, "receive", str(folder), str(files["U1"])], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "TQDM_DISABLE": "1"})
+    assert run.returncode == 2 and run.stderr.startswith("Error: ") and "ledger.sqlite" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert receipts_count(folder) == 0 and verify(folder)[1] == []
+    with sqlite3.connect(folder / "ledger.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_receive_killed_at_any_point_then_rerun(camp, tmp_path):
+    """SIGKILL at spread-out moments of a four-file receive; each time the re-run completes the batch exactly once."""
+    folder, files = camp
+    pristine = tmp_path / "pristine"
+    shutil.copytree(folder, pristine)
+    inputs = [str(p) for p in files.values()]
+    outcomes = []
+    for delay in (0.3, 0.6, 0.9, 1.2, 1.6, 2.2):  # bounded: six kills, each within seconds
+        work = tmp_path / f"kill{delay}"
+        shutil.copytree(pristine, work)
+        process = subprocess.Popen([*XLKIT, "receive", str(work), *inputs], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            process.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        killed = process.returncode != 0
+        with sqlite3.connect(work / "ledger.sqlite") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if killed:
+            rerun = subprocess.run([*XLKIT, "receive", str(work), *inputs], capture_output=True, text=True, timeout=120)
+            assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert receipts_count(work) == 4, f"after a kill at {delay} s"
+        assert verify(work)[1] == []
+        assert set(status_by_code(work).values()) == {"received"}
+        outcomes.append(killed)
+    assert any(outcomes), "no kill landed inside a receive: the delays are too long for this machine"
+
+
+def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int) -> None:
+    """In a forked child: receive, dying with os._exit (no cleanup, as under SIGKILL) at the `clock_call`-th reading of
+    the bureau's clock (inside the first transaction, inside each receipt's, at the run's end) or after `puts` blobs."""
+    import xlkit.campaign.blobs as blobs
+    import xlkit.campaign.receive as receiving
+
+    real_now, real_put, calls = receiving.now, blobs.BlobStore.put, [0, 0]
+
+    def dying_now() -> str:
+        calls[0] += 1
+        if calls[0] == clock_call:
+            os._exit(9)
+        return real_now()
+
+    def dying_put(store, source):  # type: ignore[no-untyped-def]
+        calls[1] += 1
+        if calls[1] > puts:
+            os._exit(9)
+        return real_put(store, source)
+
+    receiving.now = dying_now  # type: ignore[assignment]
+    blobs.BlobStore.put = dying_put  # type: ignore[method-assign]
+    receive(folder, inputs)
+    os._exit(0)
+
+
+def test_receive_dying_at_every_step_then_rerun(camp, tmp_path):
+    """Death at each step of a four-file receive (each blob, each transaction, the end): the re-run records each file
+    exactly once, the ledger is intact and the archive verifies."""
+    import multiprocessing
+
+    folder, files = camp
+    pristine = tmp_path / "pristine"
+    shutil.copytree(folder, pristine)
+    inputs = list(files.values())
+    points = [(0, 2), *[(n, 99) for n in range(1, 11)]]  # 4 blob rows + run, 4 receipts, the end: ten readings of the clock
+    context = multiprocessing.get_context("fork")
+    died = 0
+    for clock_call, puts in points:
+        work = tmp_path / f"die{clock_call}_{puts}"
+        shutil.copytree(pristine, work)
+        child = context.Process(target=_die_at, args=(work, inputs, clock_call, puts))
+        child.start()
+        child.join(timeout=120)
+        assert child.exitcode in (0, 9), child.exitcode
+        died += child.exitcode == 9
+        with sqlite3.connect(work / "ledger.sqlite") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        results = receive(work, inputs)
+        assert all(r.receipt for r in results)
+        assert receipts_count(work) == 4, f"dying at clock call {clock_call}, blob {puts}"
+        assert verify(work)[1] == [] and set(status_by_code(work).values()) == {"received"}
+    assert died == len(points)
+
+
+def test_concurrent_receives_all_recorded(camp):
+    folder, files = camp
+    processes = [subprocess.Popen([*XLKIT, "receive", str(folder), str(path), "--jobs", "1", "--note", f"第 {k} 份"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for k, path in enumerate([*files.values(), *files.values()])]
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        assert process.returncode == 0, out + err
+    assert receipts_count(folder) == 8
+    assert verify(folder)[1] == [] and set(status_by_code(folder).values()) == {"received"}
+
+
+def test_explained_warnings_in_check_letter_and_summary(camp, spec, tmp_path):
+    folder, files = camp
+    explained = variant(files["U2"], tmp_path / "U2.xlsx", spec, **{"staff.actual": 500, "check.staff.note": "含借调人员 12 人"})
+    runner = CliRunner()
+    data = json.loads(runner.invoke(main, ["check", str(explained), "--json"]).stdout)
+    issue = next(i for i in data["files"][0]["issues"] if i["code"] == "check-staff")
+    assert issue["severity"] == "warning" and issue["explanation"] == "含借调人员 12 人"
+    assert "单位说明：含借调人员 12 人" in runner.invoke(main, ["check", str(explained)]).stdout
+    receive(folder, [explained])
+    summary = tmp_path / "summary.xlsx"
+    letters = tmp_path / "letters"
+    result = runner.invoke(main, ["consolidate", "--campaign", str(folder), "-o", str(summary), "--letters", str(letters)])
+    assert result.exit_code == 0, result.output
+    issues = openpyxl.load_workbook(summary)["校验问题"]
+    assert any("单位说明：含借调人员 12 人" in str(c.value) for row in issues.iter_rows() for c in row)
+    letter = openpyxl.load_workbook(next(letters.glob("U2_*.xlsx")))["审核意见"]
+    assert any("单位说明：含借调人员 12 人" in str(c.value) for row in letter.iter_rows() for c in row)
+
+
+def test_year_over_year(camp, base, spec, tmp_path):
+    folder, files = camp
+    receive(folder, list(files.values()))
+    last_year, _ = consolidate_campaign(str(folder))
+    u1_income = float(last_year.frame.set_index("unit_code").loc["U1", "income.all.total"])
+    u1_goal = "保障单位职能正常运转。"
+    runner = CliRunner()
+    second = tmp_path / "2020"
+    result = runner.invoke(main, ["campaign", "init", str(second), "--roster", str(base / "roster.csv"), "--year", "2020",
+                                  "--previous", str(folder)])
+    assert result.exit_code == 0, result.output
+    sent = next((second / DISTRIBUTED).glob("U1_*.xlsx"))
+    layout = open_template_workbook(sent, spec).layout
+    slot = layout.fields["yoy.income.previous"]
+    assert slot.locked and openpyxl.load_workbook(sent)[slot.sheet][slot.address].value == pytest.approx(u1_income)
+    goal = layout.fields["qualitative.g1.target"]
+    assert openpyxl.load_workbook(sent)[goal.sheet][goal.address].value == u1_goal
+
+    data = generate_unit_data(layout, "U1")
+    grown = {k: round(v * 1.5, 2) for k, v in data.items() if k.startswith("income.") and isinstance(v, float)}
+    filled = tmp_path / "U1_2020.xlsx"
+    fill_workbook(sent, {**data, **grown, "check.yoy_income.note": "新增专项补助"}, filled, spec)
+    plain = tmp_path / "U2_2020.xlsx"
+    u2 = next((second / DISTRIBUTED).glob("U2_*.xlsx"))
+    fill_workbook(u2, generate_unit_data(open_template_workbook(u2, spec).layout, "U2"), plain, spec)
+    receive(second, [filled, plain])
+    with Ledger(second) as ledger:
+        u1 = ledger.receipts("U1")[-1]
+        assert u1.warnings >= 1 and u1.unexplained == 0
+    summary = tmp_path / "summary2020.xlsx"
+    assert runner.invoke(main, ["consolidate", "--campaign", str(second), "-o", str(summary)]).exit_code == 0
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(summary)["上年对比"].iter_rows(min_row=3)]
+    income = next(r for r in rows if r[0] == "U1" and r[3].startswith("收入合计"))
+    assert income[4] == pytest.approx(u1_income) and income[6] == pytest.approx(income[5] / income[4] - 1)
+    assert income[6] > 0.3 and income[7] == "新增专项补助"
+    assert not next(r for r in rows if r[0] == "U2" and r[3].startswith("收入合计"))[7]
+
+    direct = tmp_path / "direct"
+    result = runner.invoke(main, ["distribute", "--roster", str(base / "roster.csv"), "--year", "2020", "-o", str(direct),
+                                  "--prefill-from", str(folder)])
+    assert result.exit_code == 0, result.output
+    again = next(direct.glob("U1_*.xlsx"))
+    assert openpyxl.load_workbook(again)[slot.sheet][slot.address].value == pytest.approx(u1_income)
+
+
+def test_cli_campaign_commands(camp, spec, tmp_path):
+    folder, files = camp
+    runner = CliRunner()
+    result = runner.invoke(main, ["receive", str(folder), str(files["U1"]), str(tmp_path / "missing.xlsx"), "--by", "王五"])
+    assert result.exit_code == 1 and "已接收 U1_" in result.output and "未记录 missing.xlsx" in result.output
+    status = json.loads(runner.invoke(main, ["status", str(folder), "--json"]).stdout)
+    assert status["counts"]["received"] == 1 and status["counts"]["not-sent"] == 3
+    entry = status["units"][0]
+    assert (entry["unit_code"], entry["status"], entry["label"], entry["contact"], entry["phone"]) == ("U1", "received", "已接收", "张一", "0730-1")
+    assert isinstance(entry["days_to_deadline"], int) and entry["last_file"].startswith("U1_")
+    reminders = tmp_path / "催报.csv"
+    text = runner.invoke(main, ["status", str(folder), "--reminders", str(reminders)]).output
+    assert "未报送 3" in text
+    listed = reminders.read_text(encoding="utf-8-sig").splitlines()
+    assert len(listed) == 5 and listed[0].startswith("单位编码,单位名称")
+    xlsx = tmp_path / "催报.xlsx"
+    runner.invoke(main, ["status", str(folder), "--reminders", str(xlsx)])
+    assert openpyxl.load_workbook(xlsx)["催报名单"]["A3"].value == "U1"
+    assert runner.invoke(main, ["return", str(folder), "U1", "--reason", "请补充说明", "--by", "审核员"]).exit_code == 0
+    assert "退回（审核员）：请补充说明" in runner.invoke(main, ["history", str(folder), "U1"]).output
+    assert runner.invoke(main, ["accept", str(folder), "U1"]).exit_code == 2
+    sha = status["units"][0]["last_file"] and Ledger(folder).receipts("U1")[0].sha256
+    assert runner.invoke(main, ["archive", str(folder), sha, "-o", str(tmp_path / "out.xlsx")]).exit_code == 0
+    assert runner.invoke(main, ["campaign", "verify", str(folder)]).exit_code == 0
+    bad = runner.invoke(main, ["consolidate", "--campaign", str(folder), str(files["U1"]), "-o", str(tmp_path / "s.xlsx")])
+    assert bad.exit_code == 2 and "--campaign" in bad.output
+    summary = tmp_path / "s.xlsx"
+    result = runner.invoke(main, ["consolidate", "--campaign", str(folder), "-o", str(summary)])
+    assert result.exit_code == 1  # the returned unit is out of the totals, listed with its reason
+    issues = openpyxl.load_workbook(summary)["校验问题"]
+    assert any("财政部门已退回该文件：请补充说明" in str(c.value) for row in issues.iter_rows() for c in row)
