@@ -40,6 +40,14 @@ _EXPORTS = {
     "write_wide_csv": "xlkit.bureau.consolidate",
     "Consolidation": "xlkit.bureau.consolidate",
     "write_summary": "xlkit.bureau.summary",
+    # campaign: the ledger
+    "init_campaign": "xlkit.campaign.setup",
+    "receive": "xlkit.campaign.receive",
+    "unit_states": "xlkit.campaign.state",
+    "return_unit": "xlkit.campaign.actions",
+    "accept_unit": "xlkit.campaign.actions",
+    "consolidate_campaign": "xlkit.campaign.account",
+    "Ledger": "xlkit.campaign.ledger",
     # errors
     "XlkitError": "xlkit.errors",
     "SpecError": "xlkit.errors",
@@ -47,15 +55,18 @@ _EXPORTS = {
     "WorkbookError": "xlkit.errors",
     "RosterError": "xlkit.errors",
     "ConsolidationError": "xlkit.errors",
+    "CampaignError": "xlkit.errors",
 }
 
 __all__ = [
+    "CampaignError",
     "Consolidation",
     "ConsolidationError",
     "FileReport",
     "FillError",
     "Issue",
     "Layout",
+    "Ledger",
     "RosterError",
     "Spec",
     "SpecError",
@@ -63,21 +74,27 @@ __all__ = [
     "WorkbookError",
     "XlkitError",
     "__version__",
+    "accept_unit",
     "build_layout",
     "build_template",
     "calculator",
     "check_file",
     "collect_files",
     "consolidate",
+    "consolidate_campaign",
     "describe_fields",
     "distribute",
     "fill_workbook",
+    "init_campaign",
     "layout_for",
     "load_fill_data",
     "load_roster",
     "load_spec",
     "make_params",
     "open_template_workbook",
+    "receive",
+    "return_unit",
+    "unit_states",
     "write_summary",
     "write_wide_csv",
 ]  # the names of _EXPORTS (a test holds them equal)
@@ -101,7 +118,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .bureau.distribute import distribute
     from .bureau.roster import load_roster
     from .bureau.summary import write_summary
-    from .errors import ConsolidationError, FillError, RosterError, SpecError, WorkbookError, XlkitError
+    from .campaign.account import consolidate_campaign
+    from .campaign.actions import accept_unit, return_unit
+    from .campaign.ledger import Ledger
+    from .campaign.receive import receive
+    from .campaign.setup import init_campaign
+    from .campaign.state import unit_states
+    from .errors import CampaignError, ConsolidationError, FillError, RosterError, SpecError, WorkbookError, XlkitError
     from .form.compute import calculator
     from .form.layout import Layout
     from .form.load import load_spec

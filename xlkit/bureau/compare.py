@@ -11,8 +11,9 @@ from ..intake.catalogue import rule_code
 from .consolidate import Consolidation
 from .sheets import Formats, write_table
 
-COLUMNS = [("单位编码", 10.0), ("单位名称", 16.0), ("主管部门", 12.0), ("指标", 14.0), ("上年数", 11.0), ("本年数", 11.0), ("变动率", 9.0),
-           ("超出幅度的说明", 27.0)]
+# widths sum to one A4 landscape page at full size (as the other lists): names on one line, 说明 wraps
+COLUMNS = [("单位编码", 10.0), ("单位名称", 18.0), ("主管部门", 19.0), ("指标", 14.0), ("上年数", 10.0), ("本年数", 10.0), ("变动率", 8.0),
+           ("超出幅度的说明", 21.0)]
 
 
 def change_rate(current: Value, previous: Value) -> float | None:

@@ -105,7 +105,7 @@ def _write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue],
     files = "；".join(f"{Path(f.path).name}（保存于 {local_time(f.saved_at, zone) or '未知'}）" for f in unit.files)
     verdict = (f"发现 {errors} 个错误，请修改后重新报送。" if errors else "未发现错误；以下警告请核实，如属实请在报送时附说明。")
     if reason:
-        verdict = f"现予退回，退回原因：{reason}。请按以下意见修改后重新报送。"
+        verdict = f"退回原因：{reason}。请按以下意见修改后重新报送。"
     lines = [f"{unit.unit_name}（单位编码 {unit.unit_code}）：", f"收到的文件：{files}", f"审核结果：{unit.status}。{verdict}"]
     total_width = sum(w for _label, w in COLUMNS)
     row = 1

@@ -22,6 +22,7 @@ from ..form.load import builtin_spec_path, load_spec
 from ..intake.identify import open_template_workbook
 from ..write.build import build_template
 from ..write.fill import fill_workbook
+from .campaign import run_campaign_demo
 from .sample_data import generate_project_data, generate_unit_data, seed_unit_data
 
 YEAR = 2019
@@ -112,8 +113,9 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     echo(f"   seed unit: 收入合计 {seed_row['income.all.total']}, 支出合计 {seed_row['expense.all.total']}, "
          f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
          f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
+    campaign = run_campaign_demo(directory / "campaign", samples, YEAR, ISSUER, CONTACT, SEED_UNIT, SEED_PROJECT, echo)
     return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide,
-            "letters": directory / "letters"}
+            "letters": directory / "letters", **campaign}
 
 
 def _project_returns(samples: Path, sent: Path, returned: Path) -> list[Path]:

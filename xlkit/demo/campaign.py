@@ -1,0 +1,99 @@
+"""The demo's campaign: two years of a bureau's collection with the ledger — receive, 退回, 再报, 确认, consolidate —
+then the next year with last year's figures beside this year's."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..bureau.status import bureau_zone
+from ..bureau.summary import write_summary
+from ..campaign.account import consolidate_campaign
+from ..campaign.actions import accept_unit, return_unit
+from ..campaign.ledger import Ledger
+from ..campaign.receive import receive
+from ..campaign.reminders import write_reminders
+from ..campaign.setup import DISTRIBUTED, init_campaign
+from ..campaign.state import STATUS_LABELS, unit_states
+from ..form.load import load_spec
+from ..intake.identify import open_template_workbook
+from ..write.fill import fill_workbook
+from .sample_data import generate_unit_data, seed_unit_data
+
+ZONE = "Asia/Shanghai"
+
+
+def run_campaign_demo(directory: Path, samples: Path, year: int, issuer: str, contact: str, seed_unit: str, seed_project_code: str,
+                      echo: Callable[[str], None]) -> dict[str, Path]:
+    spec = load_spec()
+    seed = json.loads((samples / "seed_2019.json").read_text(encoding="utf-8"))
+    seed_project = json.loads((samples / "seed_project_2019.json").read_text(encoding="utf-8"))
+    first = directory / str(year)
+    init_campaign(first, samples / "roster.csv", year, deadline=f"{year + 1}-03-31", issuer=issuer)
+    sent = sorted((first / DISTRIBUTED).glob("*.xlsx"))
+    inbox = directory / "inbox" / str(year)
+    inbox.mkdir(parents=True)
+    late, blank_unit, explaining_unit = sent[-2:], sent[3], sent[1]
+
+    def filled(template: Path, changes: dict[str, Any], name: str = "") -> Path:
+        layout = open_template_workbook(template, spec).layout
+        code = template.name.split("_", 1)[0]
+        data = seed_unit_data(layout, seed, seed_project, seed_project_code) if code == seed_unit else generate_unit_data(layout, code)
+        data = {k: v for k, v in {**data, **changes}.items() if v is not None}
+        target = inbox / (name or template.name)
+        fill_workbook(template, data, target, spec)
+        return target
+
+    wave = [filled(t, {"score": None} if t == blank_unit else
+                   {"staff.actual": 150, "check.staff.note": "含年内借调人员，编制调整已报批"} if t == explaining_unit else {})
+            for t in sent if t not in late]
+    results = receive(first, wave, note="第一批（邮件）", by="收件员")
+    echo(f"5. campaign {first}: ledger, archive, {len(sent)} workbooks in {DISTRIBUTED}/; first wave {len(results)} files: "
+         + "，".join(f"{label} {n}" for label, n in Counter(r.label for r in results).items()))
+    blank_code = blank_unit.name.split("_", 1)[0]
+    letter = return_unit(first, blank_code, "自评得分未填写", by="审核员", zone=ZONE, contact=contact, issuer=issuer).letter
+    echo(f"   退回 {blank_unit.name}: letter {letter}")
+    receive(first, [filled(blank_unit, {}, blank_unit.name.replace(".xlsx", "（修改后）.xlsx"))], note="再报", by="收件员")
+    explaining_code = explaining_unit.name.split("_", 1)[0]
+    accept_unit(first, explaining_code, by="审核员", require_explanations=True)
+    accept_unit(first, seed_unit, by="审核员")
+    reminders = directory / f"催报名单_{year}.xlsx"
+    listed = write_reminders(first, reminders, bureau_zone(ZONE))
+    summary = directory / f"summary_{year}.xlsx"
+    result, checked = consolidate_campaign(str(first))
+    write_summary(result, summary, ZONE)
+    echo(f"   statuses: {_counts(first)}; 催报 list of {listed} units: {reminders}")
+    echo(f"   consolidated from the ledger ({checked} files checked again, the rest from its cache): {summary}")
+
+    second = directory / str(year + 1)
+    init_campaign(second, samples / "roster.csv", year + 1, deadline=f"{year + 2}-03-31", previous=first, issuer=issuer)
+    inbox = directory / "inbox" / str(year + 1)
+    inbox.mkdir(parents=True)
+    sent = sorted((second / DISTRIBUTED).glob("*.xlsx"))
+    grown = [sent[2], sent[5]]  # income up by half: one explains it, the other does not
+
+    def grow(template: Path) -> dict[str, Any]:
+        layout = open_template_workbook(template, spec).layout
+        data = generate_unit_data(layout, template.name.split("_", 1)[0])
+        changes: dict[str, Any] = {k: round(v * 1.5, 2) for k, v in data.items() if k.startswith("income.") and k.endswith(".fiscal")}
+        if template == grown[0]:
+            changes["check.yoy_income.note"] = "新增市级专项补助资金"
+        return changes
+
+    results = receive(second, [filled(t, grow(t) if t in grown else {}) for t in sent], note="邮件", by="收件员")
+    summary_next = directory / f"summary_{year + 1}.xlsx"
+    result, _checked = consolidate_campaign(str(second))
+    write_summary(result, summary_next, ZONE)
+    echo(f"6. next year {second} (--previous {first}): 上年数 prefilled in every workbook; {len(results)} files: {_counts(second)}; "
+         f"{summary_next} has 上年对比 (收入 up by half at {grown[0].name.split('_')[1].removesuffix('.xlsx')}, explained, "
+         f"and at {grown[1].name.split('_')[1].removesuffix('.xlsx')}, not)")
+    return {"campaign": first, "campaign_next": second, "campaign_summary": summary, "campaign_summary_next": summary_next}
+
+
+def _counts(folder: Path) -> str:
+    with Ledger(folder) as ledger:
+        counts = Counter(s.status for s in unit_states(ledger) if s.in_roster)
+    return "，".join(f"{label} {counts[key]}" for key, label in STATUS_LABELS.items() if counts[key])
