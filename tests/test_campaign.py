@@ -416,5 +416,6 @@ def test_cli_campaign_commands(camp, spec, tmp_path):
     summary = tmp_path / "s.xlsx"
     result = runner.invoke(main, ["consolidate", "--campaign", str(folder), "-o", str(summary)])
     assert result.exit_code == 1  # the returned unit is out of the totals, listed with its reason
-    issues = openpyxl.load_workbook(summary)["校验问题"]
-    assert any("财政部门已退回该文件：请补充说明" in str(c.value) for row in issues.iter_rows() for c in row)
+    book = openpyxl.load_workbook(summary)
+    assert any("财政部门已退回该文件：请补充说明" in str(c.value) for row in book["校验问题"].iter_rows() for c in row)
+    assert any("台账：已退回" in str(c.value) for row in book["报送情况"].iter_rows() for c in row)

@@ -47,6 +47,7 @@ def test_average_and_count_skip_text_and_blanks_in_cells():
 def test_round_is_half_away_from_zero_on_the_decimal_shown():
     assert excel_round(2.675, 2) == 2.68
     assert excel_round(-2.5, 0) == -3
+    assert excel_round(0.6355 * 10, 2) == 6.36  # 6.3549999999999995 in binary: Excel and LibreOffice see 6.355
     assert run("=ROUND(103.77+1022.51,2)") == 1126.28
 
 

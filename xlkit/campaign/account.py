@@ -20,7 +20,7 @@ def consolidate_campaign(folder: str, bounds: Bounds | None = None, include_erro
         states = [s for s in unit_states(ledger) if s.current is not None]
         shas = [s.current.sha256 for s in states if s.current is not None]
         reports, checked = reports_for(ledger, shas, bounds or Bounds(), progress)
-        chosen = []
+        chosen, labels = [], {}
         for state in states:
             current = state.current
             assert current is not None
@@ -30,9 +30,13 @@ def consolidate_campaign(folder: str, bounds: Bounds | None = None, include_erro
                 reason = next(a.text for a in reversed(state.actions) if a.kind == "return")
                 report.issues.insert(0, file_issue("returned", reason))
             chosen.append(report)
+            labels[report.path] = f"台账：{state.label}（收件 {current.id}）"
         registry = registry_of(ledger)
         roster = campaign_roster(ledger)
         result = account(chosen, registry.current, roster, ledger.meta("year"), include_errors=include_errors, forms=registry.forms())
+        for status in result.all_files:  # 报送情况 and 校验问题 say where the unit stands in the campaign too
+            if status.path in labels:
+                status.reason = "；".join(filter(None, [labels[status.path], status.reason]))
         if ledger.meta("previous"):
             result.previous = previous_values(ledger.meta("previous"))
         return result, checked

@@ -78,11 +78,12 @@ def to_bool(value: Value) -> bool | XlError:
 
 
 def excel_round(x: float, digits: int) -> float:
-    """Half away from zero on the decimal shown, as Excel does (2.675 -> 2.68)."""
+    """Half away from zero on the decimal shown, as Excel does (2.675 -> 2.68): the value is taken at 15 significant
+    digits first, as Excel and LibreOffice do, so that 0.6355 × 10 (6.3549999999999995 in binary) rounds to 6.36."""
     if math.isinf(x) or math.isnan(x):
         return x
     quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(repr(x)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(Decimal(f"{x:.15g}").quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def _type_rank(value: Value) -> int:
