@@ -244,6 +244,7 @@ def test_receive_killed_at_any_point_then_rerun(camp, tmp_path):
             process.kill()
             process.wait()
         killed = process.returncode != 0
+        assert not _survivors(str(work)), "reader processes outlived the receive that started them"
         with sqlite3.connect(work / "ledger.sqlite") as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         if killed:
@@ -254,6 +255,24 @@ def test_receive_killed_at_any_point_then_rerun(camp, tmp_path):
         assert set(status_by_code(work).values()) == {"received"}
         outcomes.append(killed)
     assert any(outcomes), "no kill landed inside a receive: the delays are too long for this machine"
+
+
+def _survivors(marker: str) -> list[int]:
+    """Processes whose command line names `marker`, after giving the dying ones up to 5 s."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int) -> None:

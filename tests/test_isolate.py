@@ -38,3 +38,42 @@ def test_abort_hang_memory_and_exceptions_fail_only_their_item():
 def test_single_job_and_no_items():
     assert [o.value for o in run_isolated(behave, ["x", "y"], jobs=1)] == ["X", "Y"]
     assert run_isolated(behave, [], jobs=2) == []
+
+
+def test_workers_die_with_a_killed_parent():
+    """SIGKILL of the process that runs the workers (a receive stopped hard) leaves no worker behind."""
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import sys, time; sys.path.insert(0, 'tests'); from test_isolate import behave; "
+            "from xlkit.bureau.isolate import run_isolated; run_isolated(behave, ['hang', 'hang'], jobs=2, timeout=60)")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 20
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline:  # bounded: the workers start within seconds
+        time.sleep(0.1)
+        workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_of(int(p)) == parent.pid]
+    assert len(workers) == 2, "the workers did not start"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)], "workers outlived their parent"
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

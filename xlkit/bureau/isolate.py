@@ -8,15 +8,20 @@ A shared process pool would instead break for every later item.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import faulthandler
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 try:
     import resource
@@ -32,7 +37,18 @@ class Outcome:
     failure: str = ""  # why the item failed, in Chinese for the report: "读取超时（超过 60 秒）", …
 
 
-def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None) -> None:
+def _die_with(parent: int) -> None:
+    """A worker must not outlive the process that started it, even one killed with SIGKILL (its pipe may stay open
+    in a sibling): Linux kills it with its parent."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None, parent: int) -> None:
+    _die_with(parent)
     faulthandler.disable()  # a dying worker is reported by the supervisor, not by a stack dump
     if memory_bytes and resource is not None:
         with contextlib.suppress(ValueError, OSError):
@@ -92,7 +108,7 @@ class _Supervisor:
 
     def start(self) -> _Slot:
         parent, child = self.context.Pipe()
-        process = self.context.Process(target=_worker, args=(child, self.func, self.memory_bytes), daemon=True)
+        process = self.context.Process(target=_worker, args=(child, self.func, self.memory_bytes, os.getpid()), daemon=True)
         process.start()
         child.close()
         return _Slot(process, parent)

@@ -8,6 +8,7 @@ import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..bureau.consolidate import read_all
 from ..errors import CampaignError
@@ -17,14 +18,24 @@ from ..version import __version__
 from .blobs import BlobStore
 from .ledger import Ledger
 
+Reader = Callable[[list[Path], tuple[str, ...], "Bounds"], list[FileReport]]
+
 
 @dataclass
 class Bounds:
-    """What each reader process may take, as for `consolidate`."""
+    """What each reader process may take, as for `consolidate`; `reader` replaces the reading itself (the web server
+    reads through a checker process started before its threads)."""
 
     jobs: int | None = None
     timeout: float = 120.0
     memory_mb: int | None = 2048
+    reader: Reader | None = None
+
+
+def read_bounded(paths: list[Path], spec_paths: tuple[str, ...], bounds: Bounds,
+                 progress: Callable[[], None] | None = None) -> list[FileReport]:
+    """One report per file, each read in an isolated process within the bounds."""
+    return read_all(paths, spec_paths, bounds.jobs, bounds.timeout, bounds.memory_mb, progress=progress, whole=True)
 
 
 def registry_of(ledger: Ledger) -> SpecRegistry:
@@ -64,8 +75,8 @@ def reports_for(ledger: Ledger, shas: list[str], bounds: Bounds, progress: Calla
     if missing:
         store = BlobStore(ledger.folder)
         paths = [store.path_of(sha) for sha in missing]
-        reports = read_all(paths, tuple(ledger.settings().get("specs", [])), bounds.jobs, bounds.timeout, bounds.memory_mb,
-                           progress=progress, whole=True)
+        spec_paths = tuple(ledger.settings().get("specs", []))
+        reports = bounds.reader(paths, spec_paths, bounds) if bounds.reader else read_bounded(paths, spec_paths, bounds, progress)
         for sha, report in zip(missing, reports, strict=True):
             report.path = ""  # the same bytes may arrive under many names: the receipt says which
             with ledger.writing() as db:

@@ -34,6 +34,11 @@ CREATE INDEX IF NOT EXISTS receipts_unit ON receipts(unit_code, id);
 CREATE TABLE IF NOT EXISTS actions(id INTEGER PRIMARY KEY, unit_code TEXT NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
     by TEXT NOT NULL, text TEXT NOT NULL, receipt INTEGER REFERENCES receipts, letter TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS actions_unit ON actions(unit_code, id);
+CREATE TABLE IF NOT EXISTS tokens(id INTEGER PRIMARY KEY, unit_code TEXT NOT NULL, digest TEXT NOT NULL UNIQUE, issued_at TEXT NOT NULL,
+    revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS explanations(id INTEGER PRIMARY KEY, receipt INTEGER NOT NULL REFERENCES receipts, issue INTEGER NOT NULL,
+    text TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS explanations_receipt ON explanations(receipt, issue, id);
 """
 
 
@@ -84,12 +89,17 @@ class Ledger:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            if create:
+            if create or self._missing_tables():
                 self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise CampaignError(f"无法打开台账 {path}：{exc}") from None
         if not create and self.meta("schema") != SCHEMA_VERSION:
             raise CampaignError(f"{path} 的台账版本为 {self.meta('schema') or '未知'}，本程序支持 {SCHEMA_VERSION}")
+
+    def _missing_tables(self) -> bool:
+        """A ledger made before the web intake lacks its tables: they are added (nothing else changes)."""
+        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return bool({"meta", "receipts"} <= names and not {"tokens", "explanations"} <= names)
 
     def close(self) -> None:
         self.db.close()
@@ -129,7 +139,9 @@ class Ledger:
             self.db.row_factory = None
 
     def receipts(self, unit_code: str | None = None) -> list[Receipt]:
-        columns = "id, sha256, name, received_at, note, by, unit_code, form, errors, warnings, unexplained, summary"
+        """Unexplained warnings count those the unit explained afterwards on the web page as explained."""
+        columns = ("id, sha256, name, received_at, note, by, unit_code, form, errors, warnings, "
+                   "MAX(0, unexplained - (SELECT COUNT(DISTINCT issue) FROM explanations e WHERE e.receipt = receipts.id)), summary")
         if unit_code is None:
             rows = self.db.execute(f"SELECT {columns} FROM receipts ORDER BY id")
         else:
@@ -143,6 +155,10 @@ class Ledger:
         else:
             rows = self.db.execute(f"SELECT {columns} FROM actions WHERE unit_code = ? ORDER BY id", (unit_code,))
         return [Action(*row) for row in rows]
+
+    def explanations(self, receipt: int) -> dict[int, str]:
+        """The 说明 given on the web for a receipt's warnings, by the issue's index in its report (the latest each)."""
+        return dict(self.db.execute("SELECT issue, text FROM explanations WHERE receipt = ? ORDER BY id", (receipt,)).fetchall())
 
     def cached_report(self, sha256: str, spec_key: str, version: str) -> bytes | None:
         row = self.db.execute("SELECT report FROM checks WHERE sha256 = ? AND spec_key = ? AND version = ?",

@@ -47,12 +47,14 @@ class Received:
 
 
 def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "", bounds: Bounds | None = None,
-            progress: Callable[[], None] | None = None) -> list[Received]:
-    """Receive every file given; one entry per file, in the order given."""
+            progress: Callable[[], None] | None = None, names: list[str] | None = None, unit: str | None = None) -> list[Received]:
+    """Receive every file given; one entry per file, in the order given. `names`: the names people gave the files
+    (an upload's), shown instead of the paths'. `unit`: the unit that handed them in (a unit's own web link): a
+    file naming another unit is recorded for this one, as an error."""
     bounds = bounds or Bounds()
     with Ledger(folder) as ledger:
         store = BlobStore(ledger.folder)
-        results = [Received(Path(display_name(p)).name) for p in paths]
+        results = [Received(safe_name(names[k]) if names else Path(display_name(p)).name) for k, p in enumerate(paths)]
         stored: list[tuple[int, int, int]] = []  # (index in paths, size, modification time)
         for index, path in enumerate(paths):
             try:
@@ -69,7 +71,7 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
         for item, (index, _size, _mtime) in enumerate(stored):
             result = results[index]
             if item not in done:
-                result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by)
+                result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by, unit)
             else:
                 result.receipt, result.repeated = done[item], True
         with ledger.writing() as db:
@@ -82,6 +84,13 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
                 result.status = status_of(ledger.receipts(result.unit_code), ledger.actions(result.unit_code)) if result.unit_code \
                     else status_of([r for r in ledger.receipts("") if r.id == result.receipt], [])
         return results
+
+
+def safe_name(name: str) -> str:
+    """A file name as people gave it, for display only: no folders, no control characters, at most 120 characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    clean = "".join(c for c in base if c.isprintable()).strip() or "（无名文件）"
+    return clean[:120]
 
 
 def _open_run(ledger: Ledger, items: list[tuple[str, str, int, int]], note: str, by: str
@@ -119,7 +128,7 @@ def _try_lock(path: Path) -> IO[bytes] | None:
 
 
 def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileReport, roster: set[str], year: str,
-            note: str, by: str) -> int:
+            note: str, by: str, unit: str | None) -> int:
     ident = report.identity
     code = ident.unit_code if ident is not None else ""
     if not code:  # unreadable: named after the file name `<code>_<name>.xlsx` when that fits the roster
@@ -134,6 +143,10 @@ def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileR
         refused = "这是下级汇总表，不是单位报表"
     elif ident is not None and ident.year != year:
         refused = f"年度为 {ident.year or '（空）'}，不是本次报送任务的 {year} 年度"
+    if unit is not None and code != unit:  # a unit's own link: the file counts for that unit, whatever it names
+        if code:
+            refused = f"这是单位 {code} 的文件，不是本单位的报表；请上传本单位下发的报表"
+        code = unit
     summary = refused or summary
     with ledger.writing() as db:
         receipt = db.execute(
