@@ -58,8 +58,12 @@ def main() -> None:
         writer.writerow(["单位编码", "单位名称", "主管部门", "联系人", "联系电话"])
         writer.writerows([[p.stem, f"基准单位{int(p.stem[1:])}", f"部门{int(p.stem[1:]) % 7}", "联系人", "0730-0"] for p in files])
     campaign = args.workdir / f"campaign_{args.n}"
+    pristine = args.workdir / f"campaign_{args.n}.pristine"
     shutil.rmtree(campaign, ignore_errors=True)
-    timed("campaign init (ledger + distribute)", init_campaign, campaign, roster, 2019)
+    if not (args.reuse and pristine.exists()):
+        shutil.rmtree(pristine, ignore_errors=True)
+        timed("campaign init (ledger + distribute)", init_campaign, pristine, roster, 2019)
+    shutil.copytree(pristine, campaign)
 
     _, seconds = timed(f"receive {len(files)} files (archive + check + record)", receive, campaign, files)
     print(f"{'':<58} {1000 * seconds / len(files):8.2f} ms per file")
@@ -78,19 +82,32 @@ def main() -> None:
     run = subprocess.run(cli, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     print(f"{'re-run xlkit consolidate --campaign after one receipt (CLI)':<58} {seconds:8.2f} s   [{run.stderr.strip().splitlines()[0]}]")
-    (_, checked), _ = timed("re-run consolidate_campaign in-process", consolidate_campaign, str(campaign))
+    (result, checked), _ = timed("re-run consolidate_campaign in-process", consolidate_campaign, str(campaign))
     print(f"{'':<58} {checked:8d} files checked")
+    from xlkit.bureau.summary import write_summary
 
-    batches = max(0, (args.receipts - len(files) - 1) // len(files))
+    timed("  of which not included: write_summary of the result", write_summary, result, args.workdir / "s.xlsx")
+
+    batches = max(0, -(-(args.receipts - len(files) - 1) // len(files)))
     start = time.perf_counter()
-    for batch in range(batches):  # the same files again, as new receipts (another note): cached checks, one blob each
-        receive(campaign, files, note=f"第 {batch + 2} 批")
+    for batch in range(batches):  # every unit sends again, each file different bytes: a new blob and a new check each
+        again = args.workdir / "again"
+        shutil.rmtree(again, ignore_errors=True)
+        again.mkdir()
+        copies = []
+        for path in files:
+            copy = again / path.name
+            copy.write_bytes(path.read_bytes() + f"\0{batch}".encode())  # bytes after the zip: reads the same
+            copies.append(copy)
+        receive(campaign, copies, note=f"第 {batch + 2} 批")
     seconds = time.perf_counter() - start
     with Ledger(campaign) as ledger:
         count = len(ledger.receipts())
-    print(f"{f'{batches} more batches of {len(files)} receipts':<58} {seconds:8.2f} s   ({count} receipts in all)")
+        cached = ledger.db.execute("SELECT COUNT(*), SUM(LENGTH(report)) FROM checks").fetchone()
+    print(f"{f'{batches} more batches of {len(files)} new files':<58} {seconds:8.2f} s   ({count} receipts, {cached[0]} cached checks)")
     ledger_bytes = sum(p.stat().st_size for p in campaign.glob(LEDGER + "*"))
-    print(f"{'ledger size (sqlite + wal)':<58} {ledger_bytes / 1e6:8.1f} MB   archive {folder_bytes(campaign / 'archive') / 1e6:.1f} MB")
+    print(f"{'ledger size (sqlite + wal)':<58} {ledger_bytes / 1e6:8.1f} MB   archive {folder_bytes(campaign / 'archive') / 1e6:.1f} MB, "
+          f"{cached[1] / cached[0] / 1e3:.1f} KB per cached check")
 
     def states() -> int:
         with Ledger(campaign) as ledger:

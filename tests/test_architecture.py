@@ -16,9 +16,10 @@ LAYERS = {
     "xlkit.write": 3,
     "xlkit.bureau": 4,
     "xlkit.campaign": 5,
-    "xlkit.demo": 6,
-    "xlkit.cli": 7, "xlkit.__main__": 7,
-    "xlkit": 8,  # the façade (xlkit/__init__.py) re-exports the library API
+    "xlkit.web": 6,
+    "xlkit.demo": 7,
+    "xlkit.cli": 8, "xlkit.__main__": 8,
+    "xlkit": 9,  # the façade (xlkit/__init__.py) re-exports the library API
 }
 MAX_LINES = 400
 

@@ -37,7 +37,7 @@ class Outcome:
     failure: str = ""  # why the item failed, in Chinese for the report: "读取超时（超过 60 秒）", …
 
 
-def _die_with(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """A worker must not outlive the process that started it, even one killed with SIGKILL (its pipe may stay open
     in a sibling): Linux kills it with its parent."""
     with contextlib.suppress(OSError, AttributeError):
@@ -48,7 +48,7 @@ def _die_with(parent: int) -> None:
 
 
 def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None, parent: int) -> None:
-    _die_with(parent)
+    die_with_parent(parent)
     faulthandler.disable()  # a dying worker is reported by the supervisor, not by a stack dump
     if memory_bytes and resource is not None:
         with contextlib.suppress(ValueError, OSError):

@@ -67,7 +67,7 @@ def _rows(issues: list[Issue]) -> list[list[Any]]:
     """Errors first; each problem a row, or, when there are too many, each kind of problem a row."""
     ordered = sorted(issues, key=lambda i: i.severity != "error")
     if len(ordered) <= MAX_ROWS:
-        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", _shown(i.expected), _shown(i.found), i.told]
+        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", shown_text(i.expected), shown_text(i.found), i.told]
                 for i in ordered]
     groups: dict[tuple[str, str], list[Issue]] = {}
     for issue in ordered:
@@ -81,7 +81,8 @@ def _rows(issues: list[Issue]) -> list[list[Any]]:
     return rows
 
 
-def _shown(value: Any) -> str:
+def shown_text(value: Any) -> str:
+    """A found or expected value as people read it: nothing for none, whole numbers without .0."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

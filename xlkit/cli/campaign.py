@@ -29,15 +29,84 @@ def campaign() -> None:
 @click.option("--require-explanations", is_flag=True, help="`accept` refuses a file whose warnings have no 说明.")
 @click.option("--password", help="Protection password of the distributed workbooks.")
 @click.option("--issuer", help="The bureau that issues the form (default: the spec's).")
+@click.option("--admin-password-file", type=click.Path(dir_okay=False), help="File holding the bureau's password for `xlkit serve`.")
+@click.option("--admin-password", "ask_password", is_flag=True, help="Ask for the bureau's password for `xlkit serve`.")
 @reports_errors
 def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...], deadline: str | None, previous: str | None,
-         require_explanations: bool, password: str | None, issuer: str | None) -> None:
+         require_explanations: bool, password: str | None, issuer: str | None, admin_password_file: str | None, ask_password: bool) -> None:
     """Create campaign DIRECTORY: ledger, roster copy, one workbook per unit in distributed/."""
     from ..campaign.setup import DISTRIBUTED, init_campaign
 
+    admin = _admin_password(admin_password_file, ask_password)
     results = init_campaign(directory, roster_path, year, spec_paths, deadline, previous, require_explanations, password, issuer)
+    if admin is not None:
+        _set_password(directory, admin)
     click.echo(f"报送任务 {directory}：{year} 年度，{len(results)} 个单位，模板在 {Path(directory) / DISTRIBUTED}"
                + (f"，截止 {deadline}" if deadline else "") + (f"，上年任务 {previous}" if previous else ""))
+
+
+def _admin_password(path: str | None, ask: bool) -> str | None:
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read the password file {path}: {exc}") from None
+    if ask:
+        return str(click.prompt("管理密码", hide_input=True, confirmation_prompt=True))
+    return None
+
+
+def _set_password(directory: str, password: str) -> None:
+    from ..campaign.access import set_password
+    from ..campaign.ledger import Ledger
+
+    with Ledger(directory) as ledger:
+        set_password(ledger, password)
+    click.echo("管理密码已设置（scrypt 摘要保存在台账中）")
+
+
+@campaign.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--file", "password_file", type=click.Path(dir_okay=False), help="File holding the password (default: ask).")
+@reports_errors
+def password(directory: str, password_file: str | None) -> None:
+    """Set or change the bureau's password of `xlkit serve`."""
+    _set_password(directory, _admin_password(password_file, password_file is None) or "")
+
+
+@campaign.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--base-url", default="http://127.0.0.1:8750", show_default=True, help="Where units reach `xlkit serve`.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV to write (default: print).")
+@click.option("--unit", "units", multiple=True, help="Only these units (repeatable); default: every roster unit.")
+@click.option("--revoke", is_flag=True, help="Revoke the units' links instead of issuing new ones.")
+@reports_errors
+def links(directory: str, base_url: str, output: str | None, units: tuple[str, ...], revoke: bool) -> None:
+    """Each unit's personal upload link BASE/u/<token> (a new one revokes the old; tokens are stored hashed)."""
+    import csv
+    import io
+
+    from ..campaign.access import issue_links, revoke_links
+    from ..campaign.ledger import Ledger
+    from ..files import atomic_path
+
+    with Ledger(directory) as ledger:
+        if revoke:
+            if not units:
+                raise CliError("--revoke needs --unit CODE (repeatable)")
+            click.echo(f"已作废 {revoke_links(ledger, list(units))} 个链接")
+            return
+        issued = issue_links(ledger, list(units) or None)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["单位编码", "单位名称", "报送链接"])
+    writer.writerows([[link.unit_code, link.unit_name, link.url(base_url)] for link in issued])
+    if output:
+        with atomic_path(output) as tmp:
+            tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")
+        click.echo(f"{len(issued)} 个单位的报送链接：{output}（旧链接已作废；链接只在此文件中出现，请妥善发送）")
+    else:
+        click.echo(buffer.getvalue(), nl=False)
 
 
 @campaign.command()
@@ -180,4 +249,38 @@ def history(directory: str, unit: str, zone: str) -> None:
         click.echo("  " + line)
 
 
-COMMANDS = [campaign, receive, archive, status, return_, accept, history]
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (default: this machine only).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8750, show_default=True)
+@click.option("--max-upload-mb", type=click.IntRange(1, 50), default=20, show_default=True, help="Largest upload accepted.")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True, help="Seconds one upload's check may take.")
+@click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True, help="Memory one check may add.")
+@click.option("--base-url", default="", help="The address units use (for links made on the board); default: the request's.")
+@ZONE_OPTION
+@reports_errors
+def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: float, memory_mb: int, base_url: str, zone: str) -> None:
+    """Serve campaign DIRECTORY: units upload at /u/<token>, the bureau's board is /admin."""
+    import waitress
+
+    from ..campaign.checks import registry_of
+    from ..campaign.ledger import Ledger
+    from ..web.app import create_app
+    from ..web.checker import Checker
+
+    with Ledger(directory) as ledger:
+        spec_paths = tuple(ledger.settings().get("specs", []))
+        registry_of(ledger)
+        if not ledger.meta("admin_password"):
+            click.echo("提示：尚未设置管理密码，/admin 无法登录；请运行 xlkit campaign password DIR", err=True)
+    checker = Checker(spec_paths, timeout, memory_mb)  # before the server's threads: readers fork from one thread
+    try:
+        app = create_app(directory, checker, max_upload_mb, zone, base_url)
+        click.echo(f"xlkit serve: http://{host}:{port}/  (单位：/u/<token>；财政部门：/admin；Ctrl+C 停止)", err=True)
+        waitress.serve(app, host=host, port=port, threads=8, max_request_body_size=max_upload_mb * 1024 * 1024 + 65536,
+                       ident="xlkit", clear_untrusted_proxy_headers=True)
+    finally:
+        checker.close()
+
+
+COMMANDS = [campaign, receive, archive, status, return_, accept, history, serve]

@@ -1,0 +1,305 @@
+"""The intake app: units upload their returns through their own link; the bureau watches and decides on a board.
+
+Everything goes through the campaign layer (receive, return, accept, the ledger), so a file uploaded here is
+recorded exactly as one received from the command line. Flask for routing, sessions and escaping; waitress serves."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import tempfile
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, redirect, render_template_string, request, send_file, session
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from ..bureau.consolidate import write_wide_csv
+from ..bureau.letters import shown_text
+from ..bureau.status import bureau_zone, local_time
+from ..bureau.summary import write_summary
+from ..campaign.access import check_password, issue_links, unit_for_token
+from ..campaign.account import consolidate_campaign
+from ..campaign.actions import accept_unit, history, return_unit
+from ..campaign.checks import Bounds, Reader, latest_report, registry_of
+from ..campaign.ledger import Ledger, now
+from ..campaign.receive import receive
+from ..campaign.reminders import write_reminders
+from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
+from ..errors import CampaignError
+from . import pages
+
+LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 300.0  # failed logins per address and window (seconds) before 429
+ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请刷新页面后重试。"),
+          403: ("无权访问", "链接无效或已作废，或未登录。请使用财政部门发给本单位的最新链接。"),
+          404: ("页面不存在", "没有这个页面。"), 405: ("请求方式不对", "请从页面上的按钮操作。"),
+          413: ("文件过大", "上传的文件超过大小上限，不是本表的报送文件。"), 429: ("尝试次数过多", "登录失败次数过多，请稍后再试。"),
+          500: ("服务器内部错误", "处理请求时出错，已记录；请稍后重试或联系财政部门。")}
+DOWNLOADS = {"summary.xlsx", "summary.csv", "reminders.xlsx"}
+
+
+def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: int = 20, zone: str = "Asia/Shanghai",
+               base_url: str = "") -> Flask:
+    folder = Path(folder)
+    with Ledger(folder) as ledger:  # a folder that is not a campaign fails here, before serving
+        secret = ledger.meta("web_secret")
+        if not secret:
+            secret = secrets.token_hex(32)
+            with ledger.writing() as db:
+                db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('web_secret', ?)", (secret,))
+            secret = ledger.meta("web_secret")
+    app = Flask(__name__, static_folder=None)
+    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="xlkit",
+                      MAX_CONTENT_LENGTH=max_upload_mb * 1024 * 1024, MAX_FORM_MEMORY_SIZE=64 * 1024)
+    local = bureau_zone(zone)
+    bounds = Bounds(jobs=1, reader=reader)
+    failures: dict[str, deque[float]] = defaultdict(deque)
+    failures_lock = threading.Lock()
+    incoming = folder / "incoming"
+    incoming.mkdir(exist_ok=True)
+
+    def page(title: str, body: str, http_status: int = 200, **context: Any) -> tuple[str, int]:
+        inner = render_template_string(body, csrf=csrf_token(), **context)
+        return render_template_string(pages.LAYOUT, title=title, heading=title, style=pages.STYLE, body=Markup(inner),
+                                      flash=session.pop("flash", "")), http_status
+
+    def csrf_token() -> str:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(32)
+        return str(session["csrf"])
+
+    @app.before_request
+    def protect() -> None:
+        if request.method == "POST":
+            given = request.form.get("csrf", "")  # parses the body: an oversized upload is refused here (413)
+            if not (given and "csrf" in session and hmac.compare_digest(given, str(session["csrf"]))):
+                abort(400)
+        if request.path.startswith("/admin") and request.path != "/admin/login" and not session.get("admin"):
+            if request.method == "GET":
+                return redirect("/admin/login")  # type: ignore[return-value]
+            abort(403)
+        return None
+
+    @app.after_request
+    def headers(response: Any) -> Any:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"  # a unit's link is its key: never sent on
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+                                                       "form-action 'self'; frame-ancestors 'none'")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        what, detail = ERRORS.get(code, (error.name, "请求无法处理。"))
+        return page(f"{code} {what}", pages.ERROR, code, code=code, what=what, detail=detail)
+
+    @app.errorhandler(Exception)
+    def crash(error: Exception) -> tuple[str, int]:
+        app.logger.error("%s %s failed", request.method, request.path, exc_info=error)  # the server's log; never the page
+        what, detail = ERRORS[500]
+        return page(f"500 {what}", pages.ERROR, 500, code=500, what=what, detail=detail)
+
+    def unit_of(token: str) -> str:
+        with Ledger(folder) as open_ledger:
+            code = unit_for_token(open_ledger, token)
+        if code is None:
+            abort(403)
+        return code
+
+    @app.get("/")
+    def home() -> tuple[str, int]:
+        return page("报表报送", pages.ERROR, code="", what="报表报送", detail="请使用财政部门发给本单位的报送链接；财政部门请从 /admin 登录。")
+
+    @app.get("/u/<token>")
+    def unit_page(token: str) -> tuple[str, int]:
+        code = unit_of(token)
+        with Ledger(folder) as open_ledger:
+            state = state_of(open_ledger, code)
+            deadline = parse_deadline(open_ledger.meta("deadline"))
+            wanted = request.args.get("r", type=int)
+            chosen = next((r for r in reversed(state.receipts) if wanted in (None, r.id)), None)
+            result = _shown_receipt(open_ledger, chosen, local) if chosen else None
+            title = registry_of(open_ledger).current.template.title
+            year = open_ledger.meta("year")
+        days = (deadline - datetime.now(local).date()).days if deadline else 0
+        return page(f"{state.name} 报表报送", pages.UNIT, unit=state, year=year, form_title=title, deadline=deadline,
+                    days_left=f"还有 {days} 天" if days >= 0 else f"已过 {-days} 天", result=result, history=_history(folder, code, zone),
+                    upload_url=f"/u/{token}/upload", explain_url=f"/u/{token}/explain", max_mb=max_upload_mb)
+
+    @app.post("/u/<token>/upload")
+    def upload(token: str) -> Any:
+        code = unit_of(token)
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            abort(400)
+        handle, name = tempfile.mkstemp(prefix="upload-", suffix=".part", dir=incoming)  # never the uploaded name
+        path = Path(name)
+        try:
+            with open(handle, "wb") as out:
+                file.save(out)
+            with Ledger(folder) as open_ledger:
+                unit_name = state_of(open_ledger, code).name
+            result = receive(folder, [path], note="网页上传", by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code)[0]
+        finally:
+            path.unlink(missing_ok=True)
+        if not result.receipt:
+            session["flash"] = f"文件未能接收：{result.reason}"
+            return redirect(f"/u/{token}", code=303)
+        session["flash"] = f"已收到 {result.name}，当前状态：{result.label}"
+        return redirect(f"/u/{token}?r={result.receipt}#result", code=303)
+
+    @app.post("/u/<token>/explain")
+    def explain(token: str) -> Any:
+        code = unit_of(token)
+        receipt_id = request.form.get("receipt", type=int)
+        with Ledger(folder) as open_ledger:
+            receipt = next((r for r in open_ledger.receipts(code) if r.id == receipt_id), None)
+            if receipt is None:
+                abort(403)
+            report = latest_report(open_ledger, receipt.sha256)
+            given = open_ledger.explanations(receipt.id)
+            notes = [(k, text.strip()[:500]) for k, issue in enumerate(report.issues)
+                     if issue.severity == "warning" and not issue.explanation and k not in given
+                     and (text := request.form.get(f"note-{k}", "")).strip()]
+            with open_ledger.writing() as db:
+                db.executemany("INSERT INTO explanations(receipt, issue, text, at) VALUES (?, ?, ?, ?)",
+                               [(receipt.id, k, text, now()) for k, text in notes])
+        session["flash"] = f"已保存 {len(notes)} 条说明"
+        return redirect(f"/u/{token}?r={receipt_id}#result", code=303)
+
+    @app.route("/admin/login", methods=["GET", "POST"])
+    def login() -> Any:
+        if request.method == "GET":
+            return page("财政部门登录", pages.LOGIN)
+        address = request.remote_addr or "?"
+        with failures_lock:
+            recent = failures[address]
+            while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
+                recent.popleft()
+            if len(recent) >= LOGIN_ATTEMPTS:
+                abort(429)
+        with Ledger(folder) as open_ledger:
+            ok = check_password(open_ledger, request.form.get("password", ""))
+        if not ok:
+            with failures_lock:
+                failures[address].append(time.monotonic())
+            abort(403)
+        session.clear()
+        session["admin"] = True
+        return redirect("/admin", code=303)
+
+    @app.post("/admin/logout")
+    def logout() -> Any:
+        session.clear()
+        return redirect("/admin/login", code=303)
+
+    @app.get("/admin")
+    def board() -> tuple[str, int]:
+        department, status, q = request.args.get("department", ""), request.args.get("status", ""), request.args.get("q", "").strip()
+        with Ledger(folder) as open_ledger:
+            states = unit_states(open_ledger)
+            year = open_ledger.meta("year")
+        roster = [s for s in states if s.in_roster]
+        counts = [(label, sum(1 for s in roster if s.status == key)) for key, label in STATUS_LABELS.items()]
+        shown = [s for s in states if (not department or s.department == department) and (not status or s.status == status)
+                 and (not q or q in s.code or q in s.name)]
+        return page("报送情况", pages.BOARD, year=year, counts=[("应报", len(roster)), *counts], statuses=list(STATUS_LABELS.items()),
+                    departments=list(dict.fromkeys(s.department for s in roster)), department=department, status=status, q=q,
+                    units=[_row(s, local) for s in shown])
+
+    @app.get("/admin/unit/<code>")
+    def detail(code: str) -> tuple[str, int]:
+        with Ledger(folder) as open_ledger:
+            state = _state_or_404(open_ledger, code)
+            receipts = [_shown_receipt(open_ledger, r, local) for r in reversed(state.receipts)]
+        letters = [Path(a.letter).name for a in state.actions if a.letter]
+        return page(f"{state.name} 报送详情", pages.DETAIL, unit=state, receipts=receipts, history=_history(folder, code, zone),
+                    letters=letters, new_link=session.pop("new_link", ""))
+
+    @app.post("/admin/unit/<code>/<action>")
+    def decide(code: str, action: str) -> Any:
+        by = f"财政部门（网页，{request.remote_addr}）"
+        try:
+            if action == "return":
+                return_unit(folder, code, request.form.get("reason", "")[:500], by=by, zone=zone)
+                session["flash"] = "已退回，审核意见已生成"
+            elif action == "accept":
+                accept_unit(folder, code, by=by)
+                session["flash"] = "已确认"
+            elif action == "link":
+                with Ledger(folder) as open_ledger:
+                    _state_or_404(open_ledger, code)
+                    link = issue_links(open_ledger, [code])[0]
+                session["new_link"] = link.url(base_url or request.host_url)
+                session["flash"] = "已重新生成链接，旧链接已作废"
+            else:
+                abort(404)
+        except CampaignError as exc:
+            session["flash"] = str(exc)
+        return redirect(f"/admin/unit/{code}", code=303)
+
+    @app.get("/admin/download/<name>")
+    def download(name: str) -> Any:
+        if name not in DOWNLOADS:
+            abort(404)
+        out = Path(tempfile.mkdtemp(prefix="download-", dir=incoming)) / name
+        if name == "reminders.xlsx":
+            write_reminders(folder, out, local)
+        else:
+            result, _checked = consolidate_campaign(str(folder), bounds)
+            if name == "summary.xlsx":
+                write_summary(result, out, zone)
+            else:
+                write_wide_csv(result, out)
+        return send_file(out, as_attachment=True, download_name=name)
+
+    @app.get("/admin/letters/<name>")
+    def letter(name: str) -> Any:
+        with Ledger(folder) as open_ledger:
+            known = {Path(a.letter).name: a.letter for a in open_ledger.actions() if a.letter}
+        if name not in known:
+            abort(404)
+        return send_file(folder / known[name], as_attachment=True, download_name=name)
+
+    return app
+
+
+def _state_or_404(ledger: Ledger, code: str) -> UnitState:
+    try:
+        return state_of(ledger, code)
+    except CampaignError:
+        abort(404)
+
+
+def _row(state: UnitState, zone: Any) -> dict[str, str]:
+    current = state.current
+    last = f"{current.name}（{local_time(current.received_at, zone)}）" if current else ""
+    return {"code": state.code, "name": state.name, "department": state.department, "contact": state.contact, "phone": state.phone,
+            "label": state.label, "last": last}
+
+
+def _history(folder: Path, code: str, zone: str) -> list[tuple[str, str]]:
+    _state, lines = history(folder, code, zone)
+    return [(time_text, text) for time_text, _sep, text in (line.partition("  ") for line in reversed(lines))]
+
+
+def _shown_receipt(ledger: Ledger, receipt: Any, zone: Any) -> dict[str, Any]:
+    """A receipt's issues as the page shows them, with the 说明 given in the workbook or afterwards on the web."""
+    report = latest_report(ledger, receipt.sha256)
+    given = ledger.explanations(receipt.id)
+    issues = [{"index": k, "severity": i.severity, "sheet": i.sheet, "cell": i.cell, "label": i.label, "expected": shown_text(i.expected),
+               "found": shown_text(i.found), "message": i.message, "explanation": i.explanation or given.get(k, "")}
+              for k, i in enumerate(report.issues)]
+    if receipt.summary and not any(i["severity"] == "error" for i in issues):
+        issues.insert(0, {"index": -1, "severity": "error", "sheet": "", "cell": "", "label": "", "expected": "", "found": "",
+                          "message": receipt.summary, "explanation": ""})
+    return {"id": receipt.id, "name": receipt.name, "time": local_time(receipt.received_at, zone), "issues": issues}
+
