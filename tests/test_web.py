@@ -179,6 +179,8 @@ def test_the_board_and_every_action(site):
     letter = bureau.get(f"/admin/letters/{quote(letter_name)}")
     assert letter.status == 200 and openpyxl.load_workbook(io.BytesIO(letter.body))["审核意见"]
     assert bureau.get("/admin/letters/ledger.sqlite").status == 404
+    assert Client(port).get(f"/u/{links['W03']}/letters/{quote(letter_name)}").status == 200  # the unit gets its own letter
+    assert Client(port).get(f"/u/{links['W04']}/letters/{quote(letter_name)}").status == 404  # and no other unit does
     accepted = bureau.post("/admin/unit/W01/accept", {"csrf": detail.csrf()})
     assert accepted.status == 303 and "已确认" in bureau.get("/admin/unit/W01").text
     relinked = bureau.post("/admin/unit/W02/link", {"csrf": detail.csrf()})
@@ -271,3 +273,34 @@ def _wait_for(port: int) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError("the server did not start")
+
+
+def test_cli_links_and_password(base, tmp_path):
+    from click.testing import CliRunner
+
+    from xlkit.campaign.access import check_password, unit_for_token
+    from xlkit.cli import main
+
+    runner = CliRunner()
+    short = tmp_path / "short.txt"
+    short.write_text("abc", encoding="utf-8")
+    refused = runner.invoke(main, ["campaign", "init", str(tmp_path / "x"), "--roster", str(base / "roster.csv"), "--year", "2019",
+                                   "--admin-password-file", str(short)])
+    assert refused.exit_code == 2 and "至少 8 个字符" in refused.output and not (tmp_path / "x").exists()
+    good = tmp_path / "pw.txt"
+    good.write_text("a-long-password\n", encoding="utf-8")
+    created = runner.invoke(main, ["campaign", "init", str(tmp_path / "c"), "--roster", str(base / "roster.csv"), "--year", "2019",
+                                   "--admin-password-file", str(good)])
+    assert created.exit_code == 0, created.output
+    out = tmp_path / "links.csv"
+    assert runner.invoke(main, ["campaign", "links", str(tmp_path / "c"), "--base-url", "https://example.test/", "-o", str(out)]).exit_code == 0
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == "单位编码,单位名称,报送链接" and len(rows) == 51 and rows[1].startswith("W01,网点单位1,https://example.test/u/")
+    token = rows[1].rsplit("/u/", 1)[1]
+    assert len(token) >= 43  # 256 bits, URL-safe
+    with Ledger(tmp_path / "c") as ledger:
+        assert unit_for_token(ledger, token) == "W01" and check_password(ledger, "a-long-password")
+        assert token not in (tmp_path / "c" / "ledger.sqlite").read_bytes().decode("latin-1")  # stored hashed only
+    assert "已作废 1 个链接" in runner.invoke(main, ["campaign", "links", str(tmp_path / "c"), "--revoke", "--unit", "W01"]).output
+    with Ledger(tmp_path / "c") as ledger:
+        assert unit_for_token(ledger, token) is None

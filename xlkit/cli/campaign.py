@@ -35,14 +35,17 @@ def campaign() -> None:
 def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...], deadline: str | None, previous: str | None,
          require_explanations: bool, password: str | None, issuer: str | None, admin_password_file: str | None, ask_password: bool) -> None:
     """Create campaign DIRECTORY: ledger, roster copy, one workbook per unit in distributed/."""
+    from ..campaign.access import MIN_PASSWORD
     from ..campaign.setup import DISTRIBUTED, init_campaign
 
     admin = _admin_password(admin_password_file, ask_password)
+    if admin is not None and len(admin) < MIN_PASSWORD:  # refused before anything is created
+        raise CliError(f"管理密码至少 {MIN_PASSWORD} 个字符")
     results = init_campaign(directory, roster_path, year, spec_paths, deadline, previous, require_explanations, password, issuer)
-    if admin is not None:
-        _set_password(directory, admin)
     click.echo(f"报送任务 {directory}：{year} 年度，{len(results)} 个单位，模板在 {Path(directory) / DISTRIBUTED}"
                + (f"，截止 {deadline}" if deadline else "") + (f"，上年任务 {previous}" if previous else ""))
+    if admin is not None:
+        _set_password(directory, admin)
 
 
 def _admin_password(path: str | None, ask: bool) -> str | None:

@@ -130,7 +130,9 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             title = registry_of(open_ledger).current.template.title
             year = open_ledger.meta("year")
         days = (deadline - datetime.now(local).date()).days if deadline else 0
-        return page(f"{state.name} 报表报送", pages.UNIT, unit=state, year=year, form_title=title, deadline=deadline,
+        letters = [Path(a.letter).name for a in state.actions if a.letter]
+        return page(f"{state.name} 报表报送", pages.UNIT, unit=state, year=year, form_title=title, deadline=deadline, letters=letters,
+                    letters_url=f"/u/{token}/letters/",
                     days_left=f"还有 {days} 天" if days >= 0 else f"已过 {-days} 天", result=result, history=_history(folder, code, zone),
                     upload_url=f"/u/{token}/upload", explain_url=f"/u/{token}/explain", max_mb=max_upload_mb)
 
@@ -263,8 +265,16 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.get("/admin/letters/<name>")
     def letter(name: str) -> Any:
+        return _letter(None, name)
+
+    @app.get("/u/<token>/letters/<name>")
+    def unit_letter(token: str, name: str) -> Any:
+        return _letter(unit_of(token), name)
+
+    def _letter(code: str | None, name: str) -> Any:
+        """Only letters the ledger lists (a unit: its own), by name: never a path from the request."""
         with Ledger(folder) as open_ledger:
-            known = {Path(a.letter).name: a.letter for a in open_ledger.actions() if a.letter}
+            known = {Path(a.letter).name: a.letter for a in open_ledger.actions(code) if a.letter}
         if name not in known:
             abort(404)
         return send_file(folder / known[name], as_attachment=True, download_name=name)

@@ -50,7 +50,7 @@ UNIT = ISSUES + """
 <input type="file" name="file" id="file" accept=".xlsx" required></div>
 <p><input type="submit" value="上传并检查"> <span class="muted">文件不超过 {{ max_mb }} MB；上传后立即检查，结果显示在下方。</span></p></form>
 <script>
-(function(){var d=document.getElementById("drop"),f=document.getElementById("file"),u=document.getElementById("upload");
+(function(){var d=document.getElementById("drop"),f=document.getElementById("file"),u=document.getElementById("upload");d.classList.add("js");
 ["dragenter","dragover"].forEach(function(e){d.addEventListener(e,function(v){v.preventDefault();d.classList.add("over");});});
 ["dragleave","drop"].forEach(function(e){d.addEventListener(e,function(v){v.preventDefault();d.classList.remove("over");});});
 d.addEventListener("drop",function(v){if(v.dataTransfer.files.length){f.files=v.dataTransfer.files;u.submit();}});})();
@@ -59,7 +59,9 @@ d.addEventListener("drop",function(v){if(v.dataTransfer.files.length){f.files=v.
 {{ issue_table(result.issues, receipt=result.id, csrf=csrf, action=explain_url) }}</section>{% endif %}
 <section><h2>报送记录</h2>{% if history %}<table><tr><th>时间</th><th>事项</th></tr>
 {% for time, text in history %}<tr><td>{{ time }}</td><td>{{ text }}</td></tr>{% endfor %}</table>
-{% else %}<p class="muted">还没有报送记录。</p>{% endif %}</section>"""
+{% else %}<p class="muted">还没有报送记录。</p>{% endif %}
+{% if letters %}<p>财政部门的审核意见：{% for name in letters %}<a href="{{ letters_url }}{{ name }}">{{ name }}</a> {% endfor %}</p>{% endif %}
+</section>"""
 
 LOGIN = """<section><h2>财政部门登录</h2><form method="post" action="/admin/login">
 <input type="hidden" name="csrf" value="{{ csrf }}"><p><label>管理密码 <input type="password" name="password" autofocus required></label>
