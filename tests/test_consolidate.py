@@ -260,7 +260,7 @@ def test_consolidate_json_free_api_shapes(returned, roster):
 def test_status_times_are_the_bureaus_local_time():
     from datetime import timezone
 
-    from xlkit.bureau.status import bureau_zone, local_time
+    from xlkit.bureau.clock import bureau_zone, local_time
     from xlkit.errors import ConsolidationError
 
     assert local_time("2026-11-27T14:16:36Z", bureau_zone("Asia/Shanghai")) == "2026-11-27 22:16"

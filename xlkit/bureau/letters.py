@@ -22,10 +22,11 @@ from ..files import atomic_path
 from ..intake.catalogue import CATALOGUE
 from ..intake.report import Issue
 from ..write.build import FONT
+from .clock import DEFAULT_ZONE, bureau_zone, local_time
 from .consolidate import Consolidation
 from .distribute import UNSAFE_FILENAME
 from .sheets import BODY_SIZE, row_height
-from .status import DEFAULT_ZONE, UnitStatus, bureau_zone, local_time, unit_statuses
+from .status import UnitStatus, unit_statuses
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 # widths fit A4 portrait between 0.5-inch margins (sheets.page_units): 10 pt text stays at least 9 pt on paper

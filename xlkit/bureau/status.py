@@ -4,17 +4,13 @@ in the bureau's local time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import ConsolidationError
+from .clock import DEFAULT_ZONE, local_time
 from .consolidate import STATUS_LABELS, Consolidation, FileStatus
 from .sheets import Formats, header_row, print_setup, values_row
-
-DEFAULT_ZONE = "Asia/Shanghai"
-
 
 # widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
 STATUS_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("主管部门", 11), ("联系人", 8), ("电话", 12), ("报送状态", 10),
@@ -111,22 +107,3 @@ def _zone_label(zone: tzinfo) -> str:
     return "北京时间" if key in (None, DEFAULT_ZONE) else str(key)
 
 
-def local_time(saved_at: str, zone: tzinfo) -> str:
-    """A file's save time (ISO 8601, UTC as Office writes it) as the bureau's local time; as given when unreadable."""
-    try:
-        moment = datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
-    except ValueError:
-        return saved_at
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-def bureau_zone(name: str) -> tzinfo:
-    """An IANA zone such as Asia/Shanghai; China's UTC+8 even where the zone database is missing."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        if name == DEFAULT_ZONE:
-            return timezone(timedelta(hours=8), "北京时间")
-        raise ConsolidationError(f"unknown time zone {name!r} (an IANA name such as Asia/Shanghai)") from None

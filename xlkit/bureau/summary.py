@@ -16,11 +16,12 @@ from ..form.formula import Value
 from ..form.functions import XlError
 from ..form.identity import META_SHEET, UNITS_SHEET, Identity
 from ..intake.node import FIXED as NODE_COLUMNS
+from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
 from .consolidate import Consolidation
 from .indicators import indicators_sheet
 from .sheets import Formats, RecordedSheet, header_row, print_setup, write_cell, write_table
-from .status import DEFAULT_ZONE, bureau_zone, status_sheet
+from .status import status_sheet
 from .themed import FIXED as THEMED_FIXED
 from .themed import Placement, themed_sheets
 

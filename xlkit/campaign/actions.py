@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bureau.clock import bureau_zone, local_time
 from ..bureau.consolidate import FileStatus
 from ..bureau.distribute import UNSAFE_FILENAME
 from ..bureau.letters import write_letter
-from ..bureau.status import UnitStatus, bureau_zone, local_time
+from ..bureau.status import UnitStatus
 from ..errors import CampaignError
 from .checks import latest_report, registry_of
 from .ledger import Ledger, Receipt, now

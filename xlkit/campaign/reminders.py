@@ -8,9 +8,9 @@ from pathlib import Path
 
 import xlsxwriter
 
+from ..bureau.clock import local_time
 from ..bureau.consolidate import csv_safe
 from ..bureau.sheets import Formats, write_table
-from ..bureau.status import local_time
 from ..errors import CampaignError
 from ..files import atomic_path
 from .checks import registry_of

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..bureau.status import local_time
+from ..bureau.clock import local_time
 from ..errors import CampaignError
 from .ledger import Action, Ledger, Receipt
 

@@ -238,10 +238,11 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
                 issuer: str | None,
                 spec_paths: tuple[str, ...], jobs: int | None, timeout: float, memory_mb: int) -> None:
     """Check every returned file and consolidate them into the bureau summary workbook."""
+    from ..bureau.clock import bureau_zone
     from ..bureau.consolidate import consolidate as run
     from ..bureau.consolidate import write_wide_csv
     from ..bureau.roster import load_roster
-    from ..bureau.summary import bureau_zone, write_summary
+    from ..bureau.summary import write_summary
     from ..intake.discover import collect_files
 
     bureau_zone(zone)  # an unknown zone is a usage error before any file is read

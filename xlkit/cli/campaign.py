@@ -177,9 +177,8 @@ def archive(directory: str, sha256: str, output: str) -> None:
 @reports_errors
 def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> None:
     """One line per roster unit: status, department, contact, last receipt, days to the deadline."""
-    from ..bureau.status import bureau_zone
+    from ..bureau.clock import bureau_zone
     from ..campaign.ledger import Ledger
-    from ..campaign.reminders import write_reminders
     from ..campaign.state import STATUS_LABELS, parse_deadline, unit_states
 
     local = bureau_zone(zone)
@@ -202,6 +201,8 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
         click.echo(f"{year} 年度，名单 {sum(counts.values())} 个单位{days}：" + "，".join(
             f"{label} {counts.get(key, 0)}" for key, label in STATUS_LABELS.items()))
     if reminders:
+        from ..campaign.reminders import write_reminders  # the workbook machinery only when a list is asked for
+
         listed = write_reminders(directory, reminders, local)
         click.echo(f"催报名单：{listed} 个单位（{reminders}）", err=as_json)
 

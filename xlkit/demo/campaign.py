@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..bureau.status import bureau_zone
+from ..bureau.clock import bureau_zone
 from ..bureau.summary import write_summary
 from ..campaign.account import consolidate_campaign
 from ..campaign.actions import accept_unit, return_unit

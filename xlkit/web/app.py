@@ -19,9 +19,9 @@ from flask import Flask, abort, redirect, render_template_string, request, send_
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from ..bureau.clock import bureau_zone, local_time
 from ..bureau.consolidate import write_wide_csv
 from ..bureau.letters import shown_text
-from ..bureau.status import bureau_zone, local_time
 from ..bureau.summary import write_summary
 from ..campaign.access import check_password, issue_links, unit_for_token
 from ..campaign.account import consolidate_campaign
