@@ -75,6 +75,19 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+def navigating(driver, act) -> None:  # type: ignore[no-untyped-def]
+    """Do what leaves the page (a click that submits, a drop) and wait until the next page has replaced it: finding
+    elements right after a click can otherwise find the old page's."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    act()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def shot(driver, name: str) -> None:  # type: ignore[no-untyped-def]
     SCREENS.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return document.body.scrollHeight")
@@ -91,13 +104,13 @@ def test_a_clerk_uploads_with_the_file_input_and_explains_a_warning(site, browse
     assert "浏览器单位甲" in browser.page_source and "未报送" in browser.find_element(By.TAG_NAME, "main").text
     shot(browser, "unit_before.png")
     browser.find_element(By.ID, "file").send_keys(str(root / "B1_填好.xlsx"))
-    browser.find_element(By.CSS_SELECTOR, "#upload input[type=submit]").click()
+    navigating(browser, browser.find_element(By.CSS_SELECTOR, "#upload input[type=submit]").click)
     result = browser.find_element(By.ID, "result")
     assert "B1_填好.xlsx" in result.text and "实有人数不超过人员编制" in result.text
     assert "已接收（有警告）" in browser.find_element(By.CLASS_NAME, "flash").text
     shot(browser, "unit_result.png")
     browser.find_element(By.CSS_SELECTOR, "#result textarea").send_keys("含借调人员 12 人")
-    browser.find_element(By.CSS_SELECTOR, "#result input[type=submit]").click()
+    navigating(browser, browser.find_element(By.CSS_SELECTOR, "#result input[type=submit]").click)
     assert "已保存 1 条说明" in browser.find_element(By.CLASS_NAME, "flash").text
     assert "含借调人员 12 人" in browser.find_element(By.ID, "result").text
 
@@ -108,12 +121,12 @@ def test_a_clerk_drops_a_file_on_the_page(site, browser):
     root, links, base = site
     browser.get(f"{base}/u/{links['B2']}")
     data = base64.b64encode((root / "B2_填好.xlsx").read_bytes()).decode()
-    browser.execute_script("""
+    navigating(browser, lambda: browser.execute_script("""
         const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
         const transfer = new DataTransfer();
         transfer.items.add(new File([bytes], "B2_拖放.xlsx"));
         document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
-    """, data)
+    """, data))
     result = browser.find_element(By.ID, "result")
     assert "B2_拖放.xlsx" in result.text and "需要修改的错误" in result.text and "绩效自评综合得分" in result.text
     shot(browser, "unit_errors.png")
@@ -128,7 +141,7 @@ def test_the_plain_upload_works_without_javascript(site, tmp_path):
         driver.get(f"{base}/u/{links['B1']}")
         assert "js" not in (driver.find_element(By.ID, "drop").get_attribute("class") or "")  # the page's script did not run
         driver.find_element(By.ID, "file").send_keys(str(root / "B1_填好.xlsx"))
-        driver.find_element(By.CSS_SELECTOR, "#upload input[type=submit]").click()
+        navigating(driver, driver.find_element(By.CSS_SELECTOR, "#upload input[type=submit]").click)
         assert "B1_填好.xlsx" in driver.find_element(By.ID, "result").text
     finally:
         driver.quit()
@@ -141,13 +154,13 @@ def test_the_bureau_logs_in_watches_and_sends_back(site, browser):
     browser.get(f"{base}/admin")
     assert "财政部门登录" in browser.page_source
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    navigating(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
     board = browser.find_element(By.TAG_NAME, "main").text
     assert "报送情况" in board and "应报 2" in board
     shot(browser, "board.png")
-    browser.find_element(By.LINK_TEXT, "B2").click()
+    navigating(browser, browser.find_element(By.LINK_TEXT, "B2").click)
     browser.find_element(By.NAME, "reason").send_keys("自评得分未填写")
-    browser.find_element(By.CSS_SELECTOR, "form[action$='/return'] input[type=submit]").click()
+    navigating(browser, browser.find_element(By.CSS_SELECTOR, "form[action$='/return'] input[type=submit]").click)
     assert "已退回，审核意见已生成" in browser.find_element(By.CLASS_NAME, "flash").text
     assert "退回（" in browser.find_element(By.TAG_NAME, "main").text
     shot(browser, "unit_detail.png")

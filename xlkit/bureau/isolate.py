@@ -16,7 +16,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -47,12 +47,8 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None, parent: int) -> None:
-    die_with_parent(parent)
-    faulthandler.disable()  # a dying worker is reported by the supervisor, not by a stack dump
-    if memory_bytes and resource is not None:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+def messages(conn: Connection) -> Iterator[Any]:
+    """What the parent sends, until it says stop (None) or goes away."""
     while True:
         try:
             message = conn.recv()
@@ -60,7 +56,16 @@ def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | No
             return
         if message is None:
             return
-        index, item = message
+        yield message
+
+
+def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None, parent: int) -> None:
+    die_with_parent(parent)
+    faulthandler.disable()  # a dying worker is reported by the supervisor, not by a stack dump
+    if memory_bytes and resource is not None:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    for index, item in messages(conn):
         try:
             conn.send((index, True, func(item), ""))
         except MemoryError:

@@ -11,7 +11,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ..bureau.isolate import die_with_parent
+from ..bureau.isolate import die_with_parent, messages
 from ..campaign.checks import Bounds, read_bounded
 from ..form.registry import registry_for
 from ..intake.report import FileReport
@@ -21,14 +21,7 @@ def _serve(conn: Connection, spec_paths: tuple[str, ...], timeout: float, memory
     die_with_parent(parent)
     registry_for(spec_paths)  # loaded once, inherited by every reader it forks
     bounds = Bounds(jobs=1, timeout=timeout, memory_mb=memory_mb)
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        paths, specs = message
+    for paths, specs in messages(conn):
         try:
             conn.send(read_bounded([Path(p) for p in paths], specs, bounds))
         except Exception as exc:
