@@ -1,6 +1,7 @@
 """Benchmark `xlkit consolidate` end to end against two baselines measured in the same run.
 
-Prints ms per file, ratios and peak memory (the sum over the process tree).
+Prints ms per file, ratios and peak memory (the sum over the process tree). Baselines: (a) formulas recomputing,
+(b) openpyxl reading values, (c) python-calamine reading values, beside xlkit's in-process check of the same files.
 Usage: python bench/consolidate_bench.py [--n 1000] [--small 200] [--formulas-sample 10] [--jobs 2]
 """
 
@@ -109,6 +110,31 @@ def baseline_openpyxl(files: list[Path]) -> float:
     return (time.perf_counter() - start) / len(files)
 
 
+def baseline_calamine(files: list[Path]) -> float:
+    """python-calamine (Rust) reading every sheet's values: the speed of just reading a workbook."""
+    from python_calamine import CalamineWorkbook
+
+    start = time.perf_counter()
+    for path in files:
+        book = CalamineWorkbook.from_path(str(path))
+        for name in book.sheet_names:
+            book.get_sheet_by_name(name).to_python()
+    return (time.perf_counter() - start) / len(files)
+
+
+def check_in_process(files: list[Path]) -> float:
+    """xlkit's own check of each file in this process (no reader processes): the figure to set beside calamine's."""
+    from xlkit.form.registry import SpecRegistry
+    from xlkit.intake.check import check_file
+
+    registry = SpecRegistry.default()
+    check_file(files[0], registry)  # layouts and formulas compiled once, as in a reader process
+    start = time.perf_counter()
+    for path in files:
+        check_file(path, registry)
+    return (time.perf_counter() - start) / len(files)
+
+
 def baseline_formulas(files: list[Path]) -> float:
     import formulas
 
@@ -123,6 +149,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--small", type=int, default=200, help="a smaller run, to show memory does not grow with N")
     parser.add_argument("--formulas-sample", type=int, default=10, help="files timed with the formulas baseline (slow)")
+    parser.add_argument("--check-sample", type=int, default=200, help="files timed in process with calamine and check_file")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--reuse", action="store_true", help="reuse generated files from an earlier run of the same code")
@@ -141,6 +168,10 @@ def main() -> None:
     files = sorted((args.workdir / f"units_{args.n}").glob("*.xlsx"))
     print(f"baseline (b) openpyxl read-only, all values, {len(files)} files, 1 process …")
     openpyxl_ms = baseline_openpyxl(files) * 1000
+    checked = files[: args.check_sample]
+    print(f"baseline (c) python-calamine, all values, and xlkit check_file in process, {len(checked)} files, best of 3 …")
+    calamine_ms = min(baseline_calamine(checked) for _ in range(3)) * 1000
+    check_ms = min(check_in_process(checked) for _ in range(3)) * 1000
     sample = files[: args.formulas_sample]
     print(f"baseline (a) formulas ExcelModel().loads().finish().calculate(), {len(sample)} files, 1 process …")
     formulas_ms = baseline_formulas(sample) * 1000
@@ -152,8 +183,11 @@ def main() -> None:
         print(f"| xlkit consolidate, N = {n}, end to end ({args.jobs} processes) | {ms:.1f} ms/file, peak {mem / 2**20:.0f} MiB |")
     print(f"| (a) formulas recompute per file (1 process) | {formulas_ms:.0f} ms/file |")
     print(f"| (b) openpyxl read all values per file (1 process) | {openpyxl_ms:.1f} ms/file |")
+    print(f"| (c) python-calamine read all values per file (1 process, best of 3) | {calamine_ms:.2f} ms/file |")
+    print(f"| xlkit check_file per file, in process (1 process, best of 3) | {check_ms:.2f} ms/file |")
     print(f"| xlkit vs (a) | {formulas_ms / per_file:.0f}x faster |")
     print(f"| xlkit vs (b) | {openpyxl_ms / per_file:.2f}x |")
+    print(f"| check_file / calamine (target ≤ 2) | {check_ms / calamine_ms:.1f} |")
 
 
 if __name__ == "__main__":

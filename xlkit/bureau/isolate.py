@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import faulthandler
 import multiprocessing
 import os
@@ -41,8 +40,7 @@ def die_with_parent(parent: int) -> None:
     """A worker must not outlive the process that started it, even one killed with SIGKILL (its pipe may stay open
     in a sibling): Linux kills it with its parent."""
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # libc is already loaded: no lookup
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
 

@@ -140,9 +140,16 @@ class XlsxReader:
                     row, col = row_index, col_index_ + 1
                 col_index_ = col
                 kind = c.get("t", "n")
-                v = c.find(f"{NS}v")
+                v = f = is_el = None
+                for part in c:  # one pass over the cell's few children; the first of each counts, as find() would
+                    tag = part.tag
+                    if tag == V_TAG:
+                        v = part if v is None else v
+                    elif tag == F_TAG:
+                        f = part if f is None else f
+                    elif tag == IS_TAG:
+                        is_el = part if is_el is None else is_el
                 text = v.text if v is not None else None
-                f = c.find(f"{NS}f")
                 formula = None
                 if f is not None:
                     formula = f.text
@@ -162,7 +169,6 @@ class XlsxReader:
                     except (ValueError, IndexError):
                         value = None
                 elif kind == "inlineStr":
-                    is_el = c.find(f"{NS}is")
                     value, kind = (_text_of(is_el) if is_el is not None else ""), "s"
                 elif kind == "b":
                     value = text in ("1", "true")
@@ -181,6 +187,9 @@ class XlsxReader:
                     continue
                 out[(row, col)] = RawCell(value, kind, formula)
         return SheetData(out, protected)
+
+
+V_TAG, F_TAG, IS_TAG = f"{NS}v", f"{NS}f", f"{NS}is"
 
 
 @lru_cache(maxsize=65536)  # the same few hundred addresses in every file
