@@ -60,8 +60,9 @@ def test_all_checks_pass_on_the_seed_sample(seed_filled, spec):
     assert failing == []
 
 
-def test_pandas_reads_the_cached_numbers(seed_filled):
-    frame = pd.read_excel(seed_filled, sheet_name="收支情况", header=None)
+@pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
+def test_pandas_reads_the_cached_numbers(seed_filled, engine):
+    frame = pd.read_excel(seed_filled, sheet_name="收支情况", header=None, engine=engine)
     assert 1126.28 in frame.values
     assert 124.03 in frame.values
 
