@@ -36,6 +36,7 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 BUILTIN_SPEC = "perf_self_eval.yaml"
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader, ten times faster, where it is built in
 
 
 def builtin_spec_path() -> Path:
@@ -49,7 +50,7 @@ def load_spec(source: str | Path | None = None) -> Spec:
     """Load and validate a spec; every problem becomes a SpecError naming its path."""
     path = Path(source) if source is not None else builtin_spec_path()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
