@@ -336,7 +336,8 @@ def write_wide_csv(consolidation: Consolidation, path: str | Path) -> None:
                                                     for form, o in consolidation.others.items()]]:
         frame = part.frame.drop(columns=["department", "file"])
         for column in frame.columns:
-            frame[column] = frame[column].map(csv_safe)
+            if not pd.api.types.is_numeric_dtype(frame[column]):  # only text can start with = + - @; numbers stay as they are
+                frame[column] = frame[column].map(csv_safe)
         frame.to_csv(target, index=False, encoding="utf-8-sig")
 
 
