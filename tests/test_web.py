@@ -194,6 +194,7 @@ def test_the_board_and_every_action(site):
         download = bureau.get(f"/admin/download/{name}")
         assert download.status == 200 and check(download.body), name
     assert bureau.get("/admin/download/ledger.sqlite").status == 404
+    assert not list((folder / "incoming").iterdir())  # neither uploads nor downloads leave files behind
     with Ledger(folder) as ledger:
         kinds = [(a.unit_code, a.kind, a.by) for a in ledger.actions()]
     assert kinds == [("W03", "return", "财政部门（网页，127.0.0.1）"), ("W01", "accept", "财政部门（网页，127.0.0.1）")]

@@ -6,6 +6,7 @@ recorded exactly as one received from the command line. Flask for routing, sessi
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 import tempfile
 import threading
@@ -252,16 +253,18 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
     def download(name: str) -> Any:
         if name not in DOWNLOADS:
             abort(404)
-        out = Path(tempfile.mkdtemp(prefix="download-", dir=incoming)) / name
-        if name == "reminders.xlsx":
-            write_reminders(folder, out, local)
-        else:
-            result, _checked = consolidate_campaign(str(folder), bounds)
-            if name == "summary.xlsx":
-                write_summary(result, out, zone)
+        with tempfile.TemporaryDirectory(prefix="download-", dir=incoming) as scratch:  # made on demand, nothing left behind
+            out = Path(scratch) / name
+            if name == "reminders.xlsx":
+                write_reminders(folder, out, local)
             else:
-                write_wide_csv(result, out)
-        return send_file(out, as_attachment=True, download_name=name)
+                result, _checked = consolidate_campaign(str(folder), bounds)
+                if name == "summary.xlsx":
+                    write_summary(result, out, zone)
+                else:
+                    write_wide_csv(result, out)
+            data = io.BytesIO(out.read_bytes())
+        return send_file(data, as_attachment=True, download_name=name)
 
     @app.get("/admin/letters/<name>")
     def letter(name: str) -> Any:
