@@ -64,19 +64,21 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
                 results[index].reason = str(exc)
         run, done, lock = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size, mtime) for i, size, mtime in stored],
                                     note, by)
-        todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
-        reports, _checked = reports_for(ledger, todo, bounds, progress)
-        roster = {row["code"] for row in ledger.units()}
-        year = ledger.meta("year")
-        for item, (index, _size, _mtime) in enumerate(stored):
-            result = results[index]
-            if item not in done:
-                result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by, unit)
-            else:
-                result.receipt, result.repeated = done[item], True
-        with ledger.writing() as db:
-            db.execute("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (now(), run))
-        lock.close()
+        try:  # the run's lock is released however this ends (a long-lived web server keeps running)
+            todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
+            reports, _checked = reports_for(ledger, todo, bounds, progress)
+            roster = {row["code"] for row in ledger.units()}
+            year = ledger.meta("year")
+            for item, (index, _size, _mtime) in enumerate(stored):
+                result = results[index]
+                if item not in done:
+                    result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by, unit)
+                else:
+                    result.receipt, result.repeated = done[item], True
+            with ledger.writing() as db:
+                db.execute("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (now(), run))
+        finally:
+            lock.close()
         for result in results:
             if result.receipt:
                 row = ledger.db.execute("SELECT unit_code, summary FROM receipts WHERE id = ?", (result.receipt,)).fetchone()
