@@ -72,22 +72,27 @@ def history(folder: str | Path, code: str, zone: str = "Asia/Shanghai") -> tuple
     local = bureau_zone(zone)
     with Ledger(folder) as ledger:
         state = state_of(ledger, code)
-        events: list[tuple[str, str]] = []
-        for r in state.receipts:
-            result = (f"{r.errors} 个错误" if r.errors else "无错误") + (f"，{r.warnings} 个警告" if r.warnings else "")
-            if r.warnings:
-                result += f"（{r.unexplained} 个未说明）" if r.unexplained else "（均已说明）"
-            who = f"，经办 {r.by}" if r.by else ""
-            note = f"，附言：{r.note}" if r.note else ""
-            events.append((r.received_at, f"收到文件 {r.name}（收件 {r.id}，sha256 {r.sha256[:12]}…{who}{note}）：{result}"
-                           + (f"；{r.summary}" if r.summary else "")))
-        for a in state.actions:
-            who = f"（{a.by}）" if a.by else ""
-            if a.kind == "return":
-                events.append((a.at, f"退回{who}：{a.text}；审核意见 {a.letter}"))
-            else:
-                events.append((a.at, f"确认{who}：收件 {a.receipt}"))
-        return state, [f"{local_time(at, local)}  {text}" for at, text in sorted(events)]
+    return state, [f"{local_time(at, local)}  {text}" for at, text in events(state)]
+
+
+def events(state: UnitState) -> list[tuple[str, str]]:
+    """(UTC time, what happened) for each receipt and decision of a unit, oldest first."""
+    out: list[tuple[str, str]] = []
+    for r in state.receipts:
+        result = (f"{r.errors} 个错误" if r.errors else "无错误") + (f"，{r.warnings} 个警告" if r.warnings else "")
+        if r.warnings:
+            result += f"（{r.unexplained} 个未说明）" if r.unexplained else "（均已说明）"
+        who = f"，经办 {r.by}" if r.by else ""
+        note = f"，附言：{r.note}" if r.note else ""
+        out.append((r.received_at, f"收到文件 {r.name}（收件 {r.id}，sha256 {r.sha256[:12]}…{who}{note}）：{result}"
+                    + (f"；{r.summary}" if r.summary else "")))
+    for a in state.actions:
+        who = f"（{a.by}）" if a.by else ""
+        if a.kind == "return":
+            out.append((a.at, f"退回{who}：{a.text}；审核意见 {a.letter}"))
+        else:
+            out.append((a.at, f"确认{who}：收件 {a.receipt}"))
+    return sorted(out)
 
 
 def _decidable(state: UnitState, what: str) -> Receipt:

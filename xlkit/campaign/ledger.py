@@ -132,11 +132,17 @@ class Ledger:
 
     # -------------------------------------------------------------- reading
     def units(self) -> list[sqlite3.Row]:
-        self.db.row_factory = sqlite3.Row
-        try:
-            return self.db.execute("SELECT * FROM units ORDER BY position").fetchall()
-        finally:
-            self.db.row_factory = None
+        return self._rows().execute("SELECT * FROM units ORDER BY position").fetchall()
+
+    def unit(self, code: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._rows().execute("SELECT * FROM units WHERE code = ?", (code,)).fetchone()
+        return row
+
+    def _rows(self) -> sqlite3.Cursor:
+        """A cursor whose rows are read by column name."""
+        cursor = self.db.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor
 
     def receipts(self, unit_code: str | None = None) -> list[Receipt]:
         """Unexplained warnings count those the unit explained afterwards on the web page as explained."""

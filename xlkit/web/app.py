@@ -26,7 +26,7 @@ from ..bureau.letters import shown_text
 from ..bureau.summary import write_summary
 from ..campaign.access import check_password, issue_links, unit_for_token
 from ..campaign.account import consolidate_campaign
-from ..campaign.actions import accept_unit, history, return_unit
+from ..campaign.actions import accept_unit, events, return_unit
 from ..campaign.checks import Bounds, Reader, latest_report, registry_of
 from ..campaign.ledger import Ledger, now
 from ..campaign.receive import receive
@@ -134,7 +134,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         letters = [Path(a.letter).name for a in state.actions if a.letter]
         return page(f"{state.name} 报表报送", pages.UNIT, unit=state, year=year, form_title=title, deadline=deadline, letters=letters,
                     letters_url=f"/u/{token}/letters/",
-                    days_left=f"还有 {days} 天" if days >= 0 else f"已过 {-days} 天", result=result, history=_history(folder, code, zone),
+                    days_left=f"还有 {days} 天" if days >= 0 else f"已过 {-days} 天", result=result, history=_history(state, local),
                     upload_url=f"/u/{token}/upload", explain_url=f"/u/{token}/explain", max_mb=max_upload_mb)
 
     @app.post("/u/<token>/upload")
@@ -149,7 +149,8 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             with open(handle, "wb") as out:
                 file.save(out)
             with Ledger(folder) as open_ledger:
-                unit_name = state_of(open_ledger, code).name
+                row = open_ledger.unit(code)  # links are issued to roster units only
+                unit_name = row["name"] if row is not None else code
             result = receive(folder, [path], note="网页上传", by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code)[0]
         finally:
             path.unlink(missing_ok=True)
@@ -224,7 +225,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             state = _state_or_404(open_ledger, code)
             receipts = [_shown_receipt(open_ledger, r, local) for r in reversed(state.receipts)]
         letters = [Path(a.letter).name for a in state.actions if a.letter]
-        return page(f"{state.name} 报送详情", pages.DETAIL, unit=state, receipts=receipts, history=_history(folder, code, zone),
+        return page(f"{state.name} 报送详情", pages.DETAIL, unit=state, receipts=receipts, history=_history(state, local),
                     letters=letters, new_link=session.pop("new_link", ""))
 
     @app.post("/admin/unit/<code>/<action>")
@@ -299,9 +300,9 @@ def _row(state: UnitState, zone: Any) -> dict[str, str]:
             "label": state.label, "last": last}
 
 
-def _history(folder: Path, code: str, zone: str) -> list[tuple[str, str]]:
-    _state, lines = history(folder, code, zone)
-    return [(time_text, text) for time_text, _sep, text in (line.partition("  ") for line in reversed(lines))]
+def _history(state: UnitState, zone: Any) -> list[tuple[str, str]]:
+    """Newest first, in the bureau's local time."""
+    return [(local_time(at, zone), text) for at, text in reversed(events(state))]
 
 
 def _shown_receipt(ledger: Ledger, receipt: Any, zone: Any) -> dict[str, Any]:
