@@ -5,12 +5,15 @@ revoked or issued anew, which revokes the old one. The password is stored as an 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import CampaignError
+from ..files import atomic_path
 from .ledger import Ledger, now
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -45,6 +48,14 @@ def issue_links(ledger: Ledger, codes: list[str] | None = None) -> list[Link]:
             db.execute("UPDATE tokens SET revoked_at = ? WHERE unit_code = ? AND revoked_at IS NULL", (stamp, link.unit_code))
             db.execute("INSERT INTO tokens(unit_code, digest, issued_at) VALUES (?, ?, ?)", (link.unit_code, _digest(link.token), stamp))
     return links
+
+
+def write_links(links: list[Link], base_url: str, target: Path) -> None:
+    """The links file the bureau sends from: 单位编码, 单位名称, 报送链接 (UTF-8 with BOM, for Excel)."""
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["单位编码", "单位名称", "报送链接"])
+        writer.writerows([[link.unit_code, link.unit_name, link.url(base_url)] for link in links])
 
 
 def revoke_links(ledger: Ledger, codes: list[str]) -> int:

@@ -86,12 +86,8 @@ def password(directory: str, password_file: str | None) -> None:
 @reports_errors
 def links(directory: str, base_url: str, output: str | None, units: tuple[str, ...], revoke: bool) -> None:
     """Each unit's personal upload link BASE/u/<token> (a new one revokes the old; tokens are stored hashed)."""
-    import csv
-    import io
-
-    from ..campaign.access import issue_links, revoke_links
+    from ..campaign.access import issue_links, revoke_links, write_links
     from ..campaign.ledger import Ledger
-    from ..files import atomic_path
 
     with Ledger(directory) as ledger:
         if revoke:
@@ -100,16 +96,12 @@ def links(directory: str, base_url: str, output: str | None, units: tuple[str, .
             click.echo(f"已作废 {revoke_links(ledger, list(units))} 个链接")
             return
         issued = issue_links(ledger, list(units) or None)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["单位编码", "单位名称", "报送链接"])
-    writer.writerows([[link.unit_code, link.unit_name, link.url(base_url)] for link in issued])
     if output:
-        with atomic_path(output) as tmp:
-            tmp.write_text(buffer.getvalue(), encoding="utf-8-sig")
+        write_links(issued, base_url, Path(output))
         click.echo(f"{len(issued)} 个单位的报送链接：{output}（旧链接已作废；链接只在此文件中出现，请妥善发送）")
     else:
-        click.echo(buffer.getvalue(), nl=False)
+        for link in issued:
+            click.echo(f"{link.unit_code},{link.unit_name},{link.url(base_url)}")
 
 
 @campaign.command()

@@ -22,6 +22,7 @@ from ..form.load import load_spec
 from ..intake.identify import open_template_workbook
 from ..write.fill import fill_workbook
 from .sample_data import generate_unit_data, seed_unit_data
+from .web import run_web_demo
 
 ZONE = "Asia/Shanghai"
 
@@ -83,14 +84,17 @@ def run_campaign_demo(directory: Path, samples: Path, year: int, issuer: str, co
             changes["check.yoy_income.note"] = "新增市级专项补助资金"
         return changes
 
-    results = receive(second, [filled(t, grow(t) if t in grown else {}) for t in sent], note="邮件", by="收件员")
+    web_unit = sent[-1]  # hands its return in through its own web link, after the e-mail wave
+    results = receive(second, [filled(t, grow(t) if t in grown else {}) for t in sent if t != web_unit], note="邮件", by="收件员")
+    echo(f"6. next year {second} (--previous {first}): 上年数 prefilled in every workbook; {len(results)} files by e-mail: "
+         f"{_counts(second)}")
+    web = run_web_demo(second, web_unit.name.split("_", 1)[0], filled(web_unit, {}), echo)
     summary_next = directory / f"summary_{year + 1}.xlsx"
     result, _checked = consolidate_campaign(str(second))
     write_summary(result, summary_next, ZONE)
-    echo(f"6. next year {second} (--previous {first}): 上年数 prefilled in every workbook; {len(results)} files: {_counts(second)}; "
-         f"{summary_next} has 上年对比 (收入 up by half at {grown[0].name.split('_')[1].removesuffix('.xlsx')}, explained, "
-         f"and at {grown[1].name.split('_')[1].removesuffix('.xlsx')}, not)")
-    return {"campaign": first, "campaign_next": second, "campaign_summary": summary, "campaign_summary_next": summary_next}
+    echo(f"   {summary_next}: {_counts(second)}; 上年对比 (收入 up by half at {grown[0].name.split('_')[1].removesuffix('.xlsx')}, "
+         f"explained, and at {grown[1].name.split('_')[1].removesuffix('.xlsx')}, not)")
+    return {"campaign": first, "campaign_next": second, "campaign_summary": summary, "campaign_summary_next": summary_next, **web}
 
 
 def _counts(folder: Path) -> str:
