@@ -128,7 +128,8 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     unit = roster.units[0]
     assert (by_code[unit.code][4], by_code[unit.code][5]) == (unit.contact_name, unit.contact_phone)  # from the roster
     counts = sheet["A2"].value
-    assert counts.startswith(f"应报 {len(roster.units)}；已报 {len(roster.units) - 1}；") and "未报 1" in counts
+    sent = len(roster.units) - 1
+    assert counts.startswith(f"应报 {len(roster.units)}；已报 {sent}；报送率 {sent / len(roster.units):.1%}；") and "未报 1" in counts
 
 
 def test_reader_crash_fails_only_that_file(returned, roster, tmp_path, monkeypatch):

@@ -164,7 +164,7 @@ def test_the_board_and_every_action(site):
     bureau = Client(port)
     assert login(bureau).status == 303
     board = bureau.get("/admin")
-    assert board.status == 200 and "应报 <strong>50</strong>" in board.text and "已接收 <strong>1</strong>" in board.text
+    assert board.status == 200 and "应报 <strong>50</strong>" in board.text and "报送率 <strong>4.0%</strong>" in board.text and "已接收 <strong>1</strong>" in board.text
     assert "审核不通过 <strong>1</strong>" in board.text
     filtered = bureau.get("/admin?department=%E4%BA%8C%E5%B1%80&status=not-sent")  # 二局, 未报送
     assert "网点单位2" in filtered.text and "网点单位1<" not in filtered.text and "网点单位3<" not in filtered.text

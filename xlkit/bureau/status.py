@@ -71,7 +71,9 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
     units = unit_statuses(consolidation)
     roster_units = [u for u in units if u.in_roster] if consolidation.roster else units
     labels = [u.status for u in roster_units]
-    counts = [("应报", len(roster_units)), ("已报", sum(1 for u in roster_units if u.files)),
+    sent = sum(1 for u in roster_units if u.files)
+    rate = f"{sent / len(roster_units):.1%}" if roster_units else "—"
+    counts = [("应报", len(roster_units)), ("已报", sent), ("报送率", rate),
               ("已接收", labels.count(STATUS_LABELS["accepted"]) + labels.count(STATUS_LABELS["accepted-warnings"])),
               ("有错误", sum(1 for u in roster_units if u.counted is not None and u.counted.errors)),
               ("已拒收", labels.count(STATUS_LABELS["rejected"])), ("未报", labels.count(STATUS_LABELS["missing"]))]

@@ -213,9 +213,12 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             year = open_ledger.meta("year")
         roster = [s for s in states if s.in_roster]
         counts = [(label, sum(1 for s in roster if s.status == key)) for key, label in STATUS_LABELS.items()]
+        sent = len(roster) - counts[0][1]  # everyone but 未报送
+        rate = f"{sent / len(roster):.1%}" if roster else "—"
         shown = [s for s in states if (not department or s.department == department) and (not status or s.status == status)
                  and (not q or q in s.code or q in s.name)]
-        return page("报送情况", pages.BOARD, year=year, counts=[("应报", len(roster)), *counts], statuses=list(STATUS_LABELS.items()),
+        return page("报送情况", pages.BOARD, year=year, counts=[("应报", len(roster)), ("报送率", rate), *counts],
+                    statuses=list(STATUS_LABELS.items()),
                     departments=list(dict.fromkeys(s.department for s in roster)), department=department, status=status, q=q,
                     units=[_row(s, local) for s in shown])
 
