@@ -52,24 +52,28 @@ class Package:
         return data
 
     def xml(self, name: str, limit: int = MAX_ENTRY_BYTES) -> Element:
-        data = self.read(name, limit)
-        if _plain_utf8(data):
-            # No DTD means no entity can be declared: expat's C parser is then as safe as defusedxml's and much faster.
-            if DTD.search(data):
-                raise FileProblem("xml-dtd", f"{name}：含 DOCTYPE 声明")
-            try:
-                return ElementTree.fromstring(data)
-            except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError: an unknown declared encoding
-                raise FileProblem("xml-malformed", _where(name, exc)) from None
-        try:
-            return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-        except DefusedXmlException:
-            raise FileProblem("xml-dtd", f"{name}：含实体或外部引用") from None
-        except Exception as exc:  # ParseError and friends
-            raise FileProblem("xml-malformed", _where(name, exc)) from None
+        return parse_xml(name, self.read(name, limit))
 
     def close(self) -> None:
         self.zip.close()
+
+
+def parse_xml(name: str, data: bytes) -> Element:
+    """A part's XML tree; a FileProblem naming the part for a DTD or anything that is not well-formed XML."""
+    if _plain_utf8(data):
+        # No DTD means no entity can be declared: expat's C parser is then as safe as defusedxml's and much faster.
+        if DTD.search(data):
+            raise FileProblem("xml-dtd", f"{name}：含 DOCTYPE 声明")
+        try:
+            return ElementTree.fromstring(data)
+        except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError: an unknown declared encoding
+            raise FileProblem("xml-malformed", _where(name, exc)) from None
+    try:
+        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise FileProblem("xml-dtd", f"{name}：含实体或外部引用") from None
+    except Exception as exc:  # ParseError and friends
+        raise FileProblem("xml-malformed", _where(name, exc)) from None
 
 
 def _where(name: str, exc: Exception) -> str:

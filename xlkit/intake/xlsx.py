@@ -9,15 +9,18 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from ..errors import FileProblem, FormulaSyntaxError
 from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, col_index, col_letters
 from ..form.formula import rewrite_tokens
-from .package import Package
+from .package import Package, parse_xml
+from .scan import ScannedCell, scan_sheet, scan_strings, unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -33,15 +36,57 @@ class RawCell:
     formula: str | None = None  # without "="
 
 
+Position = tuple[int, int]
+
+
 @dataclass
 class SheetData:
     """One worksheet part as read: its cells keyed (row, col) 0-based, and whether the sheet is protected."""
 
-    cells: dict[tuple[int, int], RawCell]
+    cells: Mapping[Position, RawCell]
     protected: bool
 
 
-@dataclass
+class ScannedCells(Mapping[Position, RawCell]):
+    """A scanned sheet's cells, each converted when first asked for: a form reads about half of what its sheets
+    hold (the rest are labels). Holds exactly the cells an eager read would: those with a value or a formula."""
+
+    def __init__(self, found: dict[Position, ScannedCell], value: Callable[[str, str | None, None], tuple[Any, str]]):
+        self._found = found
+        self._value = value
+        self._done: dict[Position, RawCell | None] = {}
+
+    def get(self, key: Position, default: Any = None) -> Any:
+        done = self._done.get(key, MISSING)
+        if done is MISSING:
+            done = self._done[key] = self._convert(key)
+        return default if done is None else done
+
+    def _convert(self, key: Position) -> RawCell | None:
+        cell = self._found.get(key)
+        if cell is None:
+            return None
+        formula = unescape(cell.formula) or None
+        value, kind = self._value(cell.kind or "n", unescape(cell.value) or None, None)
+        return None if value is None and formula is None else RawCell(value, kind, formula)
+
+    def __getitem__(self, key: Position) -> RawCell:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __iter__(self) -> Iterator[Position]:
+        return (key for key in self._found if self.get(key) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _key in self)
+
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
 class SheetInfo:
     name: str
     path: str
@@ -55,47 +100,24 @@ class XlsxReader:
     def __init__(self, package: Package):
         self.package = package
         self.sheet_limits: dict[str, int] = {}  # per sheet, once the layout says how big a form sheet can be
-        root = package.xml("xl/workbook.xml")
-        if root.tag.startswith(STRICT_NS):
-            raise FileProblem("strict-open-xml")
-        rels = self._rels("xl/_rels/workbook.xml.rels")
-        self.sheets: dict[str, SheetInfo] = {}
-        sheets_el = root.find(f"{NS}sheets")
-        for el in sheets_el if sheets_el is not None else []:
-            rid = el.get(f"{REL_NS}id", "")
-            target = rels.get(rid)
-            if target is None:
-                continue
-            self.sheets[el.get("name", "")] = SheetInfo(el.get("name", ""), target, el.get("state", "visible"))
-        self.defined_names: dict[str, str] = {}
-        names_el = root.find(f"{NS}definedNames")
-        for el in names_el if names_el is not None else []:
-            if el.get("localSheetId") is None and el.text:
-                self.defined_names[el.get("name", "")] = el.text
+        rels = RELS if RELS in package.names else None
+        sheets, names = _workbook(package.read("xl/workbook.xml"), package.read(rels) if rels else None)
+        self.sheets: dict[str, SheetInfo] = dict(sheets)
+        self.defined_names: Mapping[str, str] = names
         self._strings: list[str] | None = None
         self._sheets: dict[str, SheetData] = {}
-
-    def _rels(self, name: str) -> dict[str, str]:
-        if name not in self.package.names:
-            raise FileProblem("no-workbook", f"缺少 {name}")
-        out = {}
-        base = posixpath.dirname(posixpath.dirname(name))
-        for rel in self.package.xml(name):
-            target = rel.get("Target", "")
-            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-            out[rel.get("Id", "")] = path
-        return out
 
     def strings(self) -> list[str]:
         if self._strings is None:
             self._strings = []
             name = "xl/sharedStrings.xml"
             if name in self.package.names:
-                for si in self.package.xml(name):
-                    self._strings.append(_text_of(si))
+                data = self.package.read(name)
+                scanned = scan_strings(data)
+                self._strings = scanned if scanned is not None else [_text_of(si) for si in parse_xml(name, data)]
         return self._strings
 
-    def cells(self, sheet: str) -> dict[tuple[int, int], RawCell]:
+    def cells(self, sheet: str) -> Mapping[Position, RawCell]:
         """Every cell of a sheet as written, keyed (row, col) 0-based."""
         return self.sheet(sheet).cells
 
@@ -112,10 +134,34 @@ class XlsxReader:
         info = self.sheets[sheet]
         if info.path not in self.package.names:
             raise FileProblem("no-workbook", f"工作表“{sheet}”的数据部件 {info.path} 缺失")
-        root = self.package.xml(info.path, self.sheet_limits.get(sheet, MAX_SHEET_BYTES))
+        data = self.package.read(info.path, self.sheet_limits.get(sheet, MAX_SHEET_BYTES))
+        scanned = scan_sheet(data)
+        if scanned is not None:
+            return self._scanned_sheet(info, *scanned)
+        return self._parsed_sheet(info, parse_xml(info.path, data))
+
+    def _scanned_sheet(self, info: SheetInfo, found: list[ScannedCell], protected: bool) -> SheetData:
+        positions = [_position(cell.ref) for cell in found]
+        if None not in positions and not any(cell.formula_type for cell in found):
+            by_position = {p: cell for p, cell in zip(positions, found, strict=True) if p is not None}
+            if len(by_position) == len(found):  # no cell written twice: convert each when it is read
+                return SheetData(ScannedCells(by_position, self._value), protected)
+        shared: dict[str, tuple[int, int, str]] = {}
+        out: dict[tuple[int, int], RawCell] = {}
+        for cell in found:
+            position = _position(cell.ref)
+            if position is None:
+                raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{cell.ref[:20]}\" 无效")
+            row, col = position
+            formula = _formula(unescape(cell.formula) or None, cell.formula_type, cell.shared_index, row, col, shared)
+            value, kind = self._value(cell.kind or "n", unescape(cell.value) or None, None)
+            if value is not None or formula is not None:
+                out[position] = RawCell(value, kind, formula)
+        return SheetData(out, protected)
+
+    def _parsed_sheet(self, info: SheetInfo, root: Element) -> SheetData:
         protection = root.find(f"{NS}sheetProtection")
         protected = protection is not None and protection.get("sheet") in ("1", "true")
-        strings = None
         shared: dict[str, tuple[int, int, str]] = {}
         out: dict[tuple[int, int], RawCell] = {}
         data = root.find(f"{NS}sheetData")
@@ -139,7 +185,6 @@ class XlsxReader:
                 else:
                     row, col = row_index, col_index_ + 1
                 col_index_ = col
-                kind = c.get("t", "n")
                 v = f = is_el = None
                 for part in c:  # one pass over the cell's few children; the first of each counts, as find() would
                     tag = part.tag
@@ -149,44 +194,77 @@ class XlsxReader:
                         f = part if f is None else f
                     elif tag == IS_TAG:
                         is_el = part if is_el is None else is_el
-                text = v.text if v is not None else None
-                formula = None
-                if f is not None:
-                    formula = f.text
-                    if f.get("t") == "shared":
-                        si = f.get("si", "")
-                        if formula:
-                            shared[si] = (row, col, formula)
-                        elif si in shared:
-                            r0, c0, base = shared[si]
-                            formula = translate(base, row - r0, col - c0)
-                value: Any
-                if kind == "s":
-                    if strings is None:
-                        strings = self.strings()
-                    try:
-                        value = strings[int(text or "")]
-                    except (ValueError, IndexError):
-                        value = None
-                elif kind == "inlineStr":
-                    value, kind = (_text_of(is_el) if is_el is not None else ""), "s"
-                elif kind == "b":
-                    value = text in ("1", "true")
-                elif kind in ("e", "str"):
-                    value = text if text is not None else ""
-                elif text is None or text == "":
-                    value, kind = None, "empty"
-                else:
-                    try:
-                        value = float(text)
-                    except ValueError:
-                        value, kind = text, "str"
-                    if kind == "n" and not math.isfinite(value):
-                        value, kind = text, "str"  # NaN, inf, 1e999: not a number any spreadsheet holds; the check rejects it
+                formula = _formula(f.text, f.get("t", ""), f.get("si", ""), row, col, shared) if f is not None else None
+                value, kind = self._value(c.get("t", "n"), v.text if v is not None else None, is_el)
                 if value is None and formula is None:
                     continue
                 out[(row, col)] = RawCell(value, kind, formula)
         return SheetData(out, protected)
+
+    def _value(self, kind: str, text: str | None, inline: Element | None) -> tuple[Any, str]:
+        """A cell's value as written, and its kind, from its type attribute and its <v> text."""
+        if kind == "s":
+            try:
+                return self.strings()[int(text or "")], kind
+            except (ValueError, IndexError):
+                return None, kind
+        if kind == "inlineStr":
+            return (_text_of(inline) if inline is not None else ""), "s"
+        if kind == "b":
+            return text in ("1", "true"), kind
+        if kind in ("e", "str"):
+            return (text if text is not None else ""), kind
+        if text is None or text == "":
+            return None, "empty"
+        try:
+            value = float(text)
+        except ValueError:
+            return text, "str"
+        if kind == "n" and not math.isfinite(value):
+            return text, "str"  # NaN, inf, 1e999: not a number any spreadsheet holds; the check rejects it
+        return value, kind
+
+
+def _formula(text: str | None, formula_type: str, shared_index: str, row: int, col: int,
+             shared: dict[str, tuple[int, int, str]]) -> str | None:
+    """A cell's own formula text: a shared formula's master is remembered, its children are translated from it."""
+    if formula_type == "shared":
+        if text:
+            shared[shared_index] = (row, col, text)
+        elif shared_index in shared:
+            r0, c0, base = shared[shared_index]
+            return translate(base, row - r0, col - c0)
+    return text
+
+
+RELS = "xl/_rels/workbook.xml.rels"
+
+
+@lru_cache(maxsize=64)  # every unit's file of one form has the same workbook part
+def _workbook(data: bytes, rels_data: bytes | None) -> tuple[tuple[tuple[str, SheetInfo], ...], Mapping[str, str]]:
+    """The sheets (name, part, visibility) and the workbook-wide defined names of a workbook part."""
+    root = parse_xml("xl/workbook.xml", data)
+    if root.tag.startswith(STRICT_NS):
+        raise FileProblem("strict-open-xml")
+    if rels_data is None:
+        raise FileProblem("no-workbook", f"缺少 {RELS}")
+    rels: dict[str, str] = {}
+    base = posixpath.dirname(posixpath.dirname(RELS))
+    for rel in parse_xml(RELS, rels_data):
+        target = rel.get("Target", "")
+        rels[rel.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+    sheets: dict[str, SheetInfo] = {}
+    sheets_el = root.find(f"{NS}sheets")
+    for el in sheets_el if sheets_el is not None else []:
+        part = rels.get(el.get(f"{REL_NS}id", ""))
+        if part is not None:
+            sheets[el.get("name", "")] = SheetInfo(el.get("name", ""), part, el.get("state", "visible"))
+    names: dict[str, str] = {}
+    names_el = root.find(f"{NS}definedNames")
+    for el in names_el if names_el is not None else []:
+        if el.get("localSheetId") is None and el.text:
+            names[el.get("name", "")] = el.text
+    return tuple(sheets.items()), MappingProxyType(names)
 
 
 V_TAG, F_TAG, IS_TAG = f"{NS}v", f"{NS}f", f"{NS}is"

@@ -1,0 +1,155 @@
+"""The fast scanners read a part exactly as the general XML parser does, or decline it.
+
+Property: for real sheet and shared-string parts, and for any mutation of them, either the scanner declines
+(None, and the general parser decides) or its cells, their values and formulas, and the sheet's protection equal
+the general parser's. The unmutated parts of xlkit's own workbooks, and parts written the way Excel and
+LibreOffice write them, must take the fast path.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xlkit.errors import FileProblem
+from xlkit.intake.package import open_package, parse_xml
+from xlkit.intake.scan import scan_sheet, scan_strings
+from xlkit.intake.xlsx import SheetInfo, XlsxReader, _text_of
+
+TOKENS = [b"<", b">", b"&", b'"', b"/", b"=", b" ", b"\r", b"\x01", b"\xff", b"\xe4\xb8", b"<!-- -->", b"<!--", b"-->",
+          b"<![CDATA[x]]>", b"]]>", b'<c r="A1"/>', b'<c r="B2"><v>1</v></c>', b'<c r="XFE1"><v>1</v></c>', b"</row>",
+          b'<row r="3">', b'<row r="9999999">', b"&#1;", b"&#x41;", b"&foo;", b"&amp;", b'xmlns:x="u" ', b' x14ac:dyDescent="1"',
+          b"<sheetData>", b"</sheetData>", b"<sheetData/>", b"<is><t>x</t></is>", b'<f t="shared" si="0"/>', b"<v>", b"</v>",
+          b'<v>1e999</v>', b' t="s"', b' t="b"', b"<headerFooter>", b"</headerFooter>", b"<oddHeader>&amp;L&#1;</oddHeader>",
+          b'<sheetProtection sheet="1"/>', b'encoding="GBK"', b'<si><t>x</t></si>', b"<r><t>y</t></r>", b"</si>", b"<t/>",
+          b' r="A1"', b' s="1" s="2"', b' spans="1:2" spans="1:2"', b"\n", b'xmlns="urn:x"',
+          # cells and rows that keep the XML's shape: duplicates, odd types and values, shared formulas
+          b'<c r="A1" t="s"><v>5</v></c>', b'<c r="A1" t="s"><v>99999</v></c>', b'<c r="C9"><f>SUM(A1:A2)</f></c>',
+          b'<c r="D9" t="str"><f>A1</f><v></v></c>', b'<c r="E9"><v>NaN</v></c>', b'<c r="A1" t="inlineStr"><v>x</v></c>',
+          b'<c r="B1" t="d"><v>2020-01-01</v></c>', b'<c r="ZZZ9"><v>1</v></c>', b'<c r="A1" t="e"><v>#DIV/0!</v></c>',
+          b'<row r="5"/>', b'<row r="6"></row>', b'<c r="A1"><f t="shared" ref="A1:A3" si="7">B1</f><v>1</v></c>',
+          b'<c r="A2"><f t="shared" si="7"/></c>', b'<c r="A5"><f t="shared" si="9"/></c>', b'<c r="F1"><f></f><v/></c>',
+          b'<c r="G1" t="b"><v>true</v></c>', b'<c r="H1"><v> 1 </v></c>', b'<c r="A1"/>']
+MUTATION = st.tuples(st.sampled_from(["insert", "delete", "replace", "at-tag"]), st.floats(0, 1), st.sampled_from(TOKENS),
+                     st.integers(1, 40))
+
+
+def _mutate(data: bytes, mutations: list[tuple[str, float, bytes, int]], inside: bool = False) -> bytes:
+    """Mutations anywhere, or (inside) only within the cell data, where the scanner reads every byte itself."""
+    low, high = (data.find(b"<sheetData>"), data.find(b"</sheetData>")) if inside else (0, len(data))
+    for action, where, token, length in mutations:
+        at = low + int(where * (high - low))
+        if action == "at-tag":  # before the next tag: mutations that keep the XML's shape reach the scanner's reading
+            at = data.find(b"<", at)
+            at = len(data) if at < 0 else at
+        if action in ("insert", "at-tag"):
+            data = data[:at] + token + data[at:]
+        elif action == "delete":
+            data = data[:at] + data[at + length:]
+        else:
+            data = data[:at] + token + data[at + len(token):]
+    return data
+
+
+def _general(reader: XlsxReader, data: bytes) -> Any:
+    info = SheetInfo("表", "xl/worksheets/sheet1.xml", "visible")
+    try:
+        sheet = reader._parsed_sheet(info, parse_xml(info.path, data))
+    except FileProblem as problem:
+        return problem.code
+    return dict(sheet.cells), sheet.protected
+
+
+def _fast(reader: XlsxReader, data: bytes) -> Any:
+    scanned = scan_sheet(data)
+    if scanned is None:
+        return None
+    try:
+        sheet = reader._scanned_sheet(SheetInfo("表", "xl/worksheets/sheet1.xml", "visible"), *scanned)
+    except FileProblem as problem:
+        return problem.code
+    return dict(sheet.cells), sheet.protected
+
+
+def _strings_general(data: bytes) -> Any:
+    try:
+        return [_text_of(si) for si in parse_xml("xl/sharedStrings.xml", data)]
+    except FileProblem as problem:
+        return problem.code
+
+
+@pytest.fixture(scope="module")
+def parts(seed_filled: Path, project_filled: Path) -> tuple[XlsxReader, list[bytes], list[bytes]]:
+    sheets, strings = [], []
+    for path in (seed_filled, project_filled):
+        with zipfile.ZipFile(path) as archive:
+            sheets += [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+            strings.append(archive.read("xl/sharedStrings.xml"))
+    return XlsxReader(open_package(seed_filled)), sheets, strings
+
+
+def test_xlkit_parts_take_the_fast_path_and_read_the_same(parts):
+    reader, sheets, strings = parts
+    for data in sheets:
+        fast = _fast(reader, data)
+        assert fast is not None and fast == _general(reader, data)
+    for data in strings:
+        assert scan_strings(data) == _strings_general(data) != []
+
+
+EXCEL_STYLE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+               b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+               b'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"><dimension ref="A1:C4"/>'
+               b'<sheetData><row r="1" spans="1:3" ht="30" customHeight="1" x14ac:dyDescent="0.25">'
+               b'<c r="A1" s="1" t="s"><v>0</v></c><c r="B1" s="2"><v>1.5</v></c><c r="C1" t="str"><f>A1&amp;"&lt;"</f><v>x&lt;</v></c></row>'
+               b'<row r="2" spans="1:3"><c r="A2"><v>2</v></c><c r="B2"><f t="shared" ref="B2:B4" si="0">A2*2</f><v>4</v></c></row>'
+               b'<row r="3"><c r="A3"><v>3</v></c><c r="B3"><f t="shared" si="0"/><v>6</v></c><c r="C3" t="b"><v>1</v></c></row>'
+               b'<row r="4"><c r="A4" t="e"><v>#N/A</v></c><c r="B4"><f t="shared" si="0"/><v>0</v></c></row></sheetData>'
+               b'<sheetProtection sheet="1" objects="1"/><headerFooter><oddHeader>&amp;L' + "某单位".encode()
+               + b'</oddHeader></headerFooter></worksheet>')
+LIBREOFFICE_STYLE = (b'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                     b'<sheetData><row r="1" customFormat="false" ht="12.8" hidden="false" customHeight="false" outlineLevel="0" '
+                     b'collapsed="false"><c r="A1" s="0" t="n"><v>7</v></c><c r="B1" s="0" t="n"><f aca="false">A1+1</f><v>8</v></c>'
+                     b'<c r="C1" s="0" t="s"><v>1</v></c></row></sheetData><pageMargins left="0.7" right="0.7" top="0.75" '
+                     b'bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
+
+
+@pytest.mark.parametrize("data", [EXCEL_STYLE, LIBREOFFICE_STYLE], ids=["excel", "libreoffice"])
+def test_parts_as_excel_and_libreoffice_write_them(parts, data):
+    reader = parts[0]
+    fast = _fast(reader, data)
+    assert fast is not None and fast == _general(reader, data)
+    cells, protected = fast
+    if data is EXCEL_STYLE:  # the shared formula reaches its children, translated
+        assert protected and cells[(3, 1)].formula == "A4*2" and cells[(0, 2)].formula == 'A1&"<"' and cells[(0, 2)].value == "x<"
+
+
+def test_the_frame_is_remembered_but_never_confused(parts):
+    reader, sheets, _strings = parts
+    protected = next(d for d in sheets if b"<sheetProtection" in d)
+    unprotected = protected.replace(b'<sheetProtection sheet="1"', b'<sheetProtection sheet="0"')
+    assert _fast(reader, protected)[1] is True and _fast(reader, unprotected)[1] is False
+    # sheetData inside a comment that the head opens and the tail closes: the general parser sees no cells
+    hidden = protected.replace(b"<sheetData>", b"<!--<sheetData>").replace(b"</sheetData>", b"</sheetData>--><sheetData/>")
+    assert scan_sheet(hidden) is None
+    assert _general(reader, hidden)[0] == {}
+    # the header text is left out of the frame, but it is still checked
+    assert scan_sheet(protected.replace(b"<oddHeader>", b"<oddHeader>&#1;")) is None
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data(), st.lists(MUTATION, min_size=1, max_size=4), st.booleans())
+def test_any_mutation_is_read_the_same_or_declined(parts, data, mutations, inside):
+    reader, sheets, strings = parts
+    sheet = data.draw(st.sampled_from([*sheets, EXCEL_STYLE, LIBREOFFICE_STYLE]))
+    mutated = _mutate(sheet, mutations, inside)
+    fast = _fast(reader, mutated)
+    assert fast is None or fast == _general(reader, mutated)
+    mutated_strings = _mutate(data.draw(st.sampled_from(strings)), mutations)
+    scanned = scan_strings(mutated_strings)
+    assert scanned is None or scanned == _strings_general(mutated_strings)

@@ -1,0 +1,159 @@
+"""Strict scanners for worksheet and shared-string parts as spreadsheet programs write them: the fast path.
+
+Most of a form sheet's bytes never change from one unit to the next (conditional formats, validations, merged
+cells), yet the general XML parser builds all of them into a tree for every file. The scanner splits a part into
+its cell data and the frame around it. The cell data is read by a strict grammar, a few regular expressions run
+in C. The frame goes through the general parser once per distinct frame and is remembered. The page header, which
+carries the unit's name, is checked by its own small grammar and left out of the frame.
+
+Anything the grammar does not account for, byte for byte, returns None and the caller parses the part with the
+general parser. A hostile or unusual part is therefore read exactly as before, and gets the same error;
+`tests/test_scan.py` holds the two readers to the same result. Shared strings are scanned the same way, whole
+(a rich-text or phonetic run sends the part to the general parser).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, NamedTuple
+from xml.etree.ElementTree import XMLPullParser
+
+from ..errors import FileProblem
+from .package import parse_xml
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+OPEN, CLOSE = b"<sheetData>", b"</sheetData>"
+MARK = b'<sheetData xlkit-scan="1"/>'  # stands for the cell data in the frame; found again only where it is an element
+
+_VALUE = r'="[^"<&]*"'
+# Row and cell attributes in the schema's order, each at most once: a duplicate never matches, a reordered set
+# goes to the general parser. The row's r is only checked (cells carry their own address).
+_ROW_ATTRS = "".join(f"(?: {name}{_VALUE})?" for name in (
+    "spans", "s", "customFormat", "ht", "hidden", "customHeight", "outlineLevel", "collapsed", "thickTop", "thickBot",
+    "ph", "x14ac:dyDescent"))
+_ROW = rf'<row(?: r="[1-9][0-9]{{0,5}}")?{_ROW_ATTRS}'  # rows past 999,999: the general parser checks them
+_F_ATTRS = (r'(?: t="(normal|array|shared|dataTable)")?(?: aca="(?:0|1|false|true)")?(?: ref="[A-Z0-9:$]{1,30}")?'
+            r'(?: ca="(?:0|1|false|true)")?(?: si="([0-9]{1,9})")?')
+_CELL_HEAD = r'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="[0-9]{1,9}")?(?: t="(b|d|e|inlineStr|n|s|str)")?'
+_CELL_BODY = rf'>(?:<f{_F_ATTRS}(?:/>|>([^<]*)</f>))?(?:<v>([^<]*)</v>|<v/>)?</c>'
+BODY = re.compile(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY}))*</row>))*")
+CELLS = re.compile(_CELL_HEAD + _CELL_BODY)  # on a body BODY accounts for: exactly the cells that hold something
+BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")  # refused by XML, or changed by its line-end rule
+BAD_ENTITY = re.compile("&(?!(?:amp|lt|gt|quot|apos);)")
+DECLARATION = re.compile(rb'(?:\xef\xbb\xbf)?(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?'
+                         rb'(?: standalone="(?:yes|no)")?\?>)?\s*<')
+HEADER_FOOTER = re.compile(rb'(<headerFooter(?: [A-Za-z]+="[^"<&]*")*>)((?:<(oddHeader|oddFooter|evenHeader|evenFooter|'
+                           rb'firstHeader|firstFooter)>[^<]*</\3>)*)</headerFooter>')
+
+
+SHARED_STRINGS = re.compile(r'<sst xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"(?: count="[0-9]{1,9}")?'
+                            r'(?: uniqueCount="[0-9]{1,9}")?>(?:<si><t(?: xml:space="preserve")?>[^<]*</t></si>|<si><t/></si>)*</sst>\s*')
+STRING_ITEMS = re.compile(r'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si><t/></si>')
+
+
+class ScannedCell(NamedTuple):
+    """One cell that holds a value or a formula, as written: texts still XML-escaped, '' where absent."""
+
+    ref: str
+    kind: str
+    formula_type: str
+    shared_index: str
+    formula: str
+    value: str
+
+
+def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
+    """The cells that hold something and whether the sheet is protected; None when the part is not in the plain
+    shape (the general parser then reads it)."""
+    start = data.find(OPEN)
+    end = data.find(CLOSE, start)
+    if start < 0 or end < 0 or not DECLARATION.match(data):
+        return None
+    try:
+        body = data[start + len(OPEN):end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not _plain_text(body) or not BODY.fullmatch(body):
+        return None
+    tail = _without_header_text(data[end + len(CLOSE):])
+    if tail is None:
+        return None
+    frame = _frame(data[:start] + MARK + tail)
+    if frame is None:
+        return None
+    protected, row_prefix = frame
+    if not row_prefix and "x14ac:" in body:
+        return None  # the one prefixed attribute the grammar takes, undeclared: the general parser refuses it
+    return [ScannedCell(*cell) for cell in CELLS.findall(body)], protected
+
+
+def scan_strings(data: bytes) -> list[str] | None:
+    """The shared strings, in order; None when the part is not a plain list of plain strings."""
+    declaration = DECLARATION.match(data)
+    if declaration is None:
+        return None
+    try:
+        text = data[declaration.end() - 1:].decode("utf-8")  # from the root's "<"
+    except UnicodeDecodeError:
+        return None
+    if not _plain_text(text) or not SHARED_STRINGS.fullmatch(text):
+        return None
+    return [unescape(item) for item in STRING_ITEMS.findall(text)]
+
+
+def _plain_text(text: str) -> bool:
+    """No character XML refuses or rewrites, no entity but the five named ones, no "]]>" (refused in text)."""
+    return not BAD_CHAR.search(text) and ("&" not in text or not BAD_ENTITY.search(text)) and "]]>" not in text
+
+
+def unescape(text: str) -> str:
+    """XML text of a scanned part (only the five named entities pass the scanner)."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+
+
+def _without_header_text(tail: bytes) -> bytes | None:
+    """The frame's tail with the page header's text taken out (it names the unit, so no two frames would match);
+    None when that text is not plain."""
+    at = tail.find(b"<headerFooter")
+    if at < 0:
+        return tail
+    match = HEADER_FOOTER.match(tail, at)
+    if match is None:
+        return None
+    try:
+        text = match.group(2).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not _plain_text(text):
+        return None
+    return tail[:match.start()] + match.group(1) + b"</headerFooter>" + tail[match.end():]
+
+
+@lru_cache(maxsize=512)  # the frames of one form's sheets are the same in every unit's file
+def _frame(frame: bytes) -> tuple[bool, bool] | None:
+    """Whether the sheet is protected and whether the root declares the x14ac prefix; None unless the frame is
+    well-formed and the mark is the worksheet's one sheetData element."""
+    try:
+        root = parse_xml("frame", frame)
+    except FileProblem:
+        return None
+    data = [child for child in root if child.tag == f"{NS}sheetData"]
+    if root.tag != f"{NS}worksheet" or len(data) != 1 or data[0].get("xlkit-scan") != "1":
+        return None
+    protection = root.find(f"{NS}sheetProtection")
+    return protection is not None and protection.get("sheet") in ("1", "true"), "x14ac" in _root_prefixes(frame)
+
+
+def _root_prefixes(frame: bytes) -> set[str]:
+    """Namespace prefixes declared on the root element (the frame is known to be well-formed and DTD-free)."""
+    parser: Any = XMLPullParser(events=("start-ns", "start"))
+    parser.feed(frame)
+    prefixes: set[str] = set()
+    for event, item in parser.read_events():
+        if event == "start":
+            break
+        prefixes.add(item[0])  # start-ns events carry (prefix, uri)
+    return prefixes
