@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Context, Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlkit.errors import FormulaSyntaxError
-from xlkit.form.formula import compile_formula, parse
-from xlkit.form.functions import excel_round
+from xlkit.form.formula import COMPARISONS, compile_formula, parse
+from xlkit.form.functions import FUNCTIONS, XlError, arith, compare, excel_round
 
 
 def run(text: str, cells: dict | None = None):
@@ -49,6 +54,7 @@ def test_round_is_half_away_from_zero_on_the_decimal_shown():
     assert excel_round(-2.5, 0) == -3
     assert excel_round(0.6355 * 10, 2) == 6.36  # 6.3549999999999995 in binary: Excel and LibreOffice see 6.355
     assert run("=ROUND(103.77+1022.51,2)") == 1126.28
+    assert excel_round(1e28, 0) == 1e28 and excel_round(1.25e300, -299) == 1.3e300  # beyond Decimal's default precision
 
 
 def test_if_and_errors():
@@ -74,3 +80,34 @@ def test_cross_sheet_references():
 def test_syntax_errors_are_reported(text):
     with pytest.raises(FormulaSyntaxError):
         parse(text)
+
+
+ANY_VALUE = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.floats(-1e308, 1e308).map(lambda x: x * 10),
+                      st.text(max_size=3), st.booleans(), st.sampled_from([XlError("#DIV/0!"), XlError("#N/A")]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False), st.integers(-3, 6))
+def test_round_fast_path_is_the_decimal_definition(x, digits):
+    wide = Context(prec=1000, Emin=-2000, Emax=2000)
+    expected = float(Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-digits, wide), rounding=ROUND_HALF_UP, context=wide))
+    got = excel_round(x, digits)
+    assert got == expected and math.copysign(1, got) == math.copysign(1, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ANY_VALUE, min_size=3, max_size=3), st.sampled_from(["SUM", "COUNT", "MIN", "MAX"]),
+       st.sampled_from(["+", "-", "*", "/", "=", "<>", "<", ">=", "&"]))
+def test_specialised_paths_agree_with_the_general_functions(values, function, op):
+    """Ranges of cells, constant-digit ROUND, and arithmetic and comparison on two numbers have quicker paths in
+    compile(); each must give what the general function gives, whatever the cells hold."""
+    cells = {("S", row, 0): value for row, value in enumerate(values) if value is not None}
+
+    def same(a, b):
+        return str(a) == str(b) and type(a) is type(b)
+
+    assert same(run(f"={function}(A1:A2,A3)", cells), FUNCTIONS[function]([[(values[0], True), (values[1], True)], [(values[2], True)]]))
+    assert same(run("=ROUND(A1,2)", cells), FUNCTIONS["ROUND"]([[(values[0], True)], [(2.0, False)]]))
+    general = compare(op, values[0], values[1]) if op in COMPARISONS else arith(op, values[0], values[1]) if op != "&" else None
+    if general is not None:
+        assert same(run(f"=A1{op}A2", cells), general)

@@ -8,6 +8,7 @@ the tests compare against.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..errors import FormulaSyntaxError
 from .a1 import AddressError, Ref, parse_ref
-from .functions import FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, to_bool, to_text
+from .functions import CELL_AGGREGATES, FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, excel_round, to_bool, to_number, to_text
 
 # ---------------------------------------------------------------- tokens
 
@@ -216,7 +217,14 @@ def _scalar(node: Node, own_sheet: str) -> Compiled:
         left = _scalar(node.args[0], own_sheet)
         right = _scalar(node.args[1], own_sheet)
         if op in COMPARISONS:
-            return lambda get: compare(op, left(get), right(get))
+            test = FLOAT_COMPARE[op]
+
+            def comparison(get: Getter) -> Value:
+                a, b = left(get), right(get)
+                if type(a) is float and type(b) is float:  # the common case, as compare() would decide it
+                    return test(a, b)
+                return compare(op, a, b)
+            return comparison
         if op == "&":
             def concat(get: Getter) -> Value:
                 a, b = left(get), right(get)
@@ -225,14 +233,47 @@ def _scalar(node: Node, own_sheet: str) -> Compiled:
                         return v
                 return to_text(a) + to_text(b)
             return concat
-        return lambda get: arith(op, left(get), right(get))
+        return _arithmetic(op, left, right)
     if kind == "call":
         return _call(node, own_sheet)
     raise FormulaSyntaxError(f"cannot compile {kind}")
 
 
+FLOAT_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "=": operator.eq, "<>": operator.ne, "<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}
+FLOAT_ARITHMETIC: dict[str, Callable[[float, float], float]] = {"+": operator.add, "-": operator.sub, "*": operator.mul}
+
+
+def _arithmetic(op: str, left: Compiled, right: Compiled) -> Compiled:
+    """Two numbers are added, subtracted or multiplied directly; anything else (blanks, text, errors, an overflow,
+    division, powers) goes through arith(), which holds Excel's rules."""
+    fast = FLOAT_ARITHMETIC.get(op)
+    if fast is None:
+        return lambda get: arith(op, left(get), right(get))
+
+    def arithmetic(get: Getter) -> Value:
+        a, b = left(get), right(get)
+        if type(a) is float and type(b) is float:
+            result = fast(a, b)
+            if result - result == 0.0:  # finite
+                return result
+        return arith(op, a, b)
+    return arithmetic
+
+
 def _call(node: Node, own_sheet: str) -> Compiled:
     name = node.value
+    if name in CELL_AGGREGATES and node.args and all(a.kind == "ref" for a in node.args):
+        keys = tuple(cell for a in node.args for cell in a.value.cells(own_sheet))
+        aggregate = CELL_AGGREGATES[name]
+        return lambda get: aggregate([get(key) for key in keys])
+    if name == "ROUND" and len(node.args) == 2 and node.args[1].kind == "num":
+        number, digits = _scalar(node.args[0], own_sheet), int(node.args[1].value)
+
+        def round_(get: Getter) -> Value:
+            x = to_number(number(get))
+            return x if isinstance(x, XlError) else excel_round(x, digits)
+        return round_
     if name == "IF":
         if not 1 < len(node.args) < 4:
             raise FormulaSyntaxError("IF takes 2 or 3 arguments")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Union
 
 Value = Union[None, float, str, bool, "XlError"]
@@ -21,6 +21,8 @@ NUM_ERR = XlError("#NUM!")
 
 
 def to_number(value: Value) -> float | XlError:
+    if type(value) is float:
+        return value
     if value is None:
         return 0.0
     if isinstance(value, XlError):
@@ -82,8 +84,18 @@ def excel_round(x: float, digits: int) -> float:
     digits first, as Excel and LibreOffice do, so that 0.6355 × 10 (6.3549999999999995 in binary) rounds to 6.36."""
     if math.isinf(x) or math.isnan(x):
         return x
-    quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(f"{x:.15g}").quantize(quantum, rounding=ROUND_HALF_UP))
+    text = f"{x:.15g}"
+    if digits >= 0 and "e" not in text:  # the usual case, done on the digits themselves: as the Decimal path, faster
+        whole, _, fraction = text.partition(".")
+        if len(fraction) <= digits:
+            return float(text)
+        kept = int(whole + fraction[:digits]) + (-1 if whole.startswith("-") else 1) * (fraction[digits] >= "5")
+        return float(f"{kept}e-{digits}") if kept else (-0.0 if whole.startswith("-") else 0.0)
+    digits = max(-400, min(400, digits))
+    return float(Decimal(text).quantize(Decimal(1).scaleb(-digits, WIDE), rounding=ROUND_HALF_UP, context=WIDE))
+
+
+WIDE = Context(prec=1000, Emin=-2000, Emax=2000)  # room for any double at any place: 1e28 rounds, not raises
 
 
 def _type_rank(value: Value) -> int:
@@ -279,6 +291,46 @@ def fn_n(args: Args) -> Value:
         return value
     return float(value) if isinstance(value, (int, float)) else 0.0
 
+
+def _cell_numbers(values: list[Value]) -> list[float] | XlError:
+    """The numbers among values read from cells, as _numbers() takes them: text, booleans and blanks are skipped,
+    the first error is the answer."""
+    out: list[float] = []
+    for value in values:
+        if type(value) is float:
+            out.append(value)
+        elif isinstance(value, XlError):
+            return value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out.append(float(value))
+    return out
+
+
+def _sum_cells(values: list[Value]) -> Value:
+    nums = _cell_numbers(values)
+    if isinstance(nums, XlError):
+        return nums
+    total = 0.0
+    for n in nums:  # left to right, as Excel adds
+        total += n
+    return total if math.isfinite(total) else NUM_ERR
+
+
+def _count_cells(values: list[Value]) -> Value:
+    return float(sum(1 for v in values if type(v) is float or (isinstance(v, int) and not isinstance(v, bool))))
+
+
+def _extreme_cells(pick: Callable[[list[float]], float]) -> Callable[[list[Value]], Value]:
+    def extreme(values: list[Value]) -> Value:
+        nums = _cell_numbers(values)
+        return nums if isinstance(nums, XlError) else (pick(nums) if nums else 0.0)
+    return extreme
+
+
+# The same functions when every argument is a cell or a range, taking the cells' values in order: the totals of a
+# form, with no (value, from_reference) pairs to build.
+CELL_AGGREGATES: dict[str, Callable[[list[Value]], Value]] = {
+    "SUM": _sum_cells, "COUNT": _count_cells, "MIN": _extreme_cells(min), "MAX": _extreme_cells(max)}
 
 # IF and IFERROR are lazy; they are handled in compile().
 FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {

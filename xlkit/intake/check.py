@@ -233,7 +233,7 @@ class _Checker:
 
     # -------------------------------------------------------------- formulas
     def check_formulas(self, results: dict[str, Value]) -> None:
-        moved = any(self.location[s.id] != (s.sheet, s.row, s.col) for s in self.layout.fields.values() if s.id in self.location)
+        moved = self.located.displaced
         cell_field = self.layout.by_cell if moved else {}
         stale: list[tuple[FieldSlot, Any, Value]] = []
         overwritten: set[str] = set()

@@ -19,7 +19,7 @@ from ..form.registry import SpecRegistry, registry_for
 from ..form.spec import Spec
 from .catalogue import message
 from .package import open_package
-from .xlsx import XlsxReader
+from .xlsx import WorkbookPart, XlsxReader
 
 Cell = tuple[str, int, int]
 
@@ -76,22 +76,30 @@ class Located:
     unnamed: list[str] = field(default_factory=list)  # fields whose name is gone: read at the template's cell
     moved: list[str] = field(default_factory=list)  # fields the name puts elsewhere than the template did
     renamed: dict[str, str] = field(default_factory=dict)  # form sheet -> its name in this file
+    displaced: bool = False  # some field is not at the template's address (moved, or on a renamed sheet)
 
     def sheet_name(self, form_sheet: str) -> str:
         return self.renamed.get(form_sheet, form_sheet)
 
 
 def locate(reader: XlsxReader, layout: Layout) -> Located:
+    """Where each field is, by the file's defined names: the same for every file with the same workbook part,
+    so it is worked out once per part and shared (read-only)."""
+    return _locate(layout, reader.workbook)
+
+
+@lru_cache(maxsize=256)
+def _locate(layout: Layout, workbook: WorkbookPart) -> Located:
     located = Located()
-    sheets = reader.sheets
+    sheets, names = workbook.sheets, workbook.names
     form_sheets = {s.name for s in layout.sheets}
     for sheet in layout.sheets:
         if sheet.name in sheets:
             continue
         # a sheet renamed by the unit: the defined names of its fields followed it to one sheet the form does not have
-        targets = {cell[0] for slot in sheet.slots if (text := reader.defined_names.get(slot.id)) and (cell := parse_name(text))}
+        targets = {cell[0] for slot in sheet.slots if (text := names.get(slot.id)) and (cell := parse_name(text))}
         target = next(iter(targets)) if len(targets) == 1 else None
-        if target in sheets and target not in form_sheets and target not in located.renamed.values():
+        if target is not None and target in sheets and target not in form_sheets and target not in located.renamed.values():
             located.renamed[sheet.name] = target
         else:
             located.missing_sheets.append(sheet.name)
@@ -100,7 +108,7 @@ def locate(reader: XlsxReader, layout: Layout) -> Located:
         if slot.sheet in missing:
             continue
         spec_cell = (located.sheet_name(slot.sheet), slot.row, slot.col)
-        text = reader.defined_names.get(slot.id)
+        text = names.get(slot.id)
         cell = parse_name(text) if text else None
         if cell is None or cell[0] not in sheets:
             located.cells[slot.id] = spec_cell
@@ -109,6 +117,7 @@ def locate(reader: XlsxReader, layout: Layout) -> Located:
         located.cells[slot.id] = cell
         if cell != spec_cell:
             located.moved.append(slot.id)
+    located.displaced = bool(located.moved or located.renamed)
     return located
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from xml.etree.ElementTree import XMLPullParser
 
 from ..errors import FileProblem
@@ -52,15 +52,9 @@ SHARED_STRINGS = re.compile(r'<sst xmlns="http://schemas\.openxmlformats\.org/sp
 STRING_ITEMS = re.compile(r'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si><t/></si>')
 
 
-class ScannedCell(NamedTuple):
-    """One cell that holds a value or a formula, as written: texts still XML-escaped, '' where absent."""
-
-    ref: str
-    kind: str
-    formula_type: str
-    shared_index: str
-    formula: str
-    value: str
+# One cell that holds a value or a formula, as written (texts still XML-escaped, '' where absent):
+# (ref, type, formula type, shared-formula index, formula, value). A plain tuple: findall makes them in C.
+ScannedCell = tuple[str, str, str, str, str, str]
 
 
 def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
@@ -85,7 +79,7 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
     protected, row_prefix = frame
     if not row_prefix and "x14ac:" in body:
         return None  # the one prefixed attribute the grammar takes, undeclared: the general parser refuses it
-    return [ScannedCell(*cell) for cell in CELLS.findall(body)], protected
+    return CELLS.findall(body), protected
 
 
 def scan_strings(data: bytes) -> list[str] | None:

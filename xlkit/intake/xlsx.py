@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 from xml.etree.ElementTree import Element
 
 from ..errors import FileProblem, FormulaSyntaxError
@@ -29,8 +29,7 @@ STRICT_NS = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"  # Excel's "Strict
 ERROR_CODES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 
 
-@dataclass
-class RawCell:
+class RawCell(NamedTuple):
     value: Any  # None, float, str, bool, or an error code string
     kind: str  # "n", "s", "b", "e", "str", "empty"
     formula: str | None = None  # without "="
@@ -66,8 +65,9 @@ class ScannedCells(Mapping[Position, RawCell]):
         cell = self._found.get(key)
         if cell is None:
             return None
-        formula = unescape(cell.formula) or None
-        value, kind = self._value(cell.kind or "n", unescape(cell.value) or None, None)
+        _ref, kind, _type, _index, formula_text, text = cell
+        value, kind = self._value(kind or "n", unescape(text) if text else None, None)
+        formula = unescape(formula_text) if formula_text else None
         return None if value is None and formula is None else RawCell(value, kind, formula)
 
     def __getitem__(self, key: Position) -> RawCell:
@@ -101,9 +101,9 @@ class XlsxReader:
         self.package = package
         self.sheet_limits: dict[str, int] = {}  # per sheet, once the layout says how big a form sheet can be
         rels = RELS if RELS in package.names else None
-        sheets, names = _workbook(package.read("xl/workbook.xml"), package.read(rels) if rels else None)
-        self.sheets: dict[str, SheetInfo] = dict(sheets)
-        self.defined_names: Mapping[str, str] = names
+        self.workbook = _workbook(package.read("xl/workbook.xml"), package.read(rels) if rels else None)
+        self.sheets: Mapping[str, SheetInfo] = self.workbook.sheets
+        self.defined_names: Mapping[str, str] = self.workbook.names
         self._strings: list[str] | None = None
         self._sheets: dict[str, SheetData] = {}
 
@@ -141,20 +141,20 @@ class XlsxReader:
         return self._parsed_sheet(info, parse_xml(info.path, data))
 
     def _scanned_sheet(self, info: SheetInfo, found: list[ScannedCell], protected: bool) -> SheetData:
-        positions = [_position(cell.ref) for cell in found]
-        if None not in positions and not any(cell.formula_type for cell in found):
+        positions = [_position(cell[0]) for cell in found]
+        if None not in positions and not any(cell[2] for cell in found):  # no shared formula
             by_position = {p: cell for p, cell in zip(positions, found, strict=True) if p is not None}
             if len(by_position) == len(found):  # no cell written twice: convert each when it is read
                 return SheetData(ScannedCells(by_position, self._value), protected)
         shared: dict[str, tuple[int, int, str]] = {}
         out: dict[tuple[int, int], RawCell] = {}
-        for cell in found:
-            position = _position(cell.ref)
+        for ref, kind, formula_type, shared_index, formula_text, text in found:
+            position = _position(ref)
             if position is None:
-                raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{cell.ref[:20]}\" 无效")
+                raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{ref[:20]}\" 无效")
             row, col = position
-            formula = _formula(unescape(cell.formula) or None, cell.formula_type, cell.shared_index, row, col, shared)
-            value, kind = self._value(cell.kind or "n", unescape(cell.value) or None, None)
+            formula = _formula(unescape(formula_text) or None, formula_type, shared_index, row, col, shared)
+            value, kind = self._value(kind or "n", unescape(text) or None, None)
             if value is not None or formula is not None:
                 out[position] = RawCell(value, kind, formula)
         return SheetData(out, protected)
@@ -203,6 +203,12 @@ class XlsxReader:
 
     def _value(self, kind: str, text: str | None, inline: Element | None) -> tuple[Any, str]:
         """A cell's value as written, and its kind, from its type attribute and its <v> text."""
+        if kind == "n" and text:  # the common case first
+            try:
+                value = float(text)
+            except ValueError:
+                return text, "str"
+            return (value, kind) if math.isfinite(value) else (text, "str")  # NaN, inf, 1e999: the check rejects it
         if kind == "s":
             try:
                 return self.strings()[int(text or "")], kind
@@ -217,12 +223,9 @@ class XlsxReader:
         if text is None or text == "":
             return None, "empty"
         try:
-            value = float(text)
+            return float(text), kind
         except ValueError:
             return text, "str"
-        if kind == "n" and not math.isfinite(value):
-            return text, "str"  # NaN, inf, 1e999: not a number any spreadsheet holds; the check rejects it
-        return value, kind
 
 
 def _formula(text: str | None, formula_type: str, shared_index: str, row: int, col: int,
@@ -240,8 +243,14 @@ def _formula(text: str | None, formula_type: str, shared_index: str, row: int, c
 RELS = "xl/_rels/workbook.xml.rels"
 
 
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per distinct workbook part, shared by the files that have it
+class WorkbookPart:
+    sheets: Mapping[str, SheetInfo]  # by name, in the workbook's order
+    names: Mapping[str, str]  # workbook-wide defined names
+
+
 @lru_cache(maxsize=64)  # every unit's file of one form has the same workbook part
-def _workbook(data: bytes, rels_data: bytes | None) -> tuple[tuple[tuple[str, SheetInfo], ...], Mapping[str, str]]:
+def _workbook(data: bytes, rels_data: bytes | None) -> WorkbookPart:
     """The sheets (name, part, visibility) and the workbook-wide defined names of a workbook part."""
     root = parse_xml("xl/workbook.xml", data)
     if root.tag.startswith(STRICT_NS):
@@ -264,7 +273,7 @@ def _workbook(data: bytes, rels_data: bytes | None) -> tuple[tuple[tuple[str, Sh
     for el in names_el if names_el is not None else []:
         if el.get("localSheetId") is None and el.text:
             names[el.get("name", "")] = el.text
-    return tuple(sheets.items()), MappingProxyType(names)
+    return WorkbookPart(MappingProxyType(sheets), MappingProxyType(names))
 
 
 V_TAG, F_TAG, IS_TAG = f"{NS}v", f"{NS}f", f"{NS}is"
