@@ -1,8 +1,8 @@
-"""Benchmark `xlkit consolidate` end to end against two baselines measured in the same run.
+"""Benchmark `xlkit consolidate` end to end against three baselines measured in the same run.
 
-Prints ms per file, ratios and peak memory (the sum over the process tree). Baselines: (a) formulas recomputing,
+Prints ms per file, ratios and peak memory (summed over the process tree). Baselines: (a) formulas recomputing,
 (b) openpyxl reading values, (c) python-calamine reading values, beside xlkit's in-process check of the same files.
-Usage: python bench/consolidate_bench.py [--n 1000] [--small 200] [--formulas-sample 10] [--jobs 2]
+Usage: python bench/consolidate_bench.py [--sizes 1000,10000] [--formulas-sample 5] [--jobs 2] [--reuse]
 """
 
 from __future__ import annotations
@@ -65,45 +65,69 @@ def generate(folder: Path, n: int, jobs: int, reuse: bool) -> None:
         return
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    built = folder.parent / f"units_{DISTINCT}"  # the first DISTINCT units of a larger run are those of the N = 1,000 run
     with ProcessPoolExecutor(jobs) as pool:
-        list(pool.map(make_unit, [(i, str(folder)) for i in range(min(n, DISTINCT))], chunksize=16))
+        if n > DISTINCT and len(list(built.glob("*.xlsx"))) == DISTINCT:
+            for path in built.glob("*.xlsx"):
+                shutil.copyfile(path, folder / path.name)
+        else:
+            list(pool.map(make_unit, [(i, str(folder)) for i in range(min(n, DISTINCT))], chunksize=16))
         list(pool.map(clone_unit, [(i, str(folder)) for i in range(DISTINCT, n)], chunksize=64))
 
 
-def tree_rss(root_pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+def tree_pids(root_pid: int) -> list[int]:
+    """A process and all its descendants."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+                children.setdefault(int(handle.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
-    total, stack = 0, [root_pid]
+    found, stack = [], [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        found.append(pid)
         stack.extend(children.get(pid, []))
-    return total
+    return found
 
 
-def run_measured(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak tree RSS of a command."""
+def memory(pids: list[int]) -> tuple[int, int]:
+    """Summed RSS and PSS of processes, in bytes. PSS counts a page shared by n processes (the readers are forked
+    from the parent) as 1/n in each, so the sum is the memory the job really holds; RSS counts it n times."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return rss, pss
+
+
+def run_measured(command: list[str]) -> tuple[float, int, int]:
+    """Wall seconds, peak summed PSS and peak summed RSS of a command and its processes (sampled every 0.1 s; the
+    process list is refreshed every second, so that sampling costs the run little)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
+    peak_pss = peak_rss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_pss, peak_rss
+        pids, listed = [process.pid], 0.0
         while not done.is_set():
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.05)
+            if time.perf_counter() - listed > 1.0:
+                pids, listed = tree_pids(process.pid), time.perf_counter()
+            rss, pss = memory(pids)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -114,7 +138,7 @@ def run_measured(command: list[str]) -> tuple[float, int]:
     if process.returncode != 0:  # every generated unit must be accepted, or the figures mean nothing
         raise SystemExit(f"command failed ({process.returncode}): {' '.join(command)}\n{output}")
     print("   ", output.strip().splitlines()[-1])
-    return elapsed, peak
+    return elapsed, peak_pss, peak_rss
 
 
 def baseline_openpyxl(files: list[Path]) -> float:
@@ -167,28 +191,30 @@ def baseline_formulas(files: list[Path]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--small", type=int, default=200, help="a smaller run, to show memory does not grow with N")
-    parser.add_argument("--formulas-sample", type=int, default=10, help="files timed with the formulas baseline (slow)")
+    parser.add_argument("--sizes", default="1000,10000", help="numbers of unit workbooks to consolidate, one run each")
+    parser.add_argument("--formulas-sample", type=int, default=5, help="files timed with the formulas baseline (slow)")
+    parser.add_argument("--openpyxl-sample", type=int, default=300, help="files timed with the openpyxl baseline")
     parser.add_argument("--check-sample", type=int, default=200, help="files timed in process with calamine and check_file")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--reuse", action="store_true", help="reuse generated files from an earlier run of the same code")
     args = parser.parse_args()
+    sizes = sorted({int(size) for size in args.sizes.split(",")})
     xlkit = [sys.executable, "-m", "xlkit"]
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; jobs {args.jobs}")
     results = {}
-    for n in sorted({args.small, args.n}):
+    for n in sizes:
         folder = args.workdir / f"units_{n}"
         print(f"generating {n} filled unit workbooks in {folder} …")
         generate(folder, n, args.jobs, args.reuse)
         print(f"xlkit consolidate, N = {n}:")
-        elapsed, peak = run_measured([*xlkit, "consolidate", str(folder), "-o", str(args.workdir / f"summary_{n}.xlsx"),
-                                      "--csv", str(args.workdir / f"summary_{n}.csv"), "--jobs", str(args.jobs)])
-        results[n] = (elapsed / n * 1000, peak)
-    files = sorted((args.workdir / f"units_{args.n}").glob("*.xlsx"))
-    print(f"baseline (b) openpyxl read-only, all values, {len(files)} files, 1 process …")
-    openpyxl_ms = baseline_openpyxl(files) * 1000
+        elapsed, pss, rss = run_measured([*xlkit, "consolidate", str(folder), "-o", str(args.workdir / f"summary_{n}.xlsx"),
+                                          "--csv", str(args.workdir / f"summary_{n}.csv"), "--jobs", str(args.jobs)])
+        results[n] = (elapsed / n * 1000, pss, rss)
+    files = sorted((args.workdir / f"units_{sizes[0]}").glob("*.xlsx"))
+    sample = files[: args.openpyxl_sample]
+    print(f"baseline (b) openpyxl read-only, all values, {len(sample)} files, 1 process …")
+    openpyxl_ms = baseline_openpyxl(sample) * 1000
     checked = files[: args.check_sample]
     print(f"baseline (c) python-calamine, all values, and xlkit check_file in process, {len(checked)} files, best of 3 …")
     calamine_ms = min(baseline_calamine(checked) for _ in range(3)) * 1000
@@ -196,19 +222,20 @@ def main() -> None:
     sample = files[: args.formulas_sample]
     print(f"baseline (a) formulas ExcelModel().loads().finish().calculate(), {len(sample)} files, 1 process …")
     formulas_ms = baseline_formulas(sample) * 1000
-    per_file, peak = results[args.n]
     print()
-    print("| measure | value |")
+    print(f"| N | xlkit consolidate, end to end ({args.jobs} processes) | peak memory (PSS; RSS summed) | vs (a) formulas "
+          "| vs (b) openpyxl | vs (c) calamine |")
+    print("|---|---|---|---|---|---|")
+    for n, (ms, pss, rss) in sorted(results.items()):
+        print(f"| {n:,} | {ms:.2f} ms/file | {pss / 2**20:.0f} MiB ({rss / 2**20:.0f} MiB) | {formulas_ms / ms:.0f}x faster "
+              f"| {openpyxl_ms / ms:.1f}x faster | {ms / calamine_ms:.2f}x its time |")
+    print()
+    print("| baseline, per file, 1 process | ms/file |")
     print("|---|---|")
-    for n, (ms, mem) in sorted(results.items()):
-        print(f"| xlkit consolidate, N = {n}, end to end ({args.jobs} processes) | {ms:.1f} ms/file, peak {mem / 2**20:.0f} MiB |")
-    print(f"| (a) formulas recompute per file (1 process) | {formulas_ms:.0f} ms/file |")
-    print(f"| (b) openpyxl read all values per file (1 process) | {openpyxl_ms:.1f} ms/file |")
-    print(f"| (c) python-calamine read all values per file (1 process, best of 3) | {calamine_ms:.2f} ms/file |")
-    print(f"| xlkit check_file per file, in process (1 process, best of 3) | {check_ms:.2f} ms/file |")
-    print(f"| xlkit vs (a) | {formulas_ms / per_file:.0f}x faster |")
-    print(f"| xlkit vs (b) | {openpyxl_ms / per_file:.2f}x |")
-    print(f"| check_file / calamine (target ≤ 2) | {check_ms / calamine_ms:.1f} |")
+    print(f"| (a) formulas: ExcelModel().loads().finish().calculate() | {formulas_ms:.0f} |")
+    print(f"| (b) openpyxl: read-only, every sheet's values | {openpyxl_ms:.1f} |")
+    print(f"| (c) python-calamine: every sheet's values (best of 3) | {calamine_ms:.2f} |")
+    print(f"| xlkit check_file in process (best of 3); ratio to (c), target ≤ 2 | {check_ms:.2f}; {check_ms / calamine_ms:.2f} |")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -21,6 +21,7 @@ from ..form.spec import Spec
 from ..intake.check import check_file
 from ..intake.discover import collect_files, display_name
 from ..intake.report import FileReport, Issue, file_issue
+from ..intake.rows import columns
 from ..kinds import FileState
 from .isolate import Outcome, run_isolated
 from .roster import Roster
@@ -78,7 +79,7 @@ class Consolidation:
     frame: pd.DataFrame  # one row per included unit: unit_code, unit_name, department, status, file, then field ids
     roster: Roster | None = None
     others: dict[str, Consolidation] = field(default_factory=dict)  # other forms in the same run (项目 forms), by template id
-    previous: dict[str, dict[str, Value]] = field(default_factory=dict)  # last year's values by unit code (上年对比)
+    previous: dict[str, Mapping[str, Value]] = field(default_factory=dict)  # last year's values by unit code (上年对比)
 
     @property
     def included(self) -> list[FileStatus]:
@@ -245,13 +246,18 @@ def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
     return out
 
 
-def _embedded(prefix: str, form: str, units: list[FileStatus], values: dict[str, dict[str, Value]],
+def _embedded(prefix: str, form: str, units: list[FileStatus], values: dict[str, Mapping[str, Value]],
               sent: list[FileStatus]) -> list[FileStatus]:
     """A status per key-project sheet of the units' workbooks (`<prefix><n>.` fields), its values under `path#kp<n>`;
     a project also sent on its own counts once, by its own file."""
     alone = {f.unit_code: f for f in sent if f.in_totals}
     out = []
+    composes: dict[int, bool] = {}  # by layout: whether its fields include any key-project sheet
     for unit in units:
+        row = values[unit.path]
+        keys = getattr(row, "keys_", row)
+        if not composes.setdefault(id(keys), any(key.startswith(prefix) for key in keys)):
+            continue
         for n in itertools.count(1):
             head = f"{prefix}{n}."
             own = {k[len(head):]: v for k, v in values[unit.path].items() if k.startswith(head)}
@@ -291,20 +297,15 @@ def _department(code: str, params_json: str, roster_units: dict[str, Any]) -> st
     return str(parent) if parent else OUTSIDE_ROSTER
 
 
-def _frame(included: list[FileStatus], values: dict[str, dict[str, Value]], roster: Roster | None) -> pd.DataFrame:
+def _frame(included: list[FileStatus], values: dict[str, Mapping[str, Value]], roster: Roster | None) -> pd.DataFrame:
     """Built column by column: one copy of the units' values, whatever N is."""
     order = {u.code: i for i, u in enumerate(roster.units)} if roster else {}
     included = sorted(included, key=lambda f: (order.get(f.unit_code, len(order)), f.department, f.unit_code))
-    columns: dict[str, None] = {}
-    for status in included:
-        for key in values[status.path]:
-            columns.setdefault(key, None)
-    data: dict[str, list[Any]] = {
+    data: dict[str, Any] = {
         "unit_code": [f.unit_code for f in included], "unit_name": [f.unit_name for f in included],
         "department": [f.department for f in included], "status": [f.status for f in included], "file": [f.path for f in included],
     }
-    for key in columns:
-        data[key] = [values[f.path].get(key) for f in included]
+    data.update(columns([values[f.path] for f in included]))
     return pd.DataFrame(data, columns=list(data))
 
 

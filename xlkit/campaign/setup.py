@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -55,10 +55,10 @@ def campaign_roster(ledger: Ledger) -> Roster:
     return load_roster(ledger.folder / ledger.meta("roster"))
 
 
-def previous_values(folder: str | Path) -> dict[str, dict[str, Value]]:
+def previous_values(folder: str | Path) -> dict[str, Mapping[str, Value]]:
     """Last year's figures of each unit: the values of its current file in that campaign, when the file had no
     error and was not sent back."""
-    out: dict[str, dict[str, Value]] = {}
+    out: dict[str, Mapping[str, Value]] = {}
     with Ledger(folder) as ledger:
         for state in unit_states(ledger):
             current = state.current

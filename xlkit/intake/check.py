@@ -33,6 +33,7 @@ from .identify import Located, identify, locate, read_identity
 from .node import read_units
 from .package import Package, open_package
 from .report import FileReport, Issue, file_issue
+from .rows import ValueRow
 from .xlsx import RawCell, XlsxReader
 
 Cell = tuple[str, int, int]
@@ -94,7 +95,7 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
     checker.locate()
     inputs = checker.read_inputs()
     results = calculator(layout).compute(inputs)
-    report.values = results
+    report.values = ValueRow.of(results, tuple(layout.fields))
     checker.check_formulas(results)
     checker.check_rules(results)
     checker.check_protection()

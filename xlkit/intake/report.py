@@ -7,6 +7,7 @@ knows nothing of how a file is read.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -71,7 +72,7 @@ class FileReport:
     issues: list[Issue] = field(default_factory=list)
     identity: Identity | None = None
     layout: Layout | None = None
-    values: dict[str, Value] = field(default_factory=dict)  # inputs as read, formulas as recomputed
+    values: Mapping[str, Value] = field(default_factory=dict)  # inputs as read, formulas as recomputed (a ValueRow)
     saved_at: str = ""
     read_ok: bool = False  # the file was identified and its fields read (layout may be dropped to ship the report)
     via: str = ""  # the summary workbook a unit's figures came through (a roll-up from the level below)

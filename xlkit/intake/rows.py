@@ -1,0 +1,124 @@
+"""A unit's values held compactly, and the columns of many units built from them.
+
+A unit's workbook holds about 700 values. Held as a dict of Python objects they take about 50 KB per unit, so
+ten thousand units would take half a gigabyte before the summary is written. A row keeps the field ids once per
+layout (shared by every unit of that shape), the numbers in one array of doubles, and the other values (text,
+booleans, dates, errors) in a tuple beside it. A field whose value is None is absent, as it is from the dict
+the row was made from.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..form.functions import Value
+
+ABSENT, NUMBER, OTHER = 0, 1, 2  # a field's kind in a row
+
+
+class ValueRow(Mapping[str, Value]):
+    __slots__ = ("index", "keys_", "kinds", "numbers", "others")
+
+    def __init__(self, keys: tuple[str, ...], kinds: bytes, numbers: array, others: tuple[Any, ...]):
+        self.keys_, self.index = _shared(keys)
+        self.kinds = kinds  # ABSENT, NUMBER or OTHER per field
+        self.numbers = numbers  # the numbers; NaN where the field is not a number
+        self.others = others  # text, booleans, dates, errors, integers; None elsewhere
+
+    @classmethod
+    def of(cls, values: Mapping[str, Value], order: Sequence[str]) -> ValueRow:
+        """`values` in the order of `order` (every key of `values` must be in it)."""
+        kinds = bytearray(len(order))
+        numbers = array("d", [math.nan]) * len(order)
+        others: list[Any] = [None] * len(order)
+        for i, key in enumerate(order):
+            value = values.get(key)
+            if type(value) is float:
+                kinds[i], numbers[i] = NUMBER, value
+            elif value is not None:
+                kinds[i], others[i] = OTHER, value
+        if len(values) != len(order) - kinds.count(ABSENT):
+            raise ValueError("a value's field is not in the row's order")
+        return cls(tuple(order), bytes(kinds), numbers, tuple(others))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self.index.get(key)
+        if i is None:
+            return default
+        kind = self.kinds[i]
+        return self.numbers[i] if kind == NUMBER else self.others[i] if kind == OTHER else default
+
+    def __getitem__(self, key: str) -> Value:
+        if key not in self:
+            raise KeyError(key)
+        return self.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        i = self.index.get(key) if isinstance(key, str) else None
+        return i is not None and self.kinds[i] != ABSENT
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, kind in zip(self.keys_, self.kinds, strict=True) if kind != ABSENT)
+
+    def __len__(self) -> int:
+        return len(self.kinds) - self.kinds.count(ABSENT)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return ValueRow, (self.keys_, self.kinds, self.numbers, self.others)
+
+
+_KEYSETS: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]] = {}
+
+
+def _shared(keys: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, int]]:
+    """One copy of a layout's field ids and their index, whichever report (or unpickled message) brings them."""
+    found = _KEYSETS.get(keys)
+    if found is None:
+        if len(_KEYSETS) > 4096:  # layouts are few; a flood of distinct ones only costs the sharing
+            _KEYSETS.clear()
+        found = _KEYSETS[keys] = (keys, {key: i for i, key in enumerate(keys)})
+    return found
+
+
+def columns(rows: Sequence[Mapping[str, Value]]) -> dict[str, Any]:
+    """Each field's values across the rows, for every field some row has, in the rows' order of fields: a column of
+    numbers and blanks becomes an array of doubles (NaN for a blank), as pandas would infer it from a list, built
+    from the rows' arrays without a Python object per value; any other column is a list."""
+    groups: dict[int, list[int]] = {}  # rows of one layout: their arrays stack into one matrix
+    for r, row in enumerate(rows):
+        groups.setdefault(id(row.keys_) if isinstance(row, ValueRow) else -1, []).append(r)
+    if -1 in groups:
+        keys: dict[str, None] = {}
+        for row in rows:
+            keys.update(dict.fromkeys(row))
+        return {key: [row.get(key) for row in rows] for key in keys}
+    stacked = []
+    present: dict[str, None] = {}
+    for members in groups.values():
+        group: list[ValueRow] = [rows[r] for r in members]  # type: ignore[misc]
+        width = len(group[0].kinds)
+        kinds = np.frombuffer(b"".join(row.kinds for row in group), dtype=np.uint8).reshape(len(group), width)
+        numbers = np.frombuffer(b"".join(row.numbers.tobytes() for row in group), dtype="d").reshape(len(group), width)
+        present.update(dict.fromkeys(key for key, there in zip(group[0].keys_, (kinds != ABSENT).any(axis=0), strict=True) if there))
+        stacked.append((np.asarray(members), group[0].index, (kinds == OTHER).any(axis=0), (kinds == NUMBER).any(axis=0),
+                        numbers))
+    out: dict[str, Any] = {}
+    for key in present:
+        column = np.full(len(rows), np.nan)
+        for where, index, has_other, has_number, numbers in stacked:
+            i = index.get(key)
+            if i is None:
+                continue
+            if has_other[i]:
+                out[key] = [row.get(key) for row in rows]
+                break
+            if has_number[i]:
+                column[where] = numbers[:, i]
+        else:
+            out[key] = column  # some row has a number here (the key is present, and no row has anything else)
+    return out
