@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import faulthandler
+import gc
 import multiprocessing
 import os
 import signal
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -59,6 +61,7 @@ def messages(conn: Connection) -> Iterator[Any]:
 
 def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | None, parent: int) -> None:
     die_with_parent(parent)
+    gc.freeze()  # what the parent built (specs, layouts) is never garbage here: the collector skips it, pages stay shared
     faulthandler.disable()  # a dying worker is reported by the supervisor, not by a stack dump
     if memory_bytes and resource is not None:
         with contextlib.suppress(ValueError, OSError):
@@ -74,12 +77,19 @@ def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | No
             conn.send((index, False, None, f"读取程序内部错误（{type(exc).__name__}{where}）"))
 
 
+DEPTH = 2  # items sent ahead to a worker: it starts the next one while the parent takes in the last answer
+
+
 @dataclass
 class _Slot:
     process: Any
     conn: Connection
-    index: int | None = None
-    started: float = 0.0
+    queue: deque[tuple[int, Any]] = field(default_factory=deque)  # sent, not yet answered; the first is being read
+    started: float = 0.0  # when the worker began the first item of the queue
+
+    @property
+    def index(self) -> int | None:
+        return self.queue[0][0] if self.queue else None
 
 
 class _Supervisor:
@@ -122,21 +132,23 @@ class _Supervisor:
             self.on_outcome(outcome)
 
     def feed(self, slot: _Slot) -> None:
-        if self.pending:
+        while self.pending and len(slot.queue) < DEPTH:
             index, item = self.pending.pop()
-            slot.index, slot.started = index, time.monotonic()
+            if not slot.queue:
+                slot.started = time.monotonic()
+            slot.queue.append((index, item))
             slot.conn.send((index, item))
-        else:
-            slot.index = None
 
     def replace(self, slot: _Slot, reason: str) -> _Slot:
-        """The item the worker was on fails with `reason`; a fresh worker takes the next item."""
+        """The item the worker was on fails with `reason`; the items sent after it go to a fresh worker."""
         assert slot.index is not None
         if slot.process.is_alive():
             slot.process.kill()
         slot.process.join()
         slot.conn.close()
         self.finish(Outcome(slot.index, False, failure=reason))
+        slot.queue.popleft()
+        self.pending.extend(reversed(slot.queue))  # next in line again, in their order
         fresh = self.start()
         self.feed(fresh)
         return fresh
@@ -158,6 +170,8 @@ class _Supervisor:
                     reason = f"读取进程意外终止（信号 {-code}）" if code and code < 0 else f"读取进程意外退出（代码 {code}）"
                     self.slots[position] = self.replace(slot, reason)
                     continue
+                slot.queue.popleft()
+                slot.started = time.monotonic()  # the worker went on to the next item as it sent this answer
                 self.finish(Outcome(index, ok, value, failure))
                 self.feed(slot)
             elif time.monotonic() - slot.started >= self.timeout:
