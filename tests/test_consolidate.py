@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -60,11 +61,24 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
     # the seed unit's 重点项目 sheet makes a 项目汇总 of the project form too
     assert values.sheetnames == [s.name for s in summary.sheets] + ["项目汇总", "校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit",
                                                                      "_units"]
-    assert values["绩效得分与等次"]["B4"].value == "单位编码"
+    assert values["绩效得分与等次"]["B5"].value == "单位编码"
     labels = {row[3]: row[2] for row in values["字段"].iter_rows(min_row=3, values_only=True)}
     assert labels["sangong_budget.all.total"] == "“三公”经费预算（万元） 合计"
     with zipfile.ZipFile(out) as z:
         assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= set(z.namelist())
+
+
+def _workbook_content(path: Path) -> dict:
+    """What a workbook shows, sheet by sheet: cells (formulas as written, the time of writing left out), their
+    number formats and fonts, merged ranges, row heights and hidden rows."""
+    book = openpyxl.load_workbook(path)
+    out = {}
+    for ws in book.worksheets:
+        cells = {(c.row, c.column): (re.sub(r"生成时间 [0-9: -]+", "", c.value) if isinstance(c.value, str) else c.value,
+                                     c.number_format, c.font.b) for row in ws.iter_rows() for c in row if c.value is not None}
+        rows = {k: (d.height, d.hidden) for k, d in ws.row_dimensions.items() if d.height or d.hidden}
+        out[ws.title] = (cells, sorted(map(str, ws.merged_cells.ranges)), rows, ws.sheet_state)
+    return out
 
 
 def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data, tmp_path):
@@ -116,6 +130,9 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     # the status sheet lists every file and every missing unit
     out = tmp_path / "s.xlsx"
     write_summary(result, out)
+    # written streaming (the default), the summary is the workbook built in memory: no row was left before it was done
+    write_summary(result, tmp_path / "in_memory.xlsx", streaming=False)
+    assert _workbook_content(out) == _workbook_content(tmp_path / "in_memory.xlsx")
     sheet = openpyxl.load_workbook(out)["报送情况"]
     status_rows = list(sheet.iter_rows(min_row=4, values_only=True))
     codes = [r[1] for r in status_rows]

@@ -46,6 +46,10 @@ class Formats:
             "note": book.add_format({"font_name": FONT, "font_size": 10, "font_color": "#404040"}),
             "note_bold": book.add_format({"font_name": FONT, "font_size": 10, "bold": True}),
             "header": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
+            # a header cell over two rows without a merge (constant-memory writing): no line between its halves
+            "header_top": book.add_format({**base, "bold": True, "align": "center", "bg_color": "#DDEBF7", "bottom": 0}),
+            "header_bottom": book.add_format({**base, "bold": True, "align": "center", "valign": "top", "text_wrap": True,
+                                              "bg_color": "#DDEBF7", "top": 0}),
             "text": book.add_format({**base, "text_wrap": True}),
             "center": book.add_format({**base, "align": "center"}),
             "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),

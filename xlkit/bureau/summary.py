@@ -33,19 +33,22 @@ ISSUE_COLUMNS = [("单位编码", 10.0), ("单位名称", 13.0), ("文件", 12.0
                  ("说明", 26.0), ("发现值", 9.0), ("应为值", 10.0), ("字段编号", 24.0), ("问题代码", 20.0)]
 
 
-def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE) -> None:
-    """Written to a temporary file first: a failed self-check leaves no summary behind."""
+def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE, streaming: bool = True) -> None:
+    """Written to a temporary file first: a failed self-check leaves no summary behind. `streaming`: each row goes
+    to disk once the next is begun, so memory stays flat in the number of units (every sheet writes its rows in
+    order; a test holds the streamed workbook to the one built in memory)."""
     local = bureau_zone(zone)
     with atomic_path(path) as tmp:
-        _write(consolidation, tmp, local)
+        _write(consolidation, tmp, local, streaming)
 
 
-def _write(consolidation: Consolidation, path: Path, zone: tzinfo) -> None:
+def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bool) -> None:
     spec = consolidation.spec
     summary = spec.summary
     if summary is None:
         raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+                                           "constant_memory": streaming})
     fmt = Formats(book, spec)
     values: dict[tuple[str, int, int], Value] = {}
     placement = themed_sheets(book, fmt, consolidation, values, zone)

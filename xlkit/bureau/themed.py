@@ -113,22 +113,28 @@ def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], tit
     for c, text in enumerate(ids):
         ws.write_string(2, c, text)
     ws.set_row(2, None, None, {"hidden": True})
-    for c, (label, _width) in enumerate(FIXED):
-        ws.merge_range(3, c, 4, c, label.replace("单位", entity), fmt["header"])
     groups: list[tuple[str, int, int]] = []
     for k, column in enumerate(sheet.columns):
         col = len(FIXED) + k
-        ws.write_string(4, col, column.label, fmt["header"])
         if groups and groups[-1][0] == column.group:
             groups[-1] = (column.group, groups[-1][1], col)
         else:
             groups.append((column.group, col, col))
+    # Row by row, left to right: the workbook is written in constant-memory mode, where a row, once left, is
+    # final, so nothing spans both header rows. The fixed columns' labels stand in the lower row, beside the labels
+    # of the figures, under an empty header cell.
+    for c in range(len(FIXED)):
+        ws.write_blank(3, c, None, fmt["header_top"])
     for text, start, end in groups:
         if start == end:
             ws.write_string(3, start, text, fmt["header"])
         else:
             ws.merge_range(3, start, 3, end, text, fmt["header"])
     ws.set_row(3, row_height((text, sum(widths[start:end + 1])) for text, start, end in groups))
+    for c, (label, _width) in enumerate(FIXED):
+        ws.write_string(4, c, label.replace("单位", entity), fmt["header_bottom"])
+    for k, column in enumerate(sheet.columns):
+        ws.write_string(4, len(FIXED) + k, column.label, fmt["header"])
     ws.set_row(4, row_height((c.label, widths[len(FIXED) + k]) for k, c in enumerate(sheet.columns)))
 
 

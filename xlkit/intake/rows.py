@@ -10,6 +10,7 @@ the row was made from.
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -28,7 +29,8 @@ class ValueRow(Mapping[str, Value]):
         self.keys_, self.index = _shared(keys)
         self.kinds = kinds  # ABSENT, NUMBER or OTHER per field
         self.numbers = numbers  # the numbers; NaN where the field is not a number
-        self.others = others  # text, booleans, dates, errors, integers; None elsewhere
+        # text, booleans, dates, errors, integers; None elsewhere. Short text is held once across units ("通过", "")
+        self.others = tuple(sys.intern(v) if type(v) is str and len(v) <= 16 else v for v in others)
 
     @classmethod
     def of(cls, values: Mapping[str, Value], order: Sequence[str]) -> ValueRow:
