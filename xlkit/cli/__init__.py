@@ -241,6 +241,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
     from ..bureau.clock import bureau_zone
     from ..bureau.consolidate import consolidate as run
     from ..bureau.consolidate import write_wide_csv
+    from ..bureau.isolate import side_by_side
     from ..bureau.roster import load_roster
     from ..bureau.summary import write_summary
     from ..intake.discover import collect_files
@@ -266,9 +267,10 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
             result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
                          include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
-    write_summary(result, output, zone)
+    outputs = [lambda: write_summary(result, output, zone)]
     if csv_path:
-        write_wide_csv(result, csv_path)
+        outputs.append(lambda: write_wide_csv(result, csv_path))
+    side_by_side(outputs)  # the CSV on the other core while the summary is written
     if department_dir:
         from ..bureau.consolidate import by_department
         from ..bureau.distribute import UNSAFE_FILENAME

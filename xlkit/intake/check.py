@@ -83,7 +83,7 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
         if not report.units:
             raise FileProblem("metadata-damaged", "汇总表中没有单位")
         return
-    found = identify(reader, registry)
+    found = identify(reader, registry, report.identity)
     try:
         layout = build_layout(found.spec, found.params.shape())
     except Exception as exc:

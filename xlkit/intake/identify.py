@@ -44,10 +44,10 @@ class Identified:
     params: BuildParams  # this unit's own: names of its rows, its prefilled identity
 
 
-def identify(reader: XlsxReader, registry: SpecRegistry) -> Identified:
-    """Match a workbook to the spec it was built from; a FileProblem (not-our-template, other-template,
-    unknown-version, metadata-damaged) when it cannot be."""
-    identity = read_identity(reader)
+def identify(reader: XlsxReader, registry: SpecRegistry, identity: Identity | None = None) -> Identified:
+    """Match a workbook to the spec it was built from (`identity`: its `_xlkit` rows, when already read); a
+    FileProblem (not-our-template, other-template, unknown-version, metadata-damaged) when it cannot be."""
+    identity = identity or read_identity(reader)
     if identity is None or not identity.template_id:
         raise FileProblem("not-our-template")
     spec = registry.by_fingerprint.get(identity.fingerprint)
