@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,14 @@ class _Checker:
     def read_inputs(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         prefilled = {"unit_code": self.identity.unit_code, "unit_name": self.identity.unit_name, "year": self.identity.year}
+        sheets: dict[str, Mapping[tuple[int, int], RawCell]] = {}
         for slot in self.layout.inputs():
             if slot.id not in self.location:
                 continue
             sheet, row, col = self.location[slot.id]
-            raw = self.reader.cells(sheet).get((row, col))
+            if sheet not in sheets:  # (not `get() or`: a sheet's truth would count its cells)
+                sheets[sheet] = self.reader.cells(sheet)
+            raw = sheets[sheet].get((row, col))
             value = self.input_value(slot, raw)
             if slot.locked and slot.prefill:
                 given = self.params.value_of(slot.prefill)
@@ -239,11 +243,14 @@ class _Checker:
         stale: list[tuple[FieldSlot, Any, Value]] = []
         overwritten: set[str] = set()
         intact, cached_any = 0, False
+        sheets: dict[str, Mapping[tuple[int, int], RawCell]] = {}
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
             sheet, row, col = self.location[slot.id]
-            raw = self.reader.cells(sheet).get((row, col))
+            if sheet not in sheets:  # (not `get() or`: a sheet's truth would count its cells)
+                sheets[sheet] = self.reader.cells(sheet)
+            raw = sheets[sheet].get((row, col))
             expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None

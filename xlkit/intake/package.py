@@ -115,9 +115,13 @@ def open_package(path: str | Path) -> Package:
         raise FileProblem("file-too-large", f"{info.st_size // 1024 // 1024} MB")
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+            data = handle.read(info.st_size + 1)  # not read(MAX + 1): that sets aside 50 MB for every file
+            if len(data) > info.st_size:  # it grew since it was measured
+                data += handle.read(MAX_FILE_BYTES + 1 - len(data))
     except OSError as exc:
         raise FileProblem("file-unreadable", _os_reason(exc)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise FileProblem("file-too-large", f"{len(data) // 1024 // 1024} MB")
     if data.startswith(OLE_MAGIC):
         raise FileProblem(_ole_kind(data))
     if not data.startswith(ZIP_MAGIC):

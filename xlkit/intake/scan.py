@@ -26,7 +26,9 @@ NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 OPEN, CLOSE = b"<sheetData>", b"</sheetData>"
 MARK = b'<sheetData xlkit-scan="1"/>'  # stands for the cell data in the frame; found again only where it is an element
 
-_VALUE = r'="[^"<&]*"'
+_UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # refused by XML, or changed by its line-end rule
+_TEXT = rf"(?:[^<&{_UNSAFE}]|&(?:amp|lt|gt|quot|apos);)*"  # element text as the grammar takes it: plain, five entities
+_VALUE = rf'="[^"<&{_UNSAFE}]*"'
 # Row and cell attributes in the schema's order, each at most once: a duplicate never matches, a reordered set
 # goes to the general parser. The row's r is only checked (cells carry their own address).
 _ROW_ATTRS = "".join(f"(?: {name}{_VALUE})?" for name in (
@@ -36,10 +38,12 @@ _ROW = rf'<row(?: r="[1-9][0-9]{{0,5}}")?{_ROW_ATTRS}'  # rows past 999,999: the
 _F_ATTRS = (r'(?: t="(normal|array|shared|dataTable)")?(?: aca="(?:0|1|false|true)")?(?: ref="[A-Z0-9:$]{1,30}")?'
             r'(?: ca="(?:0|1|false|true)")?(?: si="([0-9]{1,9})")?')
 _CELL_HEAD = r'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="[0-9]{1,9}")?(?: t="(b|d|e|inlineStr|n|s|str)")?'
-_CELL_BODY = rf'>(?:<f{_F_ATTRS}(?:/>|>([^<]*)</f>))?(?:<v>([^<]*)</v>|<v/>)?</c>'
-BODY = re.compile(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY}))*</row>))*")
-CELLS = re.compile(_CELL_HEAD + _CELL_BODY)  # on a body BODY accounts for: exactly the cells that hold something
-BAD_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff]")  # refused by XML, or changed by its line-end rule
+_CELL_BODY = r'>(?:<f{attrs}(?:/>|>({text})</f>))?(?:<v>({text})</v>|<v/>)?</c>'
+# The whole cell data, every character accounted for (the text too: no character or entity the XML parser refuses)
+BODY = re.compile(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT)}))*</row>))*")
+# on a body BODY accounts for: exactly the cells that hold something
+CELLS = re.compile(_CELL_HEAD + _CELL_BODY.format(attrs=_F_ATTRS, text="[^<]*"))
+BAD_CHAR = re.compile(f"[{_UNSAFE}]")
 BAD_ENTITY = re.compile("&(?!(?:amp|lt|gt|quot|apos);)")
 DECLARATION = re.compile(rb'(?:\xef\xbb\xbf)?(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?'
                          rb'(?: standalone="(?:yes|no)")?\?>)?\s*<')
@@ -68,7 +72,7 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
         body = data[start + len(OPEN):end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not _plain_text(body) or not BODY.fullmatch(body):
+    if not BODY.fullmatch(body) or "]]>" in body:  # "]]>" is refused in text
         return None
     tail = _without_header_text(data[end + len(CLOSE):])
     if tail is None:

@@ -47,24 +47,17 @@ class SheetData:
 
 
 class ScannedCells(Mapping[Position, RawCell]):
-    """A scanned sheet's cells, each converted when first asked for: a form reads about half of what its sheets
-    hold (the rest are labels). Holds exactly the cells an eager read would: those with a value or a formula."""
+    """A scanned sheet's cells, each converted when asked for: a form reads about half of what its sheets hold
+    (the rest are labels). Holds exactly the cells an eager read would: those with a value or a formula."""
 
     def __init__(self, found: dict[Position, ScannedCell], value: Callable[[str, str | None, None], tuple[Any, str]]):
         self._found = found
         self._value = value
-        self._done: dict[Position, RawCell | None] = {}
 
     def get(self, key: Position, default: Any = None) -> Any:
-        done = self._done.get(key, MISSING)
-        if done is MISSING:
-            done = self._done[key] = self._convert(key)
-        return default if done is None else done
-
-    def _convert(self, key: Position) -> RawCell | None:
         cell = self._found.get(key)
         if cell is None:
-            return None
+            return default
         _ref, kind, _type, _index, formula_text, text = cell
         if not kind and text and "&" not in text:  # a number, the common case, without the general conversion
             try:
@@ -75,7 +68,7 @@ class ScannedCells(Mapping[Position, RawCell]):
                 pass
         value, kind = self._value(kind or "n", unescape(text) if text else None, None)
         formula = unescape(formula_text) if formula_text else None
-        return None if value is None and formula is None else RawCell(value, kind, formula)
+        return default if value is None and formula is None else RawCell(value, kind, formula)
 
     def __getitem__(self, key: Position) -> RawCell:
         found = self.get(key)
@@ -88,9 +81,6 @@ class ScannedCells(Mapping[Position, RawCell]):
 
     def __len__(self) -> int:
         return sum(1 for _key in self)
-
-
-MISSING = object()
 
 
 @dataclass(frozen=True)
