@@ -587,7 +587,7 @@ def test_an_unforeseen_failure_inside_a_file_is_that_files_error(seed_filled, re
 
 def test_json_never_holds_nan(seed_filled, registry):
     report = check_file(seed_filled, registry)
-    report.values["x"] = math.nan
+    report.values = {**report.values, "x": math.nan}
     json.dumps(report.to_dict(), allow_nan=False)
 
 
