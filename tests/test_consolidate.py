@@ -345,6 +345,22 @@ def test_roll_ups_level_by_level_equal_the_direct_totals(returned, roster, tmp_p
         assert round(sum(ours), 2) == round(sum(theirs), 2), column.label
     seed = next(f for f in upper.files if f.unit_code == SEED_CODE)
     assert seed.path.endswith(f"#{SEED_CODE}") and SEED_CODE in seed.via  # which summary, which unit file
+    carried = [c for c in upper.frame.columns if c not in ("status", "file")]
+    assert carried[5:] and _by_unit(upper.frame, carried) == _by_unit(direct.frame, carried)  # each unit's figures, exactly
+    # a summary written before the figures were packed into one cell (a column per field) is read the same (to the
+    # 15 digits a cell's number kept there)
+    old = tmp_path / "old"
+    old.mkdir()
+    for path in departments.iterdir():
+        _unpack_figures(path, old / path.name)
+    assert _by_unit(consolidate([old], roster, jobs=1, roll_up=True).frame, carried, 9) == _by_unit(upper.frame, carried, 9)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    book = openpyxl.load_workbook(next(departments.iterdir()))
+    book["_units"].cell(row=2, column=7).value = "[1, 2"
+    book.save(damaged / "d.xlsx")
+    hit = consolidate([damaged], roster, jobs=1, roll_up=True).files
+    assert any("数据与字段列表不符" in f.reason for f in hit if f.path), [f.reason for f in hit]
     # the same unit again, through a second roll-up
     twice = departments / "重复.xlsx"
     one = next(iter(parts.values()))
@@ -355,6 +371,24 @@ def test_roll_ups_level_by_level_equal_the_direct_totals(returned, roster, tmp_p
     assert sorted(again.frame.unit_code) == sorted(direct.frame.unit_code)  # counted once
     total = next(c for c in direct.spec.summary.columns if c.field == "expense.all.total")
     assert round(sum(column_values(again, total)), 2) == round(sum(column_values(direct, total)), 2)
+
+
+def _by_unit(frame, columns, digits: int | None = None) -> dict:
+    def shown(v):
+        return None if v != v else round(v, digits) if digits is not None and isinstance(v, float) else v
+    return {row[0]: tuple(shown(v) for v in row[1:]) for row in frame[columns].itertuples(index=False, name=None)}
+
+
+def _unpack_figures(path: Path, target: Path) -> None:
+    """The `_units` sheet as summaries wrote it before: a column per field."""
+    book = openpyxl.load_workbook(path)
+    sheet = book["_units"]
+    names = json.loads(sheet.cell(row=1, column=7).value)
+    for row in range(1, sheet.max_row + 1):
+        values = names if row == 1 else json.loads(sheet.cell(row=row, column=7).value)
+        for k, value in enumerate(values):
+            sheet.cell(row=row, column=7 + k).value = value
+    book.save(target)
 
 
 def test_cli_writes_one_summary_per_department(returned, roster, tmp_path):

@@ -159,7 +159,7 @@ def test_project_workbooks_come_in_with_the_units(returned, roster, project_fill
     book = openpyxl.load_workbook(out, data_only=True)
     assert book.sheetnames.index("项目汇总") == len(alone.spec.summary.sheets)
     rows = list(book["项目汇总"].iter_rows(values_only=True))
-    assert rows[3][1:3] == ("项目编码", "项目名称")
+    assert rows[4][1:3] == ("项目编码", "项目名称")
     total = next(r for r in rows if r[1] == "合计")
     assert total[4:8] == (600, round(387.09 + 100, 2), round((387.09 + 100) / 600, 4), (97 + projects.frame["total_score"].min()) / 2)
     texts = [r[0] for r in rows if isinstance(r[0], str)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, tzinfo
 from fnmatch import fnmatch
 from pathlib import Path
@@ -96,18 +97,24 @@ def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None
         meta.write_string(r, 1, value)
     meta.very_hidden()
     units = book.add_worksheet(UNITS_SHEET)
-    for c, name in enumerate([*NODE_COLUMNS, *fields]):
+    for c, name in enumerate(NODE_COLUMNS):
         units.write_string(0, c, name)
+    units.write_string(0, len(NODE_COLUMNS), json.dumps(fields, ensure_ascii=False))  # the figures' field ids
     sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
-    for r, record in enumerate(frame[[*FRAME_FIXED, *fields]].to_dict("records"), start=1):
-        fixed = [record["unit_code"], record["unit_name"], record["department"], record["status"], Path(str(record["file"])).name,
-                 sources.get(str(record["file"]), "")]
-        for c, value in enumerate([*fixed, *[record.get(f) for f in fields]]):
+    for r, record in enumerate(frame[[*FRAME_FIXED, *fields]].itertuples(index=False, name=None), start=1):
+        code, name, department, status, file, *figures = record
+        for c, value in enumerate([code, name, department, status, Path(str(file)).name, sources.get(str(file), "")]):
             write_cell(units, r, c, _node_value(value), None)
+        # a unit's figures in one cell, a JSON list in the order of the field ids (a cell each was most of the writing)
+        text = json.dumps([_node_value(v) for v in figures], ensure_ascii=False, allow_nan=False)
+        if len(text) > MAX_CELL_TEXT:
+            raise ConsolidationError(f"单位 {code} 的汇总数据超过一个单元格的容量（{len(text)} 个字符）")
+        units.write_string(r, len(NODE_COLUMNS), text)
     units.very_hidden()
 
 
 FRAME_FIXED = ["unit_code", "unit_name", "department", "status", "file"]
+MAX_CELL_TEXT = 32_767  # Excel's limit for the text of one cell
 
 
 def _node_value(value: Any) -> Any:
@@ -115,7 +122,7 @@ def _node_value(value: Any) -> Any:
         return None  # pandas' missing value
     if isinstance(value, (date, XlError, bool)):
         return str(value)
-    return value
+    return value.item() if hasattr(value, "item") else value  # a numpy number as Python's
 
 
 def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:

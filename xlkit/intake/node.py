@@ -35,14 +35,18 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
     if [header.get(c) for c in range(len(FIXED))] != list(FIXED):
         raise FileProblem("metadata-damaged", "汇总表单位数据表的表头不符")
     known = _field_ids(spec)
-    columns = {col: name for col, name in header.items() if col >= len(FIXED) and name in known}
-    rows: dict[int, dict[int, Value]] = {}
+    names = _figure_names(header.get(len(FIXED)))
+    columns = {col: name for col, name in header.items() if col >= len(FIXED) and name in known} if names is None else {}
+    rows: dict[int, dict[int | str, Value]] = {}
     for (row, col), raw in cells.items():
         if row > 0 and raw.formula is None and raw.kind != "e":
             value = raw.value
             if isinstance(value, float) and not math.isfinite(value):
                 continue
-            rows.setdefault(row, {})[col] = value
+            if names is not None and col == len(FIXED):  # the unit's figures, a JSON list in the order of `names`
+                rows.setdefault(row, {}).update(_figures(value, names, known))
+            else:
+                rows.setdefault(row, {})[col] = value
     if len(rows) > MAX_UNITS:
         raise FileProblem("metadata-damaged", f"汇总表单位数据表有 {len(rows)} 行")
     reports = []
@@ -56,9 +60,36 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
                         identity.year, json.dumps({"prefill": {"parent_name": department}, "items": {}}, ensure_ascii=False))
         report = FileReport(f"{path}#{code}", identity=unit, saved_at=saved_at, read_ok=True,
                             via=f"{Path(path).name}（{data.get(5) or data.get(4) or ''}）")
-        report.values = {name: data.get(col) for col, name in columns.items()}
+        report.values = {name: data.get(col) for col, name in columns.items()} if names is None else \
+            {name: data[name] for name in names if name in data}
         reports.append(report)
     return reports
+
+
+def _figure_names(header: Value) -> list[str] | None:
+    """The field ids of the figures column (a JSON list); None for a summary written with a column per field (as before 2026-11-28)."""
+    if not isinstance(header, str) or not header.startswith("["):
+        return None
+    try:
+        names = json.loads(header)
+    except ValueError:
+        raise FileProblem("metadata-damaged", "汇总表单位数据表的字段列表无法读取") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) > 10_000:
+        raise FileProblem("metadata-damaged", "汇总表单位数据表的字段列表格式不符")
+    return names
+
+
+def _figures(text: Value, names: list[str], known: set[str]) -> dict[str, Value]:
+    """One unit's figures by field id: only fields the spec has, only numbers and text (nothing else is a figure)."""
+    try:
+        values = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or len(values) != len(names):
+        raise FileProblem("metadata-damaged", "汇总表单位数据表的数据与字段列表不符")
+    return {name: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v) for name, v in zip(names, values, strict=True)
+            if name in known and (v is None or isinstance(v, (str, float)) or (isinstance(v, int) and not isinstance(v, bool)))
+            and not (isinstance(v, float) and not math.isfinite(v))}
 
 
 def _field_ids(spec: Spec) -> set[str]:
