@@ -8,6 +8,7 @@ path, never a bare Python error.
 from __future__ import annotations
 
 from fnmatch import fnmatch
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,17 @@ def load_spec(source: str | Path | None = None) -> Spec:
     """Load and validate a spec; every problem becomes a SpecError naming its path."""
     path = Path(source) if source is not None else builtin_spec_path()
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
+    return _load_text(str(path), text)
+
+
+@lru_cache(maxsize=32)  # a form composed by others (the project form) is loaded and checked once per run, not per user
+def _load_text(source: str, text: str) -> Spec:
+    path = Path(source)
+    try:
+        raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
