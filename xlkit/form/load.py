@@ -54,7 +54,11 @@ def load_spec(source: str | Path | None = None) -> Spec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
-    return _load_text(str(path), text)
+    spec = _load_text(str(path), text)
+    if any(load_spec(_composed_path(path, entry.spec)).fingerprint() != entry.fingerprint for entry in spec.compose):
+        _load_text.cache_clear()  # a form it composes has changed since: everything afresh
+        spec = _load_text(str(path), text)
+    return spec
 
 
 @lru_cache(maxsize=32)  # a form composed by others (the project form) is loaded and checked once per run, not per user
@@ -85,9 +89,7 @@ def _load_composed(spec: Spec, path: Path) -> Spec:
         return spec
     types, lists, composed = dict(spec.types), dict(spec.lists), []
     for k, entry in enumerate(spec.compose):
-        other_path = path.parent / entry.spec
-        if not other_path.exists():  # a spec copied elsewhere still composes the bundled form of the same name
-            other_path = builtin_spec_path().parent / entry.spec
+        other_path = _composed_path(path, entry.spec)
         other = load_spec(other_path) if other_path.resolve() != path.resolve() else None
         if other is None or other.compose:
             raise SpecError(f"{path}: compose[{k}].spec: {entry.spec} must be another spec without compose")
@@ -102,6 +104,12 @@ def _load_composed(spec: Spec, path: Path) -> Spec:
             types[f"{entry.id}:{name}"] = vtype.model_copy(update={"choices": f"{entry.id}:{vtype.choices}"}) if vtype.choices else vtype
         composed.append(entry.model_copy(update={"fingerprint": other.fingerprint(), "loaded": other}))
     return spec.model_copy(update={"types": types, "lists": lists, "compose": composed})
+
+
+def _composed_path(path: Path, name: str) -> Path:
+    """A composed spec beside the one composing it; else (a spec copied elsewhere) the bundled form of that name."""
+    beside = path.parent / name
+    return beside if beside.exists() else builtin_spec_path().parent / name
 
 
 def check_spec(spec: Spec, path: Path) -> None:
