@@ -256,7 +256,9 @@ def _embedded(prefix: str, form: str, units: list[FileStatus], values: dict[str,
     for unit in units:
         row = values[unit.path]
         keys = getattr(row, "keys_", row)
-        if not composes.setdefault(id(keys), any(key.startswith(prefix) for key in keys)):
+        if id(keys) not in composes:
+            composes[id(keys)] = any(key.startswith(prefix) for key in keys)
+        if not composes[id(keys)]:
             continue
         for n in itertools.count(1):
             head = f"{prefix}{n}."
