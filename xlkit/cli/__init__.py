@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -267,6 +268,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
             result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
                          include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
+    gc.freeze()  # the units' figures live until the command ends: the collector need not walk them again and again
     outputs = [lambda: write_summary(result, output, zone)]
     if csv_path:
         outputs.append(lambda: write_wide_csv(result, csv_path))
