@@ -268,11 +268,14 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
             result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
                          include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
-    gc.freeze()  # the units' figures live until the command ends: the collector need not walk them again and again
     outputs = [lambda: write_summary(result, output, zone)]
     if csv_path:
         outputs.append(lambda: write_wide_csv(result, csv_path))
-    side_by_side(outputs)  # the CSV on the other core while the summary is written
+    gc.freeze()  # the units' figures live while the outputs are made: the collector need not walk them again and again
+    try:
+        side_by_side(outputs)  # the CSV on the other core while the summary is written
+    finally:
+        gc.unfreeze()
     if department_dir:
         from ..bureau.consolidate import by_department
         from ..bureau.distribute import UNSAFE_FILENAME
