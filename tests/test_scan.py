@@ -153,3 +153,15 @@ def test_any_mutation_is_read_the_same_or_declined(parts, data, mutations, insid
     mutated_strings = _mutate(data.draw(st.sampled_from(strings)), mutations)
     scanned = scan_strings(mutated_strings)
     assert scanned is None or scanned == _strings_general(mutated_strings)
+
+
+def test_only_frames_of_a_forms_size_are_remembered(parts):
+    """A hostile part cannot fill a reader's memory through the frame cache: a large frame is parsed, not kept."""
+    from xlkit.intake import scan
+
+    reader, sheets, _strings = parts
+    sheet = sheets[0]
+    large = sheet.replace(b"</worksheet>", b"<!--" + b"x" * (scan.MAX_REMEMBERED + 1) + b"--></worksheet>")
+    before = scan._remembered_frame.cache_info().currsize
+    assert _fast(reader, large) == _general(reader, large)  # still read, and read the same
+    assert scan._remembered_frame.cache_info().currsize == before

@@ -186,14 +186,17 @@ def _numbers(args: Args) -> list[float] | XlError:
     return out
 
 
-def fn_sum(args: Args) -> Value:
-    nums = _numbers(args)
+def _total(nums: list[float] | XlError) -> Value:
     if isinstance(nums, XlError):
         return nums
     total = 0.0
     for n in nums:  # left to right, as Excel adds
         total += n
     return total if math.isfinite(total) else NUM_ERR
+
+
+def fn_sum(args: Args) -> Value:
+    return _total(_numbers(args))
 
 
 def fn_min(args: Args) -> Value:
@@ -307,13 +310,7 @@ def _cell_numbers(values: list[Value]) -> list[float] | XlError:
 
 
 def _sum_cells(values: list[Value]) -> Value:
-    nums = _cell_numbers(values)
-    if isinstance(nums, XlError):
-        return nums
-    total = 0.0
-    for n in nums:  # left to right, as Excel adds
-        total += n
-    return total if math.isfinite(total) else NUM_ERR
+    return _total(_cell_numbers(values))
 
 
 def _count_cells(values: list[Value]) -> Value:

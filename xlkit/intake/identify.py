@@ -85,10 +85,10 @@ class Located:
 def locate(reader: XlsxReader, layout: Layout) -> Located:
     """Where each field is, by the file's defined names: the same for every file with the same workbook part,
     so it is worked out once per part and shared (read-only)."""
-    return _locate(layout, reader.workbook)
+    part = reader.workbook
+    return _remembered_locate(layout, part) if part.shared else _locate(layout, part)
 
 
-@lru_cache(maxsize=256)
 def _locate(layout: Layout, workbook: WorkbookPart) -> Located:
     located = Located()
     sheets, names = workbook.sheets, workbook.names
@@ -119,6 +119,9 @@ def _locate(layout: Layout, workbook: WorkbookPart) -> Located:
             located.moved.append(slot.id)
     located.displaced = bool(located.moved or located.renamed)
     return located
+
+
+_remembered_locate = lru_cache(maxsize=256)(_locate)  # parts that are remembered themselves (a bounded number)
 
 
 @lru_cache(maxsize=65536)  # every unit's file of one layout has the same names

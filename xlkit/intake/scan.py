@@ -77,7 +77,8 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
     tail = _without_header_text(data[end + len(CLOSE):])
     if tail is None:
         return None
-    frame = _frame(data[:start] + MARK + tail)
+    whole = data[:start] + MARK + tail
+    frame = _remembered_frame(whole) if len(whole) <= MAX_REMEMBERED else _frame(whole)
     if frame is None:
         return None
     protected, row_prefix = frame
@@ -130,7 +131,6 @@ def _without_header_text(tail: bytes) -> bytes | None:
     return tail[:match.start()] + match.group(1) + b"</headerFooter>" + tail[match.end():]
 
 
-@lru_cache(maxsize=512)  # the frames of one form's sheets are the same in every unit's file
 def _frame(frame: bytes) -> tuple[bool, bool] | None:
     """Whether the sheet is protected and whether the root declares the x14ac prefix; None unless the frame is
     well-formed and the mark is the worksheet's one sheetData element."""
@@ -143,6 +143,12 @@ def _frame(frame: bytes) -> tuple[bool, bool] | None:
         return None
     protection = root.find(f"{NS}sheetProtection")
     return protection is not None and protection.get("sheet") in ("1", "true"), "x14ac" in _root_prefixes(frame)
+
+
+# The frames of one form's sheets are the same in every unit's file. Only frames of a size forms have are
+# remembered, so that hostile parts cannot fill a reader's memory with frames (at most 256 of 256 KB).
+MAX_REMEMBERED = 256 * 1024
+_remembered_frame = lru_cache(maxsize=256)(_frame)
 
 
 def _root_prefixes(frame: bytes) -> set[str]:

@@ -98,7 +98,9 @@ class XlsxReader:
         self.package = package
         self.sheet_limits: dict[str, int] = {}  # per sheet, once the layout says how big a form sheet can be
         rels = RELS if RELS in package.names else None
-        self.workbook = _workbook(package.read("xl/workbook.xml"), package.read(rels) if rels else None)
+        data, rels_data = package.read("xl/workbook.xml"), package.read(rels) if rels else None
+        small = len(data) + len(rels_data or b"") <= MAX_REMEMBERED_PART
+        self.workbook = _remembered_workbook(data, rels_data) if small else _workbook(data, rels_data, shared=False)
         self.sheets: Mapping[str, SheetInfo] = self.workbook.sheets
         self.defined_names: Mapping[str, str] = self.workbook.names
         self._strings: list[str] | None = None
@@ -244,10 +246,10 @@ RELS = "xl/_rels/workbook.xml.rels"
 class WorkbookPart:
     sheets: Mapping[str, SheetInfo]  # by name, in the workbook's order
     names: Mapping[str, str]  # workbook-wide defined names
+    shared: bool = True  # remembered for other files (what is worked out from it may be remembered too)
 
 
-@lru_cache(maxsize=64)  # every unit's file of one form has the same workbook part
-def _workbook(data: bytes, rels_data: bytes | None) -> WorkbookPart:
+def _workbook(data: bytes, rels_data: bytes | None, shared: bool = True) -> WorkbookPart:
     """The sheets (name, part, visibility) and the workbook-wide defined names of a workbook part."""
     root = parse_xml("xl/workbook.xml", data)
     if root.tag.startswith(STRICT_NS):
@@ -270,7 +272,13 @@ def _workbook(data: bytes, rels_data: bytes | None) -> WorkbookPart:
     for el in names_el if names_el is not None else []:
         if el.get("localSheetId") is None and el.text:
             names[el.get("name", "")] = el.text
-    return WorkbookPart(MappingProxyType(sheets), MappingProxyType(names))
+    return WorkbookPart(MappingProxyType(sheets), MappingProxyType(names), shared)
+
+
+# Every unit's file of one form has the same workbook part: parsed once. Only parts of a size forms have are
+# remembered, so that hostile files cannot fill a reader's memory (at most 64 of 1 MB).
+MAX_REMEMBERED_PART = 1024 * 1024
+_remembered_workbook = lru_cache(maxsize=64)(_workbook)
 
 
 V_TAG, F_TAG, IS_TAG = f"{NS}v", f"{NS}f", f"{NS}is"
