@@ -113,6 +113,14 @@ class _Checker:
         self.location: dict[str, Cell] = {}
         self.missing_sheets: set[str] = set()
         self.located = Located()
+        self.sheet_cells: dict[str, Mapping[tuple[int, int], RawCell]] = {}
+
+    def raw(self, cell: Cell) -> RawCell | None:
+        """The cell as written, its sheet looked up once per check."""
+        sheet, row, col = cell
+        if sheet not in self.sheet_cells:
+            self.sheet_cells[sheet] = self.reader.cells(sheet)
+        return self.sheet_cells[sheet].get((row, col))
 
     def add(self, code: str, slot: FieldSlot | None = None, cell: Cell | None = None, found: Any = None, expected: Any = None,
             detail: str = "", severity: Severity | None = None, sheet: str | None = None, message_code: str | None = None) -> None:
@@ -150,14 +158,10 @@ class _Checker:
     def read_inputs(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         prefilled = {"unit_code": self.identity.unit_code, "unit_name": self.identity.unit_name, "year": self.identity.year}
-        sheets: dict[str, Mapping[tuple[int, int], RawCell]] = {}
         for slot in self.layout.inputs():
             if slot.id not in self.location:
                 continue
-            sheet, row, col = self.location[slot.id]
-            if sheet not in sheets:  # (not `get() or`: a sheet's truth would count its cells)
-                sheets[sheet] = self.reader.cells(sheet)
-            raw = sheets[sheet].get((row, col))
+            raw = self.raw(self.location[slot.id])
             value = self.input_value(slot, raw)
             if slot.locked and slot.prefill:
                 given = self.params.value_of(slot.prefill)
@@ -243,14 +247,11 @@ class _Checker:
         stale: list[tuple[FieldSlot, Any, Value]] = []
         overwritten: set[str] = set()
         intact, cached_any = 0, False
-        sheets: dict[str, Mapping[tuple[int, int], RawCell]] = {}
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
-            sheet, row, col = self.location[slot.id]
-            if sheet not in sheets:  # (not `get() or`: a sheet's truth would count its cells)
-                sheets[sheet] = self.reader.cells(sheet)
-            raw = sheets[sheet].get((row, col))
+            sheet = self.location[slot.id][0]
+            raw = self.raw(self.location[slot.id])
             expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None
