@@ -124,9 +124,12 @@ def _locate(layout: Layout, workbook: WorkbookPart) -> Located:
 _remembered_locate = lru_cache(maxsize=256)(_locate)  # parts that are remembered themselves (a bounded number)
 
 
-@lru_cache(maxsize=65536)  # every unit's file of one layout has the same names
 def parse_name(text: str) -> Cell | None:
     """The single cell a defined name points at, or None for anything else (ranges, lists, garbage)."""
+    return _remembered_name(text) if len(text) <= 200 else _parse_name(text)  # a long text is no cell: not kept
+
+
+def _parse_name(text: str) -> Cell | None:
     text = text.strip().lstrip("=")
     if "!" not in text or "," in text:
         return None
@@ -137,6 +140,9 @@ def parse_name(text: str) -> Cell | None:
     if ref.sheet is None or ref.is_range:
         return None
     return (ref.sheet, ref.row, ref.col)
+
+
+_remembered_name = lru_cache(maxsize=65536)(_parse_name)  # every unit's file of one layout has the same names
 
 
 @dataclass
