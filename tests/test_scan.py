@@ -34,7 +34,8 @@ TOKENS = [b"<", b">", b"&", b'"', b"/", b"=", b" ", b"\r", b"\x01", b"\xff", b"\
           b'<c r="B1" t="d"><v>2020-01-01</v></c>', b'<c r="ZZZ9"><v>1</v></c>', b'<c r="A1" t="e"><v>#DIV/0!</v></c>',
           b'<row r="5"/>', b'<row r="6"></row>', b'<c r="A1"><f t="shared" ref="A1:A3" si="7">B1</f><v>1</v></c>',
           b'<c r="A2"><f t="shared" si="7"/></c>', b'<c r="A5"><f t="shared" si="9"/></c>', b'<c r="F1"><f></f><v/></c>',
-          b'<c r="G1" t="b"><v>true</v></c>', b'<c r="H1"><v> 1 </v></c>', b'<c r="A1"/>']
+          b'<c r="G1" t="b"><v>true</v></c>', b'<c r="H1"><v> 1 </v></c>', b'<c r="A1"/>', b"&#10;", b"&#xD800;", b"&#0;",
+          b"&#1114112;", b"<r><t>z</t></r>", b'<rPr><b val="1" val="2"/></rPr>', b"<rPr><b/></rPr>"]
 MUTATION = st.tuples(st.sampled_from(["insert", "delete", "replace", "at-tag"]), st.floats(0, 1), st.sampled_from(TOKENS),
                      st.integers(1, 40))
 
@@ -83,6 +84,14 @@ def _strings_general(data: bytes) -> Any:
         return problem.code
 
 
+# Shared strings as LibreOffice saves them: rich-text runs with their fonts, line breaks as character references
+RICH_STRINGS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/'
+                'spreadsheetml/2006/main" count="4" uniqueCount="3"><si><r><rPr><sz val="11"/><color rgb="FF000000"/>'
+                '<rFont val="宋体"/><family val="2"/></rPr><t xml:space="preserve">基准单位</t></r><r><rPr><b/><charset val="1"/>'
+                '</rPr><t xml:space="preserve">1</t></r></si><si><t xml:space="preserve">单位编码&#10;（预算编码）&amp;#10;</t></si>'
+                '<si><t/></si></sst>').encode()
+
+
 @pytest.fixture(scope="module")
 def parts(seed_filled: Path, project_filled: Path) -> tuple[XlsxReader, list[bytes], list[bytes]]:
     sheets, strings = [], []
@@ -90,7 +99,7 @@ def parts(seed_filled: Path, project_filled: Path) -> tuple[XlsxReader, list[byt
         with zipfile.ZipFile(path) as archive:
             sheets += [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
             strings.append(archive.read("xl/sharedStrings.xml"))
-    return XlsxReader(open_package(seed_filled)), sheets, strings
+    return XlsxReader(open_package(seed_filled)), sheets, [*strings, RICH_STRINGS]
 
 
 def test_xlkit_parts_take_the_fast_path_and_read_the_same(parts):
@@ -100,6 +109,7 @@ def test_xlkit_parts_take_the_fast_path_and_read_the_same(parts):
         assert fast is not None and fast == _general(reader, data)
     for data in strings:
         assert scan_strings(data) == _strings_general(data) != []
+    assert scan_strings(RICH_STRINGS) == ["基准单位1", "单位编码\n（预算编码）&#10;", ""]
 
 
 EXCEL_STYLE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
@@ -109,7 +119,8 @@ EXCEL_STYLE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
                b'<c r="A1" s="1" t="s"><v>0</v></c><c r="B1" s="2"><v>1.5</v></c><c r="C1" t="str"><f>A1&amp;"&lt;"</f><v>x&lt;</v></c></row>'
                b'<row r="2" spans="1:3"><c r="A2"><v>2</v></c><c r="B2"><f t="shared" ref="B2:B4" si="0">A2*2</f><v>4</v></c></row>'
                b'<row r="3"><c r="A3"><v>3</v></c><c r="B3"><f t="shared" si="0"/><v>6</v></c><c r="C3" t="b"><v>1</v></c></row>'
-               b'<row r="4"><c r="A4" t="e"><v>#N/A</v></c><c r="B4"><f t="shared" si="0"/><v>0</v></c></row></sheetData>'
+               b'<row r="4"><c r="A4" t="e"><v>#N/A</v></c><c r="B4"><f t="shared" si="0"/><v>0</v></c>'
+               b'<c r="C4" t="str"><f>"a"&amp;CHAR(10)</f><v>a&#10;&#x4E00;</v></c></row></sheetData>'
                b'<sheetProtection sheet="1" objects="1"/><headerFooter><oddHeader>&amp;L' + "某单位".encode()
                + b'</oddHeader></headerFooter></worksheet>')
 LIBREOFFICE_STYLE = (b'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -127,6 +138,7 @@ def test_parts_as_excel_and_libreoffice_write_them(parts, data):
     cells, protected = fast
     if data is EXCEL_STYLE:  # the shared formula reaches its children, translated
         assert protected and cells[(3, 1)].formula == "A4*2" and cells[(0, 2)].formula == 'A1&"<"' and cells[(0, 2)].value == "x<"
+        assert cells[(3, 2)].value == "a\n一"  # characters given by number
 
 
 def test_the_frame_is_remembered_but_never_confused(parts):

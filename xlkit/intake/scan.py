@@ -27,7 +27,8 @@ OPEN, CLOSE = b"<sheetData>", b"</sheetData>"
 MARK = b'<sheetData xlkit-scan="1"/>'  # stands for the cell data in the frame; found again only where it is an element
 
 _UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # refused by XML, or changed by its line-end rule
-_TEXT = rf"(?:[^<&{_UNSAFE}]|&(?:amp|lt|gt|quot|apos);)*"  # element text as the grammar takes it: plain, five entities
+_REFERENCE = "&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"  # the five entities, characters by number
+_TEXT = rf"(?:[^<&{_UNSAFE}]|{_REFERENCE})*"  # element text as the grammar takes it
 _VALUE = rf'="[^"<&{_UNSAFE}]*"'
 # Row and cell attributes in the schema's order, each at most once: a duplicate never matches, a reordered set
 # goes to the general parser. The row's r is only checked (cells carry their own address).
@@ -44,16 +45,23 @@ BODY = re.compile(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY.format(att
 # on a body BODY accounts for: exactly the cells that hold something
 CELLS = re.compile(_CELL_HEAD + _CELL_BODY.format(attrs=_F_ATTRS, text="[^<]*"))
 BAD_CHAR = re.compile(f"[{_UNSAFE}]")
-BAD_ENTITY = re.compile("&(?!(?:amp|lt|gt|quot|apos);)")
+BAD_ENTITY = re.compile(f"&(?!{_REFERENCE[1:]})")
+REFERENCE = re.compile(_REFERENCE)
 DECLARATION = re.compile(rb'(?:\xef\xbb\xbf)?(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?'
                          rb'(?: standalone="(?:yes|no)")?\?>)?\s*<')
 HEADER_FOOTER = re.compile(rb'(<headerFooter(?: [A-Za-z]+="[^"<&]*")*>)((?:<(oddHeader|oddFooter|evenHeader|evenFooter|'
                            rb'firstHeader|firstFooter)>[^<]*</\3>)*)</headerFooter>')
 
 
+_T = r'<t(?: xml:space="preserve")?>[^<]*</t>|<t/>'
+# A run of rich text (a cell with mixed fonts, as LibreOffice and Excel save it): its font, then its text. The font's
+# elements are empty, with at most two attributes of different names (a repeated one goes to the XML parser).
+_FONT_ELEMENT = rf'<[a-zA-Z]{{1,16}}(?: ([a-zA-Z]{{1,16}})="[^"<&{_UNSAFE}]*"(?: (?!\1=)[a-zA-Z]{{1,16}}="[^"<&{_UNSAFE}]*")?)?/>'
+_RUN = rf'<r>(?:<rPr>(?:{_FONT_ELEMENT})*</rPr>)?(?:{_T})</r>'
 SHARED_STRINGS = re.compile(r'<sst xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"(?: count="[0-9]{1,9}")?'
-                            r'(?: uniqueCount="[0-9]{1,9}")?>(?:<si><t(?: xml:space="preserve")?>[^<]*</t></si>|<si><t/></si>)*</sst>\s*')
-STRING_ITEMS = re.compile(r'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|<si><t/></si>')
+                            rf'(?: uniqueCount="[0-9]{{1,9}}")?>(?:<si>(?:{_T}|(?:{_RUN})+)</si>)*</sst>\s*')
+STRING_ITEMS = re.compile(r"<si>(.*?)</si>", re.DOTALL)  # on a part SHARED_STRINGS accounts for: each item
+TEXTS = re.compile(r'<t(?: xml:space="preserve")?>([^<]*)</t>')  # within an item: its text, or its runs' texts
 
 
 # One cell that holds a value or a formula, as written (texts still XML-escaped, '' where absent):
@@ -72,7 +80,7 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
         body = data[start + len(OPEN):end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not BODY.fullmatch(body) or "]]>" in body:  # "]]>" is refused in text
+    if not BODY.fullmatch(body) or "]]>" in body or not _characters_allowed(body):  # "]]>" is refused in text
         return None
     tail = _without_header_text(data[end + len(CLOSE):])
     if tail is None:
@@ -98,19 +106,40 @@ def scan_strings(data: bytes) -> list[str] | None:
         return None
     if not _plain_text(text) or not SHARED_STRINGS.fullmatch(text):
         return None
-    return [unescape(item) for item in STRING_ITEMS.findall(text)]
+    return [unescape("".join(TEXTS.findall(item))) for item in STRING_ITEMS.findall(text)]
 
 
 def _plain_text(text: str) -> bool:
-    """No character XML refuses or rewrites, no entity but the five named ones, no "]]>" (refused in text)."""
-    return not BAD_CHAR.search(text) and ("&" not in text or not BAD_ENTITY.search(text)) and "]]>" not in text
+    """No character XML refuses or rewrites, no reference but the five entities and characters XML allows by
+    number, no "]]>" (refused in text)."""
+    return not BAD_CHAR.search(text) and ("&" not in text or not BAD_ENTITY.search(text)) and "]]>" not in text \
+        and _characters_allowed(text)
+
+
+def _characters_allowed(text: str) -> bool:
+    """Every character given by number (&#10;, as LibreOffice writes a line break) is one XML allows."""
+    if "&#" not in text:
+        return True
+    return all(_allowed(_code(ref)) for ref in REFERENCE.findall(text) if ref.startswith("&#"))
+
+
+def _code(reference: str) -> int:
+    return int(reference[3:-1], 16) if reference.startswith("&#x") else int(reference[2:-1])
+
+
+def _allowed(code: int) -> bool:
+    return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+NAMED = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
 
 def unescape(text: str) -> str:
-    """XML text of a scanned part (only the five named entities pass the scanner)."""
+    """XML text of a scanned part, in one pass (so "&amp;lt;" stays "&lt;"); the scanner let only allowed
+    references through."""
     if "&" not in text:
         return text
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+    return REFERENCE.sub(lambda m: NAMED.get(m.group()) or chr(_code(m.group())), text)
 
 
 def _without_header_text(tail: bytes) -> bytes | None:
