@@ -250,8 +250,8 @@ class _Checker:
         for slot in self.layout.formulas():
             if slot.id not in self.location:
                 continue
-            sheet = self.location[slot.id][0]
-            raw = self.raw(self.location[slot.id])
+            cell = self.location[slot.id]
+            sheet, raw = cell[0], self.raw(cell)
             expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None

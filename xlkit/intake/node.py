@@ -37,16 +37,13 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
     known = _field_ids(spec)
     names = _figure_names(header.get(len(FIXED)))
     columns = {col: name for col, name in header.items() if col >= len(FIXED) and name in known} if names is None else {}
-    rows: dict[int, dict[int | str, Value]] = {}
+    rows: dict[int, dict[int, Value]] = {}
     for (row, col), raw in cells.items():
         if row > 0 and raw.formula is None and raw.kind != "e":
             value = raw.value
             if isinstance(value, float) and not math.isfinite(value):
                 continue
-            if names is not None and col == len(FIXED):  # the unit's figures, a JSON list in the order of `names`
-                rows.setdefault(row, {}).update(_figures(value, names, known))
-            else:
-                rows.setdefault(row, {})[col] = value
+            rows.setdefault(row, {})[col] = value
     if len(rows) > MAX_UNITS:
         raise FileProblem("metadata-damaged", f"汇总表单位数据表有 {len(rows)} 行")
     reports = []
@@ -61,7 +58,7 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
         report = FileReport(f"{path}#{code}", identity=unit, saved_at=saved_at, read_ok=True,
                             via=f"{Path(path).name}（{data.get(5) or data.get(4) or ''}）")
         report.values = {name: data.get(col) for col, name in columns.items()} if names is None else \
-            {name: data[name] for name in names if name in data}
+            _figures(data.get(len(FIXED)), names, known)  # a JSON list in the order of `names`
         reports.append(report)
     return reports
 
@@ -87,9 +84,13 @@ def _figures(text: Value, names: list[str], known: set[str]) -> dict[str, Value]
         values = None
     if not isinstance(values, list) or len(values) != len(names):
         raise FileProblem("metadata-damaged", "汇总表单位数据表的数据与字段列表不符")
-    return {name: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v) for name, v in zip(names, values, strict=True)
-            if name in known and (v is None or isinstance(v, (str, float)) or (isinstance(v, int) and not isinstance(v, bool)))
-            and not (isinstance(v, float) and not math.isfinite(v))}
+    figures: dict[str, Value] = {}
+    for name, value in zip(names, values, strict=True):
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # as a number cell reads
+        if name in known and (value is None or isinstance(value, str) or (isinstance(value, float) and math.isfinite(value))):
+            figures[name] = value
+    return figures
 
 
 def _field_ids(spec: Spec) -> set[str]:

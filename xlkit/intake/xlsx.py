@@ -59,13 +59,6 @@ class ScannedCells(Mapping[Position, RawCell]):
         if cell is None:
             return default
         _ref, kind, _type, _index, formula_text, text = cell
-        if not kind and text and "&" not in text:  # a number, the common case, without the general conversion
-            try:
-                number = float(text)
-                if math.isfinite(number):
-                    return RawCell(number, "n", unescape(formula_text) if formula_text else None)
-            except ValueError:
-                pass
         value, kind = self._value(kind or "n", unescape(text) if text else None, None)
         formula = unescape(formula_text) if formula_text else None
         return default if value is None and formula is None else RawCell(value, kind, formula)
