@@ -35,7 +35,9 @@ TOKENS = [b"<", b">", b"&", b'"', b"/", b"=", b" ", b"\r", b"\x01", b"\xff", b"\
           b'<row r="5"/>', b'<row r="6"></row>', b'<c r="A1"><f t="shared" ref="A1:A3" si="7">B1</f><v>1</v></c>',
           b'<c r="A2"><f t="shared" si="7"/></c>', b'<c r="A5"><f t="shared" si="9"/></c>', b'<c r="F1"><f></f><v/></c>',
           b'<c r="G1" t="b"><v>true</v></c>', b'<c r="H1"><v> 1 </v></c>', b'<c r="A1"/>', b"&#10;", b"&#xD800;", b"&#0;",
-          b"&#1114112;", b"<r><t>z</t></r>", b'<rPr><b val="1" val="2"/></rPr>', b"<rPr><b/></rPr>"]
+          b"&#1114112;", b"<r><t>z</t></r>", b'<rPr><b val="1" val="2"/></rPr>', b"<rPr><b/></rPr>",
+          # white space XML does not count as such, where only white space may stand (around the root element)
+          b"\x0b", b"\x0c", b"\x1c", "\u3000".encode(), "\u2028".encode(), "\x85".encode()]
 MUTATION = st.tuples(st.sampled_from(["insert", "delete", "replace", "at-tag"]), st.floats(0, 1), st.sampled_from(TOKENS),
                      st.integers(1, 40))
 
@@ -177,3 +179,19 @@ def test_only_frames_of_a_forms_size_are_remembered(parts):
     before = scan._remembered_frame.cache_info().currsize
     assert _fast(reader, large) == _general(reader, large)  # still read, and read the same
     assert scan._remembered_frame.cache_info().currsize == before
+
+
+@pytest.mark.parametrize("space", [b"\x0b", b"\x0c", b"\x1c", "\u3000".encode(), "\u2028".encode(), "\x85".encode(), b" \r\n\t"])
+def test_only_xml_white_space_stands_around_the_root(parts, space):
+    """Python's \\s takes more than XML does: the scanner must decline what the XML parser refuses."""
+    reader, sheets, strings = parts
+    for data in strings:
+        root = data.find(b"<sst")
+        for mutated in (data[:root] + space + data[root:], data + space):
+            scanned = scan_strings(mutated)
+            assert scanned is None or scanned == _strings_general(mutated)
+    for data in sheets[:3]:
+        root = data.find(b"<worksheet")
+        mutated = data[:root] + space + data[root:]
+        fast = _fast(reader, mutated)
+        assert fast is None or fast == _general(reader, mutated)

@@ -28,7 +28,7 @@ MARK = b'<sheetData xlkit-scan="1"/>'  # stands for the cell data in the frame; 
 
 _UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # refused by XML, or changed by its line-end rule
 _REFERENCE = "&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"  # the five entities, characters by number
-_TEXT = rf"(?:[^<&{_UNSAFE}]|{_REFERENCE})*"  # element text as the grammar takes it
+_TEXT = rf"[^<&{_UNSAFE}]*(?:{_REFERENCE}[^<&{_UNSAFE}]*)*"  # element text as the grammar takes it (an unrolled loop)
 _VALUE = rf'="[^"<&{_UNSAFE}]*"'
 # Row and cell attributes in the schema's order, each at most once: a duplicate never matches, a reordered set
 # goes to the general parser. The row's r is only checked (cells carry their own address).
@@ -40,27 +40,35 @@ _F_ATTRS = (r'(?: t="(normal|array|shared|dataTable)")?(?: aca="(?:0|1|false|tru
             r'(?: ca="(?:0|1|false|true)")?(?: si="([0-9]{1,9})")?')
 _CELL_HEAD = r'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="[0-9]{1,9}")?(?: t="(b|d|e|inlineStr|n|s|str)")?'
 _CELL_BODY = r'>(?:<f{attrs}(?:/>|>({text})</f>))?(?:<v>({text})</v>|<v/>)?</c>'
+
+
+def _uncaptured(pattern: str) -> str:
+    """The pattern with its groups made non-capturing: a capture inside a repeat costs the matcher dearly."""
+    return re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern)
+
+
 # The whole cell data, every character accounted for (the text too: no character or entity the XML parser refuses)
-BODY = re.compile(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT)}))*</row>))*")
+BODY = re.compile(_uncaptured(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT)}))*</row>))*"))
 # on a body BODY accounts for: exactly the cells that hold something
 CELLS = re.compile(_CELL_HEAD + _CELL_BODY.format(attrs=_F_ATTRS, text="[^<]*"))
 BAD_CHAR = re.compile(f"[{_UNSAFE}]")
 BAD_ENTITY = re.compile(f"&(?!{_REFERENCE[1:]})")
 REFERENCE = re.compile(_REFERENCE)
 DECLARATION = re.compile(rb'(?:\xef\xbb\xbf)?(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?'
-                         rb'(?: standalone="(?:yes|no)")?\?>)?\s*<')
+                         rb'(?: standalone="(?:yes|no)")?\?>)?[ \t\r\n]*<')  # XML's own white space only
 HEADER_FOOTER = re.compile(rb'(<headerFooter(?: [A-Za-z]+="[^"<&]*")*>)((?:<(oddHeader|oddFooter|evenHeader|evenFooter|'
                            rb'firstHeader|firstFooter)>[^<]*</\3>)*)</headerFooter>')
 
 
-_T = r'<t(?: xml:space="preserve")?>[^<]*</t>|<t/>'
+_T = rf'<t(?: xml:space="preserve")?>{_TEXT}</t>|<t/>'  # the text as in cells: nothing XML refuses or rewrites
 # A run of rich text (a cell with mixed fonts, as LibreOffice and Excel save it): its font, then its text. The font's
 # elements are empty, with at most two attributes of different names (a repeated one goes to the XML parser).
 _FONT_ELEMENT = rf'<[a-zA-Z]{{1,16}}(?: ([a-zA-Z]{{1,16}})="[^"<&{_UNSAFE}]*"(?: (?!\1=)[a-zA-Z]{{1,16}}="[^"<&{_UNSAFE}]*")?)?/>'
 _RUN = rf'<r>(?:<rPr>(?:{_FONT_ELEMENT})*</rPr>)?(?:{_T})</r>'
 SHARED_STRINGS = re.compile(r'<sst xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"(?: count="[0-9]{1,9}")?'
-                            rf'(?: uniqueCount="[0-9]{{1,9}}")?>(?:<si>(?:{_T}|(?:{_RUN})+)</si>)*</sst>\s*')
+                            rf'(?: uniqueCount="[0-9]{{1,9}}")?>(?:<si>(?:{_T}|(?:{_RUN})+)</si>)*</sst>[ \t\r\n]*')
 STRING_ITEMS = re.compile(r"<si>(.*?)</si>", re.DOTALL)  # on a part SHARED_STRINGS accounts for: each item
+PLAIN_ITEMS = re.compile(r'<si>(?:<t(?: xml:space="preserve")?>([^<]*)</t>|<t/>)</si>')  # ... when none has runs
 TEXTS = re.compile(r'<t(?: xml:space="preserve")?>([^<]*)</t>')  # within an item: its text, or its runs' texts
 
 
@@ -104,8 +112,11 @@ def scan_strings(data: bytes) -> list[str] | None:
         text = data[declaration.end() - 1:].decode("utf-8")  # from the root's "<"
     except UnicodeDecodeError:
         return None
-    if not _plain_text(text) or not SHARED_STRINGS.fullmatch(text):
+    if not SHARED_STRINGS.fullmatch(text) or "]]>" in text or not _characters_allowed(text):
         return None
+    if "<r>" not in text:  # no rich text: each item is one text
+        items = PLAIN_ITEMS.findall(text)
+        return [unescape(item) for item in items] if "&" in text else items
     return [unescape("".join(TEXTS.findall(item))) for item in STRING_ITEMS.findall(text)]
 
 
