@@ -145,6 +145,12 @@ def _allowed(code: int) -> bool:
 NAMED = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
 
+def formula_text(text: str) -> str:
+    """A scanned formula's text, unescaped: the same few hundred formulas recur in every unit's file, so short ones
+    are remembered (at most 16,384 of 256 characters)."""
+    return _remembered_unescape(text) if len(text) <= 256 else unescape(text)
+
+
 def unescape(text: str) -> str:
     """XML text of a scanned part, in one pass (so "&amp;lt;" stays "&lt;"); the scanner let only allowed
     references through."""
@@ -201,3 +207,6 @@ def _root_prefixes(frame: bytes) -> set[str]:
             break
         prefixes.add(item[0])  # start-ns events carry (prefix, uri)
     return prefixes
+
+
+_remembered_unescape = lru_cache(maxsize=16384)(unescape)

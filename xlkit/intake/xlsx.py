@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from xml.etree.ElementTree import Element
@@ -20,7 +21,7 @@ from ..errors import FileProblem, FormulaSyntaxError
 from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, col_index, col_letters
 from ..form.formula import rewrite_tokens
 from .package import Package, parse_xml
-from .scan import ScannedCell, scan_sheet, scan_strings, unescape
+from .scan import ScannedCell, formula_text, scan_sheet, scan_strings, unescape
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -58,9 +59,17 @@ class ScannedCells(Mapping[Position, RawCell]):
         cell = self._found.get(key)
         if cell is None:
             return default
-        _ref, kind, _type, _index, formula_text, text = cell
+        _ref, kind, _type, _index, written, text = cell
+        if not kind and text:  # a number, the common case: as _value() would read it
+            try:
+                number = float(text)
+            except ValueError:
+                pass
+            else:
+                if number - number == 0.0:  # finite
+                    return RawCell(number, "n", formula_text(written) if written else None)
         value, kind = self._value(kind or "n", unescape(text) if text else None, None)
-        formula = unescape(formula_text) if formula_text else None
+        formula = formula_text(written) if written else None
         return default if value is None and formula is None else RawCell(value, kind, formula)
 
     def __getitem__(self, key: Position) -> RawCell:
@@ -133,19 +142,18 @@ class XlsxReader:
         return self._parsed_sheet(info, parse_xml(info.path, data))
 
     def _scanned_sheet(self, info: SheetInfo, found: list[ScannedCell], protected: bool) -> SheetData:
-        positions = [_position(cell[0]) for cell in found]
-        if None not in positions and not any(cell[2] for cell in found):  # no shared formula
-            by_position = {p: cell for p, cell in zip(positions, found, strict=True) if p is not None}
-            if len(by_position) == len(found):  # no cell written twice: convert each when it is read
-                return SheetData(ScannedCells(by_position, self._value), protected)
+        by_position: dict[Any, ScannedCell] = dict(zip(map(_position, map(itemgetter(0), found)), found, strict=True))
+        if None not in by_position and len(by_position) == len(found) and not any(map(itemgetter(2), found)):
+            # every address valid, no cell written twice, no shared formula: convert each cell when it is read
+            return SheetData(ScannedCells(by_position, self._value), protected)
         shared: dict[str, tuple[int, int, str]] = {}
         out: dict[tuple[int, int], RawCell] = {}
-        for ref, kind, formula_type, shared_index, formula_text, text in found:
+        for ref, kind, formula_type, shared_index, written, text in found:
             position = _position(ref)
             if position is None:
                 raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{ref[:20]}\" 无效")
             row, col = position
-            formula = _formula(unescape(formula_text) or None, formula_type, shared_index, row, col, shared)
+            formula = _formula(formula_text(written) or None, formula_type, shared_index, row, col, shared)
             value, kind = self._value(kind or "n", unescape(text) or None, None)
             if value is not None or formula is not None:
                 out[position] = RawCell(value, kind, formula)
