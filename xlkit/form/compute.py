@@ -8,7 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import SpecError
-from .formula import Compiled, Value, compile_formula, parse, references
+from .codegen import Program, compile_program
+from .formula import Compiled, Node, Value, compile_formula, parse, references
 from .layout import Layout
 from .values import date_serial
 
@@ -97,10 +98,20 @@ class Calculator:
         self.layout = layout
         self.cell_of: dict[str, Cell] = {s.id: (s.sheet, s.row, s.col) for s in layout.fields.values()}
         self.order: list[tuple[str, Cell, Compiled]] = []
+        formulas: list[tuple[Cell, Node, str]] = []
         for field_id in formula_order(layout):
             slot = layout.fields[field_id]
             assert slot.formula is not None
-            self.order.append((field_id, self.cell_of[field_id], compile_formula(parse(slot.formula), slot.sheet)))
+            node = parse(slot.formula)
+            self.order.append((field_id, self.cell_of[field_id], compile_formula(node, slot.sheet)))
+            formulas.append((self.cell_of[field_id], node, slot.sheet))
+        self.ids = [field_id for field_id, _cell, _function in self.order]
+        self.program: Program | None = None
+        if len({cell for cell, _node, _sheet in formulas}) == len(formulas):  # one formula per cell, as layouts have
+            try:
+                self.program = compile_program(formulas)
+            except (ValueError, SyntaxError, RecursionError, MemoryError):  # beyond what Python compiles: the closures
+                self.program = None
 
     def compute(self, inputs: Mapping[str, Any]) -> dict[str, Value]:
         """Inputs keyed by field id (missing = blank); returns inputs and formula results."""
@@ -113,6 +124,9 @@ class Calculator:
                 cells[cell] = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
         get = cells.get
         results: dict[str, Value] = {k: v for k, v in inputs.items() if k in self.cell_of}
+        if self.program is not None:
+            results.update(zip(self.ids, self.program(get), strict=True))
+            return results
         for field_id, cell, function in self.order:
             value = function(get)
             cells[cell] = value

@@ -226,17 +226,24 @@ def _scalar(node: Node, own_sheet: str) -> Compiled:
                 return compare(op, a, b)
             return comparison
         if op == "&":
-            def concat(get: Getter) -> Value:
-                a, b = left(get), right(get)
-                for v in (a, b):
-                    if isinstance(v, XlError):
-                        return v
-                return to_text(a) + to_text(b)
-            return concat
+            return lambda get: concat(left(get), right(get))
         return _arithmetic(op, left, right)
     if kind == "call":
         return _call(node, own_sheet)
     raise FormulaSyntaxError(f"cannot compile {kind}")
+
+
+def concat(a: Value, b: Value) -> Value:
+    for v in (a, b):
+        if isinstance(v, XlError):
+            return v
+    return to_text(a) + to_text(b)
+
+
+def round_number(value: Value, digits: int) -> Value:
+    """ROUND with constant digits."""
+    x = to_number(value)
+    return x if isinstance(x, XlError) else excel_round(x, digits)
 
 
 FLOAT_COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -269,11 +276,7 @@ def _call(node: Node, own_sheet: str) -> Compiled:
         return lambda get: aggregate([get(key) for key in keys])
     if name == "ROUND" and len(node.args) == 2 and node.args[1].kind == "num":
         number, digits = _scalar(node.args[0], own_sheet), int(node.args[1].value)
-
-        def round_(get: Getter) -> Value:
-            x = to_number(number(get))
-            return x if isinstance(x, XlError) else excel_round(x, digits)
-        return round_
+        return lambda get: round_number(number(get), digits)
     if name == "IF":
         if not 1 < len(node.args) < 4:
             raise FormulaSyntaxError("IF takes 2 or 3 arguments")

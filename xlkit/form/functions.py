@@ -239,7 +239,7 @@ def fn_round(args: Args) -> Value:
         return x
     if isinstance(d, XlError):
         return d
-    return excel_round(x, int(d))
+    return excel_round(x, int(d)) if math.isfinite(d) else NUM_ERR
 
 
 def _logic(args: Args, combine: Callable[[list[bool]], bool]) -> Value:
