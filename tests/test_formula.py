@@ -161,7 +161,7 @@ def test_the_program_of_each_form_computes_what_its_closures_compute(data):
     spec = data.draw(st.sampled_from(sorted(SpecRegistry.default().forms().values(), key=lambda s: s.template.id)))
     layout = build_layout(spec, make_params(spec))
     calculator = Calculator(layout)
-    assert calculator.program is not None
+    assert calculator.generate() is not None
     inputs = {slot.id: data.draw(ANY_VALUE) for slot in layout.inputs()}
     cells = {calculator.cell_of[k]: v for k, v in inputs.items() if v is not None and v != ""}
     expected = []
@@ -170,3 +170,13 @@ def test_the_program_of_each_form_computes_what_its_closures_compute(data):
         expected.append(cells[cell])
     got = calculator.compute(inputs)
     assert all(_same(got[field_id], value) for field_id, value in zip(calculator.ids, expected, strict=True))
+
+
+def test_a_layout_is_generated_once_it_is_hot():
+    spec = SpecRegistry.default().current
+    calculator = Calculator(build_layout(spec, make_params(spec)))
+    inputs = {slot.id: 1.0 for slot in calculator.layout.inputs() if spec.types[slot.type].base == "number"}
+    first = [calculator.compute(inputs) for _ in range(Calculator.HOT - 1)]
+    assert calculator.program is None  # a layout few units share stays with the closures
+    generated = calculator.compute(inputs)
+    assert calculator.program is not None and generated == first[0] and calculator.generate() is calculator.program

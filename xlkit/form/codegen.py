@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .formula import COMPARISONS, FLOAT_ARITHMETIC, Node, concat, round_number
+from .formula import COMPARISONS, OPERATIONS, Node, concat, round_number
 from .functions import CELL_AGGREGATES, FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, to_bool
 
 Cell = tuple[str, int, int]
@@ -43,6 +43,7 @@ class _Writer:
         self.lines: list[str] = []
         self.indent = "    "
         self.constants: dict[str, Any] = {}
+        self.names: dict[tuple[type, Any], str] = {}  # each constant once
         self.computed: dict[Cell, str] = {}  # formula cells computed so far -> the local holding the value
         self.loaded: dict[Cell, str] = {}  # other cells read -> the local they are read into, before any formula
         self.count = 0
@@ -52,9 +53,11 @@ class _Writer:
         return f"{prefix}{self.count}"
 
     def constant(self, value: Any) -> str:
-        name = self.name("k")
-        self.constants[name] = value
-        return name
+        key = (type(value), value)  # 1.0 and True are equal, yet not the same constant
+        if key not in self.names:
+            self.names[key] = self.name("k")
+            self.constants[self.names[key]] = value
+        return self.names[key]
 
     def emit(self, line: str) -> None:
         self.lines.append(self.indent + line)
@@ -102,16 +105,7 @@ class _Writer:
             return self.assign(f"{a} {PYTHON_COMPARE[op]} {b} if {both_numbers} else compare({op!r}, {a}, {b})")
         if op == "&":
             return self.assign(f"concat({a}, {b})")
-        if op not in FLOAT_ARITHMETIC:
-            return self.assign(f"arith({op!r}, {a}, {b})")
-        result = self.name("t")
-        self.emit(f"if {both_numbers}:")
-        self.emit(f"    {result} = {a} {op} {b}")
-        self.emit(f"    if {result} - {result} != 0.0:")  # not finite: arith() says which error
-        self.emit(f"        {result} = arith({op!r}, {a}, {b})")
-        self.emit("else:")
-        self.emit(f"    {result} = arith({op!r}, {a}, {b})")
-        return result
+        return self.assign(f"{self.constant(OPERATIONS[op])}({a}, {b})")
 
     def call(self, node: Node, sheet: str) -> str:
         name, args = node.value, node.args

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
@@ -92,26 +93,38 @@ def formula_sources(layout: Layout) -> dict[str, frozenset[str]]:
 
 
 class Calculator:
-    """Formulas parsed and ordered once per layout; `compute` is then cheap per unit."""
+    """Formulas parsed and ordered once per layout; `compute` is then cheap per unit.
+
+    A layout's formulas first run as closures. Once a layout has been computed HOT times, they are generated into
+    one Python function (`codegen.py`), about twice as fast: compiling it costs as much as some fifty units, so a
+    layout only a few units share never pays for it.
+    """
+
+    HOT = 64
 
     def __init__(self, layout: Layout):
         self.layout = layout
         self.cell_of: dict[str, Cell] = {s.id: (s.sheet, s.row, s.col) for s in layout.fields.values()}
         self.order: list[tuple[str, Cell, Compiled]] = []
-        formulas: list[tuple[Cell, Node, str]] = []
+        self.formulas: list[tuple[Cell, Node, str]] = []
         for field_id in formula_order(layout):
             slot = layout.fields[field_id]
             assert slot.formula is not None
             node = parse(slot.formula)
             self.order.append((field_id, self.cell_of[field_id], compile_formula(node, slot.sheet)))
-            formulas.append((self.cell_of[field_id], node, slot.sheet))
+            self.formulas.append((self.cell_of[field_id], node, slot.sheet))
         self.ids = [field_id for field_id, _cell, _function in self.order]
         self.program: Program | None = None
-        if len({cell for cell, _node, _sheet in formulas}) == len(formulas):  # one formula per cell, as layouts have
-            try:
+        self.uses = 0
+
+    def generate(self) -> Program | None:
+        """The generated function, made on the first call; None where the closures stay (beyond what Python
+        compiles, or two formulas in one cell, which layouts never have)."""
+        formulas, self.formulas = self.formulas, []  # kept only until generated
+        if formulas and len({cell for cell, _node, _sheet in formulas}) == len(formulas):
+            with contextlib.suppress(ValueError, SyntaxError, RecursionError, MemoryError):
                 self.program = compile_program(formulas)
-            except (ValueError, SyntaxError, RecursionError, MemoryError):  # beyond what Python compiles: the closures
-                self.program = None
+        return self.program
 
     def compute(self, inputs: Mapping[str, Any]) -> dict[str, Value]:
         """Inputs keyed by field id (missing = blank); returns inputs and formula results."""
@@ -124,8 +137,10 @@ class Calculator:
                 cells[cell] = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
         get = cells.get
         results: dict[str, Value] = {k: v for k, v in inputs.items() if k in self.cell_of}
-        if self.program is not None:
-            results.update(zip(self.ids, self.program(get), strict=True))
+        self.uses += 1
+        program = self.program or (self.generate() if self.uses == self.HOT else None)
+        if program is not None:
+            results.update(zip(self.ids, program(get), strict=True))
             return results
         for field_id, cell, function in self.order:
             value = function(get)

@@ -12,7 +12,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from ..errors import FormulaSyntaxError
@@ -251,21 +251,25 @@ FLOAT_COMPARE: dict[str, Callable[[float, float], bool]] = {
 FLOAT_ARITHMETIC: dict[str, Callable[[float, float], float]] = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 
-def _arithmetic(op: str, left: Compiled, right: Compiled) -> Compiled:
-    """Two numbers are added, subtracted or multiplied directly; anything else (blanks, text, errors, an overflow,
-    division, powers) goes through arith(), which holds Excel's rules."""
-    fast = FLOAT_ARITHMETIC.get(op)
-    if fast is None:
-        return lambda get: arith(op, left(get), right(get))
-
-    def arithmetic(get: Getter) -> Value:
-        a, b = left(get), right(get)
+def _quick(op: str, fast: Callable[[float, float], float]) -> Callable[[Value, Value], Value]:
+    def quick(a: Value, b: Value) -> Value:
         if type(a) is float and type(b) is float:
             result = fast(a, b)
             if result - result == 0.0:  # finite
                 return result
         return arith(op, a, b)
-    return arithmetic
+    return quick
+
+
+# Two numbers are added, subtracted or multiplied directly; anything else (blanks, text, errors, an overflow,
+# division, powers) goes through arith(), which holds Excel's rules.
+OPERATIONS: dict[str, Callable[[Value, Value], Value]] = {
+    op: _quick(op, FLOAT_ARITHMETIC[op]) if op in FLOAT_ARITHMETIC else partial(arith, op) for op in ("+", "-", "*", "/", "^")}
+
+
+def _arithmetic(op: str, left: Compiled, right: Compiled) -> Compiled:
+    operation = OPERATIONS[op]
+    return lambda get: operation(left(get), right(get))
 
 
 def _call(node: Node, own_sheet: str) -> Compiled:
