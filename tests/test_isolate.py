@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
+import weakref
 
 import pytest
 
-from xlkit.bureau.isolate import run_isolated, side_by_side
+from xlkit.bureau.isolate import COLLECT_EVERY, run_isolated, side_by_side
 from xlkit.errors import ConsolidationError
 
 
@@ -101,3 +103,23 @@ def test_side_by_side_makes_every_output_and_reports_a_child_that_failed(tmp_pat
     with pytest.raises(OSError):  # the first task's own error comes out as itself, once the child has ended
         side_by_side([full_disk, writer("csv2")])
     assert (tmp_path / "csv2").exists()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+_LIVE: weakref.WeakSet[_Cycle] = weakref.WeakSet()
+
+
+def make_cycle(_item: int) -> tuple[int, bool]:
+    _LIVE.add(_Cycle())  # garbage at once, yet only a collection frees it
+    return len(_LIVE), gc.isenabled()
+
+
+def test_a_worker_collects_cyclic_garbage_between_items_not_during_them():
+    outcomes = run_isolated(make_cycle, range(3 * COLLECT_EVERY), jobs=1)
+    live = [o.value[0] for o in outcomes]
+    assert not any(o.value[1] for o in outcomes)  # no collection in the middle of an item
+    assert max(live) <= COLLECT_EVERY and live[-1] < live[COLLECT_EVERY - 2]  # freed every COLLECT_EVERY items
