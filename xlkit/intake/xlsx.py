@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
@@ -51,16 +51,16 @@ class ScannedCells(Mapping[Position, RawCell]):
     """A scanned sheet's cells, each converted when asked for: a form reads about half of what its sheets hold
     (the rest are labels). Holds exactly the cells an eager read would: those with a value or a formula."""
 
-    def __init__(self, found: dict[Position, ScannedCell], value: Callable[[str, str | None, None], tuple[Any, str]]):
+    def __init__(self, found: dict[Position, ScannedCell], strings: SharedStrings):
         self._found = found
-        self._value = value
+        self._strings = strings
 
     def get(self, key: Position, default: Any = None) -> Any:
         cell = self._found.get(key)
         if cell is None:
             return default
         _ref, kind, _type, _index, written, text = cell
-        if not kind and text:  # a number, the common case: as _value() would read it
+        if not kind and text:  # a number, the common case: as cell_value() would read it
             try:
                 number = float(text)
             except ValueError:
@@ -68,7 +68,7 @@ class ScannedCells(Mapping[Position, RawCell]):
             else:
                 if number - number == 0.0:  # finite
                     return RawCell(number, "n", formula_text(written) if written else None)
-        value, kind = self._value(kind or "n", unescape(text) if text else None, None)
+        value, kind = cell_value(kind or "n", unescape(text) if text else None, None, self._strings)
         formula = formula_text(written) if written else None
         return default if value is None and formula is None else RawCell(value, kind, formula)
 
@@ -105,18 +105,11 @@ class XlsxReader:
         self.workbook = _remembered_workbook(data, rels_data) if small else _workbook(data, rels_data, shared=False)
         self.sheets: Mapping[str, SheetInfo] = self.workbook.sheets
         self.defined_names: Mapping[str, str] = self.workbook.names
-        self._strings: list[str] | None = None
+        self.shared = SharedStrings(package)
         self._sheets: dict[str, SheetData] = {}
 
     def strings(self) -> list[str]:
-        if self._strings is None:
-            self._strings = []
-            name = "xl/sharedStrings.xml"
-            if name in self.package.names:
-                data = self.package.read(name)
-                scanned = scan_strings(data)
-                self._strings = scanned if scanned is not None else [_text_of(si) for si in parse_xml(name, data)]
-        return self._strings
+        return self.shared.items()
 
     def cells(self, sheet: str) -> Mapping[Position, RawCell]:
         """Every cell of a sheet as written, keyed (row, col) 0-based."""
@@ -145,7 +138,7 @@ class XlsxReader:
         by_position: dict[Any, ScannedCell] = dict(zip(map(_position, map(itemgetter(0), found)), found, strict=True))
         if None not in by_position and len(by_position) == len(found) and not any(map(itemgetter(2), found)):
             # every address valid, no cell written twice, no shared formula: convert each cell when it is read
-            return SheetData(ScannedCells(by_position, self._value), protected)
+            return SheetData(ScannedCells(by_position, self.shared), protected)
         shared: dict[str, tuple[int, int, str]] = {}
         out: dict[tuple[int, int], RawCell] = {}
         for ref, kind, formula_type, shared_index, written, text in found:
@@ -154,7 +147,7 @@ class XlsxReader:
                 raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{ref[:20]}\" 无效")
             row, col = position
             formula = _formula(formula_text(written) or None, formula_type, shared_index, row, col, shared)
-            value, kind = self._value(kind or "n", unescape(text) or None, None)
+            value, kind = cell_value(kind or "n", unescape(text) or None, None, self.shared)
             if value is not None or formula is not None:
                 out[position] = RawCell(value, kind, formula)
         return SheetData(out, protected)
@@ -195,37 +188,57 @@ class XlsxReader:
                     elif tag == IS_TAG:
                         is_el = part if is_el is None else is_el
                 formula = _formula(f.text, f.get("t", ""), f.get("si", ""), row, col, shared) if f is not None else None
-                value, kind = self._value(c.get("t", "n"), v.text if v is not None else None, is_el)
+                value, kind = cell_value(c.get("t", "n"), v.text if v is not None else None, is_el, self.shared)
                 if value is None and formula is None:
                     continue
                 out[(row, col)] = RawCell(value, kind, formula)
         return SheetData(out, protected)
 
-    def _value(self, kind: str, text: str | None, inline: Element | None) -> tuple[Any, str]:
-        """A cell's value as written, and its kind, from its type attribute and its <v> text."""
-        if kind == "n" and text:  # the common case first
-            try:
-                value = float(text)
-            except ValueError:
-                return text, "str"
-            return (value, kind) if math.isfinite(value) else (text, "str")  # NaN, inf, 1e999: the check rejects it
-        if kind == "s":
-            try:
-                return self.strings()[int(text or "")], kind
-            except (ValueError, IndexError):
-                return None, kind
-        if kind == "inlineStr":
-            return (_text_of(inline) if inline is not None else ""), "s"
-        if kind == "b":
-            return text in ("1", "true"), kind
-        if kind in ("e", "str"):
-            return (text if text is not None else ""), kind
-        if text is None or text == "":
-            return None, "empty"
+
+class SharedStrings:
+    """A workbook's shared strings, read when first asked for. Held apart from the reader: the cells that refer to
+    them then do not hold the reader, so no reference cycle keeps a file's data alive once it is checked."""
+
+    def __init__(self, package: Package):
+        self.package = package
+        self._items: list[str] | None = None
+
+    def items(self) -> list[str]:
+        if self._items is None:
+            self._items = []
+            name = "xl/sharedStrings.xml"
+            if name in self.package.names:
+                data = self.package.read(name)
+                scanned = scan_strings(data)
+                self._items = scanned if scanned is not None else [_text_of(si) for si in parse_xml(name, data)]
+        return self._items
+
+
+def cell_value(kind: str, text: str | None, inline: Element | None, strings: SharedStrings) -> tuple[Any, str]:
+    """A cell's value as written, and its kind, from its type attribute and its <v> text."""
+    if kind == "n" and text:  # the common case first
         try:
-            return float(text), kind
+            value = float(text)
         except ValueError:
             return text, "str"
+        return (value, kind) if math.isfinite(value) else (text, "str")  # NaN, inf, 1e999: the check rejects it
+    if kind == "s":
+        try:
+            return strings.items()[int(text or "")], kind
+        except (ValueError, IndexError):
+            return None, kind
+    if kind == "inlineStr":
+        return (_text_of(inline) if inline is not None else ""), "s"
+    if kind == "b":
+        return text in ("1", "true"), kind
+    if kind in ("e", "str"):
+        return (text if text is not None else ""), kind
+    if text is None or text == "":
+        return None, "empty"
+    try:
+        return float(text), kind
+    except ValueError:
+        return text, "str"
 
 
 def _formula(text: str | None, formula_type: str, shared_index: str, row: int, col: int,
