@@ -247,15 +247,12 @@ class _Checker:
         stale: list[tuple[FieldSlot, Any, Value]] = []
         overwritten: set[str] = set()
         intact, cached_any = 0, False
-        location = self.location
         for slot in self.layout.formulas():
-            cell = location.get(slot.id)
-            if cell is None:
+            if slot.id not in self.location:
                 continue
-            sheet = cell[0]
-            cells = self.sheet_cells.get(sheet)
-            raw = cells.get(cell[1:]) if cells is not None else self.raw(cell)
-            expected_text = relocate(slot.formula or "", slot.sheet, cell_field, location) if moved else slot.formula or ""
+            cell = self.location[slot.id]
+            sheet, raw = cell[0], self.raw(cell)
+            expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None
                 self.add("formula-overwritten", slot, found=found if found is not None else "（空）", expected="=" + expected_text)
@@ -269,12 +266,9 @@ class _Checker:
                     continue
             intact += 1
             cached_any = cached_any or raw.value not in (None, "")
-            recomputed, cached = results.get(slot.id), raw.value
-            if type(recomputed) is float and type(cached) is float:  # the common case, as _same_value() decides it
-                if abs(cached - recomputed) > 1e-9 * max(1.0, abs(recomputed)):
-                    stale.append((slot, cached, recomputed))
-            elif not _same_value(cached, recomputed):
-                stale.append((slot, cached, recomputed))
+            recomputed = results.get(slot.id)
+            if not _same_value(raw.value, recomputed):
+                stale.append((slot, raw.value, recomputed))
         if stale and intact > 1 and not cached_any:
             # saved by a tool that stores no results at all (openpyxl and the like): one warning, not hundreds
             text = f"文件中的公式都没有保存计算结果（保存文件的软件未计算公式），{len(stale)} 个结果已重新计算，以重新计算为准。"
@@ -310,6 +304,8 @@ class _Checker:
 
 
 def _same_value(cached: Any, recomputed: Value) -> bool:
+    if type(recomputed) is float and type(cached) is float:  # the common case first
+        return abs(cached - recomputed) <= 1e-9 * max(1.0, abs(recomputed))
     if isinstance(recomputed, (int, float)) and not isinstance(recomputed, bool):
         if cached is None or isinstance(cached, bool) or not isinstance(cached, (int, float)):
             return False
