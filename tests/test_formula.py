@@ -8,8 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlkit.errors import FormulaSyntaxError
+from xlkit.form.codegen import compile_program
+from xlkit.form.compute import Calculator
 from xlkit.form.formula import COMPARISONS, compile_formula, parse
 from xlkit.form.functions import FUNCTIONS, XlError, arith, compare, excel_round
+from xlkit.form.params import make_params
+from xlkit.form.placement import build_layout
+from xlkit.form.registry import SpecRegistry
 
 
 def run(text: str, cells: dict | None = None):
@@ -114,12 +119,6 @@ def test_specialised_paths_agree_with_the_general_functions(values, function, op
 
 
 # ---------------------------------------------------------------- the generated program
-from xlkit.form.codegen import compile_program  # noqa: E402
-from xlkit.form.compute import Calculator  # noqa: E402
-from xlkit.form.params import make_params  # noqa: E402
-from xlkit.form.placement import build_layout  # noqa: E402
-from xlkit.form.registry import SpecRegistry  # noqa: E402
-
 CONSTRUCTS = ["=A1", "=-A1", "=A1%", "=A1+A2*A3", "=A1-A2", "=A1/A2", "=A1^A2", "=A1&A2", "=A1:A2", "=A1=A2", "=A1<>A3",
               "=A1<=A2", "=A1<A2", "=A1>=A3", '=IF(A1,A2,A3)', "=IF(A1,A2)", '=IF(A1>0,"是",IF(A2,A3,"否"))', "=IFERROR(A1/A2,A3)",
               "=IFERROR(A1,A2)", "=SUM(A1:A3)", "=SUM(A1,A2+A3)", "=COUNT(A1:A2,A3)", "=MIN(A1:A3)", "=MAX(A1,A3)",
