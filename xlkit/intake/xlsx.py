@@ -108,9 +108,6 @@ class XlsxReader:
         self.shared = SharedStrings(package)
         self._sheets: dict[str, SheetData] = {}
 
-    def strings(self) -> list[str]:
-        return self.shared.items()
-
     def cells(self, sheet: str) -> Mapping[Position, RawCell]:
         """Every cell of a sheet as written, keyed (row, col) 0-based."""
         return self.sheet(sheet).cells
