@@ -83,12 +83,25 @@ class Served:
 
         self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
         self.port = int(self.server.effective_port)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
+    def _serve(self) -> None:
+        """waitress's own loop, a turn at a time, so that it ends before its sockets are closed (closing them under
+        a running select made it fail with a bad file descriptor in its thread)."""
+        from waitress import wasyncore
+
+        while not self.stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
+
     def close(self) -> None:
-        self.server.close()
+        from waitress import wasyncore
+
+        self.stopping.set()
         self.thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self.server._map)
 
 
 def token_of(link: str) -> str:
