@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
+import deflate
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
@@ -68,8 +69,9 @@ LOCAL_HEADER = struct.Struct("<4s2xH18xHH")  # signature, flags, name and extra 
 
 def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     """A stored or deflated entry's bytes, inflated straight from the file: what zipfile gives for an intact entry,
-    without its stream machinery (a fifth of the time). None for anything else (encrypted, another method, a local
-    header that disagrees with the directory, a size or checksum that does not match), which zipfile then reads."""
+    without its stream machinery, by libdeflate (the whole part at once, in a third of zlib's time). None for anything
+    else (encrypted, another method, a local header that disagrees with the directory, a size or checksum that does
+    not match), which zipfile then reads."""
     at = info.header_offset
     if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or at + 30 > len(data):
         return None
@@ -85,15 +87,20 @@ def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     compressed = memoryview(data)[start:start + info.compress_size]
     if info.compress_type == zipfile.ZIP_STORED:
         out = bytes(compressed)
-    else:
+    elif info.file_size:
+        try:  # libdeflate, into a buffer of exactly the declared size: a longer stream is an error
+            out = bytes(deflate.deflate_decompress(compressed, info.file_size))
+        except deflate.DeflateError:
+            return None
+    else:  # declared empty: the stream must still be a valid one
         inflater = zlib.decompressobj(-15)
         try:
-            out = inflater.decompress(compressed, info.file_size + 1)  # never more than the directory declares
+            out = inflater.decompress(compressed, 1)
         except zlib.error:
             return None
         if not inflater.eof:
             return None
-    return out if len(out) == info.file_size and zlib.crc32(out) == info.CRC else None
+    return out if len(out) == info.file_size and deflate.crc32(out) == info.CRC else None
 
 
 def parse_xml(name: str, data: bytes) -> Element:
