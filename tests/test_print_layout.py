@@ -7,6 +7,8 @@ import re
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlkit.form.compute import formula_inputs
 from xlkit.form.placement import build_layout
@@ -35,6 +37,14 @@ def test_wrap_keeps_bracket_pairs_and_explicit_breaks():
     assert wrap("第一行\n第二行", 30) == ["第一行", "第二行"]
     assert lines_needed("12345678901234567890", 10) == 4  # 6 digits a line: digits of a CJK font are wider than a column unit
     assert height_for(1) == 15 and height_for(3) == 54
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("部门单位 AZaz09（）()《》“”【】,.、\n\u3000\uff21"), max_size=40),
+       st.floats(1, 60), st.sampled_from([9, 10, 11, 14]))
+def test_lines_needed_is_the_number_of_wrapped_lines(text, width, size):
+    """The one-line shortcut for short texts agrees with wrapping them."""
+    assert lines_needed(text, width, size) == len(wrap(text, width, size))
 
 
 def test_labels_of_the_form_never_break_inside_brackets(spec):

@@ -15,12 +15,13 @@ from functools import lru_cache
 LINE_HEIGHT = 16.0  # points per line of 11 pt text, LibreOffice's 15.5 with a margin
 ROW_PADDING = 6.0  # points above and below the text of a wrapped cell
 SINGLE_LINE = 15.0  # a row's default height
+WIDEST = 2.15  # units of the widest character (CJK) at 11 pt
 OPENING, CLOSING = "（(《“【", "）)》”】"
 
 
 def char_units(ch: str, size: float = 11) -> float:
     """Units a character of `size` pt text takes."""
-    return (2.15 if unicodedata.east_asian_width(ch) in "WF" else 1.2) * size / 11
+    return (WIDEST if unicodedata.east_asian_width(ch) in "WF" else 1.2) * size / 11
 
 
 def capacity(width: float) -> float:
@@ -80,8 +81,16 @@ def wrap(text: str, width: float, size: float = 11) -> list[str]:
     return lines
 
 
-@lru_cache(maxsize=8192)  # the same names and labels are measured on every sheet that shows them
 def lines_needed(text: str, width: float, size: float = 11) -> int:
+    """One line, without wrapping, for a text that fits even if every character were the widest (most cells of a
+    summary): a summary of ten thousand units measures a few hundred thousand texts."""
+    if len(text) * WIDEST * size / 11 <= capacity(width) and "\n" not in text:
+        return 1
+    return _lines_wrapped(text, width, size)
+
+
+@lru_cache(maxsize=8192)  # the same names and labels are measured on every sheet that shows them
+def _lines_wrapped(text: str, width: float, size: float = 11) -> int:
     return len(wrap(text, width, size))
 
 
