@@ -31,7 +31,8 @@ TOKENS = [b"<", b">", b"&", b'"', b"/", b"=", b" ", b"\r", b"\x01", b"\xff", b"\
           # cells and rows that keep the XML's shape: duplicates, odd types and values, shared formulas
           b'<c r="A1" t="s"><v>5</v></c>', b'<c r="A1" t="s"><v>99999</v></c>', b'<c r="C9"><f>SUM(A1:A2)</f></c>',
           b'<c r="D9" t="str"><f>A1</f><v></v></c>', b'<c r="E9"><v>NaN</v></c>', b'<c r="A1" t="inlineStr"><v>x</v></c>',
-          b'<c r="B1" t="d"><v>2020-01-01</v></c>', b'<c r="ZZZ9"><v>1</v></c>', b'<c r="A1" t="e"><v>#DIV/0!</v></c>',
+          b'<c r="B1" t="d"><v>2020-01-01</v></c>', b'<c r="ZZZ9"><v>1</v></c>', b'<c r="XFD1048576"><v>2</v></c>',
+          b'<c r="A1048577"><v>1</v></c>', b'<c r="XEZ9"><v>1</v></c>', b'<c r="A1" t="e"><v>#DIV/0!</v></c>',
           b'<row r="5"/>', b'<row r="6"></row>', b'<c r="A1"><f t="shared" ref="A1:A3" si="7">B1</f><v>1</v></c>',
           b'<c r="A2"><f t="shared" si="7"/></c>', b'<c r="A5"><f t="shared" si="9"/></c>', b'<c r="F1"><f></f><v/></c>',
           b'<c r="G1" t="b"><v>true</v></c>', b'<c r="H1"><v> 1 </v></c>', b'<c r="A1"/>', b"&#10;", b"&#xD800;", b"&#0;",
@@ -156,6 +157,20 @@ def test_the_frame_is_remembered_but_never_confused(parts):
     assert scan_sheet(protected.replace(b"<oddHeader>", b"<oddHeader>&#1;")) is None
 
 
+@pytest.mark.parametrize(("ref", "inside"), [("A1", True), ("XFD1048576", True), ("XEZ1039999", True), ("XFE1", False),
+                                             ("ZZZ1", False), ("A1048577", False), ("A9999999", False)])
+def test_only_addresses_inside_the_grid_are_scanned(parts, ref, inside):
+    """A cell's address is the key it is kept under: outside the grid the general parser decides (and refuses)."""
+    reader = parts[0]
+    data = LIBREOFFICE_STYLE.replace(b'<c r="A1"', f'<c r="{ref}"'.encode())
+    fast, general = _fast(reader, data), _general(reader, data)
+    if inside:
+        assert fast is not None and fast == general
+        assert ref == "A1" or any(fast[0][key].value == 7 for key in fast[0] if key != (0, 0))
+    else:
+        assert fast is None and general == "xml-malformed"
+
+
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data(), st.lists(MUTATION, min_size=1, max_size=4), st.booleans())
 def test_any_mutation_is_read_the_same_or_declined(parts, data, mutations, inside):
@@ -176,9 +191,13 @@ def test_only_frames_of_a_forms_size_are_remembered(parts):
     reader, sheets, _strings = parts
     sheet = sheets[0]
     large = sheet.replace(b"</worksheet>", b"<!--" + b"x" * (scan.MAX_REMEMBERED + 1) + b"--></worksheet>")
-    before = scan._remembered_frame.cache_info().currsize
+    def remembered() -> int:
+        return sum(map(len, scan._frames.values()))
+
+    before = remembered()
     assert _fast(reader, large) == _general(reader, large)  # still read, and read the same
-    assert scan._remembered_frame.cache_info().currsize == before
+    assert remembered() == before
+    assert _fast(reader, sheet) == _general(reader, sheet) and remembered() >= 1
 
 
 @pytest.mark.parametrize("space", [b"\x0b", b"\x0c", b"\x1c", "\u3000".encode(), "\u2028".encode(), "\x85".encode(), b" \r\n\t"])

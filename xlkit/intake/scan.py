@@ -38,7 +38,10 @@ _ROW_ATTRS = "".join(f"(?: {name}{_VALUE})?" for name in (
 _ROW = rf'<row(?: r="[1-9][0-9]{{0,5}}")?{_ROW_ATTRS}'  # rows past 999,999: the general parser checks them
 _F_ATTRS = (r'(?: t="(normal|array|shared|dataTable)")?(?: aca="(?:0|1|false|true)")?(?: ref="[A-Z0-9:$]{1,30}")?'
             r'(?: ca="(?:0|1|false|true)")?(?: si="([0-9]{1,9})")?')
-_CELL_HEAD = r'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"(?: s="[0-9]{1,9}")?(?: t="(b|d|e|inlineStr|n|s|str)")?'
+# A cell's address, only inside Excel's grid (A1 to XFD1048576): the general parser refuses any other
+_GRID_COLUMN = "[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D]"
+_GRID_ROW = "[1-9][0-9]{0,5}|10[0-3][0-9]{4}|104[0-7][0-9]{3}|1048[0-4][0-9]{2}|10485[0-6][0-9]|104857[0-6]"
+_CELL_HEAD = rf'<c r="((?:{_GRID_COLUMN})(?:{_GRID_ROW}))"(?: s="[0-9]{{1,9}}")?(?: t="(b|d|e|inlineStr|n|s|str)")?'
 _CELL_BODY = r'>(?:<f{attrs}(?:/>|>({text})</f>))?(?:<v>({text})</v>|<v/>)?</c>'
 
 
@@ -49,8 +52,9 @@ def _uncaptured(pattern: str) -> str:
 
 # The whole cell data, every character accounted for (the text too: no character or entity the XML parser refuses)
 BODY = re.compile(_uncaptured(rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT)}))*</row>))*"))
-# on a body BODY accounts for: exactly the cells that hold something
-CELLS = re.compile(_CELL_HEAD + _CELL_BODY.format(attrs=_F_ATTRS, text="[^<]*"))
+# on a body BODY accounts for: exactly the cells that hold something (what BODY checked is only taken apart here)
+CELLS = re.compile(r'<c r="([^"]*)"(?: s="[^"]*")?(?: t="([^"]*)")?' + _CELL_BODY.format(
+    attrs=r'(?: t="([^"]*)")?(?: aca="[^"]*")?(?: ref="[^"]*")?(?: ca="[^"]*")?(?: si="([^"]*)")?', text="[^<]*"))
 BAD_CHAR = re.compile(f"[{_UNSAFE}]")
 BAD_ENTITY = re.compile(f"&(?!{_REFERENCE[1:]})")
 REFERENCE = re.compile(_REFERENCE)
@@ -82,19 +86,15 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
     shape (the general parser then reads it)."""
     start = data.find(OPEN)
     end = data.find(CLOSE, start)
-    if start < 0 or end < 0 or not DECLARATION.match(data):
+    if start < 0 or end < 0 or not DECLARATION.match(data) or data.find(b"]]>", start, end) >= 0:  # refused in text
         return None
     try:
         body = data[start + len(OPEN):end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not BODY.fullmatch(body) or "]]>" in body or not _characters_allowed(body):  # "]]>" is refused in text
-        return None
-    tail = _without_header_text(data[end + len(CLOSE):])
-    if tail is None:
-        return None
-    whole = data[:start] + MARK + tail
-    frame = _remembered_frame(whole) if len(whole) <= MAX_REMEMBERED else _frame(whole)
+    if not BODY.fullmatch(body) or (data.find(b"&#", start, end) >= 0 and not _characters_allowed(body)):
+        return None  # (the bytes are searched: ASCII in UTF-8 is found as itself, and faster than in the text)
+    frame = _sheet_frame(data, start, end)
     if frame is None:
         return None
     protected, row_prefix = frame
@@ -159,22 +159,38 @@ def unescape(text: str) -> str:
     return REFERENCE.sub(lambda m: NAMED.get(m.group()) or chr(_code(m.group())), text)
 
 
-def _without_header_text(tail: bytes) -> bytes | None:
-    """The frame's tail with the page header's text taken out (it names the unit, so no two frames would match);
-    None when that text is not plain."""
-    at = tail.find(b"<headerFooter")
+def _sheet_frame(data: bytes, start: int, end: int) -> tuple[bool, bool] | None:
+    """The frame around a sheet's cell data (see `_frame`): recognised in place when remembered, parsed otherwise.
+    The page header's text is left out of the frame (it names the unit, so no two frames would match), but it is
+    checked; None when it is not plain or the frame is not as the grammar requires."""
+    after = end + len(CLOSE)
+    at = data.find(b"<headerFooter", after)
     if at < 0:
-        return tail
-    match = HEADER_FOOTER.match(tail, at)
-    if match is None:
-        return None
-    try:
-        text = match.group(2).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if not _plain_text(text):
-        return None
-    return tail[:match.start()] + match.group(1) + b"</headerFooter>" + tail[match.end():]
+        cut, tag, resume = len(data), b"", len(data)
+    else:
+        match = HEADER_FOOTER.match(data, at)
+        if match is None:
+            return None
+        try:
+            text = match.group(2).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if not _plain_text(text):
+            return None
+        cut, tag, resume = match.start(), match.group(1) + b"</headerFooter>", match.end()
+    head = data[:start]  # a few hundred bytes: the key; the long tail is compared in place, never copied or hashed
+    known = _frames.get(head, [])
+    for before, known_tag, rest, frame in known:
+        if len(before) == cut - after and known_tag == tag and len(rest) == len(data) - resume \
+                and data.startswith(before, after) and data.endswith(rest):
+            return frame
+    before, rest = data[after:cut], data[resume:]
+    frame = _frame(head + MARK + before + tag + rest)
+    if len(head) + len(before) + len(rest) <= MAX_REMEMBERED and len(known) < 8:
+        if len(_frames) >= MAX_FRAMES:
+            _frames.clear()  # full (many forms, or hostile parts): start again rather than grow
+        _frames.setdefault(head, []).append((before, tag, rest, frame))
+    return frame
 
 
 def _frame(frame: bytes) -> tuple[bool, bool] | None:
@@ -191,10 +207,12 @@ def _frame(frame: bytes) -> tuple[bool, bool] | None:
     return protection is not None and protection.get("sheet") in ("1", "true"), "x14ac" in _root_prefixes(frame)
 
 
-# The frames of one form's sheets are the same in every unit's file. Only frames of a size forms have are
-# remembered, so that hostile parts cannot fill a reader's memory with frames (at most 256 of 256 KB).
-MAX_REMEMBERED = 256 * 1024
-_remembered_frame = lru_cache(maxsize=256)(_frame)
+# The frames of one form's sheets are the same in every unit's file, so each is parsed once and remembered by the
+# bytes before the cell data: (the tail up to the page header's text, the header's tag, the tail after it, what the
+# frame says). Only frames of a size forms have are remembered, so that hostile parts cannot fill a reader's memory
+# (at most 256 heads of 8 frames of 256 KB).
+MAX_REMEMBERED, MAX_FRAMES = 256 * 1024, 256
+_frames: dict[bytes, list[tuple[bytes, bytes, bytes, tuple[bool, bool] | None]]] = {}
 
 
 def _root_prefixes(frame: bytes) -> set[str]:

@@ -49,14 +49,16 @@ class SheetData:
 
 class ScannedCells(Mapping[Position, RawCell]):
     """A scanned sheet's cells, each converted when asked for: a form reads about half of what its sheets hold
-    (the rest are labels). Holds exactly the cells an eager read would: those with a value or a formula."""
+    (the rest are labels). Holds exactly the cells an eager read would: those with a value or a formula. Kept by
+    address as written (the scanner takes only addresses inside the grid, each written one way): a sheet's
+    addresses need not all be converted to positions."""
 
-    def __init__(self, found: dict[Position, ScannedCell], strings: SharedStrings):
+    def __init__(self, found: dict[str, ScannedCell], strings: SharedStrings):
         self._found = found
         self._strings = strings
 
     def get(self, key: Position, default: Any = None) -> Any:
-        cell = self._found.get(key)
+        cell = self._found.get(_ADDRESSES.get(key) or _address(key))
         if cell is None:
             return default
         _ref, kind, _type, _index, written, text = cell
@@ -79,7 +81,7 @@ class ScannedCells(Mapping[Position, RawCell]):
         return found
 
     def __iter__(self) -> Iterator[Position]:
-        return (key for key in self._found if self.get(key) is not None)
+        return (key for key in map(_position, self._found) if key is not None and self.get(key) is not None)
 
     def __len__(self) -> int:
         return sum(1 for _key in self)
@@ -132,10 +134,10 @@ class XlsxReader:
         return self._parsed_sheet(info, parse_xml(info.path, data))
 
     def _scanned_sheet(self, info: SheetInfo, found: list[ScannedCell], protected: bool) -> SheetData:
-        by_position: dict[Any, ScannedCell] = dict(zip(map(_position, map(itemgetter(0), found)), found, strict=True))
-        if None not in by_position and len(by_position) == len(found) and not any(map(itemgetter(2), found)):
-            # every address valid, no cell written twice, no shared formula: convert each cell when it is read
-            return SheetData(ScannedCells(by_position, self.shared), protected)
+        by_address = dict(zip(map(itemgetter(0), found), found, strict=True))
+        if len(by_address) == len(found) and not any(map(itemgetter(2), found)):
+            # no cell written twice, no shared formula: convert each cell when it is read
+            return SheetData(ScannedCells(by_address, self.shared), protected)
         shared: dict[str, tuple[int, int, str]] = {}
         out: dict[tuple[int, int], RawCell] = {}
         for ref, kind, formula_type, shared_index, written, text in found:
@@ -302,6 +304,19 @@ def _position(ref: str) -> tuple[int, int] | None:
         return None
     row, col = int(m.group(2)) - 1, col_index(m.group(1))
     return (row, col) if 0 <= row < MAX_ROWS and 0 <= col < MAX_COLS else None
+
+
+_ADDRESSES: dict[Position, str] = {}  # the positions a form reads, the same in every file (a plain dict: read per field)
+
+
+def _address(position: Position) -> str:
+    row, col = position
+    if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
+        return ""  # no cell has it
+    if len(_ADDRESSES) >= 65536:
+        _ADDRESSES.clear()
+    address = _ADDRESSES[position] = f"{col_letters(col)}{row + 1}"
+    return address
 
 
 def _text_of(element: Element) -> str:
