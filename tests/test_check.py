@@ -10,8 +10,11 @@ import openpyxl
 import pytest
 import tamper
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xlkit.cli import main
+from xlkit.form.values import _decimals
 from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
 from xlkit.intake.report import jsonable
@@ -295,3 +298,12 @@ def test_a_checked_file_leaves_no_cyclic_garbage(seed_filled, project_filled, re
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.decimals(places=4, allow_nan=False, allow_infinity=False).map(float))
+def test_decimal_places_are_counted_as_the_shortest_text_writes_them(number):
+    """The counting shortcut for plain texts agrees with Decimal on every float (the too-many-decimals rule)."""
+    from decimal import Decimal
+
+    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
+    assert _decimals(number) == (max(0, -exponent) if isinstance(exponent, int) else 0)

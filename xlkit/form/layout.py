@@ -130,8 +130,13 @@ class Layout:
         """Field id by (sheet, row, col)."""
         return {(s.sheet, s.row, s.col): s.id for s in self.fields.values()}
 
-    def inputs(self) -> list[FieldSlot]:
-        return [s for s in self.fields.values() if s.kind == "input"]
+    def inputs(self) -> tuple[FieldSlot, ...]:
+        return self._by_kind["input"]
 
-    def formulas(self) -> list[FieldSlot]:
-        return [s for s in self.fields.values() if s.kind == "formula"]
+    def formulas(self) -> tuple[FieldSlot, ...]:
+        return self._by_kind["formula"]
+
+    @cached_property
+    def _by_kind(self) -> dict[str, tuple[FieldSlot, ...]]:
+        """Input and formula slots in field order, listed once (a check walks them for every file)."""
+        return {kind: tuple(s for s in self.fields.values() if s.kind == kind) for kind in ("input", "formula")}

@@ -13,7 +13,11 @@ from .spec import Spec, ValueType
 
 
 def _decimals(number: float) -> int:
-    exponent = Decimal(repr(float(number))).normalize().as_tuple().exponent
+    """Decimal places of the shortest text that reads back as the number (12.0: none, 0.1 + 0.2: seventeen)."""
+    text = repr(float(number))
+    if text.isascii() and text.replace(".", "", 1).lstrip("-").isdigit():  # plain digits: counted as written
+        return 0 if text.endswith(".0") else len(text) - text.index(".") - 1
+    exponent = Decimal(text).normalize().as_tuple().exponent  # 1e-07, inf, nan
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 

@@ -158,11 +158,12 @@ class _Checker:
     def read_inputs(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         prefilled = {"unit_code": self.identity.unit_code, "unit_name": self.identity.unit_name, "year": self.identity.year}
+        location, raw_of = self.location, self.raw
         for slot in self.layout.inputs():
-            if slot.id not in self.location:
+            cell = location.get(slot.id)
+            if cell is None:
                 continue
-            raw = self.raw(self.location[slot.id])
-            value = self.input_value(slot, raw)
+            value = self.input_value(slot, raw_of(cell))
             if slot.locked and slot.prefill:
                 given = self.params.value_of(slot.prefill)
                 expected = given if given is not None else prefilled.get(slot.prefill)
@@ -247,11 +248,12 @@ class _Checker:
         stale: list[tuple[FieldSlot, Any, Value]] = []
         overwritten: set[str] = set()
         intact, cached_any = 0, False
+        location, raw_of = self.location, self.raw
         for slot in self.layout.formulas():
-            if slot.id not in self.location:
+            cell = location.get(slot.id)
+            if cell is None:
                 continue
-            cell = self.location[slot.id]
-            sheet, raw = cell[0], self.raw(cell)
+            sheet, raw = cell[0], raw_of(cell)
             expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
                 found = raw.value if raw else None
@@ -265,10 +267,13 @@ class _Checker:
                     overwritten.add(slot.id)
                     continue
             intact += 1
-            cached_any = cached_any or raw.value not in (None, "")
+            cached = raw.value
+            cached_any = cached_any or cached not in (None, "")
             recomputed = results.get(slot.id)
-            if not _same_value(raw.value, recomputed):
-                stale.append((slot, raw.value, recomputed))
+            if type(cached) is float and type(recomputed) is float and abs(cached - recomputed) <= 1e-9 * max(1.0, abs(recomputed)):
+                continue  # _same_value's common case, without the call
+            if not _same_value(cached, recomputed):
+                stale.append((slot, cached, recomputed))
         if stale and intact > 1 and not cached_any:
             # saved by a tool that stores no results at all (openpyxl and the like): one warning, not hundreds
             text = f"文件中的公式都没有保存计算结果（保存文件的软件未计算公式），{len(stale)} 个结果已重新计算，以重新计算为准。"
@@ -304,8 +309,7 @@ class _Checker:
 
 
 def _same_value(cached: Any, recomputed: Value) -> bool:
-    if type(recomputed) is float and type(cached) is float:  # the common case first
-        return abs(cached - recomputed) <= 1e-9 * max(1.0, abs(recomputed))
+    """(Two floats, the common case, are compared by the caller without the call; the same test is below.)"""
     if isinstance(recomputed, (int, float)) and not isinstance(recomputed, bool):
         if cached is None or isinstance(cached, bool) or not isinstance(cached, (int, float)):
             return False

@@ -148,6 +148,8 @@ NAMED = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 def formula_text(text: str) -> str:
     """A scanned formula's text, unescaped: the same few hundred formulas recur in every unit's file, so short ones
     are remembered (at most 16,384 of 256 characters)."""
+    if "&" not in text:
+        return text
     return _remembered_unescape(text) if len(text) <= 256 else unescape(text)
 
 

@@ -37,6 +37,7 @@ class RawCell(NamedTuple):
 
 
 Position = tuple[int, int]
+_new_cell: Any = tuple.__new__  # a RawCell made in C: NamedTuple's own __new__ is Python code, and runs per field
 
 
 @dataclass
@@ -69,7 +70,7 @@ class ScannedCells(Mapping[Position, RawCell]):
                 pass
             else:
                 if number - number == 0.0:  # finite
-                    return RawCell(number, "n", formula_text(written) if written else None)
+                    return _new_cell(RawCell, (number, "n", formula_text(written) if written else None))
         value, kind = cell_value(kind or "n", unescape(text) if text else None, None, self._strings)
         formula = formula_text(written) if written else None
         return default if value is None and formula is None else RawCell(value, kind, formula)
