@@ -67,6 +67,7 @@ BODY = re.compile(_possessive(_uncaptured(
 # on a body BODY accounts for: exactly the cells that hold something (what BODY checked is only taken apart here)
 CELLS = re.compile(_possessive(r'<c r="([^"]*)"(?: s="[^"]*")?(?: t="([^"]*)")?' + _CELL_BODY.format(
     attrs=r'(?: t="([^"]*)")?(?: aca="[^"]*")?(?: ref="[^"]*")?(?: ca="[^"]*")?(?: si="([^"]*)")?', text="[^<]*")))
+SPECIAL = re.compile(rb"&#|]]>")  # what BODY leaves to be checked apart: characters by number, and "]]>"
 BAD_CHAR = re.compile(f"[{_UNSAFE}]")
 BAD_ENTITY = re.compile(f"&(?!{_REFERENCE[1:]})")
 REFERENCE = re.compile(_REFERENCE)
@@ -98,14 +99,17 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
     shape (the general parser then reads it)."""
     start = data.find(OPEN)
     end = data.find(CLOSE, start)
-    if start < 0 or end < 0 or not DECLARATION.match(data) or data.find(b"]]>", start, end) >= 0:  # refused in text
+    if start < 0 or end < 0 or not DECLARATION.match(data):
+        return None
+    special = SPECIAL.search(data, start, end)  # in the bytes: ASCII in UTF-8 is found as itself, and faster
+    if special is not None and b"]]>" in data[start:end]:  # refused in text
         return None
     try:
         body = data[start + len(OPEN):end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not BODY.fullmatch(body) or (data.find(b"&#", start, end) >= 0 and not _characters_allowed(body)):
-        return None  # (the bytes are searched: ASCII in UTF-8 is found as itself, and faster than in the text)
+    if not BODY.fullmatch(body) or (special is not None and not _characters_allowed(body)):
+        return None
     frame = _sheet_frame(data, start, end)
     if frame is None:
         return None
@@ -178,7 +182,7 @@ def _sheet_frame(data: bytes, start: int, end: int) -> tuple[bool, bool] | None:
     The page header's text is left out of the frame (it names the unit, so no two frames would match), but it is
     checked; None when it is not plain or the frame is not as the grammar requires."""
     after = end + len(CLOSE)
-    at = data.find(b"<headerFooter", after)
+    at = data.rfind(b"<headerFooter", after)  # near the end: found from there (another one would stay in the frame)
     if at < 0:
         cut, tag, resume = len(data), b"", len(data)
     else:
