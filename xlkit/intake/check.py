@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -113,14 +113,14 @@ class _Checker:
         self.location: dict[str, Cell] = {}
         self.missing_sheets: set[str] = set()
         self.located = Located()
-        self.sheet_cells: dict[str, Mapping[tuple[int, int], RawCell]] = {}
+        self.lookups: dict[str, Callable[[tuple[int, int]], RawCell | None]] = {}  # per sheet: its cells' get
 
     def raw(self, cell: Cell) -> RawCell | None:
-        """The cell as written, its sheet looked up once per check."""
-        sheet, row, col = cell
-        if sheet not in self.sheet_cells:
-            self.sheet_cells[sheet] = self.reader.cells(sheet)
-        return self.sheet_cells[sheet].get((row, col))
+        """The cell as written, its sheet looked up once per check (this runs for every field of every file)."""
+        get = self.lookups.get(cell[0])
+        if get is None:
+            get = self.lookups[cell[0]] = self.reader.cells(cell[0]).get
+        return get(cell[1:])
 
     def add(self, code: str, slot: FieldSlot | None = None, cell: Cell | None = None, found: Any = None, expected: Any = None,
             detail: str = "", severity: Severity | None = None, sheet: str | None = None, message_code: str | None = None) -> None:
