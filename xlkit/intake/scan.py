@@ -67,7 +67,9 @@ BODY = re.compile(_possessive(_uncaptured(
 # on a body BODY accounts for: exactly the cells that hold something (what BODY checked is only taken apart here)
 CELLS = re.compile(_possessive(r'<c r="([^"]*)"(?: s="[^"]*")?(?: t="([^"]*)")?' + _CELL_BODY.format(
     attrs=r'(?: t="([^"]*)")?(?: aca="[^"]*")?(?: ref="[^"]*")?(?: ca="[^"]*")?(?: si="([^"]*)")?', text="[^<]*")))
-SPECIAL = re.compile(rb"&#|]]>")  # what BODY leaves to be checked apart: characters by number, and "]]>"
+# What BODY leaves to be checked apart, each searched alone (a literal is found several times faster by the regular
+# expression engine than by bytes.find, and an alternation of the two ten times slower)
+CDATA_END, BY_NUMBER = re.compile(rb"]]>"), re.compile(rb"&#")
 BAD_CHAR = re.compile(f"[{_UNSAFE}]")
 BAD_ENTITY = re.compile(f"&(?!{_REFERENCE[1:]})")
 REFERENCE = re.compile(_REFERENCE)
@@ -101,14 +103,13 @@ def scan_sheet(data: bytes) -> tuple[list[ScannedCell], bool] | None:
     end = data.find(CLOSE, start)
     if start < 0 or end < 0 or not DECLARATION.match(data):
         return None
-    special = SPECIAL.search(data, start, end)  # in the bytes: ASCII in UTF-8 is found as itself, and faster
-    if special is not None and b"]]>" in data[start:end]:  # refused in text
+    if CDATA_END.search(data, start, end):  # refused in text (searched in the bytes: ASCII in UTF-8 is itself)
         return None
     try:
         body = data[start + len(OPEN):end].decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not BODY.fullmatch(body) or (special is not None and not _characters_allowed(body)):
+    if not BODY.fullmatch(body) or (BY_NUMBER.search(data, start, end) and not _characters_allowed(body)):
         return None
     frame = _sheet_frame(data, start, end)
     if frame is None:
