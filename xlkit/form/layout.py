@@ -130,6 +130,11 @@ class Layout:
         """Field id by (sheet, row, col)."""
         return {(s.sheet, s.row, s.col): s.id for s in self.fields.values()}
 
+    @cached_property
+    def field_ids(self) -> tuple[str, ...]:
+        """Every field id, in field order (each unit's row of values is kept in it)."""
+        return tuple(self.fields)
+
     def inputs(self) -> tuple[FieldSlot, ...]:
         return self._by_kind["input"]
 

@@ -96,7 +96,7 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
     checker.locate()
     inputs = checker.read_inputs()
     results = calculator(layout).compute(inputs)
-    report.values = ValueRow.of(results, tuple(layout.fields))
+    report.values = ValueRow.of(results, layout.field_ids)
     checker.check_formulas(results)
     checker.check_rules(results)
     checker.check_protection()
@@ -148,7 +148,7 @@ class _Checker:
             sheet = next(s for s in self.layout.sheets if s.name == name)
             self.add("sheet-missing", sheet.slots[0] if sheet.slots else None, cell=None, detail=str(len(sheet.slots)), sheet=name)
         unnamed, moved = set(located.unnamed), set(located.moved)
-        for slot in self.layout.fields.values():
+        for slot in self.layout.fields.values() if unnamed or moved else ():
             if slot.id in unnamed:
                 self.add("name-missing", slot)
             elif slot.id in moved:

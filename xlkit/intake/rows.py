@@ -25,7 +25,7 @@ ABSENT, NUMBER, OTHER = 0, 1, 2  # a field's kind in a row
 class ValueRow(Mapping[str, Value]):
     __slots__ = ("index", "keys_", "kinds", "numbers", "others")
 
-    def __init__(self, keys: tuple[str, ...], kinds: bytes, numbers: array, others: tuple[Any, ...]):
+    def __init__(self, keys: tuple[str, ...], kinds: bytes, numbers: array, others: Sequence[Any]):
         self.keys_, self.index = _shared(keys)
         self.kinds = kinds  # ABSENT, NUMBER or OTHER per field
         self.numbers = numbers  # the numbers; NaN where the field is not a number
@@ -35,18 +35,13 @@ class ValueRow(Mapping[str, Value]):
     @classmethod
     def of(cls, values: Mapping[str, Value], order: Sequence[str]) -> ValueRow:
         """`values` in the order of `order` (every key of `values` must be in it)."""
-        kinds = bytearray(len(order))
-        numbers = array("d", [math.nan]) * len(order)
-        others: list[Any] = [None] * len(order)
-        for i, key in enumerate(order):
-            value = values.get(key)
-            if type(value) is float:
-                kinds[i], numbers[i] = NUMBER, value
-            elif value is not None:
-                kinds[i], others[i] = OTHER, value
+        found = list(map(values.get, order))  # each step a comprehension: this runs for every unit's file
+        kinds = bytes([NUMBER if type(v) is float else ABSENT if v is None else OTHER for v in found])
+        numbers = array("d", [v if type(v) is float else math.nan for v in found])
+        others = [None if type(v) is float else v for v in found]
         if len(values) != len(order) - kinds.count(ABSENT):
             raise ValueError("a value's field is not in the row's order")
-        return cls(tuple(order), bytes(kinds), numbers, tuple(others))
+        return cls(order if type(order) is tuple else tuple(order), kinds, numbers, others)
 
     def get(self, key: str, default: Any = None) -> Any:
         i = self.index.get(key)
