@@ -35,13 +35,17 @@ class ValueRow(Mapping[str, Value]):
     @classmethod
     def of(cls, values: Mapping[str, Value], order: Sequence[str]) -> ValueRow:
         """`values` in the order of `order` (every key of `values` must be in it)."""
-        found = list(map(values.get, order))  # each step a comprehension: this runs for every unit's file
-        kinds = bytes([NUMBER if type(v) is float else ABSENT if v is None else OTHER for v in found])
-        numbers = array("d", [v if type(v) is float else math.nan for v in found])
-        others = [None if type(v) is float else v for v in found]
+        kinds = bytearray(len(order))
+        numbers = array("d", [math.nan]) * len(order)
+        others: list[Any] = [None] * len(order)
+        for i, value in enumerate(map(values.get, order)):
+            if type(value) is float:
+                kinds[i], numbers[i] = NUMBER, value
+            elif value is not None:
+                kinds[i], others[i] = OTHER, value
         if len(values) != len(order) - kinds.count(ABSENT):
             raise ValueError("a value's field is not in the row's order")
-        return cls(order if type(order) is tuple else tuple(order), kinds, numbers, others)
+        return cls(order if type(order) is tuple else tuple(order), bytes(kinds), numbers, others)
 
     def get(self, key: str, default: Any = None) -> Any:
         i = self.index.get(key)
