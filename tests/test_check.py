@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xlkit.cli import main
-from xlkit.form.values import _decimals
 from xlkit.form.registry import SpecRegistry
+from xlkit.form.values import _decimals
 from xlkit.intake.check import check_file
 from xlkit.intake.report import jsonable
 

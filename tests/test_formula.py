@@ -62,6 +62,15 @@ def test_round_is_half_away_from_zero_on_the_decimal_shown():
     assert excel_round(1e28, 0) == 1e28 and excel_round(1.25e300, -299) == 1.3e300  # beyond Decimal's default precision
 
 
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**16, 10**16).map(float),
+                 st.sampled_from([0.0, -0.0, 1e15, -1e15, 999999999999999.0, 2.5, -2.5])), st.integers(-6, 12))
+def test_round_takes_the_decimal_shown_for_any_number(x, digits):
+    """Every quick path of excel_round agrees with rounding the 15-digit decimal half away from zero."""
+    wide = Context(prec=1000, Emin=-2000, Emax=2000)
+    expected = float(Decimal(f"{x:.15g}").quantize(Decimal(1).scaleb(-digits, wide), rounding=ROUND_HALF_UP, context=wide))
+    assert repr(excel_round(x, digits)) == repr(expected)  # repr: the sign of a zero counts too
+
+
 def test_if_and_errors():
     assert run('=IF(A1>0,1/A1,"")') == ""
     assert str(run("=1/A1")) == "#DIV/0!"

@@ -84,6 +84,8 @@ def excel_round(x: float, digits: int) -> float:
     digits first, as Excel and LibreOffice do, so that 0.6355 × 10 (6.3549999999999995 in binary) rounds to 6.36."""
     if math.isinf(x) or math.isnan(x):
         return x
+    if digits >= 0 and type(x) is float and x.is_integer() and -1e15 < x < 1e15:
+        return x  # a whole number (a blank is 0) has no decimals to round: a third of a form's ROUNDs
     text = f"{x:.15g}"
     if digits >= 0 and "e" not in text:  # the usual case, done on the digits themselves: as the Decimal path, faster
         whole, _, fraction = text.partition(".")
