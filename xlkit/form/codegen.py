@@ -105,6 +105,11 @@ class _Writer:
             return self.assign(f"{a} {PYTHON_COMPARE[op]} {b} if {both_numbers} else compare({op!r}, {a}, {b})")
         if op == "&":
             return self.assign(f"concat({a}, {b})")
+        if op in "+-*":  # as OPERATIONS' quick path does: two floats and a finite result, else Excel's rules
+            result = self.name("t")
+            self.emit(f"if not ({both_numbers} and ({result} := {a} {op} {b}) - {result} == 0.0):")
+            self.emit(f"    {result} = {self.constant(OPERATIONS[op])}({a}, {b})")
+            return result
         return self.assign(f"{self.constant(OPERATIONS[op])}({a}, {b})")
 
     def call(self, node: Node, sheet: str) -> str:
@@ -127,16 +132,17 @@ class _Writer:
         return self.assign(f"{self.constant(function)}([{', '.join(parts)}])")
 
     def if_(self, args: Sequence[Node], sheet: str) -> str:
-        flag = self.assign(f"to_bool({self.scalar(args[0], sheet)})")
+        condition = self.scalar(args[0], sheet)
+        flag = self.assign(f"{condition} if type({condition}) is bool else to_bool({condition})")  # True, False or an error
         then = args[1]
         other = args[2] if len(args) == 3 else None
         result = self.name("t")
-        self.emit(f"if isinstance({flag}, XlError):")
-        self.emit(f"    {result} = {flag}")
-        self.emit(f"elif {flag}:")
+        self.emit(f"if {flag} is True:")
         self.nested(result, lambda: self.zero_if_blank(then, self.scalar(then, sheet)))
-        self.emit("else:")
+        self.emit(f"elif {flag} is False:")
         self.nested(result, (lambda: self.zero_if_blank(other, self.scalar(other, sheet))) if other else lambda: "False")
+        self.emit("else:")
+        self.emit(f"    {result} = {flag}")
         return result
 
     def branch(self, test: str, when: Callable[[], str], otherwise: Callable[[], str]) -> str:
