@@ -52,13 +52,13 @@ def _uncaptured(pattern: str) -> str:
 
 
 def _possessive(pattern: str) -> str:
-    """The pattern with its groups' repeats made possessive (Python 3.11 and later), which saves the matcher its
+    """The pattern with its repeats made possessive (Python 3.11 and later), which saves the matcher its
     bookkeeping for taking back what a repeat took: a third of its time here. The grammar never needs to take
     anything back (each construct starts unlike anything that may follow it), and a possessive pattern matches
     only what the plain one matches, so at worst a part would go to the general parser."""
     if sys.version_info < (3, 11):
         return pattern
-    return re.sub(r"(?<!\\)\)([*?+])(?![*?+])", r")\1+", pattern)
+    return re.sub(r"(?<!\\)([)\]])([*?+]|\{[0-9]+(?:,[0-9]*)?\})(?![*?+])", r"\1\2+", pattern)  # groups and classes
 
 
 # The whole cell data, every character accounted for (the text too: no character or entity the XML parser refuses)
