@@ -6,6 +6,7 @@ import pickle
 from datetime import date
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,20 @@ def test_a_row_reads_as_its_dict_and_travels(values):
         assert all(candidate.get(k, "x") == plain.get(k, "x") and (k in candidate) == (k in plain) for k in [*KEYS, "nope"])
         assert all(type(candidate[k]) is type(plain[k]) for k in plain)
     assert back.keys_ is row.keys_  # the field ids are held once, however many reports bring them
+
+
+@pytest.mark.parametrize("keys", [("a", "b\nc", "d"), ("a", "b", "c"), ("x",)])
+def test_a_row_travels_to_a_process_that_never_saw_its_field_ids(keys):
+    """The ids travel as one text when no id holds a newline (else as a tuple); a process meeting them for the
+    first time rebuilds them, and the next row with the same ids shares them."""
+    from xlkit.intake import rows
+
+    plain = {key: float(i) for i, key in enumerate(keys)}
+    message = pickle.dumps(ValueRow.of(plain, keys))
+    rows._BY_KEYS.clear()
+    rows._BY_TEXT.clear()
+    first, second = pickle.loads(message), pickle.loads(message)
+    assert dict(first) == plain == dict(second) and first.keys_ == keys and second.keys_ is first.keys_
 
 
 @settings(max_examples=150, deadline=None)

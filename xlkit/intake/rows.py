@@ -13,7 +13,7 @@ import math
 import sys
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,14 +23,15 @@ ABSENT, NUMBER, OTHER = 0, 1, 2  # a field's kind in a row
 
 
 class ValueRow(Mapping[str, Value]):
-    __slots__ = ("index", "keys_", "kinds", "numbers", "others")
+    __slots__ = ("index", "keys_", "keyset", "kinds", "numbers", "others")
 
     def __init__(self, keys: tuple[str, ...], kinds: bytes, numbers: array, others: Sequence[Any]):
-        self.keys_, self.index = _shared(keys)
+        self.keyset = _shared(keys)
+        self.keys_, self.index = self.keyset.keys, self.keyset.positions
         self.kinds = kinds  # ABSENT, NUMBER or OTHER per field
         self.numbers = numbers  # the numbers; NaN where the field is not a number
         # text, booleans, dates, errors, integers; None elsewhere. Short text is held once across units ("通过", "")
-        self.others = tuple(sys.intern(v) if type(v) is str and len(v) <= 16 else v for v in others)
+        self.others = tuple([sys.intern(v) if type(v) is str and len(v) <= 16 else v for v in others])
 
     @classmethod
     def of(cls, values: Mapping[str, Value], order: Sequence[str]) -> ValueRow:
@@ -70,20 +71,43 @@ class ValueRow(Mapping[str, Value]):
         return len(self.kinds) - self.kinds.count(ABSENT)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return ValueRow, (self.keys_, self.kinds, self.numbers, self.others)
+        # the field ids travel as one text: a reader sends a row per file, and the main process would otherwise
+        # unpickle and hash some 500 strings each time to find the ids it already holds
+        keys = self.keyset.text if self.keyset.text is not None else self.keys_
+        return _restored, (keys, self.kinds, self.numbers, self.others)
 
 
-_KEYSETS: dict[tuple[str, ...], tuple[tuple[str, ...], dict[str, int]]] = {}
+class KeySet(NamedTuple):
+    keys: tuple[str, ...]
+    positions: dict[str, int]
+    text: str | None  # the ids joined by newlines (None if an id holds one: then the tuple travels)
 
 
-def _shared(keys: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, int]]:
+_BY_KEYS: dict[tuple[str, ...], KeySet] = {}
+_BY_TEXT: dict[str, KeySet] = {}
+
+
+def _shared(keys: tuple[str, ...]) -> KeySet:
     """One copy of a layout's field ids and their index, whichever report (or unpickled message) brings them."""
-    found = _KEYSETS.get(keys)
+    found = _BY_KEYS.get(keys)
     if found is None:
-        if len(_KEYSETS) > 4096:  # layouts are few; a flood of distinct ones only costs the sharing
-            _KEYSETS.clear()
-        found = _KEYSETS[keys] = (keys, {key: i for i, key in enumerate(keys)})
+        if len(_BY_KEYS) > 4096:  # layouts are few; a flood of distinct ones only costs the sharing
+            _BY_KEYS.clear()
+            _BY_TEXT.clear()
+        text = "\n".join(keys)
+        found = _BY_KEYS[keys] = KeySet(keys, {key: i for i, key in enumerate(keys)},
+                                         text if keys and text.count("\n") == len(keys) - 1 else None)
+        if found.text is not None:
+            _BY_TEXT[found.text] = found
     return found
+
+
+def _restored(keys: str | tuple[str, ...], kinds: bytes, numbers: array, others: Sequence[Any]) -> ValueRow:
+    """A row from a message: its field ids found by their text when this process holds them already."""
+    if isinstance(keys, str):
+        known = _BY_TEXT.get(keys)
+        keys = known.keys if known is not None else tuple(keys.split("\n"))
+    return ValueRow(keys, kinds, numbers, others)
 
 
 def columns(rows: Sequence[Mapping[str, Value]]) -> dict[str, Any]:
