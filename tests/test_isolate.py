@@ -9,6 +9,7 @@ import weakref
 
 import pytest
 
+from xlkit.bureau import isolate
 from xlkit.bureau.isolate import COLLECT_EVERY, run_isolated, side_by_side
 from xlkit.errors import ConsolidationError
 
@@ -123,3 +124,23 @@ def test_a_worker_collects_cyclic_garbage_between_items_not_during_them():
     live = [o.value[0] for o in outcomes]
     assert not any(o.value[1] for o in outcomes)  # no collection in the middle of an item
     assert max(live) <= COLLECT_EVERY and live[-1] < live[COLLECT_EVERY - 2]  # freed every COLLECT_EVERY items
+
+
+_KEPT: list[_Cycle] = []
+
+
+def keep_a_while(item: int) -> int:
+    """Item 0 makes a cycle that lives through a young collection (so it grows old), then dies at item 300."""
+    if item == 0:
+        _KEPT.append(_Cycle())
+        _LIVE.add(_KEPT[0])
+    elif item == 300:
+        _KEPT.clear()
+    return len(_LIVE)
+
+
+def test_old_cyclic_garbage_is_collected_by_the_occasional_full_collection(monkeypatch):
+    monkeypatch.setattr(isolate, "FULL_EVERY", 3)  # young collections at items 256 and 512, a full one at 768
+    live = [o.value for o in run_isolated(keep_a_while, range(4 * COLLECT_EVERY), jobs=1)]
+    assert live[299] == 1 and live[600] == 1  # grown old at 256, dead at 300: the young collection at 512 leaves it
+    assert live[800] == 0  # the full one at 768 frees it
