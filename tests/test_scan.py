@@ -198,6 +198,12 @@ def test_only_frames_of_a_forms_size_are_remembered(parts):
     assert _fast(reader, large) == _general(reader, large)  # still read, and read the same
     assert remembered() == before
     assert _fast(reader, sheet) == _general(reader, sheet) and remembered() >= 1
+    # a flood of distinct frames, under many heads and many per head, never holds more than MAX_FRAMES
+    for i in range(scan.MAX_FRAMES + 50):
+        distinct = sheet.replace(b"<sheetData>", f"<!--{i % 40}--><sheetData>".encode(), 1).replace(
+            b"</worksheet>", f"<!--{i}--></worksheet>".encode(), 1)
+        assert scan_sheet(distinct) is not None
+        assert remembered() <= scan.MAX_FRAMES
 
 
 @pytest.mark.parametrize("space", [b"\x0b", b"\x0c", b"\x1c", "\u3000".encode(), "\u2028".encode(), "\x85".encode(), b" \r\n\t"])

@@ -84,7 +84,7 @@ def _worker(conn: Connection, func: Callable[[Any], Any], memory_bytes: int | No
 
 COLLECT_EVERY = 256  # items between two collections of a worker's young cyclic garbage (what the last items made)
 # A full collection also walks what lives on (layouts, generated formulas, caches: some 150,000 objects, 60 ms, which
-# every 256 files was a sixth of a millisecond a file); it runs one time in this many, for long-lived objects that died
+# every 256 files was a quarter of a millisecond a file); it runs one time in this many, for long-lived objects that died
 FULL_EVERY = 16
 DEPTH = 2  # items sent ahead to a worker: it starts the next one while the parent takes in the last answer
 

@@ -309,7 +309,8 @@ class _Checker:
 
 
 def _same_value(cached: Any, recomputed: Value) -> bool:
-    """(Two floats, the common case, are compared by the caller without the call; the same test is below.)"""
+    """Whether a cached result is the recomputed one (numbers to 1e-9 relative). The caller compares two floats, the
+    common case, itself."""
     if isinstance(recomputed, (int, float)) and not isinstance(recomputed, bool):
         if cached is None or isinstance(cached, bool) or not isinstance(cached, (int, float)):
             return False

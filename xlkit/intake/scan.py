@@ -205,8 +205,8 @@ def _sheet_frame(data: bytes, start: int, end: int) -> tuple[bool, bool] | None:
             return frame
     before, rest = data[after:cut], data[resume:]
     frame = _frame(head + MARK + before + tag + rest)
-    if len(head) + len(before) + len(rest) <= MAX_REMEMBERED and len(known) < 8:
-        if len(_frames) >= MAX_FRAMES:
+    if len(head) + len(before) + len(rest) <= MAX_REMEMBERED:
+        if sum(map(len, _frames.values())) >= MAX_FRAMES:
             _frames.clear()  # full (many forms, or hostile parts): start again rather than grow
         _frames.setdefault(head, []).append((before, tag, rest, frame))
     return frame
@@ -229,7 +229,7 @@ def _frame(frame: bytes) -> tuple[bool, bool] | None:
 # The frames of one form's sheets are the same in every unit's file, so each is parsed once and remembered by the
 # bytes before the cell data: (the tail up to the page header's text, the header's tag, the tail after it, what the
 # frame says). Only frames of a size forms have are remembered, so that hostile parts cannot fill a reader's memory
-# (at most 256 heads of 8 frames of 256 KB).
+# (at most 256 frames of 256 KB).
 MAX_REMEMBERED, MAX_FRAMES = 256 * 1024, 256
 _frames: dict[bytes, list[tuple[bytes, bytes, bytes, tuple[bool, bool] | None]]] = {}
 
