@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 import weakref
 
@@ -142,5 +143,7 @@ def keep_a_while(item: int) -> int:
 def test_old_cyclic_garbage_is_collected_by_the_occasional_full_collection(monkeypatch):
     monkeypatch.setattr(isolate, "FULL_EVERY", 3)  # young collections at items 256 and 512, a full one at 768
     live = [o.value for o in run_isolated(keep_a_while, range(4 * COLLECT_EVERY), jobs=1)]
-    assert live[299] == 1 and live[600] == 1  # grown old at 256, dead at 300: the young collection at 512 leaves it
+    assert live[299] == 1  # grown old at 256, dead at 300
+    if sys.version_info < (3, 14):  # generational collectors: a young collection leaves old objects alone
+        assert live[600] == 1  # (3.14's incremental collector may take some of them in any collection)
     assert live[800] == 0  # the full one at 768 frees it
