@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from xml.etree.ElementTree import Element
 
 from ..errors import FileProblem, FormulaSyntaxError
-from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, col_index, col_letters
+from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, cell_name, col_index, col_letters
 from ..form.formula import rewrite_tokens
 from .package import Package, parse_xml
 from .scan import ScannedCell, formula_text, scan_sheet, scan_strings, unescape
@@ -311,12 +311,13 @@ _ADDRESSES: dict[Position, str] = {}  # the positions a form reads, the same in 
 
 
 def _address(position: Position) -> str:
-    row, col = position
-    if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
-        return ""  # no cell has it
+    try:
+        address = cell_name(*position)
+    except AddressError:
+        return ""  # outside the grid: no cell has it
     if len(_ADDRESSES) >= 65536:
         _ADDRESSES.clear()
-    address = _ADDRESSES[position] = f"{col_letters(col)}{row + 1}"
+    _ADDRESSES[position] = address
     return address
 
 
