@@ -83,7 +83,7 @@ def test_a_unit_uploads_sees_its_result_and_explains_a_warning(site):
     result = client.get(f"/u/{links['W02']}?r={receipt_of(answer)}")
     elapsed = time.perf_counter() - started
     assert "已收到 W02.xlsx，当前状态：已接收（有警告）" in result.text and "实有人数不超过人员编制" in result.text
-    assert elapsed < 30  # a sanity bound only; the figure is in the README's benchmark
+    assert elapsed < 30  # a sanity bound only; the figure is in docs/performance.md
     note = next(line for line in result.text.split("<textarea") if "note-" in line)
     index = note.split('name="note-', 1)[1].split('"', 1)[0]
     saved = client.post(f"/u/{links['W02']}/explain", {"csrf": result.csrf(), "receipt": str(receipt_of(answer)),

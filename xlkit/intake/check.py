@@ -305,7 +305,7 @@ class _Checker:
             name = self.located.sheet_name(sheet.name)
             if not self.reader.is_protected(name):
                 self.add("protection-removed", sheet=name)
-        # Workbook structure protection is not checked: LibreOffice drops it on every save (see README).
+        # Workbook structure protection is not checked: LibreOffice drops it on every save (see docs/interop.md).
 
 
 def _same_value(cached: Any, recomputed: Value) -> bool:
