@@ -13,6 +13,7 @@ import click
 from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
 from .common import CliError, bounds, dumps, load, reports_errors, spec_option
+from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -317,7 +318,7 @@ def demo(directory: str) -> None:
     run_demo(Path(directory), echo=click.echo)
 
 
-for _command in CAMPAIGN_COMMANDS:
+for _command in [*CAMPAIGN_COMMANDS, serve]:
     main.add_command(_command)
 
 
