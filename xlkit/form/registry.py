@@ -30,7 +30,8 @@ class SpecRegistry:
 
     @classmethod
     def default(cls, extra: list[str | Path] | None = None) -> SpecRegistry:
-        """Given specs first (the first is current), else the built-in form; then every spec beside the built-in one."""
+        """Given specs first (the first is current), else the built-in form; then every spec beside the built-in one.
+        A spec there that fails to load is a SpecError: skipped, its returns would all read as unknown-version."""
         builtin = builtin_spec_path()
         specs = [load_spec(p) for p in _expand(extra or [])] or [load_spec(builtin)]
         known = {s.fingerprint() for s in specs}
@@ -38,8 +39,8 @@ class SpecRegistry:
         for path in sorted(builtin.parent.rglob("*.yaml"), key=lambda p: (len(p.relative_to(builtin.parent).parts), p)):
             try:
                 spec = load_spec(path)
-            except SpecError:
-                continue
+            except SpecError as exc:
+                raise SpecError(f"a spec beside the built-in form does not load (fix or remove it): {exc}") from None
             if spec.fingerprint() not in known:
                 known.add(spec.fingerprint())
                 specs.append(spec)

@@ -63,6 +63,9 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "模板版本（指纹）没有对应的表样定义。"),
     IssueType("metadata-damaged", "error", "file", "模板标识信息已损坏（{detail}）。", "模板标识信息无法读取，或生成参数超出表样允许范围。"),
     IssueType("protection-removed", "warning", "file", "工作表“{sheet}”的保护已被取消。", "某张表的保护被取消。"),
+    IssueType("internal-error", "error", "file", "{detail}本程序（xlkit）内部出错，这不是报送单位的问题；该文件暂未能检查，"
+              "请财政部门将此文件和出错时间报告给 xlkit 维护人员处理。",
+              "xlkit 自身的程序错误（不是文件的问题）：记入日志，该文件暂不计入，其余文件照常检查。"),
     IssueType("reader-crash", "error", "file", "读取文件时出错（{detail}），请重新导出后报送。", "读取进程出错、崩溃、超时或超出内存。"),
     # --- fields and cells
     IssueType("sheet-renamed", "warning", "field", "工作表“{expected}”被改名为“{sheet}”，已按新名称读取；请勿修改工作表名称。",
