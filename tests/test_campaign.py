@@ -438,3 +438,82 @@ def test_cli_campaign_commands(camp, spec, tmp_path):
     book = openpyxl.load_workbook(summary)
     assert any("财政部门已退回该文件：请补充说明" in str(c.value) for row in book["校验问题"].iter_rows() for c in row)
     assert any("台账：已退回" in str(c.value) for row in book["报送情况"].iter_rows() for c in row)
+
+
+def test_a_decision_names_its_receipt_and_is_refused_once_a_newer_file_came(camp, spec, tmp_path):
+    folder, files = camp
+    warned = variant(files["U2"], tmp_path / "U2_warned.xlsx", spec, **{"staff.actual": 500})
+    first = receive(folder, [files["U2"]])[0].receipt
+    newer = receive(folder, [warned])[0].receipt  # arrives while the officer still looks at the first
+    for decide in (lambda: accept_unit(folder, "U2", receipt=first), lambda: return_unit(folder, "U2", "请修改", receipt=first)):
+        with pytest.raises(CampaignError, match=rf"已有更新的文件（收件 {newer}，U2_warned.xlsx，.* 收到），本次决定针对的是收件 {first}"):
+            decide()
+    assert status_by_code(folder)["U2"] == "received-warnings" and not Ledger(folder).actions("U2")
+    with pytest.raises(CampaignError, match="不是 乙单位 的文件"):
+        accept_unit(folder, "U2", receipt=receive(folder, [files["U1"]])[0].receipt)
+    decision = accept_unit(folder, "U2", receipt=newer)
+    assert decision.receipt is not None and decision.receipt.id == newer and decision.unit.status == "confirmed"
+    assert [a.receipt for a in Ledger(folder).actions("U2")] == [newer]
+
+
+def test_a_decision_concurrent_with_a_receive_is_about_the_file_it_names(camp, spec, tmp_path):
+    """A receipt recorded while a decision is being made is either decided on (it came first) or left open (it came
+    after): never decided unseen, and the status follows the receipt the decision names, not the clocks."""
+    import threading
+
+    folder, files = camp
+    receive(folder, [files["U1"]])
+    copies = [Path(shutil.copy(files["U1"], tmp_path / f"U1_{k}.xlsx")) for k in range(3)]
+    decisions: list[object] = []
+
+    def decide() -> None:
+        for _ in range(6):
+            try:
+                decisions.append(accept_unit(folder, "U1", receipt=Ledger(folder).receipts("U1")[-1].id).receipt)
+            except CampaignError as exc:
+                decisions.append(str(exc))
+
+    thread = threading.Thread(target=decide)
+    thread.start()
+    for path in copies:
+        receive(folder, [path])
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    with Ledger(folder) as ledger:
+        receipts, actions = ledger.receipts("U1"), ledger.actions("U1")
+        ids = [r.id for r in receipts]
+        assert all(a.receipt in ids for a in actions) and len({a.receipt for a in actions}) == len(actions)
+        for action in actions:  # each acceptance landed on the receipt that was current when it was written
+            assert max(r.id for r in receipts if r.received_at < action.at) == action.receipt
+        expected = "confirmed" if actions and actions[-1].receipt == ids[-1] else "received"
+        assert status_by_code(folder)["U1"] == expected
+    assert all(isinstance(d, str) and ("已确认" in d or "更新的文件" in d) for d in decisions if not hasattr(d, "id"))
+
+
+def test_a_decision_reads_the_state_under_the_write_lock(camp, tmp_path, monkeypatch):
+    """A receive that starts while the decision reads the unit's state waits for the decision: the decision is about
+    the file it read, and the new file reopens the unit."""
+    import threading
+
+    import xlkit.campaign.actions as actions
+
+    folder, files = camp
+    first = receive(folder, [files["U1"]])[0].receipt
+    again = Path(shutil.copy(files["U1"], tmp_path / "U1_again.xlsx"))  # the same bytes: its check is cached, the receive quick
+    reading = actions.state_of
+    arrivals: list[threading.Thread] = []
+
+    def read_while_a_file_arrives(ledger, code):
+        if not arrivals:
+            arrivals.append(threading.Thread(target=receive, args=(folder, [again])))
+            arrivals[0].start()
+            arrivals[0].join(timeout=1.5)
+            assert arrivals[0].is_alive(), "a receipt was recorded while the decision was reading the state"
+        return reading(ledger, code)
+
+    monkeypatch.setattr(actions, "state_of", read_while_a_file_arrives)
+    decision = accept_unit(folder, "U1")
+    arrivals[0].join(timeout=60)
+    assert decision.receipt is not None and decision.receipt.id == first
+    assert [a.receipt for a in Ledger(folder).actions("U1")] == [first] and receipts_count(folder) == 2
+    assert status_by_code(folder)["U1"] == "received"  # the newer file is open, not confirmed unseen

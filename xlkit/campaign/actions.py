@@ -4,6 +4,7 @@ unit's history as people read it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 
 from ..bureau.clock import bureau_zone, local_time
@@ -22,49 +23,59 @@ from .state import STATUS_LABELS, UnitState, state_of
 class Decision:
     unit: UnitState  # as it stands after the decision
     letter: Path | None = None
+    receipt: Receipt | None = None  # the receipt decided on
 
 
 def return_unit(folder: str | Path, code: str, reason: str, by: str = "", zone: str = "Asia/Shanghai", contact: str = "",
-                issuer: str | None = None) -> Decision:
+                issuer: str | None = None, receipt: int | None = None) -> Decision:
     """退回: the unit's current file is sent back with a reason and a 审核意见 letter; it leaves the totals until the
-    unit sends again."""
+    unit sends again. `receipt`: the receipt the officer looked at; refused when another has come since."""
     reason = reason.strip()
     if not reason:
-        raise CampaignError("退回须写明原因（--reason）")
+        raise CampaignError("退回须写明原因")
+    local = bureau_zone(zone)
     with Ledger(folder) as ledger:
-        state = state_of(ledger, code)
-        current = _decidable(state, "退回")
-        report = latest_report(ledger, current.sha256)
-        spec = registry_of(ledger).current
+        spec = registry_of(ledger).current  # the spec is loaded before the lock is taken
         title = f"{ledger.meta('year')}年度{spec.template.title}"
-        files = [FileStatus(current.name, "accepted-errors" if current.errors else "accepted", saved_at=report.saved_at)]
-        unit = UnitStatus(state.code, state.name, state.department, state.contact, state.phone, STATUS_LABELS["returned"], files, True)
         letters = ledger.folder / LETTERS
         letters.mkdir(exist_ok=True)
-        with ledger.writing() as db:
+        with ledger.writing() as db:  # the state is read under the write lock: a receipt cannot slip in between
+            state = state_of(ledger, code)
+            current = _decidable(state, "退回", receipt, local)
+            report = latest_report(ledger, current.sha256)
+            files = [FileStatus(current.name, "accepted-errors" if current.errors else "accepted", saved_at=report.saved_at)]
+            unit = UnitStatus(state.code, state.name, state.department, state.contact, state.phone, STATUS_LABELS["returned"], files, True)
             action = db.execute("INSERT INTO actions(unit_code, kind, at, by, text, receipt) VALUES (?, 'return', ?, ?, ?, ?)",
                                 (code, now(), by, reason, current.id)).lastrowid
             letter = letters / (UNSAFE_FILENAME.sub("_", f"{code}_{state.name}_退回_{action}") + ".xlsx")
-            write_letter(letter, title, unit, report.issues, (issuer or spec.template.issuer, contact), bureau_zone(zone), reason)
+            write_letter(letter, title, unit, report.issues, (issuer or spec.template.issuer, contact), local, reason)
             db.execute("UPDATE actions SET letter = ? WHERE id = ?", (str(letter.relative_to(ledger.folder)), action))
-        return Decision(state_of(ledger, code), letter)
+        return Decision(state_of(ledger, code), letter, current)
 
 
-def accept_unit(folder: str | Path, code: str, by: str = "", require_explanations: bool | None = None) -> Decision:
+def accept_unit(folder: str | Path, code: str, by: str = "", require_explanations: bool | None = None,
+                receipt: int | None = None, zone: str = "Asia/Shanghai") -> Decision:
     """确认: the bureau accepts the unit's current file with its warnings; refused while it has errors, and, where
-    the campaign (or the call) requires it, while a warning has no 说明."""
+    the campaign (or the call) requires it, while a warning has no 说明. `receipt` as for `return_unit`."""
+    local = bureau_zone(zone)
     with Ledger(folder) as ledger:
-        state = state_of(ledger, code)
-        current = _decidable(state, "确认")
-        if current.errors:
-            raise CampaignError(f"{state.name or code} 的当前文件（{current.name}）有 {current.errors} 个错误，不能确认；请退回")
-        required = ledger.settings().get("require_explanations", False) if require_explanations is None else require_explanations
-        if required and current.unexplained:
-            raise CampaignError(f"{state.name or code} 的当前文件有 {current.unexplained} 个警告没有填写说明；本次任务要求说明后才能确认")
-        with ledger.writing() as db:
+        with ledger.writing() as db:  # read and decided in one transaction
+            state = state_of(ledger, code)
+            current = _decidable(state, "确认", receipt, local)
+            who = state.name or state.code
+            if current.errors:
+                raise CampaignError(f"{who} 的当前文件（{current.name}）有 {current.errors} 个错误，不能确认；请退回")
+            required = ledger.settings().get("require_explanations", False) if require_explanations is None else require_explanations
+            if required and current.unexplained:
+                raise CampaignError(f"{who} 的当前文件有 {current.unexplained} 个警告没有填写说明；本次任务要求说明后才能确认")
             db.execute("INSERT INTO actions(unit_code, kind, at, by, text, receipt) VALUES (?, 'accept', ?, ?, '', ?)",
                        (code, now(), by, current.id))
-        return Decision(state_of(ledger, code))
+        return Decision(state_of(ledger, code), None, current)
+
+
+def describe(receipt: Receipt, zone: tzinfo) -> str:
+    """A receipt as an officer recognises it: 收件 7，a.xlsx，2020-03-01 10:32 收到."""
+    return f"收件 {receipt.id}，{receipt.name}，{local_time(receipt.received_at, zone)} 收到"
 
 
 def history(folder: str | Path, code: str, zone: str = "Asia/Shanghai") -> tuple[UnitState, list[str]]:
@@ -95,12 +106,18 @@ def events(state: UnitState) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def _decidable(state: UnitState, what: str) -> Receipt:
+def _decidable(state: UnitState, what: str, receipt: int | None, zone: tzinfo) -> Receipt:
     current = state.current
+    who = state.name or state.code
     if current is None:
-        raise CampaignError(f"{state.name or state.code} 还没有报送文件，无法{what}")
+        raise CampaignError(f"{who} 还没有报送文件，无法{what}")
+    if receipt is not None and receipt != current.id:
+        if all(r.id != receipt for r in state.receipts):
+            raise CampaignError(f"收件 {receipt} 不是 {who} 的文件；其当前文件为（{describe(current, zone)}）")
+        raise CampaignError(f"该单位已有更新的文件（{describe(current, zone)}），本次决定针对的是收件 {receipt}；"
+                            "请查看新文件后再决定")
     if state.status == "returned":
-        raise CampaignError(f"{state.name or state.code} 已退回，正等待再报；收到新文件后才能再{what}")
+        raise CampaignError(f"{who} 已退回，正等待再报；收到新文件后才能再{what}")
     if state.status == "confirmed" and what == "确认":
-        raise CampaignError(f"{state.name or state.code} 已确认")
+        raise CampaignError(f"{who} 已确认")
     return current

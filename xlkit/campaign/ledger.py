@@ -39,7 +39,17 @@ CREATE TABLE IF NOT EXISTS tokens(id INTEGER PRIMARY KEY, unit_code TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS explanations(id INTEGER PRIMARY KEY, receipt INTEGER NOT NULL REFERENCES receipts, issue INTEGER NOT NULL,
     text TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS explanations_receipt ON explanations(receipt, issue, id);
+CREATE TABLE IF NOT EXISTS sessions(id INTEGER PRIMARY KEY, digest TEXT NOT NULL UNIQUE, account TEXT NOT NULL, address TEXT NOT NULL,
+    generation INTEGER NOT NULL, created REAL NOT NULL, last_seen REAL NOT NULL, ended REAL, ended_why TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS login_attempts(account TEXT NOT NULL, address TEXT NOT NULL, failures INTEGER NOT NULL, next_at REAL NOT NULL,
+    PRIMARY KEY(account, address));
 """
+
+
+def quoted(text: str, limit: int = 60) -> str:
+    """A name from outside (a command line, a URL) as people read it: in 「」, control characters removed, cut short."""
+    clean = "".join(c for c in text if c.isprintable())
+    return f"「{clean[:limit]}{'…' if len(clean) > limit else ''}」"
 
 
 def now() -> str:

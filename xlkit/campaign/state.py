@@ -9,7 +9,7 @@ from typing import Any
 
 from ..bureau.clock import local_time
 from ..errors import CampaignError
-from .ledger import Action, Ledger, Receipt
+from .ledger import Action, Ledger, Receipt, quoted
 
 STATUS_LABELS = {
     "not-sent": "未报送",
@@ -59,11 +59,12 @@ class UnitState:
 
 def status_of(receipts: list[Receipt], actions: list[Action]) -> str:
     """未报送 → 已接收 / 已接收（有警告）/ 审核不通过 → 已退回 → 已再报 → 已确认; a new receipt after a decision
-    reopens the unit (the decision was about another file)."""
+    reopens the unit (the decision was about another file). A decision counts for the receipt it names, whatever the
+    clocks say (one without a receipt: for the receipt before it)."""
     current = receipts[-1] if receipts else None
     if current is None:
         return "not-sent"
-    decided = [a for a in actions if a.at > current.received_at]
+    decided = [a for a in actions if a.receipt == current.id or (a.receipt is None and a.at > current.received_at)]
     if decided:
         return "returned" if decided[-1].kind == "return" else "confirmed"
     if current.errors:
@@ -103,7 +104,7 @@ def state_of(ledger: Ledger, code: str) -> UnitState:
         return UnitState(row["code"], row["name"], row["department"], row["contact"], row["phone"], status_of(mine, done), mine, done)
     if mine:
         return UnitState(code, "", "", "", "", status_of(mine, done), mine, done, in_roster=False)
-    raise CampaignError(f"报送任务中没有单位 {code!r}（不在名单中，也没有收到过它的文件）")
+    raise CampaignError(f"报送任务中没有单位{quoted(code)}（不在名单中，也没有收到过它的文件）")
 
 
 def parse_deadline(text: str) -> date | None:
