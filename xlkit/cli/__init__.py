@@ -14,6 +14,7 @@ from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
 from .common import CliError, bounds, dumps, load, reports_errors, spec_option
 from .serve import serve
+from .spec import spec
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -318,7 +319,7 @@ def demo(directory: str) -> None:
     run_demo(Path(directory), echo=click.echo)
 
 
-for _command in [*CAMPAIGN_COMMANDS, serve]:
+for _command in [*CAMPAIGN_COMMANDS, serve, spec]:
     main.add_command(_command)
 
 

@@ -21,6 +21,7 @@ from .layout import Layout
 from .params import make_params
 from .placement import build_layout
 from .spec import Spec
+from .specsource import located, yaml_problem
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -64,21 +65,32 @@ def load_spec(source: str | Path | None = None) -> Spec:
 @lru_cache(maxsize=32)  # a form composed by others (the project form) is loaded and checked once per run, not per user
 def _load_text(source: str, text: str) -> Spec:
     path = Path(source)
+    problems = model_problems(source, text)
+    if isinstance(problems, Spec):
+        spec = problems
+    else:
+        more = f" (and {len(problems) - 1} more; xlkit spec check lists them all)" if len(problems) > 1 else ""
+        raise SpecError(problems[0] + more)
+    try:
+        spec = _load_composed(spec, path)
+        check_spec(spec, path)
+    except SpecError as exc:
+        raise SpecError(located(source, text, str(exc).removeprefix(f"{path}: "))) from None
+    return spec
+
+
+def model_problems(source: str, text: str) -> Spec | list[str]:
+    """The spec's model, or every problem the YAML parser and the model find, each as `file:line: spec path: what`."""
     try:
         raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        return [yaml_problem(source, exc)]
     if not isinstance(raw, dict):
-        raise SpecError(f"{path}: a spec is a YAML mapping with template, types and sheets")
+        return [f"{source}: a spec is a YAML mapping with template, types and sheets"]
     try:
-        spec = Spec.model_validate(raw)
+        return Spec.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SpecError(f"{path}: {_path(first['loc']) or '(top)'}: {first['msg']}{more}") from None
-    spec = _load_composed(spec, path)
-    check_spec(spec, path)
-    return spec
+        return [located(source, text, f"{_path(error['loc']) or '(top)'}: {error['msg']}") for error in exc.errors()]
 
 
 def _load_composed(spec: Spec, path: Path) -> Spec:
@@ -101,6 +113,8 @@ def _load_composed(spec: Spec, path: Path) -> Spec:
         for name, values in other.lists.items():
             lists[f"{entry.id}:{name}"] = values
         for name, vtype in other.types.items():
+            if name in other.supplied_types:
+                continue
             types[f"{entry.id}:{name}"] = vtype.model_copy(update={"choices": f"{entry.id}:{vtype.choices}"}) if vtype.choices else vtype
         composed.append(entry.model_copy(update={"fingerprint": other.fingerprint(), "loaded": other}))
     return spec.model_copy(update={"types": types, "lists": lists, "compose": composed})
@@ -116,9 +130,12 @@ def check_spec(spec: Spec, path: Path) -> None:
     """What the model alone cannot say: every placeholder, table and type resolves, no formula depends on itself,
     at the default row counts and at the largest (a formula may reach rows only larger counts create)."""
     try:
-        for counts in _trial_counts(spec):
+        for counts in trial_counts(spec):
             layout = build_layout(spec, make_params(spec, counts=counts))
             formula_order(layout)
+            for slot in layout.fields.values():
+                if slot.type not in spec.types:
+                    raise SpecError(f"{slot.spec_path}: unknown type {slot.type!r}; the spec defines {', '.join(spec.types)}")
         _check_summary(spec, build_layout(spec))
         _check_previous(spec, build_layout(spec))
     except SpecError as exc:
@@ -127,7 +144,7 @@ def check_spec(spec: Spec, path: Path) -> None:
         raise SpecError(f"{path}: parameters: {exc}") from None
 
 
-def _trial_counts(spec: Spec) -> list[dict[str, int]]:
+def trial_counts(spec: Spec) -> list[dict[str, int]]:
     defaults = {key: p.default for key, p in spec.parameters.items()}
     largest = {key: p.max for key, p in spec.parameters.items()}
     return [defaults] if largest == defaults else [defaults, largest]

@@ -7,15 +7,15 @@ import json
 import re
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-FIELD_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_#{}*]+)*$")
-KEY = re.compile(r"^[a-z_][a-z0-9_{}]*$")
+from .spec_base import FIELD_ID, KEY, Model
+from .spec_summary import Summary, SummaryColumn, SummarySheet
+
+__all__ = ["FIELD_ID", "KEY", "Model", "Summary", "SummaryColumn", "SummarySheet"]  # the whole model, from one module
+
 MAX_REPEAT = 1000  # rows one parameter may ask for: a returned file names its own counts, and they must stay bounded
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class TemplateInfo(Model):
@@ -226,106 +226,6 @@ class Rule(Model):
         return self
 
 
-class SummaryColumn(Model):
-    field: str | None = None
-    count: str | None = None
-    label: str
-    group: str = ""
-    type: str = "money"
-    total: Literal["sum", "average", "ratio", "none"] = "sum"  # what the 小计 and 合计 rows hold
-    ratio_of: tuple[str, str] | None = None  # total: ratio — the 小计 is numerator / denominator, two fields of the same sheet
-
-    @model_validator(mode="after")
-    def _source(self) -> SummaryColumn:
-        if (self.field is None) == (self.count is None):
-            raise ValueError("a summary column has exactly one of field/count")
-        return self
-
-
-class GradeChart(Model):
-    field: str
-    title: str
-
-
-class StructureChart(Model):
-    title: str
-    fields: list[str] = Field(min_length=1)
-
-
-class Indicator(Model):
-    """A 共性指标: a ratio of two fields, per unit and per department (the ratio of the sums)."""
-
-    id: str = Field(pattern=KEY.pattern)
-    label: str
-    numerator: str
-    denominator: str
-
-
-# sheet names the summary workbook writes besides the themed ones
-RESERVED_SUMMARY_SHEETS = ("校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit", "_units")
-SHEET_NAME = re.compile(r"^[^\[\]:*?/\\']{1,31}$")
-
-
-class Watch(Model):
-    """A list under a themed table: the entries whose field is below a threshold (执行率低于80%的项目)."""
-
-    field: str
-    below: float
-    label: str
-
-
-class SummarySheet(Model):
-    """One print-ready table of the summary (收入, 支出和结余 …): a unit per row, a few columns that fit the paper."""
-
-    name: str = Field(pattern=SHEET_NAME.pattern)
-    title: str
-    columns: list[SummaryColumn] = Field(min_length=1)
-    watch: list[Watch] = []
-
-    @model_validator(mode="after")
-    def _ratios(self) -> SummarySheet:
-        fields = [c.field for c in self.columns]
-        for column in self.columns:
-            if (column.total == "ratio") != (column.ratio_of is not None):
-                raise ValueError(f"{column.label}: total: ratio goes with ratio_of: [numerator, denominator]")
-            if column.ratio_of and not all(f in fields for f in column.ratio_of):
-                raise ValueError(f"{column.label}: ratio_of names fields that are not columns of sheet {self.name}")
-        return self
-
-
-class Summary(Model):
-    title: str
-    entity: str = "单位"  # what a row is: 单位, or 项目 for a project form (headers 项目编码, 项目名称)
-    paper: Literal["A4", "A3"] = "A4"  # every themed sheet prints landscape on it
-    sheets: list[SummarySheet] = Field(min_length=1)
-    grade_chart: GradeChart | None = None
-    structure_chart: StructureChart | None = None
-    indicators: list[Indicator] = []
-    ranking: str | None = None  # the field units are ranked by (the score), overall and within department
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flat_columns(cls, data: Any) -> Any:
-        """A spec written before the themed sheets lists `columns:` flat: they print as one sheet, 汇总."""
-        if isinstance(data, dict) and "columns" in data and "sheets" not in data:
-            data = {**data, "sheets": [{"name": "汇总", "title": data.get("title", "汇总"), "columns": data["columns"]}]}
-            del data["columns"]
-        return data
-
-    @model_validator(mode="after")
-    def _sheet_names(self) -> Summary:
-        names = [s.name for s in self.sheets]
-        for name in names:
-            if name in RESERVED_SUMMARY_SHEETS or names.count(name) > 1:
-                raise ValueError(f"summary sheet name {name!r} is used twice or reserved")
-        return self
-
-    @property
-    def columns(self) -> list[SummaryColumn]:
-        """Every column of every sheet, in order: the fields the summary reports."""
-        return [c for s in self.sheets for c in s.columns]
-
-
 class Link(Model):
     """A field of the host form that takes its value from a composed copy, by formula: typed once."""
 
@@ -346,8 +246,8 @@ class Compose(Model):
     after: str | None = None  # the host sheet the copies follow (default: the last)
     prefill: dict[str, str] = {}  # the other spec's prefill key -> `item` (the item's name) or a prefill key of this form
     links: list[Link] = []
-    fingerprint: str = ""  # the other spec's, set on load: a change there is a change of this form
-    loaded: Any = Field(default=None, exclude=True)  # the other spec, set on load
+    fingerprint: SkipJsonSchema[str] = ""  # the other spec's, set on load: a change there is a change of this form
+    loaded: SkipJsonSchema[Any] = Field(default=None, exclude=True)  # the other spec, set on load
 
 
 class PreviousFigure(Model):
@@ -367,6 +267,12 @@ class Previous(Model):
     texts: list[str] = []  # input fields (patterns, * = any part) whose last-year text starts this year's workbook
 
 
+# Types the spec language supplies when a spec does not define them: the 校验 sheet's result cells, and text (a
+# column without a type, a 说明). A spec may define either itself; a supplied one is not part of the form's
+# fingerprint.
+IMPLICIT_TYPES: dict[str, dict[str, Any]] = {"text": {"base": "text"}, "result": {"base": "text"}}
+
+
 class Spec(Model):
     template: TemplateInfo
     parameters: dict[str, Parameter] = {}
@@ -378,6 +284,20 @@ class Spec(Model):
     summary: Summary | None = None
     compose: list[Compose] = []
     previous: Previous = Previous()
+    supplied_types: SkipJsonSchema[tuple[str, ...]] = Field(default=(), exclude=True)  # set on load: IMPLICIT_TYPES the spec left out
+
+    @model_validator(mode="before")
+    @classmethod
+    def _implicit_types(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "supplied_types" in data:
+            raise ValueError("supplied_types is set by xlkit, not written in a spec")
+        types = data.get("types")
+        if not isinstance(types, dict):
+            return data
+        missing = [name for name in IMPLICIT_TYPES if name not in types]
+        return {**data, "types": {**types, **{name: IMPLICIT_TYPES[name] for name in missing}}, "supplied_types": tuple(missing)}
 
     @model_validator(mode="after")
     def _grades_descending(self) -> Spec:
@@ -390,5 +310,8 @@ class Spec(Model):
         """Identifies the form a workbook was built from: hashes the validated model (not the YAML text),
         leaving out `summary`, which shapes the bureau's consolidation, not the units' workbooks."""
         form = self.model_dump(mode="json", by_alias=True, exclude={"summary"}, exclude_defaults=True)  # new optional keys keep it
+        for name in self.supplied_types:
+            form["types"].pop(name, None)
         canonical = json.dumps(form, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
