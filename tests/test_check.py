@@ -307,3 +307,42 @@ def test_decimal_places_are_counted_as_the_shortest_text_writes_them(number):
 
     exponent = Decimal(repr(number)).normalize().as_tuple().exponent
     assert _decimals(number) == (max(0, -exponent) if isinstance(exponent, int) else 0)
+
+
+@pytest.mark.parametrize(("text", "shown"), [("nan", "非数字（NaN）"), ("+Infinity", "无穷大"), ("-inf", "负无穷大"), ("1e999", "无穷大"),
+                                             ("1_000", "“1_000”（不是数字的写法）"), (" 1 ", "“ 1 ”（不是数字的写法）"),
+                                             ("１２", "“１２”（不是数字的写法）")])
+def test_a_number_cell_whose_text_is_no_number_is_an_error_and_never_a_figure(seed_filled, layout, registry, tmp_path,
+                                                                               text, shown):
+    """OOXML's xsd:double only: what Python's float() also takes ('1_000', 'nan', ' 1 ') is Excel's #NUM! or a
+    corrupt file. The cell is an error in words a clerk knows, and the totals over it are errors, not numbers."""
+    from tamper import Raw
+
+    from xlkit.form.functions import XlError
+
+    slot = layout.fields["income.sub1.fiscal"]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, Raw(f"<v>{text}</v>")))
+    report = check_file(path, registry)
+    [issue] = issues_of(report, "invalid-number")
+    assert (issue.severity, issue.field, issue.cell, issue.found) == ("error", "income.sub1.fiscal", slot.address, shown)
+    assert "#NUM!" in issue.message and (text not in ("nan", "+Infinity", "-inf") or text not in issue.message)
+    assert isinstance(report.values["income.sub1.fiscal"], XlError)
+    assert isinstance(report.values["income.all.total"], XlError)  # never a number in the totals
+    assert [i.code for i in report.issues if i.code != "invalid-number"] == []  # the one root cause, nothing downstream
+
+
+@pytest.mark.parametrize(("typed", "code"), [("一千万", "not-a-number"), ("1,022.51", "number-as-text"), (-5, "below-min")])
+def test_an_input_error_is_one_issue_not_a_cascade_of_stale_values(seed_filled, layout, registry, tmp_path, typed, code):
+    """The file still holds the results cached before the input was changed (as when a tool saved it without
+    recalculating): every total over the faulty input differs, but the error on the input is the one root cause."""
+    from xlkit.form.compute import formula_inputs
+
+    slot = layout.fields["income.sub1.fiscal"]
+    assert sum(1 for inputs in formula_inputs(layout).values() if slot.id in inputs) >= 4  # formulas that read it
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, typed))
+    report = check_file(path, registry)
+    assert [(i.code, i.field) for i in report.issues if not i.code.startswith("check-")] == [(code, slot.id)]
+    # an unrelated stale result is still said
+    other = layout.fields["sangong.all.total"]
+    path = tamper.edit(path, set_cell=(other.sheet, other.address, "=" + other.formula))
+    assert [i.field for i in issues_of(check_file(path, registry), "stale-value")] == ["sangong.all.total"]

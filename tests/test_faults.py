@@ -101,3 +101,19 @@ def test_an_internal_error_in_one_file_leaves_the_batch_going(seed_filled: Path,
     paths = [shutil.copy(seed_filled, tmp_path / name) for name in ("a.xlsx", "bad.xlsx", "c.xlsx")]
     reports = read_all([Path(p) for p in paths], jobs=1, timeout=60, memory_mb=2048)
     assert [[i.code for i in r.issues] for r in reports] == [[], ["internal-error"], []]
+
+
+def test_genuine_damage_below_our_checks_stays_content_damaged(seed_filled: Path, registry: SpecRegistry,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part that cannot be decoded is the file's fault: content-damaged (re-save), not internal-error."""
+    import zlib
+
+    from xlkit.intake.xlsx import XlsxReader
+
+    def undecodable(self: XlsxReader, sheet: str) -> None:
+        raise zlib.error("invalid stored block lengths")
+
+    monkeypatch.setattr(XlsxReader, "_read_sheet", undecodable)
+    report = check_file(seed_filled, registry)
+    assert [i.code for i in report.issues] == ["content-damaged"] and "重新保存" in report.issues[0].message
+    assert "zlib" not in report.issues[0].message

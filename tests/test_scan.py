@@ -8,9 +8,12 @@ LibreOffice write them, must take the fast path.
 
 from __future__ import annotations
 
+import math
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -220,3 +223,39 @@ def test_only_xml_white_space_stands_around_the_root(parts, space):
         mutated = data[:root] + space + data[root:]
         fast = _fast(reader, mutated)
         assert fast is None or fast == _general(reader, mutated)
+
+
+# ------------------------------------------------------------------ a number cell's text: one decoder, both readers
+
+XSD_DOUBLE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)  # xsd:double's decimal form, written apart
+NUMBER_TEXTS = st.one_of(
+    st.from_regex(XSD_DOUBLE, fullmatch=True),
+    st.sampled_from(["1_000", "1_0.5", " 1 ", "\t1", "1\n", "nan", "NaN", "-nan", "inf", "-inf", "+Infinity", "INF", "-INF",
+                     "infinity", "1e999", "-1e999", "1e-999", "１２", "١٢", "0x10", "1e", ".", "+", "1.2.3", "1,000", "1 000",
+                     "1.", ".5", "+.5", "-0", "00012", "1E+05"]),
+    st.text(alphabet="0123456789.eE+-_ \tnaifINFty", min_size=1, max_size=9))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=NUMBER_TEXTS, typed=st.booleans(), formula=st.booleans())
+def test_a_number_cells_text_reads_the_same_on_both_paths_and_only_xsd_double_is_a_number(parts, text, typed, formula):
+    """The scanner takes a number cell only in xsd:double's decimal form (else the general parser reads the part),
+    and both paths decode through `cell_number`: a finite double is a number, anything else ('1_000', ' 1 ', NaN,
+    INF, 1e999) an invalid number (kind "bad", its text kept), never a float Python's float() made of it."""
+    from xlkit.intake.xlsx import RawCell
+
+    reader = parts[0]
+    attrs = ' t="n"' if typed else ""
+    cell = f'<c r="B1" s="0"{attrs}>{"<f>A1+1</f>" if formula else ""}<v>{escape(text)}</v></c>'.encode()
+    data = LIBREOFFICE_STYLE.replace(b'<c r="B1" s="0" t="n"><f aca="false">A1+1</f><v>8</v></c>', cell)
+    assert data != LIBREOFFICE_STYLE
+    general, fast = _general(reader, data), _fast(reader, data)
+    assert fast is None or fast == general
+    got = general[0].get((0, 1))
+    number = float(text) if XSD_DOUBLE.fullmatch(text) else None
+    if number is not None and math.isfinite(number):
+        assert fast is not None  # a number as spreadsheets write it takes the fast path
+        assert got == RawCell(number, "n", "A1+1" if formula else None)
+    else:
+        assert got == RawCell(text, "bad", "A1+1" if formula else None)
+        assert fast is None or number is not None  # only a double too large for a float passes the grammar

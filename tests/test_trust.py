@@ -149,9 +149,10 @@ MALFORMED = {
                         "name-missing"),
     "formula-replaced": (_cell("expense.all.total", 999.99), "formula-overwritten"),
     # values
-    "nan": (_cell("income.sub1.fiscal", Raw("<v>NaN</v>")), "not-a-number"),
-    "infinity": (_cell("income.sub1.fiscal", Raw("<v>inf</v>")), "not-a-number"),
-    "overflow": (_cell("income.sub1.fiscal", Raw("<v>1e999</v>")), "not-a-number"),
+    "nan": (_cell("income.sub1.fiscal", Raw("<v>NaN</v>")), "invalid-number"),
+    "infinity": (_cell("income.sub1.fiscal", Raw("<v>inf</v>")), "invalid-number"),
+    "overflow": (_cell("income.sub1.fiscal", Raw("<v>1e999</v>")), "invalid-number"),
+    "underscore-digits": (_cell("income.sub1.fiscal", Raw("<v>1_000</v>")), "invalid-number"),
     "number-as-text": (_cell("income.sub1.fiscal", Text("1,022.51")), "number-as-text"),
     "error-value-typed": (_cell("income.sub1.fiscal", Raw("<v>#N/A</v>", 't="e"')), "wrong-type"),
     "boolean-in-number": (_cell("income.sub1.fiscal", True), "wrong-type"),
@@ -207,15 +208,16 @@ def test_shared_formula_left_of_its_master_does_not_hang(seed_filled, layout, re
 
 # ------------------------------------------------------------------ 2. non-finite numbers
 
-@pytest.mark.parametrize("text", ["NaN", "inf", "-inf", "1e999"])
-def test_non_finite_number_is_an_error_on_its_cell_and_json_stays_strict(text, seed_filled, layout, tmp_path):
+@pytest.mark.parametrize(("text", "shown"), [("NaN", "非数字（NaN）"), ("inf", "无穷大"), ("-inf", "负无穷大"), ("1e999", "无穷大"),
+                                             ("+Infinity", "无穷大"), ("1_000", "“1_000”（不是数字的写法）")])
+def test_non_finite_number_is_an_error_on_its_cell_and_json_stays_strict(text, shown, seed_filled, layout, tmp_path):
     slot = slot_of(layout, "income.sub1.fiscal")
     path = tamper.edit(copy(seed_filled, tmp_path / "in"), set_cell=(slot.sheet, slot.address, Raw(f"<v>{text}</v>")))
     result = CliRunner().invoke(main, ["check", str(path), "--json", "--jobs", "1"])
     assert result.exit_code == 1
     data = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     [issue] = [i for i in data["files"][0]["issues"] if i["field"] == "income.sub1.fiscal"]
-    assert (issue["code"], issue["cell"], issue["found"]) == ("not-a-number", slot.address, text)
+    assert (issue["code"], issue["cell"], issue["found"]) == ("invalid-number", slot.address, shown)  # in Excel's terms
 
 
 def test_consolidate_writes_the_summary_despite_non_finite_values(returned, roster, tmp_path):

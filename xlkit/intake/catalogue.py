@@ -79,6 +79,8 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("required-missing", "error", "field", "“{label}”为必填项，未填写。", "必填栏目未填写。"),
     IssueType("number-as-text", "error", "field", "“{label}”中的“{found}”是文字形式的数字（看似 {expected}），表内合计不会计入它；请选中该单元格点“转换为数字”，或删除后重新输入数字。",
               "以文字形式存放的数字：表内合计不会计入，须转换为数字。"),
+    IssueType("invalid-number", "error", "field", "“{label}”中保存的数值无效：{found}。Excel 会显示为 #NUM! 或提示文件已损坏；"
+              "请在该单元格重新输入数字，保存后再报送。", "数字单元格中保存的不是数字（非数字 NaN、无穷大、1_000 等写法）：按错误值计算，不计入合计。"),
     IssueType("not-a-number", "error", "field", "“{label}”应填数字，实际为“{found}”。", "数字栏目中填了不是数字的文字。"),
     IssueType("below-min", "error", "field", "“{label}”不能小于 {expected}，实际为 {found}。", "低于类型的下限（如负数金额）。"),
     IssueType("above-max", "error", "field", "“{label}”不能大于 {expected}，实际为 {found}。", "高于类型的上限（如得分超过100）。"),
@@ -115,7 +117,9 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float):
-        return f"{value:.10g}" if math.isfinite(value) else "非数值"
+        if math.isfinite(value):
+            return f"{value:.10g}"
+        return "非数字（NaN）" if math.isnan(value) else "无穷大" if value > 0 else "负无穷大"
     return str(value)
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..errors import FileProblem, ValueProblem, XlkitError
 from ..form.a1 import cell_name
-from ..form.compute import calculator, formula_sources
-from ..form.functions import Value, XlError, to_text
+from ..form.compute import calculator, formula_inputs, formula_sources
+from ..form.functions import NUM_ERR, Value, XlError, to_text
 from ..form.identity import Identity
 from ..form.layout import FieldSlot, Layout
 from ..form.params import BuildParams
@@ -31,6 +31,7 @@ from ..form.values import (
 )
 from ..kinds import Severity
 from .catalogue import CATALOGUE, message, rule_code
+from .decode import not_a_number
 from .discover import display_name
 from .formula_text import canonical, canonical_formulas, relocate
 from .identify import Located, identify, locate, read_identity
@@ -117,7 +118,12 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
     checker = _Checker(report, reader, layout, found.identity, found.params)
     checker.locate()
     inputs = checker.read_inputs()
-    results = calculator(layout).compute(inputs)
+    calc = calculator(layout)
+    results = calc.compute(inputs)
+    for field_id in calc.required_now(results):  # required_if: a blank that its condition makes required
+        slot = layout.fields[field_id]
+        if inputs.get(field_id) is None and not slot.locked:
+            checker.add("required-missing", slot)
     report.values = ValueRow.of(results, layout.field_ids)
     checker.check_formulas(results)
     checker.check_rules(results)
@@ -201,6 +207,9 @@ class _Checker:
         equal the unit's own form); anything that does not fit the field is an issue on its cell."""
         vtype = self.spec.types[slot.type]
         value = raw.value if raw else None
+        if raw is not None and raw.kind == "bad":  # NaN, INF, 1_000 stored as a number: Excel's #NUM!, never a figure
+            self.add("invalid-number", slot, found=not_a_number(str(value)))
+            return NUM_ERR
         if raw is not None and raw.formula is not None:
             self.add("input-is-formula", slot, found=value, detail=raw.formula)
         if isinstance(value, str) and not value.strip() and raw is not None and raw.kind != "e":
@@ -267,7 +276,7 @@ class _Checker:
     def check_formulas(self, results: dict[str, Value]) -> None:
         moved = self.located.displaced
         cell_field = self.layout.by_cell if moved else {}
-        stale: list[tuple[FieldSlot, Any, Value]] = []
+        stale: list[tuple[FieldSlot, RawCell, Value]] = []
         overwritten: set[str] = set()
         intact, cached_any = 0, False
         location, raw_of = self.location, self.raw
@@ -278,7 +287,7 @@ class _Checker:
             sheet, raw = cell[0], raw_of(cell)
             expected_text = relocate(slot.formula or "", slot.sheet, cell_field, self.location) if moved else slot.formula or ""
             if raw is None or raw.formula is None:
-                found = raw.value if raw else None
+                found = _shown(raw) if raw else None
                 self.add("formula-overwritten", slot, found=found if found is not None else "（空）", expected="=" + expected_text)
                 overwritten.add(slot.id)
                 continue
@@ -295,17 +304,21 @@ class _Checker:
             if type(cached) is float and type(recomputed) is float and abs(cached - recomputed) <= 1e-9 * max(1.0, abs(recomputed)):
                 continue  # _same_value's common case, without the call
             if not _same_value(cached, recomputed):
-                stale.append((slot, cached, recomputed))
+                stale.append((slot, raw, recomputed))
         if stale and intact > 1 and not cached_any:
             # saved by a tool that stores no results at all (openpyxl and the like): one warning, not hundreds
             text = f"文件中的公式都没有保存计算结果（保存文件的软件未计算公式），{len(stale)} 个结果已重新计算，以重新计算为准。"
             self.report.issues.append(Issue("stale-value", "warning", None, None, None, None, len(stale), text))
             return
+        # A result that differs because something it reads is already an error (a formula typed over, text or NaN in
+        # an input) is that error's consequence: one root cause, one issue
         sources = formula_sources(self.layout) if overwritten else {}
-        for slot, cached, recomputed in stale:
-            if overwritten & sources.get(slot.id, frozenset()):
-                continue  # it differs because a formula it reads was overwritten: one root cause, one issue
-            self.add("stale-value", slot, found=cached if cached is not None else "（无）", expected=recomputed)
+        faulty = {i.field for i in self.report.issues if i.severity == "error" and i.field}
+        inputs = formula_inputs(self.layout) if faulty else {}
+        for slot, raw, recomputed in stale:
+            if overwritten & sources.get(slot.id, frozenset()) or faulty & inputs.get(slot.id, frozenset()):
+                continue
+            self.add("stale-value", slot, found=_shown(raw) if raw.value is not None else "（无）", expected=recomputed)
 
     def check_rules(self, results: dict[str, Value]) -> None:
         for check in self.layout.rules:
@@ -328,6 +341,13 @@ class _Checker:
             if not self.reader.is_protected(name):
                 self.add("protection-removed", sheet=name)
         # Workbook structure protection is not checked: LibreOffice drops it on every save (see docs/interop.md).
+
+
+def _shown(raw: RawCell | None) -> Any:
+    """A cell's value as a clerk is told it: a number cell's text that is no number in Excel's terms."""
+    if raw is None:
+        return None
+    return not_a_number(raw.value) if raw.kind == "bad" else raw.value
 
 
 def _same_value(cached: Any, recomputed: Value) -> bool:

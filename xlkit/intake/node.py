@@ -40,10 +40,9 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
     rows: dict[int, dict[int, Value]] = {}
     for (row, col), raw in cells.items():
         if row > 0 and raw.formula is None and raw.kind != "e":
-            value = raw.value
-            if isinstance(value, float) and not math.isfinite(value):
-                continue
-            rows.setdefault(row, {})[col] = value
+            if raw.kind == "bad":  # NaN, INF, 1_000 where a number is stored: nothing xlkit writes
+                raise FileProblem("metadata-damaged", f"汇总表单位数据表第 {row + 1} 行有无效数字")
+            rows.setdefault(row, {})[col] = raw.value
     if len(rows) > MAX_UNITS:
         raise FileProblem("metadata-damaged", f"汇总表单位数据表有 {len(rows)} 行")
     reports = []

@@ -21,6 +21,7 @@ from typing import Any
 from xml.etree.ElementTree import XMLPullParser
 
 from ..errors import FileProblem
+from .decode import DOUBLE
 from .package import parse_xml
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -42,8 +43,14 @@ _F_ATTRS = (r'(?: t="(normal|array|shared|dataTable)")?(?: aca="(?:0|1|false|tru
 # A cell's address, only inside Excel's grid (A1 to XFD1048576): the general parser refuses any other
 _GRID_COLUMN = "[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D]"
 _GRID_ROW = "[1-9][0-9]{0,5}|10[0-3][0-9]{4}|104[0-7][0-9]{3}|1048[0-4][0-9]{2}|10485[0-6][0-9]|104857[0-6]"
-_CELL_HEAD = rf'<c r="((?:{_GRID_COLUMN})(?:{_GRID_ROW}))"(?: s="[0-9]{{1,9}}")?(?: t="(b|d|e|inlineStr|n|s|str)")?'
-_CELL_BODY = r'>(?:<f{attrs}(?:/>|>({text})</f>))?(?:<v>({text})</v>|<v/>)?</c>'
+_CELL_BODY = r'>(?:<f{attrs}(?:/>|>({text})</f>))?(?:<v>({value})</v>|<v/>)?</c>'
+# BODY's cell: a number cell's value only in xsd:double's decimal form (or empty, as xlsxwriter writes a formula's),
+# so the fast path's float() never sees '1_000', ' 1 ' or 'NaN' (such a part goes to the general parser, whose
+# cell_value says what it is); other types any text
+# (the typed cells first: a number cell fails that branch at its first character)
+_CELL = (rf'<c r="(?:{_GRID_COLUMN})(?:{_GRID_ROW})"(?: s="[0-9]{{1,9}}")?'
+         rf'(?: t="(?:b|d|e|inlineStr|s|str)"(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT, value=_TEXT)})'
+         rf'|(?: t="n")?(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT, value=f"(?:{DOUBLE})?")}))')
 
 
 def _uncaptured(pattern: str) -> str:
@@ -62,11 +69,11 @@ def _possessive(pattern: str) -> str:
 
 
 # The whole cell data, every character accounted for (the text too: no character or entity the XML parser refuses)
-BODY = re.compile(_possessive(_uncaptured(
-    rf"(?:{_ROW}(?:/>|>(?:{_CELL_HEAD}(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT)}))*</row>))*")))
+BODY = re.compile(_possessive(_uncaptured(rf"(?:{_ROW}(?:/>|>(?:{_CELL})*</row>))*")))
 # on a body BODY accounts for: exactly the cells that hold something (what BODY checked is only taken apart here)
 CELLS = re.compile(_possessive(r'<c r="([^"]*)"(?: s="[^"]*")?(?: t="([^"]*)")?' + _CELL_BODY.format(
-    attrs=r'(?: t="([^"]*)")?(?: aca="[^"]*")?(?: ref="[^"]*")?(?: ca="[^"]*")?(?: si="([^"]*)")?', text="[^<]*")))
+    attrs=r'(?: t="([^"]*)")?(?: aca="[^"]*")?(?: ref="[^"]*")?(?: ca="[^"]*")?(?: si="([^"]*)")?', text="[^<]*",
+    value="[^<]*")))
 # What BODY leaves to be checked apart, each searched alone (a literal is found several times faster by the regular
 # expression engine than by bytes.find, and an alternation of the two ten times slower)
 CDATA_END, BY_NUMBER, RICH, AMPERSAND = re.compile(rb"]]>"), re.compile(rb"&#"), re.compile(rb"<r>"), re.compile(rb"&")

@@ -6,7 +6,6 @@ used. Shared formulas are expanded to each cell's own text.
 
 from __future__ import annotations
 
-import math
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -20,6 +19,7 @@ from xml.etree.ElementTree import Element
 from ..errors import FileProblem, FormulaSyntaxError
 from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, cell_name, col_index, col_letters
 from ..form.formula import rewrite_tokens
+from .decode import cell_number
 from .package import Package, parse_xml
 from .scan import ScannedCell, formula_text, scan_sheet, scan_strings, unescape
 
@@ -31,8 +31,8 @@ ERROR_CODES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A
 
 
 class RawCell(NamedTuple):
-    value: Any  # None, float, str, bool, or an error code string
-    kind: str  # "n", "s", "b", "e", "str", "empty"
+    value: Any  # None, float, str, bool, or an error code string; for "bad", the text as written
+    kind: str  # "n", "s", "b", "e", "str", "empty", or "bad": a number cell whose text is no number (NaN, INF, 1_000)
     formula: str | None = None  # without "="
 
 
@@ -63,14 +63,10 @@ class ScannedCells(Mapping[Position, RawCell]):
         if cell is None:
             return default
         _ref, kind, _type, _index, written, text = cell
-        if not kind and text:  # a number, the common case: as cell_value() would read it
-            try:
-                number = float(text)
-            except ValueError:
-                pass
-            else:
-                if number - number == 0.0:  # finite
-                    return _new_cell(RawCell, (number, "n", formula_text(written) if written else None))
+        if not kind and text:  # a number, the common case: the scanner's grammar took only xsd:double's decimal form
+            number = float(text)
+            if number - number == 0.0:  # finite (1e999 is not: cell_value says so)
+                return _new_cell(RawCell, (number, "n", formula_text(written) if written else None))
         value, kind = cell_value(kind or "n", unescape(text) if text else None, None, self._strings)
         formula = formula_text(written) if written else None
         return default if value is None and formula is None else RawCell(value, kind, formula)
@@ -217,11 +213,8 @@ class SharedStrings:
 def cell_value(kind: str, text: str | None, inline: Element | None, strings: SharedStrings) -> tuple[Any, str]:
     """A cell's value as written, and its kind, from its type attribute and its <v> text."""
     if kind == "n" and text:  # the common case first
-        try:
-            value = float(text)
-        except ValueError:
-            return text, "str"
-        return (value, kind) if math.isfinite(value) else (text, "str")  # NaN, inf, 1e999: the check rejects it
+        number = cell_number(text)
+        return (number, kind) if number is not None else (text, "bad")  # NaN, INF, 1e999, 1_000: an error on the cell
     if kind == "s":
         try:
             return strings.items()[int(text or "")], kind
@@ -235,10 +228,8 @@ def cell_value(kind: str, text: str | None, inline: Element | None, strings: Sha
         return (text if text is not None else ""), kind
     if text is None or text == "":
         return None, "empty"
-    try:
-        return float(text), kind
-    except ValueError:
-        return text, "str"
+    number = cell_number(text)  # a type no spreadsheet writes: a number when it is one, else its text
+    return (number, kind) if number is not None else (text, "str")
 
 
 def _formula(text: str | None, formula_type: str, shared_index: str, row: int, col: int,
