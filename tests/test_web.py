@@ -172,7 +172,8 @@ def test_the_board_and_every_action(site):
     assert "网点单位3" in bureau.get("/admin?q=W03").text and "网点单位4<" not in bureau.get("/admin?q=W03").text
     detail = bureau.get("/admin/unit/W03")
     assert detail.status == 200 and "绩效自评综合得分" in detail.text
-    returned = bureau.post("/admin/unit/W03/return", {"csrf": detail.csrf(), "reason": "自评得分未填写"})
+    shown = detail.text.split('name="receipt" value="', 1)[1].split('"', 1)[0]  # the receipt the page decides on
+    returned = bureau.post("/admin/unit/W03/return", {"csrf": detail.csrf(), "reason": "自评得分未填写", "receipt": shown})
     assert returned.status == 303
     detail = bureau.get("/admin/unit/W03")
     assert "已退回" in detail.text and "退回（财政部门（网页，127.0.0.1））：自评得分未填写" in detail.text
@@ -182,7 +183,8 @@ def test_the_board_and_every_action(site):
     assert bureau.get("/admin/letters/ledger.sqlite").status == 404
     assert Client(port).get(f"/u/{links['W03']}/letters/{quote(letter_name)}").status == 200  # the unit gets its own letter
     assert Client(port).get(f"/u/{links['W04']}/letters/{quote(letter_name)}").status == 404  # and no other unit does
-    accepted = bureau.post("/admin/unit/W01/accept", {"csrf": detail.csrf()})
+    shown = bureau.get("/admin/unit/W01").text.split('name="receipt" value="', 1)[1].split('"', 1)[0]
+    accepted = bureau.post("/admin/unit/W01/accept", {"csrf": detail.csrf(), "receipt": shown})
     assert accepted.status == 303 and "已确认" in bureau.get("/admin/unit/W01").text
     relinked = bureau.post("/admin/unit/W02/link", {"csrf": detail.csrf()})
     page = bureau.get("/admin/unit/W02")

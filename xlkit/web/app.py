@@ -9,9 +9,6 @@ import hmac
 import io
 import secrets
 import tempfile
-import threading
-import time
-from collections import defaultdict, deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,7 @@ from ..bureau.clock import bureau_zone, local_time
 from ..bureau.consolidate import write_wide_csv
 from ..bureau.letters import shown_text
 from ..bureau.summary import write_summary
-from ..campaign.access import check_password, issue_links, unit_for_token
+from ..campaign.access import issue_links, unit_for_token
 from ..campaign.account import consolidate_campaign
 from ..campaign.actions import accept_unit, events, return_unit
 from ..campaign.checks import Bounds, Reader, latest_report, registry_of
@@ -33,9 +30,9 @@ from ..campaign.receive import receive
 from ..campaign.reminders import write_reminders
 from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
 from ..errors import CampaignError
-from . import pages
+from . import pages, policy
+from .sessions import Guard
 
-LOGIN_ATTEMPTS, LOGIN_WINDOW = 5, 300.0  # failed logins per address and window (seconds) before 429
 ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请刷新页面后重试。"),
           403: ("无权访问", "链接无效或已作废，或未登录。请使用财政部门发给本单位的最新链接。"),
           404: ("页面不存在", "没有这个页面。"), 405: ("请求方式不对", "请从页面上的按钮操作。"),
@@ -45,7 +42,9 @@ DOWNLOADS = {"summary.xlsx", "summary.csv", "reminders.xlsx"}
 
 
 def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: int = 20, zone: str = "Asia/Shanghai",
-               base_url: str = "") -> Flask:
+               base_url: str = "", *, session_idle_minutes: float = 60, https: bool = False, listen: str = "") -> Flask:
+    """`https`: served over TLS (directly or behind a proxy): Secure cookie and HSTS. `listen`: the address served on,
+    for links made on the board when no `base_url` is given."""
     folder = Path(folder)
     with Ledger(folder) as ledger:  # a folder that is not a campaign fails here, before serving
         secret = ledger.meta("web_secret")
@@ -55,18 +54,17 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
                 db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('web_secret', ?)", (secret,))
             secret = ledger.meta("web_secret")
     app = Flask(__name__, static_folder=None)
-    app.config.update(SECRET_KEY=secret, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="xlkit",
+    app.config.update(SECRET_KEY=secret, **policy.cookie_config(https),
                       MAX_CONTENT_LENGTH=max_upload_mb * 1024 * 1024, MAX_FORM_MEMORY_SIZE=64 * 1024)
     local = bureau_zone(zone)
     bounds = Bounds(jobs=1, reader=reader)
-    failures: dict[str, deque[float]] = defaultdict(deque)
-    failures_lock = threading.Lock()
+    guard = Guard(folder, session_idle_minutes)
     incoming = folder / "incoming"
     incoming.mkdir(exist_ok=True)
 
     def page(title: str, body: str, http_status: int = 200, **context: Any) -> tuple[str, int]:
-        inner = render_template_string(body, csrf=csrf_token(), **context)
-        return render_template_string(pages.LAYOUT, title=title, heading=title, style=pages.STYLE, body=Markup(inner),
+        inner = render_template_string(body, csrf=csrf_token(), script=Markup(pages.SCRIPT), **context)
+        return render_template_string(pages.LAYOUT, title=title, heading=title, style=Markup(pages.STYLE), body=Markup(inner),
                                       flash=session.pop("flash", "")), http_status
 
     def csrf_token() -> str:
@@ -80,21 +78,19 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             given = request.form.get("csrf", "")  # parses the body: an oversized upload is refused here (413)
             if not (given and "csrf" in session and hmac.compare_digest(given, str(session["csrf"]))):
                 abort(400)
-        if request.path.startswith("/admin") and request.path != "/admin/login" and not session.get("admin"):
-            if request.method == "GET":
-                return redirect("/admin/login")  # type: ignore[return-value]
-            abort(403)
+        if request.path.startswith("/admin") and request.path != "/admin/login":
+            live, ended = guard.admin()
+            if not live:
+                if request.method == "GET":
+                    session["flash"] = ended
+                    return redirect("/admin/login")  # type: ignore[return-value]
+                return page("403 未登录", pages.ERROR, 403, code=403, what="未登录",  # type: ignore[return-value]
+                            detail=f"{ended or '未登录或登录已失效。'}本次操作没有执行。")
         return None
 
     @app.after_request
     def headers(response: Any) -> Any:
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"  # a unit's link is its key: never sent on
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                                                       "form-action 'self'; frame-ancestors 'none'")
-        return response
+        return policy.secure(response, https)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
@@ -183,26 +179,17 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
     def login() -> Any:
         if request.method == "GET":
             return page("财政部门登录", pages.LOGIN)
-        address = request.remote_addr or "?"
-        with failures_lock:
-            recent = failures[address]
-            while recent and recent[0] < time.monotonic() - LOGIN_WINDOW:
-                recent.popleft()
-            if len(recent) >= LOGIN_ATTEMPTS:
-                abort(429)
-        with Ledger(folder) as open_ledger:
-            ok = check_password(open_ledger, request.form.get("password", ""))
-        if not ok:
-            with failures_lock:
-                failures[address].append(time.monotonic())
-            abort(403)
-        session.clear()
-        session["admin"] = True
-        return redirect("/admin", code=303)
+        ok, error, wait = guard.login(request.form.get("password", ""), request.remote_addr or "?")
+        if ok:
+            return redirect("/admin", code=303)
+        answer = app.make_response(page("财政部门登录", pages.LOGIN, 429 if wait else 403, error=error))
+        if wait:
+            answer.headers["Retry-After"] = str(int(wait) + 1)
+        return answer
 
     @app.post("/admin/logout")
     def logout() -> Any:
-        session.clear()
+        guard.logout()
         return redirect("/admin/login", code=303)
 
     @app.get("/admin")
@@ -220,7 +207,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         return page("报送情况", pages.BOARD, year=year, counts=[("应报", len(roster)), ("报送率", rate), *counts],
                     statuses=list(STATUS_LABELS.items()),
                     departments=list(dict.fromkeys(s.department for s in roster)), department=department, status=status, q=q,
-                    units=[_row(s, local) for s in shown])
+                    units=[_row(s, local) for s in shown], link_note=link_note())
 
     @app.get("/admin/unit/<code>")
     def detail(code: str) -> tuple[str, int]:
@@ -229,23 +216,39 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             receipts = [_shown_receipt(open_ledger, r, local) for r in reversed(state.receipts)]
         letters = [Path(a.letter).name for a in state.actions if a.letter]
         return page(f"{state.name} 报送详情", pages.DETAIL, unit=state, receipts=receipts, history=_history(state, local),
-                    letters=letters, new_link=session.pop("new_link", ""))
+                    letters=letters, new_link=guard.take_link(), link_note=link_note())
+
+    def link_note() -> str:
+        """Said on the board when no base URL was given: links then start with the address served on."""
+        if base_url:
+            return ""
+        return f"新生成的报送链接以 {link_base()} 开头（启动服务时未指定单位访问的地址，取本服务监听的地址）。"
+
+    def link_base() -> str:
+        return policy.link_base(base_url, listen, request.environ, https)
 
     @app.post("/admin/unit/<code>/<action>")
     def decide(code: str, action: str) -> Any:
         by = f"财政部门（网页，{request.remote_addr}）"
+        receipt = request.form.get("receipt", type=int)  # the receipt the page showed: refused if no longer current
         try:
-            if action == "return":
-                return_unit(folder, code, request.form.get("reason", "")[:500], by=by, zone=zone)
-                session["flash"] = "已退回，审核意见已生成"
+            if action in ("return", "accept") and receipt is None:
+                session["flash"] = "页面已过期，请刷新后再决定。"
+            elif action == "return":
+                reason = request.form.get("reason", "").strip()[:500]
+                if not reason:
+                    session["flash"] = "退回须写明原因。"
+                else:
+                    return_unit(folder, code, reason, by=by, zone=zone, receipt=receipt)
+                    session["flash"] = "已退回，审核意见已生成"
             elif action == "accept":
-                accept_unit(folder, code, by=by)
+                accept_unit(folder, code, by=by, receipt=receipt)
                 session["flash"] = "已确认"
             elif action == "link":
                 with Ledger(folder) as open_ledger:
                     _state_or_404(open_ledger, code)
                     link = issue_links(open_ledger, [code])[0]
-                session["new_link"] = link.url(base_url or request.host_url)
+                guard.keep_link(link.url(link_base()))
                 session["flash"] = "已重新生成链接，旧链接已作废"
             else:
                 abort(404)

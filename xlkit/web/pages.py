@@ -1,4 +1,6 @@
-"""The intake app's pages, in Chinese: Jinja templates (autoescaped), one layout, no scripts a page needs to work."""
+"""The intake app's pages, in Chinese: Jinja templates (autoescaped), one layout, no scripts a page needs to work.
+The style and the one script are constants passed in as they are (ours, not escaped): the Content-Security-Policy
+allows exactly these texts by their sha256, and no inline style attribute anywhere."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ th,td{border:1px solid #c8ccd0;padding:5px 8px;text-align:left;vertical-align:to
 .drop.over{background:#ddf4ff;border-color:#0969da}button,input[type=submit]{padding:6px 16px;font-size:15px}
 .counts span{display:inline-block;margin-right:18px}.flash{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;
 border-radius:6px;margin-bottom:12px}input[type=text],input[type=password],input[type=search],select{padding:4px 6px;font-size:15px}
-textarea{width:100%;min-height:38px;font-size:14px}
+textarea{width:100%;min-height:38px;font-size:14px}form.inline{display:inline}
+"""
+
+SCRIPT = """
+(function(){var d=document.getElementById("drop"),f=document.getElementById("file"),u=document.getElementById("upload");d.classList.add("js");
+["dragenter","dragover"].forEach(function(e){d.addEventListener(e,function(v){v.preventDefault();d.classList.add("over");});});
+["dragleave","drop"].forEach(function(e){d.addEventListener(e,function(v){v.preventDefault();d.classList.remove("over");});});
+d.addEventListener("drop",function(v){if(v.dataTransfer.files.length){f.files=v.dataTransfer.files;u.submit();}});})();
 """
 
 LAYOUT = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }}</title>
@@ -49,12 +58,7 @@ UNIT = ISSUES + """
 <div class="drop" id="drop"><p>把填好的 .xlsx 文件拖到这里，或选择文件：</p>
 <input type="file" name="file" id="file" accept=".xlsx" required></div>
 <p><input type="submit" value="上传并检查"> <span class="muted">文件不超过 {{ max_mb }} MB；上传后立即检查，结果显示在下方。</span></p></form>
-<script>
-(function(){var d=document.getElementById("drop"),f=document.getElementById("file"),u=document.getElementById("upload");d.classList.add("js");
-["dragenter","dragover"].forEach(function(e){d.addEventListener(e,function(v){v.preventDefault();d.classList.add("over");});});
-["dragleave","drop"].forEach(function(e){d.addEventListener(e,function(v){v.preventDefault();d.classList.remove("over");});});
-d.addEventListener("drop",function(v){if(v.dataTransfer.files.length){f.files=v.dataTransfer.files;u.submit();}});})();
-</script></section>
+<script>{{ script }}</script></section>
 {% if result %}<section id="result"><h2>检查结果：{{ result.name }}（收件 {{ result.id }}，{{ result.time }}）</h2>
 {{ issue_table(result.issues, receipt=result.id, csrf=csrf, action=explain_url) }}</section>{% endif %}
 <section><h2>报送记录</h2>{% if history %}<table><tr><th>时间</th><th>事项</th></tr>
@@ -63,7 +67,8 @@ d.addEventListener("drop",function(v){if(v.dataTransfer.files.length){f.files=v.
 {% if letters %}<p>财政部门的审核意见：{% for name in letters %}<a href="{{ letters_url }}{{ name }}">{{ name }}</a> {% endfor %}</p>{% endif %}
 </section>"""
 
-LOGIN = """<section><h2>财政部门登录</h2><form method="post" action="/admin/login">
+LOGIN = """<section><h2>财政部门登录</h2>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
+<form method="post" action="/admin/login">
 <input type="hidden" name="csrf" value="{{ csrf }}"><p><label>管理密码 <input type="password" name="password" autofocus required></label>
 <input type="submit" value="登录"></p></form></section>"""
 
@@ -76,22 +81,26 @@ BOARD = """<section><h2>报送情况（{{ year }} 年度）</h2>
 <label>单位 <input type="search" name="q" value="{{ q }}" placeholder="编码或名称"></label> <input type="submit" value="筛选"></form>
 <p><a href="/admin/download/summary.xlsx">下载汇总表</a> · <a href="/admin/download/summary.csv">下载 CSV</a> ·
 <a href="/admin/download/reminders.xlsx">下载催报名单</a>
-<form method="post" action="/admin/logout" style="display:inline"><input type="hidden" name="csrf" value="{{ csrf }}">
+<form method="post" action="/admin/logout" class="inline"><input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="submit" value="退出登录"></form></p>
 <table><tr><th>单位编码</th><th>单位名称</th><th>主管部门</th><th>联系人</th><th>电话</th><th>状态</th><th>最后收件</th></tr>
 {% for u in units %}<tr><td><a href="/admin/unit/{{ u.code }}">{{ u.code }}</a></td><td>{{ u.name }}</td><td>{{ u.department }}</td>
 <td>{{ u.contact }}</td><td>{{ u.phone }}</td><td>{{ u.label }}</td><td>{{ u.last }}</td></tr>{% endfor %}</table>
-{% if not units %}<p class="muted">没有符合条件的单位。</p>{% endif %}</section>"""
+{% if not units %}<p class="muted">没有符合条件的单位。</p>{% endif %}
+{% if link_note %}<p class="muted">{{ link_note }}</p>{% endif %}</section>"""
 
 DETAIL = ISSUES + """<p><a href="/admin">← 报送情况</a></p>
 <section><h2>{{ unit.name }}（{{ unit.code }}）{{ unit.department }}：{{ unit.label }}</h2><p>联系人 {{ unit.contact }} {{ unit.phone }}</p>
+{% if unit.current %}<p>以下决定针对收件 {{ unit.current.id }}（{{ unit.current.name }}）；其后如有新文件，决定不会执行。</p>
 <form method="post" action="/admin/unit/{{ unit.code }}/return"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="receipt" value="{{ unit.current.id }}">
 <label>退回原因 <input type="text" name="reason" size="40" required></label> <input type="submit" value="退回"></form>
 <form method="post" action="/admin/unit/{{ unit.code }}/accept"><input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="submit" value="确认"></form>
+<input type="hidden" name="receipt" value="{{ unit.current.id }}"><input type="submit" value="确认"></form>{% endif %}
 <form method="post" action="/admin/unit/{{ unit.code }}/link"><input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="submit" value="重新生成报送链接（旧链接作废）"></form>
-{% if new_link %}<p>新的报送链接（只显示这一次）：<code>{{ new_link }}</code></p>{% endif %}</section>
+{% if new_link %}<p>新的报送链接（只显示这一次）：<code>{{ new_link }}</code></p>{% endif %}
+{% if link_note %}<p class="muted">{{ link_note }}</p>{% endif %}</section>
 <section><h2>记录</h2><table><tr><th>时间</th><th>事项</th></tr>{% for time, text in history %}<tr><td>{{ time }}</td><td>{{ text }}</td></tr>
 {% endfor %}</table>{% if letters %}<p>审核意见：{% for name in letters %}<a href="/admin/letters/{{ name }}">{{ name }}</a>
 {% endfor %}</p>{% endif %}</section>
