@@ -62,6 +62,7 @@ def distribute(
     progress: Callable[[Distributed], None] | None = None,
     issuer: str | None = None,
     previous: Mapping[str, Mapping[str, Value]] | None = None,
+    constants: dict[str, float] | None = None,
 ) -> list[Distributed]:
     """Never silently replaces a different file: an existing one is kept unless `overwrite`. With `previous` (last
     year's values by unit code) each unit's workbook starts from its own last year (see `carry_over`)."""
@@ -79,7 +80,7 @@ def distribute(
         last_year = (previous or {}).get(unit.code, {})
         prefill.update(previous_figures(spec, last_year))
         target = out_dir / unit_filename(unit)
-        layout = build_layout(spec, make_params(spec, prefill, counts, names))
+        layout = build_layout(spec, make_params(spec, prefill, counts, names, constants))
         with temporary_beside(target) as tmp:
             write_workbook(layout, previous_texts(layout, last_year), tmp, hashed)
             digest = _content_digest(tmp)

@@ -12,7 +12,7 @@ import click
 
 from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
-from .common import CliError, bounds, dumps, load, reports_errors, spec_option
+from .common import CliError, bounds, constants_option, dumps, load, parse_constants, reports_errors, spec_option
 from .serve import serve
 from .spec import spec
 
@@ -40,11 +40,12 @@ def main() -> None:
 @click.option("--item", "items", multiple=True, metavar="NAME=TEXT",
               help="Name one item of a parameter, in order (sets the count), e.g. key_projects=数字城管信息采集服务项目.")
 @click.option("--password", help="Protection password of sheets and structure (default: none).")
+@constants_option
 @reports_errors
 def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
           parent_name: str | None, implementer: str | None, issuer: str | None, sub_units: int | None,
           sub_unit_names: tuple[str, ...], projects: int | None, params: tuple[str, ...], items: tuple[str, ...],
-          password: str | None) -> None:
+          password: str | None, constants: tuple[str, ...]) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
     from ..write.build import build_template
 
@@ -66,7 +67,8 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
             raise CliError(f"--item takes NAME=TEXT, got {item!r}")
         names.setdefault(name.strip(), []).append(text.strip())
     layout = build_template(output, spec, unit_code=unit_code, unit_name=unit_name, year=year, parent_name=parent_name,
-                            issuer=issuer, counts=counts, names=names, password=password, implementer=implementer)
+                            issuer=issuer, counts=counts, names=names, password=password, implementer=implementer,
+                            constants=parse_constants(constants))
     inputs = len(layout.inputs())
     click.echo(f"Wrote {output}: {spec.template.title} {spec.template.version}, "
                f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.rules)} rules")
@@ -188,9 +190,10 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 @click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
 @click.option("--prefill-from", "previous", type=click.Path(file_okay=False),
               help="Last year's campaign folder: each unit's 上年数 and last year's target texts are prefilled.")
+@constants_option
 @reports_errors
 def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool,
-               issuer: str | None, previous: str | None) -> None:
+               issuer: str | None, previous: str | None, constants: tuple[str, ...]) -> None:
     """One personalised workbook per roster unit, named <code>_<name>.xlsx, plus manifest.csv."""
     from ..bureau.distribute import MANIFEST
     from ..bureau.distribute import distribute as run
@@ -205,7 +208,7 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
         last_year = previous_values(previous)
     with click.progressbar(length=len(units), label="生成", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
         results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1), issuer=issuer,
-                      previous=last_year)
+                      previous=last_year, constants=parse_constants(constants))
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "unchanged", "replaced", "refused")}
     for r in results:
         if r.status == "refused":

@@ -64,3 +64,21 @@ def bounds(command: Callable[..., Any]) -> Callable[..., Any]:
                            help="Seconds one file may take.")(command)
     return click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True,
                         help="Memory one reader process may add.")(command)
+
+
+def constants_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--const", "constants", multiple=True, metavar="NAME=VALUE",
+                        help="Set a constant of the spec for this build, e.g. time_progress=0.5833 (recorded in each workbook).")(command)
+
+
+def parse_constants(given: tuple[str, ...]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for item in given:
+        name, sep, text = item.partition("=")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise CliError(f"--const takes NAME=NUMBER, got {item!r}") from None
+        if not sep or not name.strip():
+            raise CliError(f"--const takes NAME=NUMBER, got {item!r}")
+    return values

@@ -60,7 +60,8 @@ def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, Bu
             renamed.append(sheet_spec.model_copy(update={"name": title[:31], "key": f"{prefix}_{sheet_spec.key}"}))
         sources = {key: f"item:{entry.repeat}:{n - 1}" if source == "item" else source for key, source in entry.prefill.items()}
         prefill = {key: host.params.value_of(source) for key, source in sources.items()}
-        params = make_params(other, {k: v for k, v in prefill.items() if v is not None})
+        params = make_params(other, {k: v for k, v in prefill.items() if v is not None},
+                             constants={k: v for k, v in host.params.constants.items() if k in other.constants})
         copy = place(other.model_copy(update={"sheets": renamed, "rules": []}), params)
         for slot in copy.fields.values():
             slot.id = f"{prefix}.{slot.id}"

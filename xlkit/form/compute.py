@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import SpecError
 from .codegen import Program, compile_program
 from .formula import Compiled, Node, Value, compile_formula, parse, references
+from .functions import to_bool
 from .layout import Layout
 from .values import date_serial
 
@@ -116,6 +117,7 @@ class Calculator:
         self.ids = [field_id for field_id, _cell, _function in self.order]
         self.program: Program | None = None
         self.uses = 0
+        self.conditions = [(s.id, compile_formula(parse(s.required_if), s.sheet)) for s in layout.inputs() if s.required_if]
 
     def generate(self) -> Program | None:
         """The generated function, made on the first call; None where the closures stay (beyond what Python
@@ -126,15 +128,26 @@ class Calculator:
                 self.program = compile_program(formulas)
         return self.program
 
-    def compute(self, inputs: Mapping[str, Any]) -> dict[str, Value]:
-        """Inputs keyed by field id (missing = blank); returns inputs and formula results."""
+    def _cells(self, values: Mapping[str, Any]) -> dict[Cell, Value]:
         cells: dict[Cell, Value] = {}
-        for field_id, value in inputs.items():
+        for field_id, value in values.items():
             cell = self.cell_of.get(field_id)
             if cell is not None and value is not None and value != "":
                 if isinstance(value, date):
                     value = date_serial(value)  # formulas see dates as Excel serial numbers
                 cells[cell] = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return cells
+
+    def required_now(self, results: Mapping[str, Any]) -> list[str]:
+        """The inputs whose `required_if` holds with these values (inputs and recomputed formulas)."""
+        if not self.conditions:
+            return []
+        get = self._cells(results).get
+        return [field_id for field_id, condition in self.conditions if to_bool(condition(get)) is True]
+
+    def compute(self, inputs: Mapping[str, Any]) -> dict[str, Value]:
+        """Inputs keyed by field id (missing = blank); returns inputs and formula results."""
+        cells = self._cells(inputs)
         get = cells.get
         results: dict[str, Value] = {k: v for k, v in inputs.items() if k in self.cell_of}
         self.uses += 1

@@ -32,6 +32,8 @@ class FieldSlot:
     spec_path: str = ""
     item: tuple[str, int] | None = None  # the named repeated item (parameter, index) the label mentions
     label_template: str | None = None  # the label with {name} left open
+    condition: str | None = None  # required when this holds: spec placeholders, every field named in full
+    required_if: str | None = None  # the condition as Excel text without "=", after placeholders are resolved
 
     def label_for(self, params: BuildParams) -> str:
         """The label with this unit's own item names (a layout may be shared by units of the same shape)."""

@@ -188,5 +188,7 @@ def _check_summary(spec: Spec, layout: Layout) -> None:
     for k, field_id in enumerate(charts.structure_chart.fields if charts.structure_chart else []):
         if field_id not in [c.field for c in spec.summary.columns]:
             raise SpecError(f"summary.structure_chart.fields[{k}]: {field_id!r} is not a summary column")
+    if charts.grade_chart and not spec.grades:
+        raise SpecError("summary.grade_chart: the spec has no grades: (等次 bands) to chart")
     if charts.grade_chart and charts.grade_chart.field not in [c.field for c in spec.summary.columns]:
         raise SpecError(f"summary.grade_chart.field: {charts.grade_chart.field!r} is not a summary column")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import XlkitError
-from .spec import Spec
+from .spec import Spec, within
 
 PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_name", "issuer", "implementer")  # issuer: the bureau that issues
 # the form; implementer: the unit that carries a project out (a project form's unit code and name are the project's)
@@ -24,9 +25,13 @@ class BuildParams:
 
     prefill: dict[str, Any] = field(default_factory=dict)  # unit_code, unit_name, year, parent_name
     items: dict[str, list[str]] = field(default_factory=dict)  # parameter -> item names (count = len)
+    constants: dict[str, float] = field(default_factory=dict)  # every constant of the spec with the value this copy uses
 
     def to_json(self) -> str:
-        return json.dumps({"prefill": self.prefill, "items": self.items}, ensure_ascii=False, sort_keys=True)
+        data: dict[str, Any] = {"prefill": self.prefill, "items": self.items}
+        if self.constants:  # a spec without constants keeps the identity it always had
+            data["constants"] = self.constants
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
     def value_of(self, key: str) -> Any:
         """A prefilled value: a prefill key, or `item:<parameter>:<index>`, the name of a repeated item (a composed
@@ -39,12 +44,14 @@ class BuildParams:
 
     def shape(self) -> BuildParams:
         """What decides cells and formulas: row counts and which identity fields are prefilled, not the names."""
-        return BuildParams(prefill={k: True for k in self.prefill}, items={k: [""] * len(v) for k, v in self.items.items()})
+        return BuildParams(prefill={k: True for k in self.prefill}, items={k: [""] * len(v) for k, v in self.items.items()},
+                           constants=self.constants)
 
     @classmethod
     def from_json(cls, text: str) -> BuildParams:
         data = json.loads(text)
-        return cls(prefill=dict(data.get("prefill", {})), items={k: list(v) for k, v in data.get("items", {}).items()})
+        return cls(prefill=dict(data.get("prefill", {})), items={k: list(v) for k, v in data.get("items", {}).items()},
+                   constants={str(k): float(v) for k, v in data.get("constants", {}).items()})
 
 
 def make_params(
@@ -52,8 +59,9 @@ def make_params(
     prefill: dict[str, Any] | None = None,
     counts: dict[str, int] | None = None,
     names: dict[str, list[str]] | None = None,
+    constants: dict[str, float] | None = None,
 ) -> BuildParams:
-    """Check counts against the spec's bounds and give every repeated item a name."""
+    """Check counts and constants against the spec's bounds and give every repeated item a name."""
     counts = dict(counts or {})
     names = dict(names or {})
     unknown = (set(counts) | set(names)) - set(spec.parameters)
@@ -73,4 +81,18 @@ def make_params(
     bad = {k for k in clean if not is_prefill_key(k)}
     if bad:
         raise XlkitError(f"unknown prefill key(s): {', '.join(sorted(bad))}")
-    return BuildParams(prefill=clean, items=items)
+    return BuildParams(prefill=clean, items=items, constants=_constants(spec, constants or {}))
+
+
+def _constants(spec: Spec, given: dict[str, float]) -> dict[str, float]:
+    unknown = set(given) - set(spec.constants)
+    if unknown:
+        known = ", ".join(spec.constants) or "none"
+        raise XlkitError(f"unknown constant(s): {', '.join(sorted(unknown))}; the spec has {known}")
+    values = {}
+    for name, constant in spec.constants.items():
+        value = float(given.get(name, constant.value))
+        if not math.isfinite(value) or not within(value, constant.min, constant.max):
+            raise XlkitError(f"{constant.label} ({name}) must be between {constant.min} and {constant.max}, got {value}")
+        values[name] = value
+    return values

@@ -12,6 +12,7 @@ from .layout import FieldSlot, RowInstance
 from .spec import Spec, Table
 
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+CONSTANT_PREFIX = "const."
 GRADE_CALL = re.compile(r"GRADE\(([^()]*)\)")
 
 
@@ -23,16 +24,20 @@ def fill_in(text: str, **values: Any) -> str:
 
 
 class Resolver:
-    def __init__(self, spec: Spec, fields: dict[str, FieldSlot], table_rows: dict[str, list[RowInstance]]):
+    def __init__(self, spec: Spec, fields: dict[str, FieldSlot], table_rows: dict[str, list[RowInstance]],
+                 constants: dict[str, float] | None = None):
         self.spec = spec
         self.fields = fields
         self.table_rows = table_rows
+        self.constants = constants or {}
 
     def resolve(self, text: str, sheet: str, table: str | None, row_key: str | None, path: str) -> str:
         columns = {c.key for c in self.table_spec(table).columns} if table else set()
 
         def ref(match: re.Match[str]) -> str:
             name = match.group(1)
+            if name.startswith(CONSTANT_PREFIX):
+                return self.constant(name[len(CONSTANT_PREFIX):], path)
             if table and name in columns:
                 name = f"{table}.{row_key}.{name}"
             if row_key is not None:
@@ -45,12 +50,22 @@ class Resolver:
             return slot.ref(sheet)
 
         resolved = PLACEHOLDER.sub(ref, text)
+        if GRADE_CALL.search(resolved) and not self.spec.grades:
+            raise SpecError(f"{path}: GRADE() needs the spec's grades: (等次 bands); this spec has none")
         resolved = GRADE_CALL.sub(lambda m: self.grade_formula(m.group(1)), resolved)
         try:
             parse(resolved)
         except FormulaSyntaxError as exc:
             raise SpecError(f"{path}: {exc} in formula {text!r}") from None
         return resolved
+
+    def constant(self, name: str, path: str) -> str:
+        """A constant is written into the formula as its number (the value this copy was built with)."""
+        if name not in self.constants:
+            known = ", ".join(self.constants) or "none"
+            raise SpecError(f"{path}: unknown constant {{{CONSTANT_PREFIX}{name}}}; the spec's constants: {known}")
+        value = self.constants[name]
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else format(value, ".15g")
 
     def table_spec(self, table_id: str) -> Table:
         for sheet in self.spec.sheets:

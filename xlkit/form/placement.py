@@ -61,6 +61,15 @@ class _Placer:
         if spec_formula is not None:
             self.pending.append((slot, spec_formula, table, row_key))
 
+    def in_full(self, text: str, table: Table, row_key: str) -> str:
+        """A table cell's own expression with every placeholder named in full: {column} and # are this row's."""
+        columns = {c.key for c in table.columns}
+
+        def full(match: re.Match[str]) -> str:
+            name = match.group(1).replace("#", row_key)
+            return "{" + (f"{table.id}.{row_key}.{name}" if name in columns else name) + "}"
+        return PLACEHOLDER.sub(full, text)
+
     def text(self, text: str) -> str:
         issuer = self.params.prefill.get("issuer")
         return fill_in(text, title=self.spec.template.title, issuer=issuer if isinstance(issuer, str) else self.spec.template.issuer)
@@ -96,9 +105,12 @@ class _Placer:
             raise SpecError(f"compose: a copy's sheet name is already a sheet of the form: {', '.join(names)}")
         for sheet, row, block, path in deferred:
             sheet.last_row = self.place_rules(sheets, sheet, row, block, path) - 1
-        resolver = Resolver(self.spec, self.fields, self.table_rows)
+        resolver = Resolver(self.spec, self.fields, self.table_rows, self.params.constants)
         for slot, text, table, row_key in self.pending:
             slot.formula = resolver.resolve(text, slot.sheet, table, row_key, slot.spec_path)
+        for slot in self.fields.values():
+            if slot.condition is not None:
+                slot.required_if = resolver.resolve(slot.condition, slot.sheet, None, None, f"{slot.spec_path}.required_if")
         return Layout(self.spec, self.params, sheets, self.fields, self.rules, self.table_rows)
 
     def block(self, sheet: SheetLayout, row: int, block: Block, path: str) -> int:
@@ -141,6 +153,7 @@ class _Placer:
                     item.id, sheet.name, row, col, "formula" if item.formula else "input", self.type_of(item.type, f"{ipath}.type"),
                     item.label, item.required and not item.formula, span=item.span, locked=locked, prefill=item.prefill,
                     spec_path=f"{ipath}.formula" if item.formula else ipath,
+                    condition=None if item.formula else item.required_if,
                 )
                 self.add(sheet, slot, item.formula)
                 col += item.span
@@ -258,6 +271,8 @@ class _Placer:
             kind: FieldKind | None
             if column.blank or (instance.total and column.total == "none"):
                 spec_formula, kind = None, None
+            elif instance.total and column.total == "input" and spec_formula is None:
+                kind = "input"
             elif instance.total and spec_formula is None:
                 base = self.spec.types[vtype].base if vtype else "text"
                 spec_formula = f"SUM({{{table.id}.*.{column.key}}})" if base != "text" else None
@@ -268,11 +283,13 @@ class _Placer:
                 sheet.statics.append(Static(row, col, "", "blank" if column.blank else "empty", row, col + column.span - 1))
             else:
                 required = kind == "input" and (column.required == "all" or (column.required == "first" and detail_index == 0))
+                condition = column.required_if if kind == "input" and not instance.total else None
                 label_template = "·".join([instance.template, *labels[1:], column.label]) if instance.item else None
                 slot = FieldSlot(f"{table.id}.{instance.key}.{column.key}", sheet.name, row, col, kind, vtype or "text",
                                  "·".join([*labels, column.label]), required, span=column.span,
                                  spec_path=f"{cpath}.formula" if spec_formula else cpath,
-                                 item=instance.item, label_template=label_template)
+                                 item=instance.item, label_template=label_template,
+                                 condition=condition and self.in_full(condition, table, instance.key))
                 self.add(sheet, slot, spec_formula, table.id, instance.key)
             height = max(height, column.height or 0)
             col += column.span
@@ -313,7 +330,8 @@ class _Placer:
                 sheet.statics.append(Static(row, 0, str(number), "rowlabel"))
                 sheet.statics.append(Static(row, 1, name, "checkname"))
                 sheet.statics.append(Static(row, 2, spec_block.severity_text[check.severity], "rowlabel"))
-                value_type = "result" if check.type == "text" else self.check_value_type(left, blame)
+                typed_by = blame if check.anchor is None else self.blame(left)  # an anchor does not change what the cells hold
+                value_type = "result" if check.type == "text" else self.check_value_type(left, typed_by)
                 base = f"check.{cid}"
                 for suffix, col, text, label in ((".left", 3, left, "本表数"), (".right", 4, right, "比较数")):
                     slot = FieldSlot(f"{base}{suffix}", sheet.name, row, col, "formula", value_type, f"{name}：{label}",
@@ -357,16 +375,17 @@ class _Placer:
             out: list[tuple[Any, ...]] = []
             targets = sheets if check.for_sheets else []
             for sheet in targets:
-                required = [s for s in sheet.slots if s.required and s.kind == "input"]
+                required = [s for s in sheet.slots if (s.required or s.condition) and s.kind == "input"]
                 if not required:
                     continue
-                left = "0+" + "+".join(f"(LEN({{{s.id}}})=0)" for s in required)  # 0+ keeps a single term a number
+                left = "0+" + "+".join(f"(LEN({{{s.id}}})=0)" if s.required else f"AND({s.condition},LEN({{{s.id}}})=0)"
+                                       for s in required)  # 0+ keeps a single term a number
                 cid = f"{check.id}.{sheet.spec.key}" if check.for_sheets else check.id
                 out.append((cid, fill_in(check.name, sheet=sheet.name), left, "0", [], None, None))
             return out
         assert check.left and check.right
         if check.for_ is None:
-            return [(check.id, check.name, check.left, check.right, self.blame(check.left), None, None)]
+            return [(check.id, check.name, check.left, check.right, self.anchored(check, check.left, None, path), None, None)]
         if check.for_ not in self.table_rows:
             raise SpecError(f"{path}.for: unknown table {check.for_!r}")
         out = []
@@ -376,9 +395,19 @@ class _Placer:
             left = check.left.replace("#", instance.key)
             right = check.right.replace("#", instance.key)
             template = fill_in(check.name, row=instance.template + "".join(instance.labels[1:])) if instance.item else None
-            out.append((f"{check.id}.{instance.key}", fill_in(check.name, row="".join(instance.labels)), left, right, self.blame(left),
+            out.append((f"{check.id}.{instance.key}", fill_in(check.name, row="".join(instance.labels)), left, right,
+                        self.anchored(check, left, instance.key, path),
                         instance.item, template))
         return out
+
+    def anchored(self, check: Rule, left: str, row_key: str | None, path: str) -> list[str]:
+        """The fields an issue of the rule points at (and the 校验 colours): its anchor, else every field of `left`."""
+        if check.anchor is None:
+            return self.blame(left)
+        anchor = check.anchor.replace("#", row_key) if row_key is not None else check.anchor
+        if anchor not in self.fields:
+            raise SpecError(f"{path}.anchor: unknown field {anchor!r}")
+        return [anchor]
 
     def blame(self, text: str) -> list[str]:
         return [name for name in PLACEHOLDER.findall(text) if name in self.fields]

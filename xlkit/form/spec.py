@@ -40,6 +40,26 @@ class Parameter(Model):
         return self
 
 
+class Constant(Model):
+    """A named number of the form (时间进度 7/12 at a 监控时点), usable in formulas and rules as {const.<name>}; a
+    bureau sets it at build or distribute time (--const name=value) without a new spec, and the workbook records it."""
+
+    label: str
+    value: float
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Constant:
+        if not within(self.value, self.min, self.max):
+            raise ValueError(f"value {self.value} outside {self.min}..{self.max}")
+        return self
+
+
+def within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
 class Band(Model):
     min: float
     label: str
@@ -78,6 +98,7 @@ class FieldItem(Model):
     span: int = Field(default=1, ge=1)
     label_span: int = Field(default=1, ge=0)  # 0: no label cell (a heading above says what the field is)
     required: bool = False
+    required_if: str | None = None  # required when this expression holds, e.g. '{possibility}<>"确定能"'
     prefill: str | None = None
     formula: str | None = None
     height: float | None = None
@@ -120,7 +141,8 @@ class TableColumn(Model):
     span: int = Field(default=1, ge=1)
     height: float | None = None
     required: Literal["first", "all", False] = False
-    total: Literal["auto", "none"] = "auto"
+    required_if: str | None = None  # each detail row's cell is required when this holds ({column} = the same row's)
+    total: Literal["auto", "none", "input"] = "auto"  # the total row's cell: a SUM (text: empty), empty, or an input
     blank: bool = False
 
 
@@ -213,6 +235,7 @@ class Rule(Model):
     total_row: bool = True  # with for: false leaves the table's total row out (a rule about a column it does not have)
     for_sheets: bool = False
     required_blanks: bool = False
+    anchor: str | None = None  # the field an issue of this rule points at (# = the row); default: every field of `left`
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -276,7 +299,8 @@ IMPLICIT_TYPES: dict[str, dict[str, Any]] = {"text": {"base": "text"}, "result":
 class Spec(Model):
     template: TemplateInfo
     parameters: dict[str, Parameter] = {}
-    grades: list[Band] = Field(min_length=1)
+    constants: dict[str, Constant] = {}
+    grades: list[Band] = []  # 等次 bands, highest first; a form with no 等次 leaves them out (and cannot use GRADE())
     lists: dict[str, list[str]] = {}
     types: dict[str, ValueType]
     sheets: list[Sheet] = Field(min_length=1)
@@ -298,6 +322,14 @@ class Spec(Model):
             return data
         missing = [name for name in IMPLICIT_TYPES if name not in types]
         return {**data, "types": {**types, **{name: IMPLICIT_TYPES[name] for name in missing}}, "supplied_types": tuple(missing)}
+
+    @field_validator("constants")
+    @classmethod
+    def _constant_names(cls, value: dict[str, Constant]) -> dict[str, Constant]:
+        bad = [name for name in value if not re.fullmatch(r"[a-z][a-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"constant name(s) {', '.join(bad)} must be lower-case ASCII (letters, digits, _)")
+        return value
 
     @model_validator(mode="after")
     def _grades_descending(self) -> Spec:

@@ -61,7 +61,7 @@ def identify(reader: XlsxReader, registry: SpecRegistry, identity: Identity | No
     try:
         stored = BuildParams.from_json(identity.params_json)
         # the counts drive the layout: the spec's bounds hold them, whatever the file says
-        params = make_params(spec, stored.prefill, names=stored.items)
+        params = make_params(spec, stored.prefill, names=stored.items, constants=stored.constants)
     except (XlkitError, ValueError, TypeError, AttributeError):
         raise FileProblem("metadata-damaged", "生成参数（行数、名称）超出模板允许的范围或格式错误") from None
     return Identified(identity, spec, params)

@@ -285,9 +285,11 @@ def _write_slot(ws: Worksheet, slot: FieldSlot, layout: Layout, results: Mapping
     options = _validation(spec, slot, list_ranges)
     if options:
         ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options)
-    if slot.required:
+    if slot.required or slot.required_if:
+        blank = f"LEN({slot.address})=0"
         ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
-            "type": "formula", "criteria": f"=LEN({slot.address})=0", "format": styles.get(bg_color=MISSING_COLOR)})
+            "type": "formula", "criteria": f"={blank}" if slot.required else f"=AND({slot.required_if},{blank})",
+            "format": styles.get(bg_color=MISSING_COLOR)})
 
 
 MAX_COUNT_ARGUMENTS = 255  # Excel's limit for COUNT
@@ -370,12 +372,13 @@ def build_template(
     names: dict[str, list[str]] | None = None,
     password: str | None = None,
     implementer: str | None = None,
+    constants: dict[str, float] | None = None,
 ) -> Layout:
     """The template a unit receives: identity prefilled and locked when given. A project form names the project in
     unit_code/unit_name (the project is what reports) and the unit carrying it out in `implementer`."""
     spec = spec or load_spec()
     prefill = {"unit_code": unit_code, "unit_name": unit_name, "year": year, "parent_name": parent_name, "issuer": issuer,
                "implementer": implementer}
-    layout = build_layout(spec, make_params(spec, prefill, counts, names))
+    layout = build_layout(spec, make_params(spec, prefill, counts, names, constants))
     write_workbook(layout, {}, Path(out), password_hash(password or spec.template.password or ""))
     return layout

@@ -1,0 +1,130 @@
+"""The spec language's own means, on a small monitoring form written for these tests (tests/specs/monitor.yaml):
+named constants, conditional required fields, a rule's anchor, text inputs on total rows, forms without 等次."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from xlkit.cli import main
+from xlkit.errors import SpecError, XlkitError
+from xlkit.form.identity import META_SHEET
+from xlkit.form.load import load_spec
+from xlkit.form.placement import build_layout
+from xlkit.form.params import make_params
+from xlkit.form.registry import SpecRegistry
+from xlkit.intake.check import check_file
+from xlkit.write.build import build_template
+from xlkit.write.fill import fill_workbook
+
+SPEC_PATH = Path(__file__).parent / "specs" / "monitor.yaml"
+SPEC_TEXT = SPEC_PATH.read_text(encoding="utf-8")
+GOOD = {"project.name": "数字城管信息采集服务项目", "funds.fiscal.budget": 400, "funds.fiscal.spent": 240, "funds.other.budget": 0,
+        "funds.other.spent": 0, "indicators.i1.goal": "≥950条/日", "indicators.i1.possibility": "确定能",
+        "indicators.i2.goal": "≥96%", "indicators.i2.possibility": "确定能"}
+
+
+def spec_with(tmp_path: Path, old: str, new: str):
+    assert old in SPEC_TEXT, old
+    path = tmp_path / "monitor.yaml"
+    path.write_text(SPEC_TEXT.replace(old, new, 1), encoding="utf-8")
+    return load_spec(path)
+
+
+def returned(tmp_path: Path, data: dict, constants: dict | None = None, name: str = "r.xlsx") -> Path:
+    spec = load_spec(SPEC_PATH)
+    template = tmp_path / f"t-{name}"
+    build_template(template, spec, unit_code="P001", unit_name="数字城管信息采集服务项目", year=2026, constants=constants)
+    fill_workbook(template, data, tmp_path / name, spec)
+    return tmp_path / name
+
+
+def check(path: Path):
+    return check_file(path, SpecRegistry([load_spec(SPEC_PATH)]))
+
+
+def codes(report) -> list[tuple[str, str | None]]:
+    return [(i.code, i.field) for i in report.issues]
+
+
+# ------------------------------------------------------------------ constants
+def test_a_constant_is_written_into_formulas_and_recorded_in_the_workbook(tmp_path):
+    layout = build_layout(load_spec(SPEC_PATH))
+    assert layout.fields["progress"].formula == "0.5833"
+    assert "0.5833" in layout.fields["check.behind.right"].formula
+    path = returned(tmp_path, GOOD, {"time_progress": 0.5})
+    params = dict(load_workbook(path)[META_SHEET].iter_rows(values_only=True))["build.params"]
+    assert json.loads(params)["constants"] == {"time_progress": 0.5}
+    report = check(path)
+    assert report.values["progress"] == 0.5
+    assert codes(report) == []  # 240/400 = 60% is not behind a time progress of 50%
+
+
+def test_the_same_return_is_behind_at_the_default_time_progress(tmp_path):
+    data = {**GOOD, "funds.fiscal.spent": 200}  # 50% against 58.33%
+    report = check(returned(tmp_path, data))
+    assert codes(report) == [("check-behind", "funds.total.rate")]  # the anchor, not the budget the formula names first
+
+
+def test_constants_are_checked_at_build(tmp_path):
+    spec = load_spec(SPEC_PATH)
+    with pytest.raises(XlkitError, match=r"时间进度 \(time_progress\) must be between 0.0 and 1.0, got 7.0"):
+        make_params(spec, constants={"time_progress": 7})
+    with pytest.raises(XlkitError, match="unknown constant.*progress_time.*the spec has time_progress"):
+        make_params(spec, constants={"progress_time": 0.5})
+    with pytest.raises(SpecError, match=r"monitor.yaml:\d+: sheets\[0\].blocks\[1\].fields\[1\]\[0\].formula: unknown constant \{const.nope\}"):
+        spec_with(tmp_path, '"{const.time_progress}"}]', '"{const.nope}"}]')
+
+
+def test_a_spec_without_constants_keeps_its_build_parameters_as_before():
+    params = make_params(load_spec())  # the built-in form has no constants: its identity is unchanged
+    assert "constants" not in json.loads(params.to_json())
+
+
+def test_const_option_of_build(tmp_path):
+    out = tmp_path / "t.xlsx"
+    result = CliRunner().invoke(main, ["build", str(SPEC_PATH), "-o", str(out), "--const", "time_progress=0.6667"])
+    assert result.exit_code == 0, result.output
+    params = json.loads(dict(load_workbook(out)[META_SHEET].iter_rows(values_only=True))["build.params"])
+    assert params["constants"] == {"time_progress": 0.6667}
+    result = CliRunner().invoke(main, ["build", str(SPEC_PATH), "-o", str(out), "--const", "time_progress"])
+    assert result.exit_code == 2 and "--const takes NAME=NUMBER" in result.output
+
+
+# ------------------------------------------------------------------ conditional required
+def test_a_reason_is_required_only_when_the_goal_may_be_missed(tmp_path):
+    assert codes(check(returned(tmp_path, GOOD))) == []
+    doubtful = {**GOOD, "indicators.i2.possibility": "有可能"}
+    report = check(returned(tmp_path, doubtful, name="d.xlsx"))
+    assert codes(report) == [("required-missing", "indicators.i2.reason")]
+    assert report.values["check.required.monitor.left"] == 1  # counted by the 必填项 rule in the unit's own 校验 sheet
+    explained = {**doubtful, "indicators.i2.reason": "招标推迟，预计四季度完成"}
+    assert codes(check(returned(tmp_path, explained, name="e.xlsx"))) == []
+
+
+def test_a_conditionally_required_cell_is_highlighted_while_its_condition_holds(tmp_path):
+    path = returned(tmp_path, GOOD)
+    layout = build_layout(load_spec(SPEC_PATH))
+    slot = layout.fields["indicators.i1.reason"]
+    assert slot.required_if is not None and slot.required_if.endswith('<>"确定能"')
+    sheet = load_workbook(path)["监控表"]
+    rules = [(str(rng.sqref), r.formula) for rng in sheet.conditional_formatting for r in rng.rules]
+    assert (slot.address.replace("$", ""), [f"AND({slot.required_if},LEN({slot.address})=0)"]) in rules
+
+
+# ------------------------------------------------------------------ total rows, grades
+def test_a_text_column_can_be_an_input_on_the_total_row():
+    layout = build_layout(load_spec(SPEC_PATH))
+    assert layout.fields["funds.total.reason"].kind == "input"
+    assert layout.fields["funds.total.budget"].kind == "formula"
+
+
+def test_a_form_without_grades_loads_and_grade_needs_bands(tmp_path):
+    spec = load_spec(SPEC_PATH)
+    assert spec.grades == []
+    with pytest.raises(SpecError, match=r"GRADE\(\) needs the spec's grades"):
+        spec_with(tmp_path, '"{const.time_progress}"}]', '"GRADE(80)"}]')
