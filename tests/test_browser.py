@@ -164,3 +164,29 @@ def test_the_bureau_logs_in_watches_and_sends_back(site, browser):
     assert "已退回，审核意见已生成" in browser.find_element(By.CLASS_NAME, "flash").text
     assert "退回（" in browser.find_element(By.TAG_NAME, "main").text
     shot(browser, "unit_detail.png")
+
+
+def test_the_page_style_and_script_apply_under_the_hashed_policy(site, browser):
+    """The CSP allows the one style and script by their sha256 only: a browser applies both (a wrong hash, an escaped
+    quote in the font list or an inline style attribute would each show here), and reports no violation."""
+    from selenium.webdriver.common.by import By
+
+    _root, links, base = site
+    recorder = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (  # before the page's own parse
+        "window.violations = []; document.addEventListener('securitypolicyviolation', e => window.violations.push(e.violatedDirective));")})
+    browser.get(f"{base}/u/{links['B1']}")
+    assert browser.execute_script("return window.violations") == []
+    assert "Noto Sans CJK SC" in browser.execute_script("return getComputedStyle(document.body).fontFamily")
+    assert browser.execute_script("return getComputedStyle(document.querySelector('header')).backgroundColor") == "rgb(31, 78, 121)"
+    assert "js" in (browser.find_element(By.ID, "drop").get_attribute("class") or "")  # the script ran
+    browser.get(f"{base}/admin/login")
+    if "财政部门登录" in browser.page_source:
+        browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+        navigating(browser, browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click)
+    browser.get(f"{base}/admin")
+    logout = browser.find_element(By.CSS_SELECTOR, "form[action='/admin/logout']")
+    assert browser.execute_script("return getComputedStyle(arguments[0]).display", logout) == "inline"
+    assert browser.execute_script("return window.violations") == []
+    browser.execute_script("document.body.setAttribute('style', 'color: red')")  # the recorder can fail: this is refused
+    assert browser.execute_script("return window.violations") == ["style-src-attr"]
+    browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", recorder)
