@@ -517,3 +517,168 @@ def test_a_decision_reads_the_state_under_the_write_lock(camp, tmp_path, monkeyp
     assert decision.receipt is not None and decision.receipt.id == first
     assert [a.receipt for a in Ledger(folder).actions("U1")] == [first] and receipts_count(folder) == 2
     assert status_by_code(folder)["U1"] == "received"  # the newer file is open, not confirmed unseen
+
+
+def test_cli_decisions_name_their_receipt(camp, spec, tmp_path):
+    folder, files = camp
+    runner = CliRunner()
+    first = receive(folder, [files["U2"]])[0].receipt
+    newer = receive(folder, [variant(files["U2"], tmp_path / "U2_b.xlsx", spec, **{"staff.actual": 500})])[0].receipt
+    stale = runner.invoke(main, ["accept", str(folder), "U2", "--receipt", str(first)])
+    assert stale.exit_code == 2 and f"收件 {newer}，U2_b.xlsx" in stale.output and f"针对的是收件 {first}" in stale.output
+    blank = runner.invoke(main, ["return", str(folder), "U2", "--reason", "  "])
+    assert blank.exit_code == 2 and "退回须写明原因（--reason）" in blank.output
+    said = runner.invoke(main, ["accept", str(folder), "U2", "--by", "审核员"])
+    assert said.exit_code == 0 and said.output.startswith(f"针对当前文件：收件 {newer}，U2_b.xlsx，") and "已确认" in said.output
+    assert [a.receipt for a in Ledger(folder).actions("U2")] == [newer]
+    with pytest.raises(CampaignError, match=r"^退回须写明原因$"):  # the library's words name no command-line option
+        return_unit(folder, "U2", " ")
+
+
+def test_words_from_outside_are_shown_safely(camp, tmp_path):
+    folder, files = camp
+    receive(folder, [files["U1"]])
+    runner = CliRunner()
+    unknown = runner.invoke(main, ["history", str(folder), "NOPE<x>\x1b[31m"])
+    assert unknown.exit_code == 2 and "没有单位「NOPE<x>[31m」" in unknown.output and "'" not in unknown.output
+    digest = runner.invoke(main, ["archive", str(folder), "../ledger.sqlite", "-o", str(tmp_path / "x")])
+    assert digest.exit_code == 2 and "「../ledger.sqlite」不是 sha256 摘要：应为 64 个十六进制字符" in digest.output
+    assert "'" not in digest.output and not (tmp_path / "x").exists()
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+def _read_only_commands(folder: Path, sha: str, out: Path) -> list[list[str]]:
+    return [["status", str(folder)], ["status", str(folder), "--json"], ["campaign", "verify", str(folder)],
+            ["archive", str(folder), sha, "-o", str(out)], ["history", str(folder), "U1"]]
+
+
+def test_read_only_commands_write_nothing(camp, tmp_path):
+    folder, files = camp
+    sha = receive(folder, [files["U1"]])[0].sha256
+    before = _snapshot(folder)
+    for args in _read_only_commands(folder, sha, tmp_path / "out.xlsx"):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+    assert (tmp_path / "out.xlsx").read_bytes() == files["U1"].read_bytes()
+    assert _snapshot(folder) == before  # no file changed, none added (no -wal or -shm left behind)
+
+
+def _read_only_media(folder: Path) -> list[str] | None:
+    """A command prefix that runs with `folder` on a read-only mount (root: a private read-only bind mount); None
+    where this process can write anyway and cannot mount (then the caller simulates it)."""
+    if os.geteuid() != 0:
+        return []
+    wrap = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"', str(folder)]
+    try:
+        probe = subprocess.run([*wrap, "sh", "-c", f'! touch "{folder}/probe" 2>/dev/null'], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return wrap if probe.returncode == 0 and not (folder / "probe").exists() else None
+
+
+def test_a_campaign_on_read_only_media_can_be_read(camp, tmp_path, monkeypatch):
+    """status, verify, archive and history on a folder nothing can write (the WAL cannot be made there); a write
+    command is refused in Chinese; nothing in the folder changes."""
+    folder, files = camp
+    sha = receive(folder, [files["U1"]])[0].sha256
+    before = _snapshot(folder)
+    wrap = _read_only_media(folder)
+    out = tmp_path / "out.xlsx"
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    try:
+        if wrap == []:  # not root: permissions make the folder read-only
+            for path in [folder, *folder.rglob("*")]:
+                path.chmod(0o555 if path.is_dir() else 0o444)
+        if wrap is None:  # root without mounts: the read-only checks the ledger makes are answered as on read-only media
+            monkeypatch.setattr("xlkit.campaign.ledger.os.access", lambda path, mode: mode != os.W_OK)
+        for args in [*_read_only_commands(folder, sha, out), ["receive", str(folder), str(files["U2"])]]:
+            if wrap is None:
+                result = CliRunner().invoke(main, args)
+                code, text = result.exit_code, result.output
+            else:
+                run = subprocess.run([*wrap, *XLKIT, *args], capture_output=True, text=True, timeout=120, env=env)
+                code, text = run.returncode, run.stdout + run.stderr
+            if args[0] == "receive":
+                if wrap is not None:
+                    assert code == 2 and "只读" in text and "Error: " in text and "Traceback" not in text, text
+            else:
+                assert code == 0 and "Traceback" not in text, (args, text)
+                assert "已接收 1" in text or "全部完好" in text or "已取出" in text or '"received": 1' in text or "收到文件" in text
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert out.read_bytes() == files["U1"].read_bytes()
+    assert {k: v for k, v in _snapshot(folder).items() if not k.startswith("archive")} == \
+        {k: v for k, v in before.items() if not k.startswith("archive")}
+
+
+def test_a_damaged_or_empty_ledger_is_a_clear_error_and_stays_as_it_was(camp, tmp_path):
+    folder, files = camp
+    for content in (b"", b"not a ledger at all " * 100):
+        (folder / "ledger.sqlite").write_bytes(content)
+        for stale in ("ledger.sqlite-wal", "ledger.sqlite-shm"):
+            (folder / stale).unlink(missing_ok=True)
+        for args in (["status", str(folder)], ["receive", str(folder), str(files["U1"])], ["campaign", "verify", str(folder)]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == 2 and "台账" in result.output and "已损坏" in result.output and "从备份恢复" in result.output, result.output
+            assert "Error" not in result.output.replace("Error: ", "", 1) and "no such table" not in result.output
+            assert (folder / "ledger.sqlite").read_bytes() == content  # a read-only command never writes; a damaged ledger is left for repair
+            assert not (folder / "ledger.sqlite-wal").exists()
+
+
+def test_a_damaged_archive_copy_of_the_same_size_is_healed_by_the_original(camp, tmp_path):
+    folder, files = camp
+    sha = receive(folder, [files["U1"]])[0].sha256
+    blob = folder / "archive" / sha[:2] / sha
+    damaged = bytearray(blob.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    blob.chmod(0o644)
+    blob.write_bytes(bytes(damaged))
+    assert verify(folder)[1] == [f"{sha}：内容与摘要不符（存档文件被改动）"]
+    with pytest.raises(CampaignError, match="有问题"):
+        copy_out(folder, sha, tmp_path / "out.xlsx")
+    assert receive(folder, [files["U1"]])[0].receipt  # the original again
+    assert verify(folder)[1] == [] and blob.read_bytes() == files["U1"].read_bytes() and blob.stat().st_mode & 0o777 == 0o444
+    assert copy_out(folder, sha, tmp_path / "out.xlsx") == files["U1"].stat().st_size
+
+
+def test_lock_files_go_and_dead_runs_are_closed_or_reported(camp, tmp_path):
+    import multiprocessing
+
+    folder, files = camp
+    inputs = list(files.values())
+    receive(folder, [inputs[0]])
+    locks = folder / "locks"
+    assert list(locks.glob("*")) == []  # a finished run leaves no lock file
+    context = multiprocessing.get_context("fork")
+    pristine = tmp_path / "pristine"
+    shutil.copytree(folder, pristine)
+    # clock readings of a four-file receive: 4 blob rows, the run, 4 receipts, the end
+    for clock_call, complete in ((10, True), (8, False)):
+        work = tmp_path / f"die{clock_call}"
+        shutil.copytree(pristine, work)
+        child = context.Process(target=_die_at, args=(work, inputs, clock_call, 99))
+        child.start()
+        child.join(timeout=120)
+        assert child.exitcode == 9
+        assert len(list((work / "locks").glob("run-*.lock"))) == 1  # what a kill -9 leaves
+        shown = json.loads(CliRunner().invoke(main, ["status", str(work), "--json"]).stdout)["unfinished_runs"]
+        text = CliRunner().invoke(main, ["status", str(work)]).output
+        notes = verify(work)[2]
+        if complete:
+            assert shown == [] and "中断未完成" not in text and not any("中断未完成" in n for n in notes)
+        else:
+            assert [(u["files"], u["recorded"]) for u in shown] == [(4, 2)]
+            assert "提示 收件批次 " in text and "4 个文件中已记录 2 个" in text and any("4 个文件中已记录 2 个" in n for n in notes)
+        receive(work, [Path(shutil.copy(inputs[1], tmp_path / "other.xlsx"))])  # the next receive tidies up
+        assert list((work / "locks").glob("*")) == []
+        with Ledger(work) as ledger:
+            open_runs = ledger.db.execute("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL").fetchone()[0]
+        assert open_runs == (0 if complete else 1)  # a dead run that recorded everything is closed; the other stays to resume
+        if not complete:
+            assert all(r.receipt for r in receive(work, inputs)) and receipts_count(work) == 6
+            assert json.loads(CliRunner().invoke(main, ["status", str(work), "--json"]).stdout)["unfinished_runs"] == []
+            assert list((work / "locks").glob("*")) == []

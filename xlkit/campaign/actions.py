@@ -81,13 +81,14 @@ def describe(receipt: Receipt, zone: tzinfo) -> str:
 def history(folder: str | Path, code: str, zone: str = "Asia/Shanghai") -> tuple[UnitState, list[str]]:
     """Every receipt and decision of a unit, oldest first, in the bureau's local time."""
     local = bureau_zone(zone)
-    with Ledger(folder) as ledger:
+    with Ledger(folder, readonly=True) as ledger:
         state = state_of(ledger, code)
-    return state, [f"{local_time(at, local)}  {text}" for at, text in events(state)]
+    return state, [f"{local_time(at, local)}  {text}" for at, text in events(state, full=True)]
 
 
-def events(state: UnitState) -> list[tuple[str, str]]:
-    """(UTC time, what happened) for each receipt and decision of a unit, oldest first."""
+def events(state: UnitState, full: bool = False) -> list[tuple[str, str]]:
+    """(UTC time, what happened) for each receipt and decision of a unit, oldest first; `full`: each file's whole
+    sha256 (what `xlkit archive` takes), else its first 12 characters."""
     out: list[tuple[str, str]] = []
     for r in state.receipts:
         result = (f"{r.errors} 个错误" if r.errors else "无错误") + (f"，{r.warnings} 个警告" if r.warnings else "")
@@ -95,7 +96,8 @@ def events(state: UnitState) -> list[tuple[str, str]]:
             result += f"（{r.unexplained} 个未说明）" if r.unexplained else "（均已说明）"
         who = f"，经办 {r.by}" if r.by else ""
         note = f"，附言：{r.note}" if r.note else ""
-        out.append((r.received_at, f"收到文件 {r.name}（收件 {r.id}，sha256 {r.sha256[:12]}…{who}{note}）：{result}"
+        digest = r.sha256 if full else f"{r.sha256[:12]}…"
+        out.append((r.received_at, f"收到文件 {r.name}（收件 {r.id}，sha256 {digest}{who}{note}）：{result}"
                     + (f"；{r.summary}" if r.summary else "")))
     for a in state.actions:
         who = f"（{a.by}）" if a.by else ""

@@ -1,7 +1,8 @@
 """The campaign's archive: every received file stored once under its sha256, never changed or deleted.
 
 A blob is written to a temporary name in its folder, fsynced, then renamed, and the folder fsynced: after a crash a
-blob is either whole or absent. The same bytes stored twice (or by two processes at once) end as one blob."""
+blob is either whole or absent. The same bytes stored twice (or by two processes at once) end as one blob; a stored
+copy found damaged when the same bytes come again is replaced by them (by the same rename: healed, never half)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ..errors import CampaignError
 from ..intake.package import MAX_FILE_BYTES
+from .ledger import quoted
 
 ARCHIVE = "archive"
 CHUNK = 1 << 20
@@ -24,7 +26,8 @@ class BlobStore:
 
     def path_of(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise CampaignError(f"不是 sha256 摘要：{sha256!r}")
+            raise CampaignError(f"{quoted(sha256, 80)}不是 sha256 摘要：应为 64 个十六进制字符（0-9、a-f），"
+                                "即 xlkit history 显示的 sha256（status --json 的 last_sha256）")
         return self.root / sha256[:2] / sha256
 
     def put(self, source: Path) -> tuple[str, int]:
@@ -63,7 +66,7 @@ class BlobStore:
             sha = digest.hexdigest()
             target = self.path_of(sha)
             target.parent.mkdir(exist_ok=True)
-            if target.exists() and target.stat().st_size == size:
+            if self._intact(target, sha, size):
                 tmp.unlink()
             else:
                 os.chmod(tmp, 0o444)
@@ -76,20 +79,32 @@ class BlobStore:
             if tmp.exists():
                 tmp.unlink()
 
+    @staticmethod
+    def _intact(target: Path, sha256: str, size: int) -> bool:
+        """The stored copy has these very bytes (a damaged one, even of the same size, is then replaced whole)."""
+        try:
+            return target.stat().st_size == size and _hash(target) == sha256
+        except OSError:
+            return False
+
     def check(self, sha256: str, size: int) -> str:
         """'' when the blob is there with these bytes, else what is wrong (in Chinese)."""
         path = self.path_of(sha256)
         if not path.is_file():
             return "存档文件缺失"
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
         if path.stat().st_size != size:
             return f"大小不符（台账 {size} 字节，存档 {path.stat().st_size} 字节）"
-        if digest.hexdigest() != sha256:
+        if _hash(path) != sha256:
             return "内容与摘要不符（存档文件被改动）"
         return ""
+
+
+def _hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..bureau.clock import bureau_zone
 from ..errors import CampaignError
 from ..files import atomic_path
 from .blobs import BlobStore
 from .ledger import Ledger
+from .runs import describe, unfinished
 
 
-def verify(folder: str | Path) -> tuple[int, list[str], list[str]]:
+def verify(folder: str | Path, zone: str = "Asia/Shanghai") -> tuple[int, list[str], list[str]]:
     """(blobs checked, problems, notes): a problem is a blob missing or changed; a note is an archived file no
-    receipt refers to (left by a receive that was stopped before it recorded the file: harmless)."""
-    with Ledger(folder) as ledger:
+    receipt refers to (left by a receive that was stopped before it recorded the file: harmless), or a receive run
+    that died before recording every file. Writes nothing: read-only media can be verified."""
+    with Ledger(folder, readonly=True) as ledger:
         store = BlobStore(ledger.folder)
         rows = ledger.blob_rows()
         problems = [f"{sha}：{problem}" for sha, size in rows if (problem := store.check(sha, size))]
@@ -24,13 +27,14 @@ def verify(folder: str | Path) -> tuple[int, list[str], list[str]]:
         stray = sorted(p.name for p in store.root.glob("??/*") if p.name not in known) if store.root.is_dir() else []
         notes = [f"存档中有未登记的文件 {name}（收件中断时留下，无害）" for name in stray]
         notes += [f"存档 {sha} 没有收件记录（收件中断时留下，无害）" for sha in sorted(known - referenced)]
+        notes += describe(unfinished(ledger), bureau_zone(zone))
         return len(rows), problems, notes
 
 
 def copy_out(folder: str | Path, sha256: str, target: str | Path) -> int:
     """A received file given back byte-identical (checked against its sha256 first); returns its size."""
     sha256 = sha256.lower()
-    with Ledger(folder) as ledger:
+    with Ledger(folder, readonly=True) as ledger:
         store = BlobStore(ledger.folder)
         store.path_of(sha256)  # a malformed digest is refused before anything is looked up
         row = ledger.db.execute("SELECT size FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()

@@ -4,6 +4,8 @@ every 退回 and 确认. Rows are only ever added (a check cached for a new spec
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,31 +87,69 @@ class Action:
     letter: str
 
 
+CORE_TABLES = frozenset({"meta", "units", "blobs", "runs", "checks", "receipts", "actions"})  # a ledger without one is damaged
+
+
+def schema_tables() -> set[str]:
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
+
+
+def ledger_problem(exc: sqlite3.Error, path: Path | str = LEDGER) -> CampaignError:
+    """What a failing ledger means to the bureau, and what to do (SQLite's own words only as a last resort)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in text or "malformed" in text:
+        return damaged(path, "不是完整的 SQLite 数据库")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return CampaignError(f"台账 {path} 正被其他程序长时间占用（如正在运行的 xlkit serve 或 receive），请稍后再试")
+    if name.startswith(("SQLITE_FULL", "SQLITE_TOOBIG")) or "is full" in text:
+        return CampaignError(f"台账 {path} 无法写入：磁盘已满或超过文件大小限制；台账保持原样")
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return CampaignError(f"台账 {path} 无法写入：所在位置只读或没有写权限；只读的位置只能查看（status、history、verify、archive）")
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or "unable to open" in text:
+        return CampaignError(f"无法打开台账 {path}：文件或所在目录只读或没有读写权限；只读的位置只能查看（status、history、verify、archive）")
+    if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
+        return CampaignError(f"读写台账 {path} 时磁盘出错；请检查磁盘后再试（台账写入是整笔的，不会只写一半）")
+    return CampaignError(f"台账 {path} 无法读写（SQLite 报告：{text}）")
+
+
+def damaged(path: Path | str, why: str) -> CampaignError:
+    return CampaignError(f"台账 {path} 已损坏（{why}）；请停止使用该报送任务，从备份恢复 {LEDGER}"
+                         "（archive/ 中收到的文件不受影响，xlkit campaign verify 可核对）")
+
+
 class Ledger:
     """A connection to one campaign's ledger. Writers take the database lock up front (BEGIN IMMEDIATE) and wait
-    for each other, so several `receive` processes at once serialise instead of failing."""
+    for each other, so several `receive` processes at once serialise instead of failing.
 
-    def __init__(self, folder: str | Path, create: bool = False):
+    `readonly`: for commands that only look (status, history, verify, archive): nothing in the folder is written,
+    so a campaign on read-only media (a CD, a write-protected share) can be read. Such a connection reads through
+    the WAL when it can (a normal connection with queries only, which leaves no -wal/-shm behind; `mode=ro` when a
+    writer's WAL is already there), and opens the file as immutable where no WAL can be made at all."""
+
+    def __init__(self, folder: str | Path, create: bool = False, readonly: bool = False):
         self.folder = Path(folder)
         path = self.folder / LEDGER
         if not create and not path.is_file():
             raise CampaignError(f"{self.folder} 不是报送任务目录（没有 {LEDGER}）；请先运行 xlkit campaign init")
         try:
-            self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            if create or self._missing_tables():
-                self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise CampaignError(f"无法打开台账 {path}：{exc}") from None
+            self.db = _open_readonly(path) if readonly else sqlite3.connect(path, timeout=60, isolation_level=None)
+            tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not create and not tables >= CORE_TABLES:  # checked before anything is written: an empty file stays empty
+                self.db.close()
+                raise damaged(path, "文件为空或缺少台账的数据表" if not tables else "缺少台账的数据表")
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=FULL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                if not schema_tables() <= tables:  # a ledger made before a table was added gets it (nothing else changes)
+                    self.db.executescript(SCHEMA)
+                    tables |= schema_tables()
+            self.explained = "explanations" in tables  # a read-only ledger made before the web intake has none
+        except sqlite3.Error as exc:
+            raise ledger_problem(exc, path) from None
         if not create and self.meta("schema") != SCHEMA_VERSION:
             raise CampaignError(f"{path} 的台账版本为 {self.meta('schema') or '未知'}，本程序支持 {SCHEMA_VERSION}")
-
-    def _missing_tables(self) -> bool:
-        """A ledger made before the web intake lacks its tables: they are added (nothing else changes)."""
-        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return bool({"meta", "receipts"} <= names and not {"tokens", "explanations"} <= names)
 
     def close(self) -> None:
         self.db.close()
@@ -156,8 +196,8 @@ class Ledger:
 
     def receipts(self, unit_code: str | None = None) -> list[Receipt]:
         """Unexplained warnings count those the unit explained afterwards on the web page as explained."""
-        columns = ("id, sha256, name, received_at, note, by, unit_code, form, errors, warnings, "
-                   "MAX(0, unexplained - (SELECT COUNT(DISTINCT issue) FROM explanations e WHERE e.receipt = receipts.id)), summary")
+        explained = "(SELECT COUNT(DISTINCT issue) FROM explanations e WHERE e.receipt = receipts.id)" if self.explained else "0"
+        columns = f"id, sha256, name, received_at, note, by, unit_code, form, errors, warnings, MAX(0, unexplained - {explained}), summary"
         if unit_code is None:
             rows = self.db.execute(f"SELECT {columns} FROM receipts ORDER BY id")
         else:
@@ -174,6 +214,8 @@ class Ledger:
 
     def explanations(self, receipt: int) -> dict[int, str]:
         """The 说明 given on the web for a receipt's warnings, by the issue's index in its report (the latest each)."""
+        if not self.explained:
+            return {}
         return dict(self.db.execute("SELECT issue, text FROM explanations WHERE receipt = ? ORDER BY id", (receipt,)).fetchall())
 
     def cached_report(self, sha256: str, spec_key: str, version: str) -> bytes | None:
@@ -183,3 +225,23 @@ class Ledger:
 
     def blob_rows(self) -> list[tuple[str, int]]:
         return self.db.execute("SELECT sha256, size FROM blobs ORDER BY sha256").fetchall()
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write (see `Ledger`)."""
+    folder_writable = os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+    wal = path.with_name(path.name + "-wal")
+    if folder_writable and not wal.exists():
+        db = sqlite3.connect(path, timeout=60, isolation_level=None)  # the last connection to close removes its -wal/-shm
+        db.execute("PRAGMA query_only=ON")
+        return db
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        if folder_writable:
+            raise
+    # read-only media and no WAL there: nothing can write this file, so it is read as it stands
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)

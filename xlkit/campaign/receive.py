@@ -7,7 +7,6 @@ recorded are not recorded twice, and blobs left without a receipt are simply reu
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -22,9 +21,8 @@ from ..intake.report import FileReport
 from .blobs import BlobStore
 from .checks import Bounds, reports_for
 from .ledger import Ledger, now
+from .runs import LOCKS, lock_path, release, tidy, try_lock
 from .state import STATUS_LABELS, status_of
-
-LOCKS = "locks"  # one lock file per receive run while it runs
 
 
 @dataclass
@@ -78,7 +76,7 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
             with ledger.writing() as db:
                 db.execute("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (now(), run))
         finally:
-            lock.close()
+            release(lock)
         for result in results:
             if result.receipt:
                 row = ledger.db.execute("SELECT unit_code, summary FROM receipts WHERE id = ?", (result.receipt,)).fetchone()
@@ -100,33 +98,24 @@ def _open_run(ledger: Ledger, items: list[tuple[str, str, int, int]], note: str,
     """The run of this batch. A batch is its files (path, content, size, modification time), note and clerk: the
     same batch again (a re-run after a crash or a kill, or the same command twice) continues the earlier run whose
     process is gone, recording only what it had not (item -> receipt id of those it had); a run still going in
-    another process is left to it. The archived blobs are registered. The returned handle holds the run's lock."""
+    another process is left to it. The archived blobs are registered, and what dead runs left is tidied first. The
+    returned handle holds the run's lock."""
     key = hashlib.sha256(json.dumps([items, note, by], ensure_ascii=False).encode()).hexdigest()
     locks = ledger.folder / LOCKS
     locks.mkdir(exist_ok=True)
     with ledger.writing() as db:
+        tidy(db, ledger.folder)
         db.executemany("INSERT OR IGNORE INTO blobs(sha256, size, stored_at) VALUES (?, ?, ?)",
                        [(sha, size, now()) for _path, sha, size, _mtime in items])
         for (run,) in db.execute("SELECT id FROM runs WHERE key = ? ORDER BY id DESC", (key,)).fetchall():
-            handle = _try_lock(locks / f"run-{run}.lock")
+            handle = try_lock(lock_path(ledger.folder, run))
             if handle is not None:
                 return run, dict(db.execute("SELECT item, id FROM receipts WHERE run = ?", (run,)).fetchall()), handle
         new = db.execute("INSERT INTO runs(key, started_at, files) VALUES (?, ?, ?)", (key, now(), len(items))).lastrowid
         assert new is not None
-        handle = _try_lock(locks / f"run-{new}.lock")
+        handle = try_lock(lock_path(ledger.folder, new))
         assert handle is not None, "a new run's lock is free"
         return new, {}, handle
-
-
-def _try_lock(path: Path) -> IO[bytes] | None:
-    """An exclusive lock the kernel drops when its process dies, however it dies."""
-    handle = path.open("a+b")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return None
-    return handle
 
 
 def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileReport, roster: set[str], year: str,

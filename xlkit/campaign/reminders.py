@@ -41,7 +41,7 @@ def write_reminders(folder: str | Path, target: str | Path, zone: tzinfo) -> int
     target = Path(target)
     if target.suffix.lower() not in (".xlsx", ".csv"):
         raise CampaignError(f"催报名单只能写成 .xlsx 或 .csv：{target.name}")
-    with Ledger(folder) as ledger:
+    with Ledger(folder, readonly=True) as ledger:
         deadline = parse_deadline(ledger.meta("deadline"))
         today = datetime.now(zone).date()
         rows = reminder_rows(unit_states(ledger), zone, deadline, today)

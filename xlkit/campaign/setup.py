@@ -59,7 +59,7 @@ def previous_values(folder: str | Path) -> dict[str, Mapping[str, Value]]:
     """Last year's figures of each unit: the values of its current file in that campaign, when the file had no
     error and was not sent back."""
     out: dict[str, Mapping[str, Value]] = {}
-    with Ledger(folder) as ledger:
+    with Ledger(folder, readonly=True) as ledger:
         for state in unit_states(ledger):
             current = state.current
             if current is None or not state.code or state.status in ("failed", "returned"):

@@ -50,6 +50,7 @@ class UnitState:
             "unit_code": self.code, "unit_name": self.name, "department": self.department, "contact": self.contact,
             "phone": self.phone, "status": self.status, "label": self.label, "in_roster": self.in_roster,
             "receipts": len(self.receipts), "last_file": current.name if current else None,
+            "last_receipt": current.id if current else None, "last_sha256": current.sha256 if current else None,
             "last_received": local_time(current.received_at, zone) if current else None,
             "errors": current.errors if current else None, "warnings": current.warnings if current else None,
             "unexplained": current.unexplained if current else None,

@@ -106,12 +106,13 @@ def links(directory: str, base_url: str, output: str | None, units: tuple[str, .
 
 @campaign.command()
 @click.argument("directory", type=click.Path(file_okay=False))
+@ZONE_OPTION
 @reports_errors
-def verify(directory: str) -> None:
+def verify(directory: str, zone: str) -> None:
     """Check the ledger against the archive: every file present, every hash right; exit 1 on any mismatch."""
     from ..campaign.integrity import verify as run
 
-    count, problems, notes = run(directory)
+    count, problems, notes = run(directory, zone)
     for line in problems:
         click.echo(f"不符 {line}")
     for line in notes:
@@ -171,19 +172,23 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
     """One line per roster unit: status, department, contact, last receipt, days to the deadline."""
     from ..bureau.clock import bureau_zone
     from ..campaign.ledger import Ledger
+    from ..campaign.runs import describe, unfinished
     from ..campaign.state import STATUS_LABELS, parse_deadline, unit_states
 
     local = bureau_zone(zone)
-    with Ledger(directory) as ledger:
+    with Ledger(directory, readonly=True) as ledger:
         states = unit_states(ledger)
         deadline = parse_deadline(ledger.meta("deadline"))
         year = ledger.meta("year")
+        broken = unfinished(ledger)
     today = datetime.now(local).date()
     entries = [s.to_dict(local, deadline, today) for s in states]
     counts = Counter(s.status for s in states if s.in_roster)
     if as_json:
         click.echo(dumps({"year": year, "deadline": deadline.isoformat() if deadline else None, "today": today.isoformat(),
-                          "counts": {key: counts.get(key, 0) for key in STATUS_LABELS}, "units": entries}))
+                          "counts": {key: counts.get(key, 0) for key in STATUS_LABELS}, "units": entries,
+                          "unfinished_runs": [{"run": u.run, "started_at": u.started_at, "files": u.files, "recorded": u.recorded}
+                                              for u in broken]}))
     else:
         for e in entries:
             last = f"{e['last_file']}（{e['last_received']}）" if e["last_file"] else ""
@@ -192,11 +197,35 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
         days = f"，距截止 {(deadline - today).days} 天" if deadline else ""
         click.echo(f"{year} 年度，名单 {sum(counts.values())} 个单位{days}：" + "，".join(
             f"{label} {counts.get(key, 0)}" for key, label in STATUS_LABELS.items()))
+        for line in describe(broken, local):
+            click.echo(f"提示 {line}")
     if reminders:
         from ..campaign.reminders import write_reminders  # the workbook machinery only when a list is asked for
 
         listed = write_reminders(directory, reminders, local)
         click.echo(f"催报名单：{listed} 个单位（{reminders}）", err=as_json)
+
+
+RECEIPT_OPTION = click.option("--receipt", type=click.IntRange(1), help="The receipt decided on (as `history` shows it); "
+                              "refused when the unit has sent a newer file. Default: the current one, printed first.")
+
+
+def _decided_receipt(directory: str, unit: str, receipt: int | None, zone: str) -> int:
+    """The receipt a decision is made on: the one given, or the unit's current one, said before deciding (a file
+    arriving meanwhile makes the decision refused, not silently about that file)."""
+    if receipt is not None:
+        return receipt
+    from ..bureau.clock import bureau_zone
+    from ..campaign.actions import describe
+    from ..campaign.ledger import Ledger
+    from ..campaign.state import state_of
+
+    with Ledger(directory, readonly=True) as ledger:
+        current = state_of(ledger, unit).current
+    if current is None:
+        return 0  # the library says why nothing can be decided
+    click.echo(f"针对当前文件：{describe(current, bureau_zone(zone))}")
+    return current.id
 
 
 @click.command(name="return")
@@ -206,13 +235,17 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
 @click.option("--by", default="", help="Who decided.")
 @click.option("--contact", default="", help="The bureau's contact line printed on the letter.")
 @click.option("--issuer", help="The bureau's name on the letter (default: the spec's).")
+@RECEIPT_OPTION
 @ZONE_OPTION
 @reports_errors
-def return_(directory: str, unit: str, reason: str, by: str, contact: str, issuer: str | None, zone: str) -> None:
+def return_(directory: str, unit: str, reason: str, by: str, contact: str, issuer: str | None, receipt: int | None, zone: str) -> None:
     """退回: send UNIT's current file back with a reason; writes its 审核意见 letter."""
     from ..campaign.actions import return_unit
 
-    decision = return_unit(directory, unit, reason, by, zone, contact, issuer)
+    if not reason.strip():
+        raise CliError("退回须写明原因（--reason）")
+    chosen = _decided_receipt(directory, unit, receipt, zone)
+    decision = return_unit(directory, unit, reason, by, zone, contact, issuer, receipt=chosen or None)
     click.echo(f"{decision.unit.name}（{unit}）：{decision.unit.label}；审核意见 {decision.letter}")
 
 
@@ -221,12 +254,15 @@ def return_(directory: str, unit: str, reason: str, by: str, contact: str, issue
 @click.argument("unit")
 @click.option("--by", default="", help="Who decided.")
 @click.option("--require-explanations", is_flag=True, default=None, help="Refuse while a warning has no 说明 (default: the campaign's setting).")
+@RECEIPT_OPTION
+@ZONE_OPTION
 @reports_errors
-def accept(directory: str, unit: str, by: str, require_explanations: bool | None) -> None:
+def accept(directory: str, unit: str, by: str, require_explanations: bool | None, receipt: int | None, zone: str) -> None:
     """确认: the bureau accepts UNIT's current file, warnings included."""
     from ..campaign.actions import accept_unit
 
-    decision = accept_unit(directory, unit, by, require_explanations or None)
+    chosen = _decided_receipt(directory, unit, receipt, zone)
+    decision = accept_unit(directory, unit, by, require_explanations or None, receipt=chosen or None, zone=zone)
     click.echo(f"{decision.unit.name}（{unit}）：{decision.unit.label}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -34,10 +35,17 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:  # output piped into `head`
             sys.stderr.close()
             sys.exit(0)
+        except sqlite3.Error as exc:  # a ledger failing mid-command (disk full, damaged, read-only)
+            if os.environ.get("XLKIT_DEBUG"):
+                raise
+            from ..campaign.ledger import ledger_problem
+
+            raise CliError(str(ledger_problem(exc))) from None
         except Exception as exc:
             if os.environ.get("XLKIT_DEBUG"):
                 raise
-            raise CliError(f"unexpected {type(exc).__name__}: {exc} (set XLKIT_DEBUG=1 for details)") from None
+            raise CliError(f"xlkit 内部错误（程序的缺陷，不是输入的问题）：{exc}；设置环境变量 XLKIT_DEBUG=1 可看到详细信息，"
+                           "请连同它报告给维护者") from None
 
     return wrapper
 
