@@ -133,7 +133,9 @@ CONSTRUCTS = ["=A1", "=-A1", "=A1%", "=A1+A2*A3", "=A1-A2", "=A1/A2", "=A1^A2", 
               "=IFERROR(A1,A2)", "=SUM(A1:A3)", "=SUM(A1,A2+A3)", "=COUNT(A1:A2,A3)", "=MIN(A1:A3)", "=MAX(A1,A3)",
               "=ROUND(A1,2)", "=ROUND(A1+A2,0)", "=ROUND(A1,A2)", "=AVERAGE(A1:A3)", "=AND(A1,A2)", "=OR(A1:A3)",
               "=NOT(A1)", "=ABS(A1)", "=LEN(A1)&A2", "=ISNUMBER(A1)", "=ISBLANK(A2)", "=ISTEXT(A3)", "=ISERROR(A1/A2)",
-              "=N(A1)", '=0+(LEN(A1)=0)+(LEN(A2)=0)', "=IF(N(A1)=0,\"\",ROUND((A2/A1-1)*100,2))", "=B1+A1", "=B2*2"]
+              "=N(A1)", '=0+(LEN(A1)=0)+(LEN(A2)=0)', "=IF(N(A1)=0,\"\",ROUND((A2/A1-1)*100,2))", "=B1+A1", "=B2*2",
+              "=COUNTIF(A1:A3,A2)", '=COUNTIF(A1:A3,">0")', '=SUMIF(A1:A3,"<>",A1:A3)', '=COUNTIFS(A1:A2,"*",A2:A3,A1)',
+              "=SUMIFS(A1:A3,A1:A3,A3)", "=COUNTA(A1:A3,B1)", "=COUNTBLANK(A1:A3)", "=SUMIF(B1:B2,A1)"]
 
 
 def _closures(formulas: list[tuple[tuple[str, int, int], str]], cells: dict) -> list:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .formula import COMPARISONS, OPERATIONS, Node, concat, round_number
+from .criteria import count_ifs, sum_ifs
+from .formula import COMPARISONS, CRITERIA_USAGE, OPERATIONS, Node, concat, criteria_parts, round_number
 from .functions import CELL_AGGREGATES, FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, to_bool
 
 Cell = tuple[str, int, int]
@@ -32,7 +33,7 @@ def compile_program(formulas: Sequence[tuple[Cell, Node, str]]) -> Program:
     loads = [f"    {name} = get({writer.constant(cell)})" for cell, name in writer.loaded.items()]
     source = "\n".join(["def program(get):", *loads, *writer.lines, f"    return ({', '.join(results)}{',' if results else ''})"])
     namespace = dict(writer.constants, arith=arith, compare=compare, to_bool=to_bool, concat=concat, XlError=XlError,
-                     round_number=round_number)
+                     round_number=round_number, count_ifs=count_ifs, sum_ifs=sum_ifs)
     exec(compile(source, "<xlkit formulas>", "exec"), namespace)  # our own text: no cell value is in it
     program: Program = namespace["program"]
     return program
@@ -117,6 +118,13 @@ class _Writer:
         if name in CELL_AGGREGATES and args and all(a.kind == "ref" for a in args):
             cells = [self.cell(cell) for a in args for cell in a.value.cells(sheet)]
             return self.assign(f"{self.constant(CELL_AGGREGATES[name])}([{', '.join(cells)}])")
+        if name in CRITERIA_USAGE:  # the closures' helpers, over the cells' locals
+            total, ranges, criteria = criteria_parts(node, sheet)
+            tests = ", ".join(self.scalar(c, sheet) for c in criteria)
+            lists = ", ".join(self.cells(keys) for keys in ranges)
+            if total is None:
+                return self.assign(f"count_ifs([{lists}], [{tests}])")
+            return self.assign(f"sum_ifs({self.cells(total)}, [{lists}], [{tests}])")
         if name == "ROUND" and len(args) == 2 and args[1].kind == "num":
             return self.assign(f"round_number({self.scalar(args[0], sheet)}, {int(args[1].value)})")
         if name == "IF" and 1 < len(args) < 4:
@@ -130,6 +138,9 @@ class _Writer:
             raise ValueError(f"{name} takes other arguments")
         parts = [self.argument(a, sheet) for a in args]
         return self.assign(f"{self.constant(function)}([{', '.join(parts)}])")
+
+    def cells(self, keys: Sequence[Cell]) -> str:
+        return "[" + ", ".join(self.cell(key) for key in keys) + "]"
 
     def if_(self, args: Sequence[Node], sheet: str) -> str:
         condition = self.scalar(args[0], sheet)

@@ -233,6 +233,15 @@ def fn_count(args: Args) -> Value:
     return float(count)
 
 
+def fn_counta(args: Args) -> Value:
+    """Cells that are not blank (text, "" from a formula, booleans and errors too), and every literal."""
+    return float(sum(value is not None or not from_ref for arg in args for value, from_ref in arg))
+
+
+def fn_countblank(args: Args) -> Value:
+    return _countblank_cells([value for arg in args for value, _ in arg])
+
+
 def fn_round(args: Args) -> Value:
     if len(args) != 2:
         return VALUE_ERR
@@ -319,6 +328,15 @@ def _count_cells(values: list[Value]) -> Value:
     return float(sum(1 for v in values if type(v) is float or (isinstance(v, int) and not isinstance(v, bool))))
 
 
+def _counta_cells(values: list[Value]) -> Value:
+    return float(sum(value is not None for value in values))
+
+
+def _countblank_cells(values: list[Value]) -> Value:
+    """Blank cells and empty text, as Excel counts them."""
+    return float(sum(value is None or value == "" for value in values))
+
+
 def _extreme_cells(pick: Callable[[list[float]], float]) -> Callable[[list[Value]], Value]:
     def extreme(values: list[Value]) -> Value:
         nums = _cell_numbers(values)
@@ -329,9 +347,10 @@ def _extreme_cells(pick: Callable[[list[float]], float]) -> Callable[[list[Value
 # The same functions when every argument is a cell or a range, taking the cells' values in order: the totals of a
 # form, with no (value, from_reference) pairs to build.
 CELL_AGGREGATES: dict[str, Callable[[list[Value]], Value]] = {
-    "SUM": _sum_cells, "COUNT": _count_cells, "MIN": _extreme_cells(min), "MAX": _extreme_cells(max)}
+    "SUM": _sum_cells, "COUNT": _count_cells, "MIN": _extreme_cells(min), "MAX": _extreme_cells(max),
+    "COUNTA": _counta_cells, "COUNTBLANK": _countblank_cells}
 
-# IF and IFERROR are lazy; they are handled in compile().
+# IF and IFERROR are lazy, and the criteria functions pair ranges with criteria (`criteria.py`): compile() handles them.
 FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {
     "SUM": fn_sum,
     "MIN": fn_min,
@@ -339,6 +358,8 @@ FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {
     "ROUND": fn_round,
     "AVERAGE": fn_average,
     "COUNT": fn_count,
+    "COUNTA": fn_counta,
+    "COUNTBLANK": fn_countblank,
     "AND": lambda a: _logic(a, all),
     "OR": lambda a: _logic(a, any),
     "NOT": fn_not,
@@ -351,5 +372,9 @@ FUNCTIONS: dict[str, Callable[[Args], Value] | None] = {
     "N": fn_n,
     "IF": None,
     "IFERROR": None,
+    "COUNTIF": None,
+    "COUNTIFS": None,
+    "SUMIF": None,
+    "SUMIFS": None,
 }
 
