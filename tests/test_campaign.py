@@ -544,6 +544,11 @@ def test_words_from_outside_are_shown_safely(camp, tmp_path):
     digest = runner.invoke(main, ["archive", str(folder), "../ledger.sqlite", "-o", str(tmp_path / "x")])
     assert digest.exit_code == 2 and "「../ledger.sqlite」不是 sha256 摘要：应为 64 个十六进制字符" in digest.output
     assert "'" not in digest.output and not (tmp_path / "x").exists()
+    (tmp_path / "empty").mkdir()
+    nothing = runner.invoke(main, ["receive", str(folder), str(tmp_path / "empty")])
+    assert nothing.exit_code == 2 and "中没有找到文件" in nothing.output
+    with pytest.raises(CampaignError, match="截止日期应为 YYYY-MM-DD 格式（如 2020-03-31），得到「3月底」"):
+        init_campaign(tmp_path / "new", folder / "roster.csv", 2019, deadline="3月底")
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:

@@ -109,7 +109,7 @@ def ledger_problem(exc: sqlite3.Error, path: Path | str = LEDGER) -> CampaignErr
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or "unable to open" in text:
         return CampaignError(f"无法打开台账 {path}：文件或所在目录只读或没有读写权限；只读的位置只能查看（status、history、verify、archive）")
     if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
-        return CampaignError(f"读写台账 {path} 时磁盘出错；请检查磁盘后再试（台账写入是整笔的，不会只写一半）")
+        return CampaignError(f"读写台账 {path} 时出错（磁盘已满、超过文件大小限制或磁盘故障）；台账保持原样（写入是整笔的），请检查后再试")
     return CampaignError(f"台账 {path} 无法读写（SQLite 报告：{text}）")
 
 

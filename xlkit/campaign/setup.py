@@ -14,7 +14,7 @@ from ..errors import CampaignError
 from ..form.functions import Value
 from ..form.registry import registry_for
 from .checks import latest_report
-from .ledger import LEDGER, SCHEMA_VERSION, Ledger, now
+from .ledger import LEDGER, SCHEMA_VERSION, Ledger, now, quoted
 from .state import unit_states
 
 DISTRIBUTED = "distributed"
@@ -33,7 +33,7 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
         try:
             datetime.strptime(deadline, "%Y-%m-%d")
         except ValueError:
-            raise CampaignError(f"--deadline 应为 YYYY-MM-DD 格式的日期，得到 {deadline!r}") from None
+            raise CampaignError(f"截止日期应为 YYYY-MM-DD 格式（如 2020-03-31），得到{quoted(deadline)}") from None
     roster = load_roster(roster_path)
     specs = [str(Path(p).resolve()) for p in spec_paths]
     spec = registry_for(tuple(specs)).current

@@ -53,7 +53,7 @@ def _admin_password(path: str | None, ask: bool) -> str | None:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read the password file {path}: {exc}") from None
+            raise CliError(f"无法读取密码文件 {path}（{exc.strerror if isinstance(exc, OSError) and exc.strerror else '不是 UTF-8 文本'}）") from None
     if ask:
         return str(click.prompt("管理密码", hide_input=True, confirmation_prompt=True))
     return None
@@ -92,7 +92,7 @@ def links(directory: str, base_url: str, output: str | None, units: tuple[str, .
     with Ledger(directory) as ledger:
         if revoke:
             if not units:
-                raise CliError("--revoke needs --unit CODE (repeatable)")
+                raise CliError("作废链接须指明单位：--unit 单位编码（可重复）")
             click.echo(f"已作废 {revoke_links(ledger, list(units))} 个链接")
             return
         issued = issue_links(ledger, list(units) or None)
@@ -137,7 +137,7 @@ def receive(directory: str, inputs: tuple[str, ...], note: str, by: str, jobs: i
 
     paths = collect_files(list(inputs))
     if not paths:
-        raise CliError(f"no files found in {', '.join(inputs)}")
+        raise CliError(f"{'、'.join(inputs)} 中没有找到文件")
     with click.progressbar(length=len(paths), label="收件", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
         results = run(directory, paths, note, by, Bounds(jobs, timeout, memory_mb), progress=lambda: bar.update(1))
     for r in results:
