@@ -4,6 +4,7 @@ A1 references of the placed fields, and GRADE(x) the nested IFs of the spec's gr
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 from typing import Any
 
 from ..errors import FormulaSyntaxError, SpecError
@@ -76,11 +77,11 @@ class Resolver:
 
     def wildcard(self, name: str, sheet: str, path: str) -> str:
         parts = name.split(".")
-        if len(parts) != 3 or parts[1] != "*" or parts[0] not in self.table_rows:
-            raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN with a known table")
+        if len(parts) != 3 or "*" not in parts[1] or parts[0] not in self.table_rows:
+            raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN (or TABLE.<rows>*.COLUMN, e.g. quantity*) with a known table")
         slots = []
         for instance in self.table_rows[parts[0]]:
-            if instance.total:
+            if instance.total or not fnmatchcase(instance.key, parts[1]):  # * = every detail row; quantity* = those rows
                 continue
             slot = self.fields.get(f"{parts[0]}.{instance.key}.{parts[2]}")
             if slot is None:
