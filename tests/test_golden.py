@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from campaign import PROJECT_IDENTITY
 
+from xlkit.form.load import builtin_spec_path, load_spec
 from xlkit.write.build import build_template
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -64,16 +65,19 @@ def snapshot(path: Path) -> dict:
     return out
 
 
-@pytest.mark.parametrize("form", ["overall", "overall_key_project", "project"])
+@pytest.mark.parametrize("form", ["overall", "overall_key_project", "project", "target"])
 def test_template_matches_golden_snapshot(tmp_path, spec, project_spec, update_golden, form):
     path = tmp_path / "template.xlsx"
     if form.startswith("overall"):
         names = {"key_projects": ["数字城管信息采集服务项目"]} if form == "overall_key_project" else None
         build_template(path, spec, unit_code="430600301", unit_name="岳阳市智慧城管指挥中心", year=2019, names=names)
         golden_file = GOLDEN / ("template.json" if form == "overall" else "template_key_project.json")
-    else:
+    elif form == "project":
         build_template(path, project_spec, **PROJECT_IDENTITY)
         golden_file = GOLDEN / "project_template.json"
+    else:  # the third bundled form, written in YAML alone
+        build_template(path, load_spec(builtin_spec_path().parent / "project_target.yaml"), **PROJECT_IDENTITY)
+        golden_file = GOLDEN / "project_target_template.json"
     current = json.loads(json.dumps(snapshot(path), ensure_ascii=False, default=str))
     if update_golden:
         golden_file.parent.mkdir(exist_ok=True)
