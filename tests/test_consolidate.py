@@ -59,8 +59,8 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
         assert ws.print_options.horizontalCentered and ws.page_setup.orientation == "landscape"
         assert ws.print_title_rows == "$4:$5"
     # the seed unit's 重点项目 sheet makes a 项目汇总 of the project form too
-    assert values.sheetnames == [s.name for s in summary.sheets] + ["项目汇总", "校验问题", "报送情况", "共性指标", "统计", "字段", "_xlkit",
-                                                                     "_units"]
+    assert values.sheetnames == [s.name for s in summary.sheets] + ["项目汇总", "校验问题", "报送情况", "文件清单", "共性指标", "统计", "字段",
+                                                                     "_xlkit", "_units"]
     assert values["绩效得分与等次"]["B5"].value == "单位编码"
     labels = {row[3]: row[2] for row in values["字段"].iter_rows(min_row=3, values_only=True)}
     assert labels["sangong_budget.all.total"] == "“三公”经费预算（万元） 合计"
@@ -140,13 +140,27 @@ def test_every_file_and_unit_is_accounted_for(returned, roster, spec, seed_data,
     # then the unit from outside the roster
     assert codes == [u.code for u in roster.units] + ["999999"]
     by_code = {r[1]: r for r in status_rows}
-    assert set(by_code[names[2].split("_")[0]][7].split("；")) == {names[2], "0_" + names[2]}  # both files of the unit that sent twice
+    # both files of the unit that sent twice, each with what became of it
+    assert by_code[names[2].split("_")[0]][7] == f"0_{names[2]}（已被替代）；{names[2]}（采用）"
     assert {r[6] for r in status_rows} >= {"已接收", "有错误（未计入汇总）", "已拒收", "未报送"}
     unit = roster.units[0]
     assert (by_code[unit.code][4], by_code[unit.code][5]) == (unit.contact_name, unit.contact_phone)  # from the roster
     counts = sheet["A2"].value
     sent = len(roster.units) - 1
     assert counts.startswith(f"应报 {len(roster.units)}；已报 {sent}；报送率 {sent / len(roster.units):.1%}；") and "未报 1" in counts
+    # 文件清单: every file once, with what became of it and why
+    listed = list(openpyxl.load_workbook(out)["文件清单"].iter_rows(min_row=3, values_only=True))
+    assert len(listed) == len(list(folder.iterdir())) and [r[0] for r in listed] == list(range(1, len(listed) + 1))
+    by_name = {r[3]: r for r in listed}
+    assert by_name["0_" + names[2]][5:] == ("已被替代", 0, 0, f"同一单位有保存时间更晚的文件：{names[2]}")
+    assert by_name[names[2]][5] == "采用" and by_name[names[2]][4]  # the save time of the file that counts
+    assert by_name[names[-2]][5] == "未采用" and "HTML" in by_name[names[-2]][8]
+    assert by_name["2018_old.xlsx"][5] == "未采用" and "2018" in by_name["2018_old.xlsx"][8]
+    assert by_name[names[0]][5:7] == ("采用", by_file[names[0]].errors) and "未计入汇总" in by_name[names[0]][8]
+    order, listed_codes = [u.code for u in roster.units], [r[1] for r in listed]
+    in_roster = [c for c in listed_codes if c in order]
+    assert in_roster == sorted(in_roster, key=order.index)  # roster order, then units from outside it
+    assert listed_codes.index("999999") > max(listed_codes.index(c) for c in in_roster)
 
 
 def test_reader_crash_fails_only_that_file(returned, roster, tmp_path, monkeypatch):
@@ -368,9 +382,26 @@ def test_roll_ups_level_by_level_equal_the_direct_totals(returned, roster, tmp_p
     again = consolidate([departments], roster, jobs=1, roll_up=True)
     duplicated = [f for f in again.files if f.status == "superseded"]
     assert duplicated and all("重复报送" in f.reason for f in duplicated)
+    assert {f.unit_code for f in duplicated} == {f.unit_code for f in one.included}
     assert sorted(again.frame.unit_code) == sorted(direct.frame.unit_code)  # counted once
     total = next(c for c in direct.spec.summary.columns if c.field == "expense.all.total")
     assert round(sum(column_values(again, total)), 2) == round(sum(column_values(direct, total)), 2)
+    # ... and the summary says so, with where each copy came from
+    out = tmp_path / "again.xlsx"
+    write_summary(again, out)
+    book = openpyxl.load_workbook(out)
+    rows = {r[1]: r for r in book["报送情况"].iter_rows(min_row=4, values_only=True)}
+    listed = list(book["文件清单"].iter_rows(min_row=3, values_only=True))
+    for status in duplicated:
+        row = rows[status.unit_code]
+        counted = next(f for f in again.files if f.unit_code == status.unit_code and f.in_totals)
+        assert "重复报送" in row[11] and status.via in row[11] and "已计入一次" in row[11], row
+        assert f"{status.via}（已被替代）" in row[7] and f"{counted.via}（采用）" in row[7]
+        [copy] = [r for r in listed if r[3] == status.via]
+        assert copy[5] == "已被替代" and copy[8].startswith("重复报送，已按 " + counted.via)
+        assert status.via.startswith(("重复.xlsx", f"{one.files[0].department}.xlsx"))  # which summary it came through
+    counts = book["报送情况"]["A2"].value
+    assert f"已接收 {len(roster.units)}" in counts  # each unit once in the counts
 
 
 def _by_unit(frame, columns, digits: int | None = None) -> dict:

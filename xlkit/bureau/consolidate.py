@@ -35,6 +35,7 @@ STATUS_LABELS: dict[FileState, str] = {
     "missing": "未报送",
 }
 OUTSIDE_ROSTER = "（名单外）"
+DUPLICATE = "重复报送"  # a unit that reached this level twice (two roll-ups, or directly and through one)
 
 
 @dataclass
@@ -197,7 +198,7 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         for _report, status in entries[:-1]:
             status.status = "superseded"
             if status.via or winner.via:  # the same unit reached this level twice: counted once, and said so
-                status.reason = f"重复报送，已按 {winner.via or Path(winner.path).name} 计入一次"
+                status.reason = f"{DUPLICATE}，已按 {winner.via or Path(winner.path).name} 计入一次"
             else:
                 status.reason = f"同一单位有保存时间更晚的文件：{Path(winner.path).name}"
         winner.in_totals = include_errors or not winner.errors

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from .clock import DEFAULT_ZONE, local_time
-from .consolidate import STATUS_LABELS, Consolidation, FileStatus
-from .sheets import Formats, header_row, print_setup, values_row
+from .consolidate import DUPLICATE, STATUS_LABELS, Consolidation, FileStatus
+from .sheets import Formats, header_row, print_setup, values_row, write_table
 
 # widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
 STATUS_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("主管部门", 11), ("联系人", 8), ("电话", 12), ("报送状态", 10),
                   ("收到的文件", 14), ("保存时间", 9), ("错误", 4), ("警告", 4), ("说明", 9)]
+FILE_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("文件", 24), ("保存时间", 10), ("状态", 8), ("错误", 4), ("警告", 4),
+                ("说明", 31)]
+# what became of one file: the one that stands for its unit, one a later (or the same, through another roll-up) replaced,
+# or one not taken at all
+FILE_STATES = {"accepted": "采用", "accepted-warnings": "采用", "accepted-errors": "采用", "superseded": "已被替代", "rejected": "未采用"}
 
 
 @dataclass
@@ -59,6 +64,34 @@ def unit_statuses(consolidation: Consolidation) -> list[UnitStatus]:
     return out
 
 
+def file_list(consolidation: Consolidation) -> list[FileStatus]:
+    """Every file of the run once, each unit's together (in the order of `unit_statuses`, oldest first), then the
+    files of other forms that came with them (a key project's sheet inside a unit's workbook is not a file)."""
+    listed = [f for unit in unit_statuses(consolidation) for f in sorted(unit.files, key=lambda f: (f.saved_at, f.path))]
+    return listed + [f for other in consolidation.others.values() for f in other.files if f.path and not f.within]
+
+
+def file_state(status: FileStatus) -> str:
+    """采用 / 已被替代 / 未采用: what the file counts for (why is in its reason)."""
+    return FILE_STATES.get(status.status, "未采用")
+
+
+def file_name(status: FileStatus) -> str:
+    """The file as a person finds it: its name, or for a unit carried by a summary of the level below, that
+    summary and the unit's own file (where it came from)."""
+    return status.via or Path(status.path).name
+
+
+def files_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
+    """文件清单: one row per file received, with what became of it and why, so a unit that sent several files shows
+    which one counts, which were replaced and which were refused."""
+    rows = [[n, f.unit_code, f.unit_name, file_name(f), local_time(f.saved_at, zone), file_state(f), f.errors, f.warnings, f.reason]
+            for n, f in enumerate(file_list(consolidation), start=1)]
+    entity = consolidation.spec.summary.entity if consolidation.spec.summary else "单位"
+    headers: list[tuple[str, float]] = [(label.replace("单位", entity), width) for label, width in FILE_HEADERS]
+    write_table(book, fmt, "文件清单", f"收到的文件（{consolidation.year}年度，时间为{_zone_label(zone)}）", headers, rows)
+
+
 def _unit_label(sent: list[FileStatus]) -> str:
     if not sent:
         return STATUS_LABELS["missing"]
@@ -89,7 +122,7 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
         counted = unit.counted
         shown = [counted] if counted is not None else unit.files
         values: list[Any] = [r - 2, unit.unit_code, unit.unit_name, unit.department, unit.contact_name, unit.contact_phone, unit.status,
-                             "；".join(Path(f.path).name for f in unit.files),
+                             _files_cell(unit.files),
                              local_time(shown[0].saved_at, zone) if shown else "",
                              sum(f.errors for f in shown), sum(f.warnings for f in shown),
                              _note(unit, shown)]
@@ -99,8 +132,18 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
     print_setup(ws, "报送情况", (len(units) + 2, len(STATUS_HEADERS) - 1), repeat=2)
 
 
+def _files_cell(files: list[FileStatus]) -> str:
+    """Every file the unit sent; when more than one, each with what became of it (the reasons: 文件清单)."""
+    if len(files) == 1:
+        return file_name(files[0])
+    return "；".join(f"{file_name(f)}（{file_state(f)}）" for f in sorted(files, key=lambda f: (f.saved_at, f.path)))
+
+
 def _note(unit: UnitStatus, shown: list[FileStatus]) -> str:
     reasons = "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件"
+    twice = [f for f in unit.files if f.status == "superseded" and f.reason.startswith(DUPLICATE)]
+    if twice:  # the same unit reached this level through two roll-ups (or directly and through one)
+        reasons = "；".join(filter(None, [reasons, f"{DUPLICATE}：另经 {'、'.join(file_name(f) for f in twice)} 收到，已计入一次"]))
     return reasons if unit.in_roster else "；".join(filter(None, ["不在报送名单内", reasons]))
 
 

@@ -22,7 +22,7 @@ from .compare import compare_sheet
 from .consolidate import Consolidation
 from .indicators import indicators_sheet
 from .sheets import Formats, RecordedSheet, header_row, print_setup, write_cell, write_table
-from .status import status_sheet
+from .status import files_sheet, status_sheet
 from .themed import FIXED as THEMED_FIXED
 from .themed import Placement, themed_sheets
 
@@ -60,6 +60,7 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
         compare_sheet(book, fmt, consolidation)
     _issues_sheet(book, fmt, consolidation)
     status_sheet(book, fmt, consolidation, zone)
+    files_sheet(book, fmt, consolidation, zone)
     if summary.indicators or summary.ranking:
         indicators_sheet(book, fmt, consolidation)
     _charts_sheet(book, fmt, consolidation, values, placement)
