@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import os
 import shutil
 import signal
 import sqlite3
@@ -16,7 +17,7 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
-from web import PASSWORD, Client, Served, login, receipt_of, token_of, upload
+from web import PASSWORD, Client, Served, login, raw, receipt_of, token_of, upload
 
 from xlkit.campaign.access import issue_links, set_password
 from xlkit.campaign.ledger import Ledger
@@ -26,6 +27,7 @@ from xlkit.demo.sample_data import generate_unit_data
 from xlkit.intake.identify import open_template_workbook
 from xlkit.web.app import create_app
 from xlkit.web.checker import Checker
+from xlkit.web.limits import FORM_BYTES, MB, LinkLimits
 from xlkit.write.fill import fill_workbook
 
 ROSTER = "单位编码,单位名称,主管部门,联系人,联系电话\n" + "".join(f"W{n:02d},网点单位{n},{'一局' if n % 2 else '二局'},联系人{n},0730-{n}\n"
@@ -62,7 +64,7 @@ def site(base, tmp_path, checker):
     folder = tmp_path / "b" / "c"
     with Ledger(folder) as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
-    served = Served(create_app(folder, checker, max_upload_mb=1))
+    served = Served(create_app(folder, checker, max_upload_mb=1), max_request_body_size=MB + FORM_BYTES)  # as `serve` sets it
     yield folder, links, served.port, tmp_path / "b"
     served.close()
 
@@ -121,7 +123,7 @@ def test_hostile_requests_get_chinese_errors_and_record_nothing(site):
     assert client.post(f"/u/{links['W01']}/upload", {}, {"file": ("a.xlsx", good)}).status == 400  # no CSRF token
     assert client.post(f"/u/{links['W01']}/upload", {"csrf": "forged"}, {"file": ("a.xlsx", good)}).status == 400
     assert Client(port).post(f"/u/{links['W01']}/upload", {"csrf": page.csrf()}, {"file": ("a.xlsx", good)}).status == 400
-    big = client.post(f"/u/{links['W01']}/upload", {"csrf": page.csrf()}, {"file": ("big.xlsx", b"PK" + b"\0" * (2 * 1024 * 1024))})
+    big = client.post(f"/u/{links['W01']}/upload", {"csrf": page.csrf()}, {"file": ("big.xlsx", b"PK" + b"\0" * (MB + 1000))})
     assert big.status == 413 and "文件过大" in big.text
     assert client.get(f"/u/{links['W01']}/upload").status == 405
     assert receipts(folder) == []
@@ -308,3 +310,278 @@ def test_cli_links_and_password(base, tmp_path):
     assert "已作废 1 个链接" in runner.invoke(main, ["campaign", "links", str(tmp_path / "c"), "--revoke", "--unit", "W01"]).output
     with Ledger(tmp_path / "c") as ledger:
         assert unit_for_token(ledger, token) is None
+
+
+# ------------------------------------------------------------------ uploads, bounds, limits, availability (issue 22)
+def _served(folder: Path, reader, max_upload_mb: int = 1, **options) -> Served:
+    app = create_app(folder, reader, max_upload_mb=max_upload_mb, limits=options.pop("limits", None))
+    return Served(app, max_request_body_size=max_upload_mb * MB + FORM_BYTES, **options)
+
+
+def _long_return(base: Path, size: int) -> bytes:
+    """A real return grown to about `size` bytes by a sheet of long texts (incompressible: random CJK)."""
+    import random
+
+    book = openpyxl.load_workbook(base / "W01.xlsx")
+    sheet = book.create_sheet("附注")
+    chunks = random.Random(size)
+    row = 1
+    out = io.BytesIO()
+    while True:
+        for _ in range(50):
+            sheet.cell(row, 1, "".join(chr(chunks.randrange(0x4E00, 0x9FA5)) for _ in range(400)))
+            row += 1
+        out = io.BytesIO()
+        book.save(out)
+        if out.tell() >= size:
+            return out.getvalue()
+
+
+def test_uploads_of_every_real_size_up_to_the_cap_are_received_whole(base, tmp_path, checker):
+    """Werkzeug's multipart decoder holds one 64 KB read plus a partial boundary: a form-memory bound at 64 KB
+    refused files at random, depending on where CR and LF fell. Random bytes and real returns, up to the cap."""
+    import hashlib
+    import os
+
+    shutil.copytree(base, tmp_path / "b")
+    folder = tmp_path / "b" / "c"
+    with Ledger(folder) as ledger:
+        links = {link.unit_code: link.token for link in issue_links(ledger)}
+    served = _served(folder, checker, max_upload_mb=3)
+    try:
+        files = [os.urandom(n) for n in (100 * 1024, 213 * 1024, 463 * 1024, MB, 2 * MB + 12345, 3 * MB)]
+        files += [b"\r\n" * (300 * 1024), b"\r" * (200 * 1024) + os.urandom(100 * 1024)]  # line breaks at every chunk's end
+        files += [_long_return(tmp_path / "b", size) for size in (213 * 1024, 700 * 1024)]
+        sent: dict[int, bytes] = {}
+        for code, data in zip(sorted(links), files, strict=False):
+            answer = upload(Client(served.port), links[code], f"{code}.xlsx", data)
+            assert answer.status == 303, (len(data), answer.status, answer.text[:200])
+            sent[receipt_of(answer)] = data
+        over = upload(Client(served.port), links["W40"], "big.xlsx", os.urandom(3 * MB + 1))
+        assert over.status == 413 and "文件过大" in over.text
+        recorded = {r.id: r for r in receipts(folder)}
+        assert set(recorded) == set(sent)
+        for receipt, data in sent.items():
+            assert recorded[receipt].sha256 == hashlib.sha256(data).hexdigest()
+        assert sum(1 for r in recorded.values() if r.form) >= 2  # the real returns were read as the form
+    finally:
+        served.close()
+
+
+def test_letters_are_served_when_the_folder_was_given_relative(base, tmp_path, checker, monkeypatch):
+    from xlkit.campaign.actions import return_unit
+
+    shutil.copytree(base, tmp_path / "b")
+    with Ledger(tmp_path / "b" / "c") as ledger:
+        links = {link.unit_code: link.token for link in issue_links(ledger)}
+    monkeypatch.chdir(tmp_path / "b")
+    served = Served(create_app("c", checker, max_upload_mb=1))  # as the docs' example: `xlkit serve 2019/`
+    try:
+        upload(Client(served.port), links["W03"], "W03.xlsx", Path("W03.xlsx").read_bytes())
+        return_unit("c", "W03", "自评得分未填写")
+        unit = Client(served.port)
+        name = quote(unit.get(f"/u/{links['W03']}").text.split("/letters/", 1)[1].split('"', 1)[0])
+        assert unit.get(f"/u/{links['W03']}/letters/{name}").status == 200
+        bureau = Client(served.port)
+        assert login(bureau).status == 303
+        letter = bureau.get(f"/admin/letters/{name}")
+        assert letter.status == 200 and "审核意见" in openpyxl.load_workbook(io.BytesIO(letter.body)).sheetnames
+    finally:
+        served.close()
+
+
+def test_bodies_are_bounded_by_route_and_typed_before_anything_reads_them(site):
+    _folder, links, port, _files = site
+    token = links["W01"]
+    for path in ("/admin/login", f"/u/{token}/explain", "/admin/unit/W01/accept"):  # 20 MB announced, none sent
+        started = time.perf_counter()
+        answer = raw(port, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                           f"Content-Length: {20 * MB}\r\n\r\n".encode(), timeout=5)
+        assert answer.status == 413 and "内容过大" in answer.text and time.perf_counter() - started < 3, path
+    upload_path = f"/u/{token}/upload"
+    huge = raw(port, f"POST {upload_path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                     f"Content-Length: {2 * MB}\r\n\r\n".encode(), timeout=5)
+    assert huge.status == 413  # over the cap, refused from its headers
+    client = Client(port)
+    page = client.get(f"/u/{token}")
+    form = f"csrf={page.csrf()}&x=".encode() + b"a" * (FORM_BYTES + 1)  # sent whole, a byte over a form's bound
+    assert client.request("POST", "/admin/login", form, {"Content-Type": "application/x-www-form-urlencoded"}).status == 413
+    wrong = [client.request("POST", upload_path, b"csrf=" + page.csrf().encode() + b"&file=" + b"a" * 500_000,
+                            {"Content-Type": "application/x-www-form-urlencoded"}),  # an upload's bound, a form's type
+             client.post("/admin/login", {"csrf": page.csrf(), "password": "x"}, {"file": ("a.txt", b"x")}),  # multipart login
+             client.request("POST", "/admin/login", b"{}", {"Content-Type": "application/json"})]
+    assert [w.status for w in wrong] == [415, 415, 415] and all("内容类型不对" in w.text for w in wrong)
+    assert receipts(_folder) == []
+
+
+def test_waitress_refusals_are_chinese_pages_and_405_says_what_is_allowed(site):
+    _folder, links, port, _files = site
+    cases = {400: b"GET /\x00 HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\n",
+             413: b"POST /admin/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
+             431: (b"GET / HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 64 * 1024)[:64 * 1024],  # to the byte: none left unread
+             501: b"POST /admin/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"}
+    for code, request in cases.items():
+        answer = raw(port, request)
+        assert answer.status == code, (code, answer.status, answer.text)
+        assert answer.headers["content-type"] == "text/html; charset=utf-8" and '<html lang="zh-CN">' in answer.text
+        assert f"{code} " in answer.text and not any(english in answer.text for english in ("Bad Request", "generated by", "exceeds",
+                                                                                            "Too Large", "Not Implemented")), code
+    wrong = Client(port).get(f"/u/{links['W01']}/upload")
+    allowed = set(wrong.headers["allow"].replace(" ", "").split(","))
+    assert wrong.status == 405 and "POST" in allowed and "GET" not in allowed and "请求方式不对" in wrong.text
+    assert {"GET", "POST"} <= set(Client(port).request("PUT", "/admin/login").headers["allow"].replace(" ", "").split(","))
+
+
+def _drip(sockets: list, seconds: float, gap: float) -> int:
+    """One byte of a never-ending header on each open socket every `gap` seconds, for `seconds`; how many were closed."""
+    closed: set[int] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for index, sock in enumerate(sockets):
+            if index in closed:
+                continue
+            try:
+                sock.send(b"a")
+            except OSError:
+                closed.add(index)
+        time.sleep(gap)
+    for index, sock in enumerate(sockets):
+        try:
+            sock.settimeout(0.01)
+            if sock.recv(1) == b"":
+                closed.add(index)
+        except OSError:  # a timeout too: still open
+            pass
+    return len(closed)
+
+
+def _slow_sockets(port: int, count: int) -> list:
+    import socket
+
+    opened = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        opened.append(sock)
+    return opened
+
+
+def test_a_hundred_and_twenty_slow_connections_do_not_stop_the_service(site):
+    """waitress alone (100 connections) stopped answering; with `serve`'s settings others are answered at once."""
+    _folder, links, port, _files = site
+    slow = _slow_sockets(port, 120)  # bounded: 120 sockets, 3 s
+    try:
+        _drip(slow, 1.0, 0.25)
+        started = time.perf_counter()
+        assert Client(port).get(f"/u/{links['W01']}").status == 200
+        assert time.perf_counter() - started < 3
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_connections_that_send_too_slowly_are_closed(base, tmp_path, checker):
+    """Past the header deadline a connection that has not finished its headers is closed: slow clients cannot
+    hold every connection even when they reach the limit."""
+    shutil.copytree(base, tmp_path / "b")
+    served = _served(tmp_path / "b" / "c", checker, connection_limit=30, header_timeout=1.0, cleanup_interval=0.2)
+    slow = _slow_sockets(served.port, 29)  # bounded: 29 sockets, a few seconds
+    try:
+        answered: list[float] = []
+
+        def ask() -> None:
+            started = time.perf_counter()
+            assert Client(served.port).get("/").status == 200
+            answered.append(time.perf_counter() - started)
+
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(ask)  # the 30th connection: waits at the limit until the slow ones are closed
+            closed = _drip(slow, 3.0, 0.2)
+            waiting.result(timeout=10)
+        assert closed == len(slow) and answered and answered[0] < 4
+    finally:
+        for sock in slow:
+            sock.close()
+        served.close()
+
+
+def test_a_killed_checker_is_restarted_the_upload_retried_and_the_board_says_so(base, tmp_path):
+    shutil.copytree(base, tmp_path / "b")
+    folder = tmp_path / "b" / "c"
+    with Ledger(folder) as ledger:
+        links = {link.unit_code: link.token for link in issue_links(ledger)}
+    reader = Checker()
+    served = _served(folder, reader)
+    try:
+        data = (tmp_path / "b" / "W01.xlsx").read_bytes()
+        assert upload(Client(served.port), links["W01"], "W01.xlsx", data).status == 303
+        first = reader.process.pid
+        os.kill(first, signal.SIGKILL)
+        reader.process.join(timeout=10)
+        again = upload(Client(served.port), links["W02"], "W02.xlsx", (tmp_path / "b" / "W02.xlsx").read_bytes())
+        assert again.status == 303 and reader.restarts == 1 and reader.process.pid != first
+        with Ledger(folder) as ledger:
+            assert {s.code: s.status for s in unit_states(ledger)}["W02"] == "received-warnings"  # really checked, by the new one
+        assert upload(Client(served.port), links["W03"], "W03.xlsx", data).status == 303  # and it stays up
+        bureau = Client(served.port)
+        login(bureau)
+        assert "审核进程曾意外退出，已自动重新启动 1 次（最近一次：" in bureau.get("/admin").text
+    finally:
+        served.close()
+        reader.close()
+
+
+def test_a_link_takes_one_upload_at_a_time_and_so_many_an_hour_and_bytes_a_day(base, tmp_path, checker):
+    import os
+    import threading
+
+    shutil.copytree(base, tmp_path / "b")
+    folder = tmp_path / "b" / "c"
+    with Ledger(folder) as ledger:
+        links = {link.unit_code: link.token for link in issue_links(ledger)}
+    data = (tmp_path / "b" / "W01.xlsx").read_bytes()
+    started, go = threading.Event(), threading.Event()
+
+    def held(paths, spec_paths, bounds):  # the checker, once held until the test lets it go
+        if not go.is_set():
+            started.set()
+            go.wait(30)
+        return checker(paths, spec_paths, bounds)
+
+    served = _served(folder, held, limits=LinkLimits(uploads_per_hour=2, mb_per_day=1))
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(upload, Client(served.port), links["W01"], "W01.xlsx", data)
+            assert started.wait(30)
+            busy = upload(Client(served.port), links["W01"], "W01.xlsx", data)
+            go.set()
+            assert first.result(timeout=60).status == 303
+        assert busy.status == 429 and "正在上传或审核" in busy.text and busy.headers["retry-after"] == "30"
+        assert upload(Client(served.port), links["W01"], "W01.xlsx", data).status == 303
+        third = upload(Client(served.port), links["W01"], "W01.xlsx", data)
+        assert third.status == 429 and "每小时最多上传 2 次" in third.text and "之后再上传" in third.text
+        assert 3500 <= int(third.headers["retry-after"]) <= 3601
+        assert upload(Client(served.port), links["W02"], "W02.xlsx", data).status == 303  # other links are not held
+        assert upload(Client(served.port), links["W05"], "W05.xlsx", os.urandom(600 * 1024)).status == 303
+        full = upload(Client(served.port), links["W05"], "W05.xlsx", os.urandom(600 * 1024))
+        assert full.status == 429 and "每天最多上传 1 MB，24 小时内已上传 0.6 MB" in full.text
+    finally:
+        served.close()
+    again = _served(folder, checker, limits=LinkLimits(uploads_per_hour=2, mb_per_day=1))  # counted from the ledger
+    try:
+        assert upload(Client(again.port), links["W01"], "W01.xlsx", data).status == 429
+        assert len([r for r in receipts(folder) if r.unit_code == "W01"]) == 2
+    finally:
+        again.close()
+
+
+def test_a_restart_clears_what_a_killed_server_left_in_incoming(base, tmp_path, checker):
+    shutil.copytree(base, tmp_path / "b")
+    incoming = tmp_path / "b" / "c" / "incoming"
+    incoming.mkdir(exist_ok=True)
+    (incoming / "upload-k3j2.part").write_bytes(b"PK half a file")
+    (incoming / "download-x1").mkdir()
+    (incoming / "download-x1" / "summary.xlsx").write_bytes(b"half")
+    (incoming / "keep.txt").write_text("not ours", encoding="utf-8")
+    create_app(tmp_path / "b" / "c", checker)
+    assert sorted(p.name for p in incoming.iterdir()) == ["keep.txt"]

@@ -10,6 +10,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 PASSWORD = "bureau-pass-2019"
 
@@ -58,7 +59,11 @@ class Client:
         return self.request("GET", path)
 
     def post(self, path: str, fields: dict[str, str], files: dict[str, tuple[str, bytes]] | None = None) -> Response:
-        body, content_type = multipart(fields, files or {})
+        """A form as a browser sends it: multipart with files, else urlencoded."""
+        if files:
+            body, content_type = multipart(fields, files)
+        else:
+            body, content_type = urlencode(fields).encode(), "application/x-www-form-urlencoded"
         return self.request("POST", path, body, {"Content-Type": content_type})
 
 
@@ -76,12 +81,13 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
 
 
 class Served:
-    """The app on a free port of 127.0.0.1 in a background thread; `close()` stops it."""
+    """The app on a free port of 127.0.0.1 in a background thread, served as `xlkit serve` serves it (`options`:
+    its server settings); `close()` stops it."""
 
-    def __init__(self, app: Any):
-        import waitress
+    def __init__(self, app: Any, **options: Any):
+        from xlkit.web.serving import create_server
 
-        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+        self.server = create_server(app, host="127.0.0.1", port=0, **{"threads": 8, **options})
         self.port = int(self.server.effective_port)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -93,7 +99,7 @@ class Served:
         from waitress import wasyncore
 
         while not self.stopping.is_set():
-            wasyncore.loop(timeout=0.05, map=self.server._map, count=1)
+            wasyncore.loop(timeout=0.05, map=self.server._map, use_poll=True, count=1)
 
     def close(self) -> None:
         from waitress import wasyncore
@@ -124,3 +130,18 @@ def receipt_of(response: Response) -> int:
     assert found, (response.status, location)
     return int(found.group(1))
 
+
+
+def raw(port: int, data: bytes, timeout: float = 10) -> Response:
+    """Bytes sent as they are (no client's manners) and the answer read to the connection's end."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks: list[bytes] = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return Response(int(lines[0].split()[1]), headers, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import io
 import secrets
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -31,21 +32,25 @@ from ..campaign.reminders import write_reminders
 from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
 from ..errors import CampaignError
 from . import pages, policy
+from .checker import CHECKER_NOTICE, checker_notice
+from .limits import FORM_BYTES, MB, WEB_NOTE, LinkGate, LinkLimits, Refused, bound_requests
 from .sessions import Guard
 
 ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请刷新页面后重试。"),
           403: ("无权访问", "链接无效或已作废，或未登录。请使用财政部门发给本单位的最新链接。"),
           404: ("页面不存在", "没有这个页面。"), 405: ("请求方式不对", "请从页面上的按钮操作。"),
-          413: ("文件过大", "上传的文件超过大小上限，不是本表的报送文件。"), 429: ("尝试次数过多", "登录失败次数过多，请稍后再试。"),
+          413: ("文件过大", "上传的文件超过大小上限，不是本表的报送文件。"),
+          415: ("请求方式不对", "提交的内容类型不对；请从页面上的按钮操作。"), 429: ("尝试次数过多", "登录失败次数过多，请稍后再试。"),
           500: ("服务器内部错误", "处理请求时出错，已记录；请稍后重试或联系财政部门。")}
 DOWNLOADS = {"summary.xlsx", "summary.csv", "reminders.xlsx"}
 
 
 def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: int = 20, zone: str = "Asia/Shanghai",
-               base_url: str = "", *, session_idle_minutes: float = 60, https: bool = False, listen: str = "") -> Flask:
+               base_url: str = "", *, session_idle_minutes: float = 60, https: bool = False, listen: str = "",
+               limits: LinkLimits | None = None) -> Flask:
     """`https`: served over TLS (directly or behind a proxy): Secure cookie and HSTS. `listen`: the address served on,
     for links made on the board when no `base_url` is given."""
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # once: send_file takes a relative path as the package's, not the working folder's
     with Ledger(folder) as ledger:  # a folder that is not a campaign fails here, before serving
         secret = ledger.meta("web_secret")
         if not secret:
@@ -55,12 +60,16 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             secret = ledger.meta("web_secret")
     app = Flask(__name__, static_folder=None)
     app.config.update(SECRET_KEY=secret, **policy.cookie_config(https),
-                      MAX_CONTENT_LENGTH=max_upload_mb * 1024 * 1024, MAX_FORM_MEMORY_SIZE=64 * 1024)
+                      MAX_CONTENT_LENGTH=FORM_BYTES, MAX_FORM_MEMORY_SIZE=FORM_BYTES)  # an upload's: bound_requests
     local = bureau_zone(zone)
     bounds = Bounds(jobs=1, reader=reader)
     guard = Guard(folder, session_idle_minutes)
     incoming = folder / "incoming"
     incoming.mkdir(exist_ok=True)
+    for leftover in incoming.glob("upload-*.part"):  # a server killed mid-upload left them; nothing refers to them
+        leftover.unlink(missing_ok=True)
+    for leftover in incoming.glob("download-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
     def page(title: str, body: str, http_status: int = 200, **context: Any) -> tuple[str, int]:
         inner = render_template_string(body, csrf=csrf_token(), script=Markup(pages.SCRIPT), **context)
@@ -71,6 +80,8 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(32)
         return str(session["csrf"])
+
+    bound_requests(app, folder, max_upload_mb * MB, LinkGate(folder, limits or LinkLimits(), local))  # first: before the form is read
 
     @app.before_request
     def protect() -> None:
@@ -93,10 +104,11 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         return policy.secure(response, https)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int, list[tuple[str, str]]]:
         code = error.code or 500
-        what, detail = ERRORS.get(code, (error.name, "请求无法处理。"))
-        return page(f"{code} {what}", pages.ERROR, code, code=code, what=what, detail=detail)
+        what, detail = (error.what, error.detail) if isinstance(error, Refused) else ERRORS.get(code, (error.name, "请求无法处理。"))
+        kept = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]  # 405's Allow, 429's Retry-After
+        return (*page(f"{code} {what}", pages.ERROR, code, code=code, what=what, detail=detail), kept)
 
     @app.errorhandler(Exception)
     def crash(error: Exception) -> tuple[str, int]:
@@ -144,10 +156,12 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         try:
             with open(handle, "wb") as out:
                 file.save(out)
+                if out.tell() > max_upload_mb * MB:
+                    abort(413)
             with Ledger(folder) as open_ledger:
                 row = open_ledger.unit(code)  # links are issued to roster units only
                 unit_name = row["name"] if row is not None else code
-            result = receive(folder, [path], note="网页上传", by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code)[0]
+            result = receive(folder, [path], note=WEB_NOTE, by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code)[0]
         finally:
             path.unlink(missing_ok=True)
         if not result.receipt:
@@ -204,7 +218,8 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         rate = f"{sent / len(roster):.1%}" if roster else "—"
         shown = [s for s in states if (not department or s.department == department) and (not status or s.status == status)
                  and (not q or q in s.code or q in s.name)]
-        return page("报送情况", pages.BOARD, year=year, counts=[("应报", len(roster)), ("报送率", rate), *counts],
+        return page("报送情况", CHECKER_NOTICE + pages.BOARD, notice=checker_notice(reader, local),
+                    year=year, counts=[("应报", len(roster)), ("报送率", rate), *counts],
                     statuses=list(STATUS_LABELS.items()),
                     departments=list(dict.fromkeys(s.department for s in roster)), department=department, status=status, q=q,
                     units=[_row(s, local) for s in shown], link_note=link_note())

@@ -1,9 +1,11 @@
 """Checking uploads from a threaded web server: a checker process, started before the server's threads, forks the
 bounded reader processes (as `consolidate` does) from a process with a single thread; the server's threads hand it
-files one request at a time."""
+files one request at a time. If it dies it is started again (spawned: a fresh interpreter, never a fork of the
+threaded server) and the file is handed over once more; the board says how often that happened."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -11,10 +13,15 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ..bureau.clock import local_time
 from ..bureau.isolate import die_with_parent, messages
 from ..campaign.checks import Bounds, read_bounded
+from ..campaign.ledger import now
 from ..form.registry import registry_for
 from ..intake.report import FileReport
+
+logger = logging.getLogger("xlkit.web")
+CHECKER_NOTICE = """{% if notice %}<p class="flash" role="status">{{ notice }}</p>{% endif %}"""
 
 
 def _serve(conn: Connection, spec_paths: tuple[str, ...], timeout: float, memory_mb: int | None, parent: int) -> None:
@@ -32,21 +39,46 @@ class Checker:
     """`reader` for `Bounds`: the same reports `read_all` gives, read by the checker process's readers."""
 
     def __init__(self, spec_paths: tuple[str, ...] = (), timeout: float = 120.0, memory_mb: int | None = 2048):
-        context: Any = multiprocessing.get_context("fork")
+        self.args = (spec_paths, timeout, memory_mb)
+        self.lock = threading.Lock()
+        self.restarts = 0
+        self.last_restart = ""  # when, ISO 8601 UTC
+        self._start("fork")
+
+    def _start(self, method: str) -> None:
+        context: Any = multiprocessing.get_context(method)
         self.conn, child = context.Pipe()
         # not a daemon: it starts reader processes of its own; it ends with the server (EOF, or its parent's death)
-        self.process = context.Process(target=_serve, args=(child, spec_paths, timeout, memory_mb, os.getpid()))
+        self.process = context.Process(target=_serve, args=(child, *self.args, os.getpid()))
         self.process.start()
         child.close()
-        self.lock = threading.Lock()
 
     def __call__(self, paths: list[Path], spec_paths: tuple[str, ...], bounds: Bounds) -> list[FileReport]:
+        message = ([str(p) for p in paths], spec_paths)
         with self.lock:
-            self.conn.send(([str(p) for p in paths], spec_paths))
-            answer = self.conn.recv()
+            try:
+                answer = self._ask(message)
+            except (OSError, EOFError):  # the checker died (killed, out of memory): once more with a new one
+                self._restart()
+                answer = self._ask(message)
         if isinstance(answer, Exception):
             raise answer
         return list(answer)
+
+    def _ask(self, message: Any) -> Any:
+        self.conn.send(message)
+        return self.conn.recv()
+
+    def _restart(self) -> None:
+        logger.error("the checking process (pid %s) ended with %s; starting a new one", self.process.pid, self.process.exitcode)
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+        self._start("spawn")  # this process has threads now: no fork
+        self.restarts += 1
+        self.last_restart = now()
 
     def close(self) -> None:
         try:
@@ -57,3 +89,12 @@ class Checker:
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
+
+
+def checker_notice(reader: Any, zone: Any) -> str:
+    """The board's line on the checker: nothing while it never had to be restarted."""
+    restarts = getattr(reader, "restarts", 0)
+    if not restarts:
+        return ""
+    return (f"审核进程曾意外退出，已自动重新启动 {restarts} 次（最近一次：{local_time(reader.last_restart, zone)}），"
+            "其间的上传已重新审核。如反复出现，请检查服务器的内存和日志。")
