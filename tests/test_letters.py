@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -73,3 +74,21 @@ def test_cli_writes_letters_beside_the_summary(returned, roster, tmp_path):
     assert "审核意见：1 份" in result.output
     [letter] = sorted((tmp_path / "letters").glob("*.xlsx"))
     assert letter.name == "430600601_岳阳市公路建设养护中心_审核意见.xlsx"
+
+
+def test_a_letter_says_which_of_several_files_counts(returned, roster, tmp_path):
+    from xlkit.demo.run import _age
+
+    folder = fresh_copy(returned, tmp_path)
+    later = sorted(folder.iterdir())[2]
+    earlier = folder / ("0_" + later.name)
+    shutil.copy(later, earlier)
+    slot = open_template_workbook(later).layout.fields["expense.all.total"]
+    tamper.edit(later, set_cell=(slot.sheet, slot.address, 1.0))  # the later file has an error: the unit gets a letter
+    _age(earlier, hours=5)
+    _age(later, hours=1)
+    letters = write_letters(consolidate([folder], roster, jobs=1), tmp_path / "letters")
+    letter = next(p for p in letters if p.name.startswith(later.name.split("_")[0]))
+    files = letter_rows(letter)[2][0]
+    assert f"{earlier.name}（保存于 " in files and "，已被替代）" in files and "，采用）" in files
+    assert files.index(earlier.name) < files.index("已被替代") < files.index(later.name, files.index("已被替代")) < files.index("采用")

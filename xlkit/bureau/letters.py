@@ -26,7 +26,7 @@ from .clock import DEFAULT_ZONE, bureau_zone, local_time
 from .consolidate import Consolidation
 from .distribute import UNSAFE_FILENAME
 from .sheets import BODY_SIZE, row_height
-from .status import UnitStatus, unit_statuses
+from .status import UnitStatus, file_name, file_state, unit_statuses
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 # widths fit A4 portrait between 0.5-inch margins (sheets.page_units): 10 pt text stays at least 9 pt on paper
@@ -104,7 +104,9 @@ def _write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue],
     ws.merge_range(0, 0, 0, width, f"{title}审核意见", title_format)
     ws.set_row(0, 28)
     errors = sum(1 for i in issues if i.severity == "error")
-    files = "；".join(f"{Path(f.path).name}（保存于 {local_time(f.saved_at, zone) or '未知'}）" for f in unit.files)
+    several = len(unit.files) > 1  # then each says whether it is the one that counts
+    files = "；".join(f"{file_name(f)}（保存于 {local_time(f.saved_at, zone) or '未知'}{'，' + file_state(f) if several else ''}）"
+                     for f in sorted(unit.files, key=lambda f: (f.saved_at, f.path)))
     verdict = (f"发现 {errors} 个错误，请修改后重新报送。" if errors else "未发现错误；以下警告请核实，如属实请在报送时附说明。")
     if reason:
         verdict = f"退回原因：{reason}。请按以下意见修改后重新报送。"
