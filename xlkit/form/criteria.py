@@ -11,7 +11,9 @@ import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import pairwise
 
+from .a1 import Ref
 from .functions import NUM_ERR, VALUE_ERR, Value, XlError, to_number
 
 Match = Callable[[Value], bool]
@@ -161,3 +163,32 @@ def sum_ifs(total: list[Value], ranges: list[list[Value]], criteria: list[Value]
             elif isinstance(value, XlError):
                 return value
     return result if math.isfinite(result) else NUM_ERR
+
+
+# ---------------------------------------------------------------- the arguments (checked when a formula is read)
+
+CRITERIA_USAGE = {"COUNTIF": "COUNTIF(range, criterion)", "COUNTIFS": "COUNTIFS(range1, criterion1, range2, criterion2, …)",
+                  "SUMIF": "SUMIF(range, criterion, [sum_range])", "SUMIFS": "SUMIFS(sum_range, range1, criterion1, …)"}
+
+
+def criteria_roles(name: str, count: int) -> str | None:
+    """Each argument's role in a criteria function, r(ange), c(riterion) or s(um range); None for a wrong count."""
+    if name == "COUNTIF":
+        return "rc" if count == 2 else None
+    if name == "COUNTIFS":
+        return "rc" * (count // 2) if count >= 2 and count % 2 == 0 else None
+    if name == "SUMIF":
+        return {2: "rc", 3: "rcs"}.get(count)
+    return "s" + "rc" * (count // 2) if count >= 3 and count % 2 else None
+
+
+def list_hint(single_cells: list[bool]) -> str:
+    """Why there are too many arguments, when single cells follow each other: how a {table.*.column} reads whose rows
+    are not adjacent."""
+    if any(a and b for a, b in pairwise(single_cells)):
+        return " (a {table.*.column} whose rows are not adjacent is a list of cells, not one range)"
+    return ""
+
+
+def shape(ref: Ref) -> tuple[int, int]:
+    return ref.row2 - ref.row + 1, ref.col2 - ref.col + 1

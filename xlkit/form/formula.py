@@ -13,12 +13,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from itertools import pairwise
 from typing import Any
 
 from ..errors import FormulaSyntaxError
 from .a1 import MAX_COLS, MAX_ROWS, AddressError, Ref, parse_ref
-from .criteria import count_ifs, sum_ifs
+from .criteria import CRITERIA_USAGE, count_ifs, criteria_roles, list_hint, shape, sum_ifs
 from .functions import CELL_AGGREGATES, FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, excel_round, to_bool, to_number, to_text
 
 # ---------------------------------------------------------------- tokens
@@ -153,61 +152,34 @@ class Parser:
         raise FormulaSyntaxError(f"unexpected {text!r}")
 
 
-CRITERIA_USAGE = {"COUNTIF": "COUNTIF(range, criterion)", "COUNTIFS": "COUNTIFS(range1, criterion1, range2, criterion2, …)",
-                  "SUMIF": "SUMIF(range, criterion, [sum_range])", "SUMIFS": "SUMIFS(sum_range, range1, criterion1, …)"}
-
-
-def criteria_roles(name: str, count: int) -> str | None:
-    """Each argument's role in a criteria function, r(ange), c(riterion) or s(um range); None for a wrong count."""
-    if name == "COUNTIF":
-        return "rc" if count == 2 else None
-    if name == "COUNTIFS":
-        return "rc" * (count // 2) if count >= 2 and count % 2 == 0 else None
-    if name == "SUMIF":
-        return {2: "rc", 3: "rcs"}.get(count)
-    return "s" + "rc" * (count // 2) if count >= 3 and count % 2 else None
-
-
 def checked_arguments(name: str, args: tuple[Node, ...]) -> tuple[Node, ...]:
     """The arguments of a counting function as Excel accepts them, else a FormulaSyntaxError: ranges where ranges go,
     criteria ranges the size of the others. SUMIF's sum range takes the shape of its range from its top-left cell, as
     in Excel, so that the cells it reads are the ones the formula is known to depend on."""
+    single_cells = [a.kind == "ref" and not a.value.is_range for a in args]
     if name == "COUNTBLANK" and (len(args) != 1 or args[0].kind != "ref"):
-        raise FormulaSyntaxError("COUNTBLANK takes one range" + _list_hint(args))
+        raise FormulaSyntaxError("COUNTBLANK takes one range" + list_hint(single_cells))
     if name == "COUNTA" and not args:
         raise FormulaSyntaxError("COUNTA takes at least one argument")
     if name not in CRITERIA_USAGE:
         return args
     roles = criteria_roles(name, len(args))
     if roles is None:
-        raise FormulaSyntaxError(f"{name} takes {CRITERIA_USAGE[name]}, not {len(args)} arguments" + _list_hint(args))
+        raise FormulaSyntaxError(f"{name} takes {CRITERIA_USAGE[name]}, not {len(args)} arguments" + list_hint(single_cells))
     for k, (role, arg) in enumerate(zip(roles, args, strict=True)):
         if role != "c" and arg.kind != "ref":
             raise FormulaSyntaxError(f"{name}: argument {k + 1} must be a range of cells, as in {CRITERIA_USAGE[name]}")
         if role == "c" and arg.kind == "ref" and arg.value.is_range:
             raise FormulaSyntaxError(f"{name}: argument {k + 1} must be one criterion, not a range")
-    shape = _shape(args[roles.index("r")].value)
+    size = shape(args[roles.index("r")].value)
     if roles == "rcs":
         top = args[2].value
-        if top.row + shape[0] > MAX_ROWS or top.col + shape[1] > MAX_COLS:
+        if top.row + size[0] > MAX_ROWS or top.col + size[1] > MAX_COLS:
             raise FormulaSyntaxError(f"{name}: the sum range runs off the sheet")
-        return (*args[:2], Node("ref", Ref(top.sheet, top.row, top.col, top.row + shape[0] - 1, top.col + shape[1] - 1)))
-    if any(_shape(arg.value) != shape for role, arg in zip(roles, args, strict=True) if role != "c"):
-        raise FormulaSyntaxError(f"{name}: every range must have the size of the first ({shape[0]} × {shape[1]})")
+        return (*args[:2], Node("ref", Ref(top.sheet, top.row, top.col, top.row + size[0] - 1, top.col + size[1] - 1)))
+    if any(shape(arg.value) != size for role, arg in zip(roles, args, strict=True) if role != "c"):
+        raise FormulaSyntaxError(f"{name}: every range must have the size of the first ({size[0]} × {size[1]})")
     return args
-
-
-def _list_hint(args: tuple[Node, ...]) -> str:
-    """Why there are too many arguments, when single cells follow each other: how a {table.*.column} reads whose rows
-    are not adjacent."""
-    cells = [a.kind == "ref" and not a.value.is_range for a in args]
-    if any(a and b for a, b in pairwise(cells)):
-        return " (a {table.*.column} whose rows are not adjacent is a list of cells, not one range)"
-    return ""
-
-
-def _shape(ref: Ref) -> tuple[int, int]:
-    return ref.row2 - ref.row + 1, ref.col2 - ref.col + 1
 
 
 def rewrite_tokens(text: str, rewrite: dict[str, Callable[[str], str]]) -> str:
