@@ -15,7 +15,7 @@ import xlkit.intake.check as check_module
 from xlkit.cli import main
 from xlkit.errors import SpecError
 from xlkit.form.load import builtin_spec_path
-from xlkit.form.registry import SpecRegistry, registry_for
+from xlkit.form.registry import SpecRegistry
 from xlkit.intake.catalogue import CATALOGUE
 from xlkit.intake.check import check_file
 
@@ -27,9 +27,9 @@ def broken_beside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(builtin_spec_path().parent, folder)
     (folder / "broken_form.yaml").write_text("template: {id: broken\n  version: [", encoding="utf-8")
     monkeypatch.setattr(registry_module, "builtin_spec_path", lambda: folder / builtin_spec_path().name)
-    registry_for.cache_clear()
+    registry_module._registry.cache_clear()
     yield folder / "broken_form.yaml"
-    registry_for.cache_clear()
+    registry_module._registry.cache_clear()
 
 
 def test_a_spec_beside_the_builtin_one_that_fails_to_load_is_an_error(broken_beside: Path) -> None:

@@ -14,8 +14,8 @@ from xlkit.cli import main
 from xlkit.errors import SpecError, XlkitError
 from xlkit.form.identity import META_SHEET
 from xlkit.form.load import load_spec
-from xlkit.form.placement import build_layout
 from xlkit.form.params import make_params
+from xlkit.form.placement import build_layout
 from xlkit.form.registry import SpecRegistry
 from xlkit.intake.check import check_file
 from xlkit.write.build import build_template
@@ -74,7 +74,7 @@ def test_constants_are_checked_at_build(tmp_path):
     spec = load_spec(SPEC_PATH)
     with pytest.raises(XlkitError, match=r"时间进度 \(time_progress\) must be between 0.0 and 1.0, got 7.0"):
         make_params(spec, constants={"time_progress": 7})
-    with pytest.raises(XlkitError, match="unknown constant.*progress_time.*the spec has time_progress"):
+    with pytest.raises(XlkitError, match=r"unknown constant.*progress_time.*the spec has time_progress"):
         make_params(spec, constants={"progress_time": 0.5})
     with pytest.raises(SpecError, match=r"monitor.yaml:\d+: sheets\[0\].blocks\[1\].fields\[1\]\[0\].formula: unknown constant \{const.nope\}"):
         spec_with(tmp_path, '"{const.time_progress}"}]', '"{const.nope}"}]')

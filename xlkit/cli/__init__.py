@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..form.forms import FORMS_ENV, forms_folders
 from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
 from .common import CliError, bounds, constants_option, dumps, load, parse_constants, reports_errors, spec_option
@@ -19,8 +21,13 @@ from .spec import spec
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xlkit")
-def main() -> None:
+@click.option("--forms", "forms", multiple=True, type=click.Path(exists=True),
+              help=f"A folder (or spec file) of your own forms, known to every command; repeatable. Same as the {FORMS_ENV} "
+                   "environment variable (folders separated by ':').")
+def main(forms: tuple[str, ...]) -> None:
     """xlkit: build, fill, check and consolidate the 部门（单位）整体支出绩效自评表 and other form specs."""
+    if forms:  # the environment carries it to the reader processes, and to a command that reads the registry
+        os.environ[FORMS_ENV] = os.pathsep.join([*forms, *forms_folders()])
 
 
 @main.command()

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SpecError
+from .forms import FORMS_ENV, forms_folders
 from .load import builtin_spec_path, load_spec
 from .spec import Spec
 
@@ -29,28 +30,44 @@ class SpecRegistry:
         return out
 
     @classmethod
-    def default(cls, extra: list[str | Path] | None = None) -> SpecRegistry:
-        """Given specs first (the first is current), else the built-in form; then every spec beside the built-in one.
-        A spec there that fails to load is a SpecError: skipped, its returns would all read as unknown-version."""
+    def default(cls, extra: list[str | Path] | None = None, forms: list[str | Path] | None = None) -> SpecRegistry:
+        """Given specs first (the first is current), else the built-in form; then every spec beside the built-in one and
+        in the forms folders. A spec there that fails to load is a SpecError: skipped, its returns would all read as
+        unknown-version."""
         builtin = builtin_spec_path()
         specs = [load_spec(p) for p in _expand(extra or [])] or [load_spec(builtin)]
         known = {s.fingerprint() for s in specs}
         # the other forms beside the built-in one, then archived versions (in subfolders): a form's current spec comes first
-        for path in sorted(builtin.parent.rglob("*.yaml"), key=lambda p: (len(p.relative_to(builtin.parent).parts), p)):
+        folders = [(builtin.parent, "a spec beside the built-in form"),
+                   *[(Path(f), f"a spec in the forms folder {f}") for f in (forms if forms is not None else forms_folders())]]
+        for path, where in [(p, where) for folder, where in folders for p in _in_order(folder)]:
             try:
                 spec = load_spec(path)
             except SpecError as exc:
-                raise SpecError(f"a spec beside the built-in form does not load (fix or remove it): {exc}") from None
+                raise SpecError(f"{where} does not load (fix or remove it): {exc}") from None
             if spec.fingerprint() not in known:
                 known.add(spec.fingerprint())
                 specs.append(spec)
         return cls(specs)
 
 
-@lru_cache(maxsize=16)
+def _in_order(folder: Path) -> list[Path]:
+    """A folder's specs, each form's current spec (top level) before its archived versions (subfolders)."""
+    if folder.is_file():
+        return [folder]
+    if not folder.is_dir():
+        raise SpecError(f"forms folder {folder} does not exist (set by --forms or {FORMS_ENV})")
+    return sorted(folder.rglob("*.yaml"), key=lambda p: (len(p.relative_to(folder).parts), p))
+
+
 def registry_for(spec_paths: tuple[str, ...] = ()) -> SpecRegistry:
-    """`SpecRegistry.default`, loaded once per process (forked readers inherit the parent's)."""
-    return SpecRegistry.default(list(spec_paths))
+    """`SpecRegistry.default`, loaded once per process and forms folders (forked readers inherit the parent's)."""
+    return _registry(spec_paths, tuple(forms_folders()))
+
+
+@lru_cache(maxsize=16)
+def _registry(spec_paths: tuple[str, ...], forms: tuple[str, ...]) -> SpecRegistry:
+    return SpecRegistry.default(list(spec_paths), list(forms))
 
 
 def _expand(paths: list[str | Path]) -> list[Path]:

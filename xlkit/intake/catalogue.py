@@ -58,9 +58,11 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "财政部门已退回的文件（xlkit return），单位再报前不计入汇总。"),
     IssueType("not-our-template", "error", "file", "不是本系统下发的报表模板（缺少模板标识），请使用下发的模板填报。",
               "没有 xlkit 标识：不是本系统生成的工作簿。"),
-    IssueType("other-template", "error", "file", "该文件是其他报表（{found}），不是{expected}。", "由其他模板生成。"),
-    IssueType("unknown-version", "error", "file", "模板版本 {found} 无法识别（当前为 {expected}），请使用最新下发的模板。",
-              "模板版本（指纹）没有对应的表样定义。"),
+    IssueType("other-template", "error", "file", "该文件是另一种报表（模板编号 {found}），不是{expected}。若它是本局的报表，"
+              "请用 --spec 指定它的格式说明（YAML 文件），或用 xlkit --forms 目录（环境变量 XLKIT_FORMS）让 xlkit 认识它。",
+              "由 xlkit 不认识的另一种报表模板生成（其格式说明未提供）。"),
+    IssueType("unknown-version", "error", "file", "模板版本 {found} 无法识别（当前为 {expected}）{detail}",
+              "模板版本（指纹）没有对应的表样定义：单位用了旧模板，或同一版本的格式说明后来被修改过。"),
     IssueType("metadata-damaged", "error", "file", "模板标识信息已损坏（{detail}）。", "模板标识信息无法读取，或生成参数超出表样允许范围。"),
     IssueType("protection-removed", "warning", "file", "工作表“{sheet}”的保护已被取消。", "某张表的保护被取消。"),
     IssueType("internal-error", "error", "file", "{detail}本程序（xlkit）内部出错，这不是报送单位的问题；该文件暂未能检查，"

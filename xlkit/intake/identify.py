@@ -56,7 +56,7 @@ def identify(reader: XlsxReader, registry: SpecRegistry, identity: Identity | No
     if spec is None:
         if identity.template_id not in registry.template_ids:
             raise FileProblem("other-template", found=identity.template_id, expected=registry.current.template.title)
-        raise FileProblem("unknown-version", found=f"{identity.template_version}（{identity.fingerprint}）",
+        raise FileProblem("unknown-version", version_problem(registry, identity), found=f"{identity.template_version}（{identity.fingerprint}）",
                           expected=registry.current.template.version)
     try:
         stored = BuildParams.from_json(identity.params_json)
@@ -65,6 +65,14 @@ def identify(reader: XlsxReader, registry: SpecRegistry, identity: Identity | No
     except (XlkitError, ValueError, TypeError, AttributeError):
         raise FileProblem("metadata-damaged", "生成参数（行数、名称）超出模板允许的范围或格式错误") from None
     return Identified(identity, spec, params)
+
+
+def version_problem(registry: SpecRegistry, identity: Identity) -> str:
+    """Who can fix an unknown version: the unit (an old template) or the bureau (a spec edited without a new version)."""
+    if any(s.template.id == identity.template_id and s.template.version == identity.template_version for s in registry.specs):
+        return ("：该版本的格式说明（spec）在此文件生成后被修改过（指纹不同），或文件的模板标识被改动过。财政部门：请把生成此文件时的 "
+                "spec 保存为存档版本（放在 --spec 或 --forms 目录的 archive/ 下）后再检查；今后修改格式说明请同时修改版本号并重新下发。")
+    return "，请使用最新下发的模板填报；若此版本是本局以前下发的，请财政部门把该版本的格式说明（spec）保存为存档版本后再检查。"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ..form.params import make_params
 from ..form.placement import build_layout
 from ..form.registry import SpecRegistry
 from ..form.spec import Spec
+from .identify import version_problem
 from .report import FileReport
 from .xlsx import XlsxReader
 
@@ -26,7 +27,7 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
     """One report per unit row of the summary's `_units` sheet; a FileProblem when the sheet is not ours."""
     spec = registry.by_fingerprint.get(identity.fingerprint)
     if spec is None:
-        raise FileProblem("unknown-version", found=f"{identity.template_version}（{identity.fingerprint}）",
+        raise FileProblem("unknown-version", version_problem(registry, identity), found=f"{identity.template_version}（{identity.fingerprint}）",
                           expected=registry.current.template.version)
     if UNITS_SHEET not in reader.sheets:
         raise FileProblem("metadata-damaged", "汇总表缺少单位数据表")
