@@ -336,3 +336,35 @@ def test_pages_hold_no_inline_handlers():
     templates = "".join(getattr(pages, name) for name in ("LAYOUT", "UNIT", "LOGIN", "BOARD", "DETAIL", "ERROR"))
     assert templates.count("<script>") == 1 and templates.count("<style>") == 1
     assert not re.search(r"\son[a-z]+=|\sstyle=|javascript:", templates)
+
+
+def test_serve_passes_tls_proxy_and_idle_settings(campaign, monkeypatch):
+    from click.testing import CliRunner
+
+    import xlkit.web.serving
+    from xlkit.cli import main
+
+    folder, _links = campaign
+    seen: dict = {}
+    monkeypatch.setattr(xlkit.web.serving, "serve", lambda app, **options: seen.update(app=app, **options))
+    answer = CliRunner().invoke(main, ["serve", str(folder), "--https", "--trusted-proxy", "127.0.0.1", "--session-idle-minutes", "5"])
+    assert answer.exit_code == 0, answer.output
+    assert (seen["trusted_proxy"], seen["trusted_proxy_headers"], seen["url_scheme"]) == ("127.0.0.1", "x-forwarded-for x-forwarded-proto", "https")
+    app = seen["app"]
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_NAME"] == "__Host-xlkit"
+    assert "以 https://127.0.0.1:8750 开头" in answer.output  # no --base-url: links start with the address listened on
+    seen.clear()
+    plain = CliRunner().invoke(main, ["serve", str(folder), "--base-url", "https://tb.example.gov.cn"])
+    assert plain.exit_code == 0 and "trusted_proxy" not in seen and seen["url_scheme"] == "http" and "开头" not in plain.output
+    assert not seen["app"].config["SESSION_COOKIE_SECURE"]
+
+
+def test_a_ledger_from_before_sessions_gets_their_tables(campaign, checker):
+    folder, _links = campaign
+    with sqlite3.connect(folder / "ledger.sqlite") as db:
+        db.executescript("DROP TABLE sessions; DROP TABLE login_attempts;")
+    client = create_app(folder, checker).test_client()
+    page = client.get("/admin/login").get_data(as_text=True)
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/admin/login", data={"csrf": token, "password": PASSWORD}).status_code == 303
+    assert client.get("/admin").status_code == 200 and len(sessions(folder)) == 1
