@@ -31,6 +31,7 @@ CONTACT = "联系人：预算绩效管理科（示例）  电话：0730-0000000�
 SEED_UNIT = "430600301"
 SEED_PROJECT = "430600301-01"
 PROJECT_SPEC = "project_self_eval.yaml"  # beside the built-in form
+TARGET_SPEC = "project_target.yaml"  # the third bundled form, written in YAML alone
 
 
 def samples_path() -> Path:
@@ -113,9 +114,33 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     echo(f"   seed unit: 收入合计 {seed_row['income.all.total']}, 支出合计 {seed_row['expense.all.total']}, "
          f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
          f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
+    targets = _target_declarations(samples, directory / "targets", echo)
     campaign = run_campaign_demo(directory / "campaign", samples, YEAR, ISSUER, CONTACT, SEED_UNIT, SEED_PROJECT, echo)
     return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide,
-            "letters": directory / "letters", **campaign}
+            "letters": directory / "letters", "targets": targets, **campaign}
+
+
+def _target_declarations(samples: Path, directory: Path, echo: Callable[[str], None]) -> Path:
+    """The third bundled form (项目支出绩效目标申报表, YAML alone): distributed to samples/projects.csv, the seed project
+    declared from samples/seed_project_target.json and the others in proportion to their budgets, then consolidated."""
+    spec = load_spec(builtin_spec_path().parent / TARGET_SPEC)
+    seed = json.loads((samples / "seed_project_target.json").read_text(encoding="utf-8"))
+    returned = directory / "returned"
+    returned.mkdir(parents=True)
+    roster = load_roster(samples / "projects.csv")
+    for item in distribute(spec, roster.units, YEAR, directory / "distributed", issuer=ISSUER):
+        budget = item.unit.budget or 100
+        data = seed if item.unit.code == SEED_PROJECT else {
+            **seed, "funds.total.mid": budget * 3, "funds.fiscal.mid": budget * 3, "funds.total.year": budget, "funds.fiscal.year": budget,
+            "indicators.cost1.mid": f"≤{budget * 3:g}万元", "indicators.cost1.year": f"≤{budget:g}万元"}
+        fill_workbook(item.path, data, returned / item.path.name, spec)
+    result = consolidate([returned], roster, year=YEAR, spec_paths=(str(builtin_spec_path().parent / TARGET_SPEC),))
+    summary = directory / "summary.xlsx"
+    write_summary(result, summary)
+    echo(f"5. third form:   {spec.template.title} (templates/{TARGET_SPEC}, YAML only) for {len(roster.units)} projects: "
+         f"{summary}; 年度资金总额 {result.frame['funds.total.year'].sum():.2f} 万元, "
+         f"{int(result.frame['check.quantity_named.left'].sum())} 数量指标 declared")
+    return summary
 
 
 def _project_returns(samples: Path, sent: Path, returned: Path) -> list[Path]:
