@@ -32,8 +32,8 @@ class SpecRegistry:
     @classmethod
     def default(cls, extra: list[str | Path] | None = None, forms: list[str | Path] | None = None) -> SpecRegistry:
         """Given specs first (the first is current), else the built-in form; then every spec beside the built-in one and
-        in the forms folders. A spec there that fails to load is a SpecError: skipped, its returns would all read as
-        unknown-version."""
+        in the forms folders. A spec there that fails to load is a SpecError, never skipped (its returns would all read
+        as unknown-version)."""
         builtin = builtin_spec_path()
         specs = [load_spec(p) for p in _expand(extra or [])] or [load_spec(builtin)]
         known = {s.fingerprint() for s in specs}
