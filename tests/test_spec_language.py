@@ -128,3 +128,24 @@ def test_a_form_without_grades_loads_and_grade_needs_bands(tmp_path):
     assert spec.grades == []
     with pytest.raises(SpecError, match=r"GRADE\(\) needs the spec's grades"):
         spec_with(tmp_path, '"{const.time_progress}"}]', '"GRADE(80)"}]')
+
+
+# ------------------------------------------------------------------ row sets a counting function cannot take
+def test_counting_rows_a_table_may_not_have_is_refused_at_load(tmp_path):
+    """COUNTA of no rows would be written COUNTA(0), which counts 1: the smallest row counts are tried at load."""
+    with pytest.raises(SpecError, match=r"monitor.yaml:\d+: .*\{indicators.\*.goal\} has no rows .* COUNTA\(\) of nothing"):
+        text = SPEC_TEXT.replace("indicators: {label: 绩效指标数, default: 2, min: 1, max: 10}",
+                                 "indicators: {label: 绩效指标数, default: 2, min: 0, max: 10}")
+        text = text.replace('"{const.time_progress}"}]', '"{const.time_progress}"}]\n          - [{id: named, label: 指标数, type: ratio, formula: "COUNTA({indicators.*.goal})"}]')
+        (tmp_path / "monitor.yaml").write_text(text, encoding="utf-8")
+        load_spec(tmp_path / "monitor.yaml")
+
+
+def test_a_criteria_range_split_by_a_total_row_is_refused(tmp_path):
+    text = SPEC_TEXT.replace('            - {key: total, label: 年度资金总额, total: true}\n            - {key: fiscal, label: 财政拨款}\n',
+                             '            - {key: fiscal, label: 财政拨款}\n            - {key: total, label: 年度资金总额, total: true}\n')
+    assert text != SPEC_TEXT
+    text = text.replace('"{const.time_progress}"}]', '"{const.time_progress}"}]\n          - [{id: late, label: 未说明, type: ratio, formula: \'COUNTIF({funds.*.reason},"")\'}]')
+    (tmp_path / "monitor.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"\{funds.\*.reason\} is not one block of adjacent cells .* COUNTIF\(\) takes one range"):
+        load_spec(tmp_path / "monitor.yaml")

@@ -145,9 +145,10 @@ def check_spec(spec: Spec, path: Path) -> None:
 
 
 def trial_counts(spec: Spec) -> list[dict[str, int]]:
-    defaults = {key: p.default for key, p in spec.parameters.items()}
-    largest = {key: p.max for key, p in spec.parameters.items()}
-    return [defaults] if largest == defaults else [defaults, largest]
+    """The default row counts, the largest (a formula may reach rows only they create) and the smallest (a table
+    left without rows)."""
+    trials = [{key: getattr(p, bound) for key, p in spec.parameters.items()} for bound in ("default", "max", "min")]
+    return [counts for k, counts in enumerate(trials) if counts not in trials[:k]]
 
 
 def _check_previous(spec: Spec, layout: Layout) -> None:

@@ -14,6 +14,23 @@ from .spec import Spec, Table
 
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 CONSTANT_PREFIX = "const."
+ONE_RANGE = frozenset({"COUNTIF", "COUNTIFS", "SUMIF", "SUMIFS", "COUNTBLANK"})  # a list of cells is no range to them
+COUNTING = ONE_RANGE | {"COUNT", "COUNTA", "AVERAGE"}  # of a stand-in 0 they give 1 (or 0, not #DIV/0!): wrong
+FUNCTION_BEFORE = re.compile(r"([A-Z][A-Z0-9.]*)\s*$")
+
+
+def enclosing_function(text: str, position: int) -> str | None:
+    """The name of the innermost function call whose parentheses hold `position` (None at the top level)."""
+    depth = 0
+    for i in range(position - 1, -1, -1):
+        if text[i] == ")":
+            depth += 1
+        elif text[i] == "(":
+            if depth == 0:
+                match = FUNCTION_BEFORE.search(text, 0, i)
+                return match.group(1).upper() if match else None
+            depth -= 1
+    return None
 GRADE_CALL = re.compile(r"GRADE\(([^()]*)\)")
 
 
@@ -44,7 +61,7 @@ class Resolver:
             if row_key is not None:
                 name = name.replace("#", row_key)
             if "*" in name:
-                return self.wildcard(name, sheet, path)
+                return self.wildcard(name, sheet, path, enclosing_function(text, match.start()))
             slot = self.fields.get(name)
             if slot is None:
                 raise SpecError(f"{path}: unknown field {{{match.group(1)}}} (resolved to {name!r})")
@@ -75,7 +92,9 @@ class Resolver:
                     return block.table
         raise SpecError(f"unknown table {table_id!r}")
 
-    def wildcard(self, name: str, sheet: str, path: str) -> str:
+    def wildcard(self, name: str, sheet: str, path: str, function: str | None = None) -> str:
+        """The cells of a table's detail rows as one range where they are adjacent, else a list; "0" for no rows
+        (a SUM of nothing). A counting function cannot take either stand-in: that is a SpecError, not a wrong count."""
         parts = name.split(".")
         if len(parts) != 3 or "*" not in parts[1] or parts[0] not in self.table_rows:
             raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN (or TABLE.<rows>*.COLUMN, e.g. quantity*) with a known table")
@@ -88,11 +107,17 @@ class Resolver:
                 raise SpecError(f"{path}: no column {parts[2]!r} in table {parts[0]!r}")
             slots.append(slot)
         if not slots:
+            if function in COUNTING:
+                raise SpecError(f"{path}: {{{name}}} has no rows at these row counts, and {function}() of nothing cannot be written "
+                                "in Excel; give the parameter a min of at least 1, or count another way")
             return "0"
         rows = [s.row for s in slots]
         if all(s.col == slots[0].col and s.sheet == slots[0].sheet for s in slots) and rows == list(range(rows[0], rows[0] + len(rows))):
             first = slots[0].ref(sheet)
             return first if len(slots) == 1 else f"{first}:{slots[-1].address}"
+        if function in ONE_RANGE:
+            raise SpecError(f"{path}: {{{name}}} is not one block of adjacent cells (a total row lies between its rows), "
+                            f"and {function}() takes one range; name the rows with a row pattern such as {{table.quantity*.col}}")
         return ",".join(s.ref(sheet) for s in slots)
 
     def grade_formula(self, argument: str) -> str:
