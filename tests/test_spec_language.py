@@ -92,7 +92,7 @@ def test_const_option_of_build(tmp_path):
     params = json.loads(dict(load_workbook(out)[META_SHEET].iter_rows(values_only=True))["build.params"])
     assert params["constants"] == {"time_progress": 0.6667}
     result = CliRunner().invoke(main, ["build", str(SPEC_PATH), "-o", str(out), "--const", "time_progress"])
-    assert result.exit_code == 2 and "--const takes NAME=NUMBER" in result.output
+    assert result.exit_code == 2 and "--const 的写法是 名称=数值" in result.output
 
 
 # ------------------------------------------------------------------ conditional required

@@ -86,7 +86,7 @@ def parse_constants(given: tuple[str, ...]) -> dict[str, float]:
         try:
             values[name.strip()] = float(text)
         except ValueError:
-            raise CliError(f"--const takes NAME=NUMBER, got {item!r}") from None
+            raise CliError(f"--const 的写法是 名称=数值，例如 time_progress=0.5833；收到的是「{item}」") from None
         if not sep or not name.strip():
-            raise CliError(f"--const takes NAME=NUMBER, got {item!r}")
+            raise CliError(f"--const 的写法是 名称=数值，例如 time_progress=0.5833；收到的是「{item}」")
     return values
