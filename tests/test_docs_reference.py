@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from xlkit.form import spec as model
+from xlkit.form import spec_review as review
 from xlkit.form.functions import FUNCTIONS
 from xlkit.form.load import load_spec
 from xlkit.form.schema import spec_schema
@@ -28,7 +29,7 @@ TABLES: list[type[BaseModel]] = [
     model.Spec, model.TemplateInfo, model.Parameter, model.Constant, model.Band, model.ValueType, model.Sheet,
     model.Block, model.FieldItem, model.ListBlock, model.Table, model.HeaderCell, model.TableRow, model.TableColumn,
     model.RulesBlock, model.Rule, model.Compose, model.Link, model.Previous, model.PreviousFigure, model.Summary,
-    model.SummarySheet, model.SummaryColumn,
+    model.SummarySheet, model.SummaryColumn, review.Narrative, review.NarrativeUnit, review.NarrativeTerm, review.NarrativeRatio,
 ]
 
 

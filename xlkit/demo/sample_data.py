@@ -8,6 +8,7 @@ unit passes every check unless a test breaks it on purpose.
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 from ..form.compute import calculator
@@ -123,5 +124,20 @@ def generate_project_data(layout: Layout, seed_project: dict[str, Any], code: st
         else:
             data.pop(f"scorecard.{key}.note", None)
         loss = round(loss - taken, 2)
+    return _own_figures(data, seed_project, budget, spent, float(total or 0))
+
+
+def _own_figures(data: dict[str, Any], seed: dict[str, Any], budget: float, spent: float, total: float) -> dict[str, Any]:
+    """The seed's report quotes the seed's 预算, 支出, 结余 and 得分; a generated project's report quotes its own, so
+    the 审核 of the report against the tables (narrative) finds nothing to say about a demo project."""
+    was_budget, was_spent = float(seed["funds.fiscal.budget_full"]), float(seed["funds.fiscal.spent"])
+    pairs = [(f"{was_spent:g}万元", f"{spent:.2f}万元"), (f"{round(was_budget - was_spent, 2):g}万元", f"{round(budget - spent, 2):.2f}万元"),
+             (f"{was_budget:g}万元", f"{budget:g}万元")]
+    for key in ("goal.result", "report.funds", "report.conclusion"):
+        text = data.get(key)
+        if isinstance(text, str):
+            for old, new in pairs:
+                text = text.replace(old, new)
+            data[key] = re.sub(r"得分[0-9.]+分", f"得分{total:g}分", text)
     return data
 

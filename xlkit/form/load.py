@@ -21,6 +21,7 @@ from .layout import Layout
 from .params import make_params
 from .placement import build_layout
 from .spec import Spec
+from .spec_review import narrative_problem
 from .specsource import located, yaml_problem
 
 
@@ -138,6 +139,9 @@ def check_spec(spec: Spec, path: Path) -> None:
                     raise SpecError(f"{slot.spec_path}: unknown type {slot.type!r}; the spec defines {', '.join(spec.types)}")
         _check_summary(spec, build_layout(spec))
         _check_previous(spec, build_layout(spec))
+        problem = narrative_problem(spec.narrative, build_layout(spec).field_ids) if spec.narrative else None
+        if problem:
+            raise SpecError(problem)
     except SpecError as exc:
         raise SpecError(f"{path}: {exc}") from None
     except XlkitError as exc:

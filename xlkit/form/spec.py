@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from .spec_base import FIELD_ID, KEY, Model
+from .spec_review import Narrative
 from .spec_summary import Summary, SummaryColumn, SummarySheet
 
 __all__ = ["FIELD_ID", "KEY", "Model", "Summary", "SummaryColumn", "SummarySheet"]  # the whole model, from one module
@@ -308,6 +309,7 @@ class Spec(Model):
     summary: Summary | None = None
     compose: list[Compose] = []
     previous: Previous = Previous()
+    narrative: Narrative | None = None  # the bureau's 审核 of the long texts against the tables (not in the fingerprint)
     supplied_types: SkipJsonSchema[tuple[str, ...]] = Field(default=(), exclude=True)  # set on load: IMPLICIT_TYPES the spec left out
 
     @model_validator(mode="before")
@@ -340,8 +342,8 @@ class Spec(Model):
 
     def fingerprint(self) -> str:
         """Identifies the form a workbook was built from: hashes the validated model (not the YAML text),
-        leaving out `summary`, which shapes the bureau's consolidation, not the units' workbooks."""
-        form = self.model_dump(mode="json", by_alias=True, exclude={"summary"}, exclude_defaults=True)  # new optional keys keep it
+        leaving out `summary` and `narrative`, which shape the bureau's consolidation and 审核, not the units' workbooks."""
+        form = self.model_dump(mode="json", by_alias=True, exclude={"summary", "narrative"}, exclude_defaults=True)  # new optional keys keep it
         for name in self.supplied_types:
             form["types"].pop(name, None)
         canonical = json.dumps(form, sort_keys=True, ensure_ascii=False)

@@ -104,6 +104,11 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "公式未改动，但保存的计算结果与重新计算的不一致。"),
     IssueType("check-failed", "error", "field", "校验未通过：{detail}（本表数 {found}，比较数 {expected}）。",
               "表内校验规则未通过；代码为 check-<规则编号>，级别为该规则的级别。"),
+    # --- 审核: the report against the tables (the spec's narrative section)
+    IssueType("narrative-mismatch", "warning", "field", "{where}写“{found}”，表中{label}为 {expected}（原文：{detail}）。",
+              "报告文字中引用的数字与表中对应栏目的数不一致（按文中写出的位数取舍后比较）。"),
+    IssueType("narrative-ratio", "warning", "field", "{where}写“{found}”，按文中所列 {label} 计算为 {expected}（原文：{detail}）。",
+              "报告文字中的比率与文中同时列出的分子、分母算出的不一致。"),
 ]}
 
 

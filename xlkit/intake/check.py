@@ -35,6 +35,7 @@ from .decode import not_a_number
 from .discover import display_name
 from .formula_text import canonical, canonical_formulas, relocate
 from .identify import Located, identify, locate, read_identity
+from .narrative import narrative_issues
 from .node import read_units
 from .package import Package, open_package
 from .report import FileReport, Issue, file_issue
@@ -127,6 +128,8 @@ def _check_package(report: FileReport, package: Package, registry: SpecRegistry)
     report.values = ValueRow.of(results, layout.field_ids)
     checker.check_formulas(results)
     checker.check_rules(results)
+    if found.spec.narrative is not None:  # 审核: the figures the report quotes against the tables
+        report.issues += narrative_issues(layout, found.params, results, checker.location)
     checker.check_protection()
 
 
