@@ -49,3 +49,28 @@ def schema(output: str | None) -> None:
 
     with atomic_path(Path(output)) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")
+
+
+@spec.command(name="import")
+@click.argument("workbook", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The draft spec to write (YAML).")
+@click.option("--sheets", "sheets", multiple=True, help="Import only these sheets (repeatable; default: every visible sheet).")
+@click.option("--id-style", type=click.Choice(["pinyin", "position"]), default="pinyin", show_default=True,
+              help="Field ids from the labels in pinyin (needs the pypinyin package) or from cell positions.")
+@reports_errors
+def import_(workbook: str, output: str, sheets: tuple[str, ...], id_style: str) -> None:
+    """A first-draft spec from an ordinary Excel form (WORKBOOK, .xlsx): titles, headings, field rows, tables, inputs,
+    formulas, types and print setup. Every guess is marked `# guessed:` in the YAML; what was not understood is listed
+    with its sheet and cell. Exit 2 when the workbook cannot be read."""
+    from pathlib import Path
+
+    from ..files import atomic_path
+    from ..write.importer import import_form
+
+    result = import_form(workbook, list(sheets) or None, id_style)
+    with atomic_path(Path(output)) as tmp:
+        tmp.write_text(result.text, encoding="utf-8")
+    click.echo(f"已写出 {output}：{result.guesses} 处推测（# guessed），{len(result.problems)} 处未能识别")
+    for problem in result.problems:
+        click.echo(f"  {problem}")
+    click.echo(f"下一步：按 docs/forms.md 的复核清单检查，再运行 xlkit spec check {output}")
