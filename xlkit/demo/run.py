@@ -115,9 +115,25 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
          f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
          f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
     targets = _target_declarations(samples, directory / "targets", echo)
+    _import_step(directory / "imported", echo)
     campaign = run_campaign_demo(directory / "campaign", samples, YEAR, ISSUER, CONTACT, SEED_UNIT, SEED_PROJECT, echo)
     return {"template": template, "distributed": sent, "returned": returned, "summary": summary, "csv": wide,
             "letters": directory / "letters", "targets": targets, **campaign}
+
+
+def _import_step(directory: Path, echo: Callable[[str], None]) -> None:
+    """`xlkit spec import`: a form workbook (here the third form's, read like any bureau's) as a draft spec, built again."""
+    from ..write.importer import import_form
+
+    directory.mkdir(parents=True)
+    form = directory / "申报表.xlsx"
+    build_template(form, load_spec(builtin_spec_path().parent / TARGET_SPEC))
+    result = import_form(form)
+    draft = directory / "draft.yaml"
+    draft.write_text(result.text, encoding="utf-8")
+    layout = build_template(directory / "rebuilt.xlsx", load_spec(draft))
+    echo(f"   spec import: {form.name} -> {draft} ({result.guesses} guesses, {len(result.problems)} not understood), "
+         f"built again: {len(layout.fields)} fields in {directory / 'rebuilt.xlsx'}")
 
 
 def _target_declarations(samples: Path, directory: Path, echo: Callable[[str], None]) -> Path:

@@ -34,6 +34,8 @@ def import_form(path: str | Path, sheets: list[str] | None = None, id_style: str
     if id_style not in ID_STYLES:
         raise ValueError(f"id_style must be one of {ID_STYLES}")
     book = read_book(path, sheets)
+    if id_style == "pinyin" and not pinyin_available():
+        book.problems.append("pypinyin 未安装（pip install 'xlkit[import]'），字段编号按单元格位置生成")
     return _Importer(path, book, id_style if pinyin_available() else "position").run()
 
 
