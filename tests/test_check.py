@@ -227,7 +227,7 @@ def test_cli_check_json_shape_and_exit_codes(seed_filled, layout, tmp_path):
     empty = tmp_path / "empty_dir"
     empty.mkdir()
     result = runner.invoke(main, ["check", str(empty)])
-    assert result.exit_code == 2 and "no files found" in result.output
+    assert result.exit_code == 2 and "没有找到任何文件" in result.output
 
 
 def test_issues_command_lists_the_catalogue_and_the_spec_rules():

@@ -20,7 +20,7 @@ def runner() -> CliRunner:
 def test_build_default_form(runner, tmp_path):
     out = tmp_path / "t.xlsx"
     result = runner.invoke(main, ["build", "-o", str(out), "--unit-code", "U1", "--unit-name", "单位甲", "--year", "2024",
-                                  "--sub-units", "3", "--projects", "2", "--param", "tasks=8", "--password", "pw"])
+                                  "--param", "sub_units=3", "--param", "projects=2", "--param", "tasks=8", "--password", "pw"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"Wrote {out}: 部门（单位）整体支出绩效自评表 {load_spec().template.version}, ")
     book = openpyxl.load_workbook(out)
@@ -30,8 +30,9 @@ def test_build_default_form(runner, tmp_path):
 
 
 def test_build_with_sub_unit_names(runner, tmp_path):
+    """Items of any parameter are named by --item; the command knows no parameter of one form by name."""
     out = tmp_path / "t.xlsx"
-    result = runner.invoke(main, ["build", "-o", str(out), "--sub-unit-name", "信息中心", "--sub-unit-name", "执法支队"])
+    result = runner.invoke(main, ["build", "-o", str(out), "--item", "sub_units=信息中心", "--item", "sub_units=执法支队"])
     assert result.exit_code == 0, result.output
     labels = [c.value for c in openpyxl.load_workbook(out)["收支情况"]["A"]]
     assert "2、信息中心" in labels and "3、执法支队" in labels
@@ -40,7 +41,8 @@ def test_build_with_sub_unit_names(runner, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["build", "-o", "X/t.xlsx", "--sub-units", "99"], "Error: 二级机构数 (sub_units) must be between 0 and 40, got 99"),
+        (["build", "-o", "X/t.xlsx", "--param", "sub_units=99"], "Error: 二级机构数 (sub_units) must be between 0 and 40, got 99"),
+        (["build", "-o", "X/t.xlsx", "--sub-units", "3"], "Usage:"),  # a parameter of one form is no option of the command
         (["build", "-o", "X/t.xlsx", "--param", "tasks"], "Error: --param takes NAME=N, got 'tasks'"),
         (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "Error: unknown build parameter(s): nosuch"),
         (["build", "missing.yaml", "-o", "X/t.xlsx"], "Error: missing.yaml: cannot read spec"),
@@ -77,7 +79,7 @@ def test_fields_of_a_workbook_and_of_a_spec(runner, tmp_path, spec):
     from xlkit.form.load import builtin_spec_path
 
     out = tmp_path / "t.xlsx"
-    runner.invoke(main, ["build", "-o", str(out), "--sub-units", "4"])
+    runner.invoke(main, ["build", "-o", str(out), "--param", "sub_units=4"])
     from_book = json.loads(runner.invoke(main, ["fields", str(out), "--json"]).output)
     assert "income.sub4.total" in [r["id"] for r in from_book]
     from_spec = json.loads(runner.invoke(main, ["fields", str(builtin_spec_path()), "--json"]).output)

@@ -257,12 +257,13 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path, spec):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("unit_code,unit_name\n1,甲\n1,乙\n", "row 3: unit code 1 repeats row 2"),
-        ("unit_code,unit_name\n1,\n", "row 2: unit 1 has no name"),
-        ("unit_code,unit_name\n,甲\n", "row 2: unit code (单位编码) is empty"),
-        ("code,name\n1,甲\n", "roster lacks column(s) unit_code"),
-        ("单位编码,单位名称,项目数\n1,甲,三\n", "row 2: project count (项目数) '三' is not a whole number"),
-        ("unit_code,unit_name\n", "roster lists no units"),
+        ("unit_code,unit_name\n1,甲\n1,乙\n", "第 3 行：编码 1 与第 2 行重复"),
+        ("unit_code,unit_name\n1,\n", "第 2 行：编码 1 没有名称"),
+        ("unit_code,unit_name\n,甲\n", "第 2 行：单位编码是空的"),
+        ("code,name\n1,甲\n", "名单缺少列 unit_code（单位编码/单位代码/预算编码）"),
+        ("单位编码,单位名称,备注,备注\n1,甲,,\n", "名单有两列都叫“备注”"),
+        ("单位编码,单位名称,\n1,甲,x\n", "名单第 3 列有内容但没有列名"),
+        ("unit_code,unit_name\n", "名单中没有单位"),
     ],
 )
 def test_roster_errors_name_the_row(tmp_path, content, message):
@@ -280,8 +281,10 @@ def test_roster_with_chinese_headers_as_xlsx(tmp_path):
     ws.append([430001, "甲单位", "某局", "一所；二所", 3])
     path = tmp_path / "r.xlsx"
     book.save(path)
-    [unit] = load_roster(path).units
-    assert (unit.code, unit.name, unit.department, unit.sub_units, unit.projects) == ("430001", "甲单位", "某局", ("一所", "二所"), 3)
+    roster = load_roster(path)
+    [unit] = roster.units
+    assert (unit.code, unit.name, unit.department, dict(unit.columns)) == ("430001", "甲单位", "某局", {"二级机构": "一所；二所", "项目数": "3"})
+    assert roster.extra == ("二级机构", "项目数")
 
 
 def test_consolidate_json_free_api_shapes(returned, roster):

@@ -28,7 +28,7 @@ KEY_TABLE = "| key | required | default | example | what it does |"
 TABLES: list[type[BaseModel]] = [
     model.Spec, model.TemplateInfo, model.Parameter, model.Constant, model.Band, model.ValueType, model.Sheet,
     model.Block, model.FieldItem, model.ListBlock, model.Table, model.HeaderCell, model.TableRow, model.TableColumn,
-    model.RulesBlock, model.Rule, model.Compose, model.Link, model.Previous, model.PreviousFigure, model.Summary,
+    model.RulesBlock, model.Rule, model.Compose, model.Link, model.Previous, model.PreviousFigure, model.RosterMap, model.RosterParameter, model.Summary,
     model.SummarySheet, model.SummaryColumn, review.Narrative, review.NarrativeUnit, review.NarrativeTerm, review.NarrativeRatio,
 ]
 

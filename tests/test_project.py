@@ -119,7 +119,7 @@ def test_a_project_roster_gives_one_workbook_per_project(project_spec, tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_text("单位编码,单位名称,项目编码,项目名称,预算数\n430600301,某单位,,缺编码的项目,100\n430600301,某单位,P2,项目二,一百\n",
                    encoding="utf-8")
-    with pytest.raises(XlkitError, match=r"row 2: project code.*\n.*row 3: budget"):
+    with pytest.raises(XlkitError, match=r"第 2 行：项目编码和项目名称都要填写\n.*第 3 行：预算数“一百”不是数字"):
         load_roster(bad)
 
 

@@ -45,7 +45,7 @@ def compare_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None
     spec = consolidation.spec
     fields = build_layout(spec).fields
     numbers = [fmt.number("unit", fields[f.field].type) for f in spec.previous.figures[:1]]
-    ratio = fmt.number("unit", "ratio") if "ratio" in spec.types else fmt["text"]
+    ratio = fmt.percent()  # 变动率: the summary's own percentage
     formats = [fmt["text"]] * 4 + [numbers[0] if numbers else fmt["text"]] * 2 + [ratio, fmt["text"]]
     write_table(book, fmt, "上年对比", f"上年对比（{consolidation.year}年度与上年）", COLUMNS, compare_rows(consolidation),
                 formats=formats)

@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import ConsolidationError
 from ..form.functions import Value
 from ..form.params import BuildParams
+from ..form.placement import build_layout
 from ..form.registry import registry_for
 from ..form.spec import Spec
 from ..intake.check import check_file
@@ -81,6 +82,7 @@ class Consolidation:
     roster: Roster | None = None
     others: dict[str, Consolidation] = field(default_factory=dict)  # other forms in the same run (项目 forms), by template id
     previous: dict[str, Mapping[str, Value]] = field(default_factory=dict)  # last year's values by unit code (上年对比)
+    fields: list[str] = field(default_factory=list)  # every field id of the form's workbooks in the totals, blank or not
 
     @property
     def included(self) -> list[FileStatus]:
@@ -142,7 +144,7 @@ def consolidate(
 ) -> Consolidation:
     paths = paths if paths is not None else collect_files(inputs)
     if not paths:
-        raise ConsolidationError(f"no files found in {', '.join(map(str, inputs))}")
+        raise ConsolidationError(f"在 {'、'.join(map(str, inputs))} 中没有找到任何文件")
     reports = read_all(paths, spec_paths, jobs, timeout, memory_mb, progress=progress)
     registry = registry_for(spec_paths)
     return account(reports, registry.current, roster, year, strict, include_errors, roll_up, registry.forms())
@@ -219,17 +221,54 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
     for entry in spec.compose:  # key projects inside the units' workbooks join the project forms sent on their own
         form = entry.loaded.template.id
         sent = others.get(form, [])
-        members = sent + _embedded(entry.id, form, [f for f in files if f.in_totals], values, sent)
+        members = sent + _embedded(entry.id, entry.loaded, [f for f in files if f.in_totals], values, sent)
         if members:
             others[form] = members
     sent_codes = {f.unit_code for f in files if f.unit_code}
     for unit in roster.units if roster else []:
         if unit.code not in sent_codes:  # a unit whose files were all rejected is listed with them, not as missing
             files.append(FileStatus("", "missing", "未收到文件", unit.code, unit.name, unit.department, campaign_year, in_roster=True))
-    return Consolidation(spec, campaign_year, files, _frame([f for f in files if f.in_totals], values, roster), roster,
-                         {form: Consolidation((forms or {})[form], campaign_year, members, _frame([f for f in members if f.in_totals],
-                                                                                                 values, None))
-                          for form, members in others.items()})
+    parts = {form: Consolidation((forms or {})[form], campaign_year, members, _frame([f for f in members if f.in_totals], values, None),
+                                 fields=field_order((forms or {})[form], [values[f.path] for f in members if f.in_totals]))
+             for form, members in others.items()}
+    included = [f for f in files if f.in_totals]
+    return Consolidation(spec, campaign_year, files, _frame(included, values, roster), roster, parts,
+                         fields=field_order(spec, [values[f.path] for f in included]))
+
+
+def field_order(spec: Spec, rows: list[Mapping[str, Value]]) -> list[str]:
+    """Every field id of the form at its default counts, and those of the rows' own layouts (more rows, key projects),
+    each after the field it follows there: the wide CSV's columns, whatever the data."""
+    order = list(build_layout(spec).field_ids)
+    known = set(order)
+    seen: set[int] = set()
+    for row in rows:
+        keys = getattr(row, "keys_", None) or tuple(row)
+        if id(keys) in seen:
+            continue
+        seen.add(id(keys))
+        if all(key in known for key in keys):
+            continue
+        merged: list[str] = []
+        after: dict[str, list[str]] = {}  # a field new here -> placed after the last known one before it
+        last = ""
+        for key in keys:
+            if key in known:
+                last = key
+            else:
+                after.setdefault(last, []).append(key)
+                known.add(key)
+        merged.extend(after.get("", []))
+        for key in order:
+            merged.append(key)
+            merged.extend(after.get(key, []))
+        order = merged
+    return order
+
+
+def entity(spec: Spec) -> str:
+    """What one row of the form is, in the bureau's words: 单位, or 项目 for a project form (the spec's summary says)."""
+    return spec.summary.entity if spec.summary else "单位"
 
 
 def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
@@ -247,10 +286,17 @@ def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
     return out
 
 
-def _embedded(prefix: str, form: str, units: list[FileStatus], values: dict[str, Mapping[str, Value]],
+def identity_fields(spec: Spec) -> dict[str, str]:
+    """The fields of a form that hold what reports (prefill unit_code, unit_name: a project form's are the project's)."""
+    return {str(slot.prefill): slot.id for slot in build_layout(spec).fields.values() if slot.prefill in ("unit_code", "unit_name")}
+
+
+def _embedded(prefix: str, spec: Spec, units: list[FileStatus], values: dict[str, Mapping[str, Value]],
               sent: list[FileStatus]) -> list[FileStatus]:
     """A status per key-project sheet of the units' workbooks (`<prefix><n>.` fields), its values under `path#kp<n>`;
-    a project also sent on its own counts once, by its own file."""
+    a project also sent on its own counts once, by its own file. The copy's code and name are its fields that a
+    workbook of that form has prefilled as its identity (the spec says which)."""
+    form, identity = spec.template.id, identity_fields(spec)
     alone = {f.unit_code: f for f in sent if f.in_totals}
     out = []
     composes: dict[int, bool] = {}  # by layout: whether its fields include any key-project sheet
@@ -266,8 +312,9 @@ def _embedded(prefix: str, form: str, units: list[FileStatus], values: dict[str,
             own = {k[len(head):]: v for k, v in values[unit.path].items() if k.startswith(head)}
             if not own:
                 break
-            code = str(own.get("project.code") or f"{unit.unit_code}-{prefix}{n}")
-            status = FileStatus(f"{unit.path}#{prefix}{n}", unit.status, "", code, str(own.get("project.name") or ""), unit.department,
+            code = str(own.get(identity.get("unit_code", "")) or f"{unit.unit_code}-{prefix}{n}")
+            name = str(own.get(identity.get("unit_name", "")) or "")
+            status = FileStatus(f"{unit.path}#{prefix}{n}", unit.status, "", code, name, unit.department,
                                 unit.year, unit.saved_at, None, in_totals=True, via=f"{Path(unit.path).name}（重点项目{n}）", form=form,
                                 within=unit.path)
             if code in alone:
@@ -333,19 +380,31 @@ def _blank(value: Any) -> bool:
 
 
 def write_wide_csv(consolidation: Consolidation, path: str | Path) -> None:
-    """UTF-8 with BOM so Excel opens it right; text starting with = + - @ is prefixed with ' so it never runs. Each
-    other form of the run gets its own file beside it, named with its template id (summary.project-self-eval.csv)."""
+    """UTF-8 with BOM so Excel opens it right: a column for every field id of the form, blank or not, and numbers as
+    Excel shows them (at most 15 significant digits, whole numbers without `.0`); text starting with = + - @ is
+    prefixed with ' so it never runs. Each other form of the run gets its own file beside it, named with its template
+    id (summary.project-self-eval.csv)."""
     path = Path(path)
     for part, target in [(consolidation, path), *[(o, path.with_name(f"{path.stem}.{form}{path.suffix}"))
                                                     for form, o in consolidation.others.items()]]:
         frame = part.frame.drop(columns=["department", "file"])
+        fixed = [str(c) for c in frame.columns if c in ("unit_code", "unit_name", "status")]
+        wanted = [*fixed, *[f for f in part.fields if f not in fixed], *[str(c) for c in frame.columns if c not in set(part.fields) | set(fixed)]]
+        frame = frame.reindex(columns=wanted)  # a field blank in every row is still a column
         for column in frame.columns:
-            if not pd.api.types.is_numeric_dtype(frame[column]):  # only text can start with = + - @; numbers stay as they are
+            if pd.api.types.is_float_dtype(frame[column]):
+                frame[column] = frame[column] + 0.0  # -0.0 is shown as 0
+            elif not pd.api.types.is_numeric_dtype(frame[column]):  # only text can start with = + - @
                 frame[column] = frame[column].map(csv_safe)
-        frame.to_csv(target, index=False, encoding="utf-8-sig")
+        frame.to_csv(target, index=False, encoding="utf-8-sig", float_format="%.15g")
 
 
 def csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    """A cell of a text column as Excel would show it."""
+    if isinstance(value, str):
+        return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return "" if value != value else format(value + 0.0, ".15g")
     return value

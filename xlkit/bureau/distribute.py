@@ -22,7 +22,7 @@ from ..form.placement import build_layout
 from ..form.spec import Spec
 from ..kinds import DistributeStatus
 from ..write.build import write_workbook
-from .roster import RosterUnit
+from .roster import Roster, RosterUnit, UnitParams, unit_params, unused_notice
 
 MANIFEST = "manifest.csv"
 UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -54,7 +54,7 @@ def _content_digest(path: Path) -> str:
 
 def distribute(
     spec: Spec,
-    units: list[RosterUnit],
+    units: Roster | list[RosterUnit],
     year: int,
     out_dir: str | Path,
     password: str | None = None,
@@ -63,24 +63,28 @@ def distribute(
     issuer: str | None = None,
     previous: Mapping[str, Mapping[str, Value]] | None = None,
     constants: dict[str, float] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> list[Distributed]:
     """Never silently replaces a different file: an existing one is kept unless `overwrite`. With `previous` (last
-    year's values by unit code) each unit's workbook starts from its own last year (see `carry_over`)."""
+    year's values by unit code) each unit's workbook starts from its own last year (see `carry_over`). The spec's
+    `roster:` section says which roster columns set each unit's parameters and prefill; every roster is checked
+    against it before a workbook is made, and `notice` is told of the columns the form does not use."""
+    roster = units if isinstance(units, Roster) else Roster(Path("名单"), list(units), tuple(dict.fromkeys(h for u in units for h in u.columns)))
+    plans = unit_params(spec, roster)
+    message = unused_notice(spec, roster)
+    if message and notice:
+        notice(message)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[Distributed] = []
     hashed = password_hash(password or spec.template.password or "")
-    for unit in units:
-        names = {"sub_units": list(unit.sub_units)} if unit.sub_units is not None and "sub_units" in spec.parameters else {}
-        if unit.key_projects and "key_projects" in spec.parameters:
-            names["key_projects"] = list(unit.key_projects)
-        counts = {"projects": unit.projects} if unit.projects is not None and "projects" in spec.parameters else None
-        prefill = {"unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_name": unit.parent_name, "issuer": issuer,
-                   "implementer": unit.implementer}
+    for unit, plan in zip(roster.units, plans, strict=True):
+        prefill = {**plan.prefill, "unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_code": unit.parent_code,
+                   "parent_name": unit.parent_name, "issuer": issuer, "implementer": unit.implementer}
         last_year = (previous or {}).get(unit.code, {})
         prefill.update(previous_figures(spec, last_year))
         target = out_dir / unit_filename(unit)
-        layout = build_layout(spec, make_params(spec, prefill, counts, names, constants))
+        layout = build_layout(spec, make_params(spec, prefill, plan.counts, plan.names, constants))
         with temporary_beside(target) as tmp:
             write_workbook(layout, previous_texts(layout, last_year), tmp, hashed)
             digest = _content_digest(tmp)
@@ -97,7 +101,7 @@ def distribute(
         results.append(result)
         if progress:
             progress(result)
-    write_manifest(spec, results, year, out_dir / MANIFEST)
+    write_manifest(spec, results, plans, year, out_dir / MANIFEST)
     return results
 
 
@@ -125,13 +129,16 @@ def _same_content(path: Path, digest: str) -> bool:
         return False
 
 
-def write_manifest(spec: Spec, results: list[Distributed], year: int, path: Path) -> None:
+def write_manifest(spec: Spec, results: list[Distributed], plans: list[UnitParams], year: int, path: Path) -> None:
+    """One row per workbook; a column per parameter the roster set (its item names, or the count) and the project's 预算数."""
+    declared = list(spec.roster.parameters)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "unit_code", "unit_name", "parent_code", "parent_name", "year", "template_id",
-                         "template_version", "fingerprint", "sub_units", "projects", "status", "content_sha256"])
-        for r in results:
+                         "template_version", "fingerprint", *declared, "budget", "status", "content_sha256"])
+        for r, plan in zip(results, plans, strict=True):
             u = r.unit
+            set_by_roster = ["；".join(plan.names[n]) if n in plan.names else plan.counts.get(n, "") for n in declared]
             writer.writerow([r.path.name, u.code, u.name, u.parent_code, u.parent_name, year, spec.template.id,
-                             spec.template.version, spec.fingerprint(), "；".join(u.sub_units or ()),
-                             "" if u.projects is None else u.projects, r.status, r.sha256])
+                             spec.template.version, spec.fingerprint(), *set_by_roster, "" if u.budget is None else f"{u.budget:g}",
+                             r.status, r.sha256])

@@ -104,8 +104,8 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
     assert summary is not None
     table = common_indicators(consolidation)
     indicators = summary.indicators
-    percent = fmt.number("unit", "ratio")
-    score = fmt.number("unit", "score")
+    percent = fmt.percent()  # a ratio of the summary's own, whatever types the form defines
+    score = fmt.number("unit", fmt.field_type(summary.ranking))  # the ranking field's own format
     ws = book.add_worksheet("共性指标")
     widths: list[float] = [4, 18, 12, *[10] * len(indicators), 8, 6, 8]
     for c, width in enumerate(widths):

@@ -8,6 +8,7 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from ..form.formula import Value, compile_formula, parse
+from ..form.placement import build_layout
 from ..write.build import FONT
 from ..write.textfit import height_for, lines_needed
 
@@ -56,17 +57,44 @@ class Formats:
             "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9"}),
         }
         self.number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
+        self.spec = spec
+        self._field_types: dict[str, str] | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.named[name]
 
-    def number(self, kind: str, type_name: str) -> Any:
-        """A number cell of a unit, subtotal or total row, in the column type's number format."""
+    def number(self, kind: str, type_name: str | None) -> Any:
+        """A number cell of a unit, subtotal or total row, in the type's number format (no type: General)."""
         key = f"{kind}:{type_name}"
         if key not in self.named:
-            extra = {"subtotal": {"bold": True, "bg_color": "#F2F2F2"}, "total": {"bold": True, "bg_color": "#D9D9D9"}}.get(kind, {})
-            self.named[key] = self.book.add_format({**self.base, "num_format": self.number_formats.get(type_name, "General"), **extra})
+            number_format = self.number_formats.get(type_name, "General") if type_name else "General"
+            self.named[key] = self.book.add_format({**self.base, "num_format": number_format, **self._emphasis(kind)})
         return self.named[key]
+
+
+    def field_type(self, field_id: str | None) -> str | None:
+        """The type a field has in the form (at the default counts), read once per workbook."""
+        if self._field_types is None:
+            self._field_types = {slot.id: slot.type for slot in build_layout(self.spec).fields.values()}
+        return self._field_types.get(field_id) if field_id else None
+
+    def column(self, kind: str, column: Any) -> Any:
+        """A summary column's cells: in the type it names, else in its field's own type's format."""
+        return self.number(kind, column.type or self.field_type(column.field))
+
+    def percent(self, kind: str = "unit") -> Any:
+        """The summary's own percentage (共性指标, 变动率): whatever types the form defines."""
+        key = f"{kind}:%"
+        if key not in self.named:
+            self.named[key] = self.book.add_format({**self.base, "num_format": PERCENT, **self._emphasis(kind)})
+        return self.named[key]
+
+    @staticmethod
+    def _emphasis(kind: str) -> dict[str, Any]:
+        return {"subtotal": {"bold": True, "bg_color": "#F2F2F2"}, "total": {"bold": True, "bg_color": "#D9D9D9"}}.get(kind, {})
+
+
+PERCENT = "0.00%"
 
 
 class RecordedSheet:

@@ -19,7 +19,7 @@ from ..form.identity import META_SHEET, UNITS_SHEET, Identity
 from ..intake.node import FIXED as NODE_COLUMNS
 from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
-from .consolidate import Consolidation
+from .consolidate import Consolidation, entity
 from .indicators import indicators_sheet
 from .sheets import Formats, RecordedSheet, header_row, print_setup, write_cell, write_table
 from .status import files_sheet, status_sheet
@@ -63,7 +63,8 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
     files_sheet(book, fmt, consolidation, zone)
     if summary.indicators or summary.ranking:
         indicators_sheet(book, fmt, consolidation)
-    _charts_sheet(book, fmt, consolidation, values, placement)
+    if summary.grade_chart or summary.structure_chart:  # no chart declared: no empty 统计 sheet
+        _charts_sheet(book, fmt, consolidation, values, placement)
     _fields_sheet(book, fmt, [consolidation, *others])
     _write_units_for_next_level(book, consolidation)
     book.set_properties({"title": summary.title, "author": "xlkit"})
@@ -133,7 +134,9 @@ def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None
         for issue in sorted(status.issues, key=lambda i: i.severity != "error"):
             rows.append([status.unit_code, status.unit_name, Path(status.path).name, issue.sheet, issue.cell, issue.label,
                          SEVERITY[issue.severity], issue.told, _shown(issue.found), _shown(issue.expected), issue.field, issue.code])
-    write_table(book, fmt, "校验问题", f"校验问题（{consolidation.year}年度）", ISSUE_COLUMNS, rows, hidden=2)
+    words = entity(consolidation.spec)  # 项目编码 in a project campaign
+    headers = [(label.replace("单位", words), width) for label, width in ISSUE_COLUMNS]
+    write_table(book, fmt, "校验问题", f"校验问题（{consolidation.year}年度）", headers, rows, hidden=2)
 
 
 def _fields_sheet(book: Any, fmt: Formats, parts: list[Consolidation]) -> None:
@@ -166,7 +169,7 @@ def _charts_sheet(book: Any, fmt: Formats, consolidation: Consolidation, values:
     if summary.grade_chart:
         source, col = placement.columns[summary.grade_chart.field]
         grades = [band.label for band in consolidation.spec.grades]
-        row = header_row(ws, fmt, row, [summary.grade_chart.title, "单位数"], [24, 11]) - 1
+        row = header_row(ws, fmt, row, [summary.grade_chart.title, f"{summary.entity}数"], [24, 11]) - 1
         letters = col_letters(col)
         span = f"{quote_sheet(source)}!${letters}${placement.first_row + 1}:${letters}${placement.last_row + 1}"
         grade_values = [v for (s, r, c), v in values.items() if s == source and c == col and placement.first_row <= r <= placement.last_row]
@@ -186,13 +189,13 @@ def _charts_sheet(book: Any, fmt: Formats, consolidation: Consolidation, values:
             ws.set_h_pagebreaks([row])  # the structure table and its chart start a page, never cut across two
         chart_fields = summary.structure_chart.fields
         labels = {c.field: c.label for c in summary.columns}
+        chart_columns = {c.field: c for c in summary.columns}
         header_row(ws, fmt, row, [summary.structure_chart.title, *[labels[f] for f in chart_fields]], [24] + [11] * len(chart_fields))
-        money = fmt.number("unit", "money")
         for r, (department, subtotal_row) in enumerate(placement.subtotals, start=1):
             sheet.text(row + r, 0, department, fmt["text"])
             for k, field_id in enumerate(chart_fields, start=1):
                 source, col = placement.columns[field_id]
-                sheet.formula(row + r, k, f"{quote_sheet(source)}!{cell_name(subtotal_row, col)}", money)
+                sheet.formula(row + r, k, f"{quote_sheet(source)}!{cell_name(subtotal_row, col)}", fmt.column("unit", chart_columns[field_id]))
         chart = book.add_chart({"type": "column", "subtype": "stacked"})
         for k in range(1, len(chart_fields) + 1):
             chart.add_series({"name": ["统计", row, k], "categories": ["统计", row + 1, 0, row + len(placement.subtotals), 0],

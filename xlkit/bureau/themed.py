@@ -60,7 +60,7 @@ def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values:
         entity = summary.entity
         note = f"纳入合计 {len(consolidation.included)} 个{entity}" + (f"；{len(apart)} 个{entity}有错误，未纳入合计" if apart else "")
         _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", f"{note}；{stamp}", entity)
-        _body(recorded, fmt, sheet, per_column, rows, widths)
+        _body(recorded, fmt, sheet, per_column, rows, widths, entity)
         end = FIRST_ROW + len(rows)
         last_row = _listed_apart(ws, fmt, apart, end + 1, len(widths), entity)
         last_row = _watch_lists(ws, fmt, sheet, consolidation, per_column, last_row + 2, len(widths))
@@ -139,7 +139,7 @@ def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], tit
 
 
 def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_column: list[list[Value]], rows: list[Row],
-          widths: list[float]) -> None:
+          widths: list[float], entity: str) -> None:
     number = 0
     for i, row in enumerate(rows):
         r = FIRST_ROW + i
@@ -150,10 +150,10 @@ def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_colu
             sheet.text(r, 1, row.unit.unit_code, fmt["text"])
             sheet.text(r, 2, row.unit.unit_name, fmt["text"])
             for k, column in enumerate(spec_sheet.columns):
-                sheet.number(r, len(FIXED) + k, per_column[k][row.index], fmt.number("unit", column.type))
+                sheet.number(r, len(FIXED) + k, per_column[k][row.index], fmt.column("unit", column))
             sheet.ws.set_row(r, row_height([(row.unit.unit_name, widths[2])]))
             continue
-        label = "合计" if row.kind == "total" else f"{row.department} 小计" + ("" if row.units else "（无已接收单位）")
+        label = "合计" if row.kind == "total" else f"{row.department} 小计" + ("" if row.units else f"（无已接收{entity}）")
         sheet.ws.write_blank(r, 0, None, fmt[f"{row.kind}_text"])
         sheet.ws.merge_range(r, 1, r, 2, label, fmt[f"{row.kind}_text"])
         sheet.values[(sheet.name, r, 1)] = label
@@ -169,7 +169,7 @@ def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_colu
 def _total_cell(sheet: RecordedSheet, fmt: Formats, r: int, col: int, column: SummaryColumn, row: Row, place: dict[str, int]) -> Value:
     """A live formula over the unit rows above (its cached value computed here), or a blank. A ratio is that of the
     row's own sums (a department's 执行率 is its spending over its budget)."""
-    cell_format = fmt.number(row.kind, column.type)
+    cell_format = fmt.column(row.kind, column)
     if column.total == "none" or not row.units:
         sheet.ws.write_blank(r, col, None, cell_format)
         return None
@@ -247,7 +247,7 @@ def _watch_lists(ws: Any, fmt: Formats, sheet: SummarySheet, consolidation: Cons
             ws.write_number(row + k, 0, k, fmt["center"])
             ws.write_string(row + k, 1, code, fmt["text"])
             ws.write_string(row + k, 2, name, fmt["text"])
-            ws.write_number(row + k, 3, value, fmt.number("unit", column.type))
+            ws.write_number(row + k, 3, value, fmt.column("unit", column))
         last = row + len(hits)
         row = last + 2
     return last

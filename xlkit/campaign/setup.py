@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..bureau.distribute import Distributed, distribute
-from ..bureau.roster import Roster, load_roster
+from ..bureau.roster import Roster, load_roster, unit_params
 from ..errors import CampaignError
 from ..form.functions import Value
 from ..form.registry import registry_for
@@ -24,8 +24,10 @@ LETTERS = "letters"
 def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_paths: tuple[str, ...] = (),
                   deadline: str | None = None, previous: str | Path | None = None, require_explanations: bool = False,
                   password: str | None = None, issuer: str | None = None,
-                  progress: Callable[[Distributed], None] | None = None) -> list[Distributed]:
-    """Refuses a folder that already holds a campaign: a ledger is never replaced."""
+                  progress: Callable[[Distributed], None] | None = None,
+                  notice: Callable[[str], None] | None = None) -> list[Distributed]:
+    """Refuses a folder that already holds a campaign: a ledger is never replaced. `notice`: told of the roster's
+    columns the form does not use."""
     folder = Path(folder)
     if (folder / LEDGER).exists():
         raise CampaignError(f"{folder} 已经是一个报送任务（有 {LEDGER}），不会覆盖")
@@ -37,6 +39,7 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
     roster = load_roster(roster_path)
     specs = [str(Path(p).resolve()) for p in spec_paths]
     spec = registry_for(tuple(specs)).current
+    unit_params(spec, roster)  # a roster that does not fit the form is refused before the folder is made
     last_year = previous_values(previous) if previous else {}
     folder.mkdir(parents=True, exist_ok=True)
     roster_copy = folder / ("roster" + Path(roster_path).suffix.lower())
@@ -48,7 +51,8 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
         db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", settings.items())
         db.executemany("INSERT INTO units(code, position, name, department, contact, phone) VALUES (?, ?, ?, ?, ?, ?)",
                        [(u.code, k, u.name, u.department, u.contact_name, u.contact_phone) for k, u in enumerate(roster.units)])
-    return distribute(spec, roster.units, year, folder / DISTRIBUTED, password, progress=progress, issuer=issuer, previous=last_year)
+    return distribute(spec, roster, year, folder / DISTRIBUTED, password, progress=progress, issuer=issuer, previous=last_year,
+                      notice=notice)
 
 
 def campaign_roster(ledger: Ledger) -> Roster:

@@ -40,18 +40,15 @@ def main(forms: tuple[str, ...]) -> None:
 @click.option("--implementer", help="Project forms: the unit carrying the project out (实施单位), prefilled and locked; "
               "--unit-code/--unit-name then name the project.")
 @click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
-@click.option("--sub-units", type=int, help="Number of sub-institution rows (二级机构).")
-@click.option("--sub-unit-name", "sub_unit_names", multiple=True, help="Name of a sub-institution row; repeat for each (sets the count).")
-@click.option("--projects", type=int, help="Number of project rows (项目支出明细).")
-@click.option("--param", "params", multiple=True, metavar="NAME=N", help="Any other row-count parameter of the spec, e.g. tasks=8.")
+@click.option("--param", "params", multiple=True, metavar="NAME=N",
+              help="A row-count parameter of the spec (`xlkit fields` and the spec's parameters: list them); repeatable.")
 @click.option("--item", "items", multiple=True, metavar="NAME=TEXT",
-              help="Name one item of a parameter, in order (sets the count), e.g. key_projects=数字城管信息采集服务项目.")
+              help="Name one item of a parameter, in order (sets the count); repeat for each item.")
 @click.option("--password", help="Protection password of sheets and structure (default: none).")
 @constants_option
 @reports_errors
 def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
-          parent_name: str | None, implementer: str | None, issuer: str | None, sub_units: int | None,
-          sub_unit_names: tuple[str, ...], projects: int | None, params: tuple[str, ...], items: tuple[str, ...],
+          parent_name: str | None, implementer: str | None, issuer: str | None, params: tuple[str, ...], items: tuple[str, ...],
           password: str | None, constants: tuple[str, ...]) -> None:
     """Build the form template (SPEC defaults to the built-in form)."""
     from ..write.build import build_template
@@ -63,11 +60,7 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
         if not sep or not value.strip().isdigit():
             raise CliError(f"--param takes NAME=N, got {item!r}")
         counts[name.strip()] = int(value)
-    if sub_units is not None:
-        counts["sub_units"] = sub_units
-    if projects is not None:
-        counts["projects"] = projects
-    names: dict[str, list[str]] = {"sub_units": list(sub_unit_names)} if sub_unit_names else {}
+    names: dict[str, list[str]] = {}
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not text.strip():
@@ -137,7 +130,7 @@ def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...], j
 
     files = collect_files(list(inputs))
     if not files:
-        raise CliError(f"no files found in {', '.join(inputs)}")
+        raise CliError(f"在 {'、'.join(inputs)} 中没有找到任何文件")
     show_progress = not as_json and len(files) > 1 and sys.stderr.isatty()
     with click.progressbar(length=len(files), label="检查", file=sys.stderr, hidden=not show_progress) as bar:
         reports = read_all(files, spec_paths, jobs, timeout, memory_mb, progress=lambda: bar.update(1))
@@ -207,15 +200,16 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
     from ..bureau.roster import load_roster
 
     spec = load(spec_path)
-    units = load_roster(roster_path).units
+    roster = load_roster(roster_path)
+    units = roster.units
     last_year = {}
     if previous:
         from ..campaign.setup import previous_values
 
         last_year = previous_values(previous)
     with click.progressbar(length=len(units), label="生成", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-        results = run(spec, units, year, output, password, overwrite, progress=lambda _r: bar.update(1), issuer=issuer,
-                      previous=last_year, constants=parse_constants(constants))
+        results = run(spec, roster, year, output, password, overwrite, progress=lambda _r: bar.update(1), issuer=issuer,
+                      previous=last_year, constants=parse_constants(constants), notice=lambda text: click.echo(text, err=True))
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "unchanged", "replaced", "refused")}
     for r in results:
         if r.status == "refused":
@@ -253,7 +247,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
     """Check every returned file and consolidate them into the bureau summary workbook."""
     from ..bureau.clock import bureau_zone
     from ..bureau.consolidate import consolidate as run
-    from ..bureau.consolidate import write_wide_csv
+    from ..bureau.consolidate import entity, write_wide_csv
     from ..bureau.isolate import side_by_side
     from ..bureau.roster import load_roster
     from ..bureau.summary import write_summary
@@ -276,7 +270,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         roster = load_roster(roster_path) if roster_path else None
         paths = collect_files(list(inputs))
         if not paths:
-            raise CliError(f"no files found in {', '.join(inputs)}")
+            raise CliError(f"在 {'、'.join(inputs)} 中没有找到任何文件")
         with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
             result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
                          include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
@@ -307,7 +301,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
     errors_note = "计入汇总" if include_errors else "未计入汇总"
     click.echo(f"{len(paths)} 个文件，{result.year or '?'} 年度：已接收 {count['accepted']}，有警告 {count['accepted-warnings']}，"
                f"有错误 {count['accepted-errors']}（{errors_note}），已拒收 {count['rejected']}，已被替代 {count['superseded']}；"
-               f"未报送 {count['missing']} 个单位" + "".join(_other_forms_note(o) for o in result.others.values())
+               f"未报送 {count['missing']} 个{entity(result.spec)}" + "".join(_other_forms_note(o) for o in result.others.values())
                + f"。汇总表：{output}" + (f"，CSV：{csv_path}" if csv_path else ""))
     if count["accepted-errors"] or count["rejected"]:
         sys.exit(1)

@@ -41,7 +41,8 @@ def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...
     admin = _admin_password(admin_password_file, ask_password)
     if admin is not None and len(admin) < MIN_PASSWORD:  # refused before anything is created
         raise CliError(f"管理密码至少 {MIN_PASSWORD} 个字符")
-    results = init_campaign(directory, roster_path, year, spec_paths, deadline, previous, require_explanations, password, issuer)
+    results = init_campaign(directory, roster_path, year, spec_paths, deadline, previous, require_explanations, password, issuer,
+                            notice=lambda text: click.echo(text, err=True))
     click.echo(f"报送任务 {directory}：{year} 年度，{len(results)} 个单位，模板在 {Path(directory) / DISTRIBUTED}"
                + (f"，截止 {deadline}" if deadline else "") + (f"，上年任务 {previous}" if previous else ""))
     if admin is not None:

@@ -173,7 +173,7 @@ def _check_summary(spec: Spec, layout: Layout) -> None:
     known = set(layout.fields)
     for k, column in enumerate(spec.summary.columns):
         path = f"summary.columns[{k}]"
-        if column.type not in spec.types:
+        if column.type is not None and column.type not in spec.types:
             raise SpecError(f"{path}.type: unknown type {column.type!r}")
         if column.field is not None and column.field not in known:
             raise SpecError(f"{path}.field: unknown field {column.field!r}")

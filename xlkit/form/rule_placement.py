@@ -3,6 +3,7 @@ A part of the placer (`placement._Placer`), kept apart because rules are placed 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..errors import SpecError
@@ -10,6 +11,8 @@ from .a1 import cell_name
 from .layout import FieldSlot, RowInstance, RuleSlot, SheetLayout, Static
 from .placeholders import PLACEHOLDER, fill_in
 from .spec import Block, Rule, Spec
+
+ROW_LABEL_JOIN = "·"  # {row} of a row with a label in several columns: 产出指标·数量指标
 
 
 class RulePlacement:
@@ -83,7 +86,15 @@ class RulePlacement:
             slot = self.fields.get(field_id)
             if slot and self.spec.types[slot.type].base != "text":
                 return slot.type
-        return "count" if "count" in self.spec.types else next(iter(self.spec.types))
+        return self.counting_type()
+
+    def counting_type(self) -> str:
+        """A rule over no number field counts (必填项, COUNTA, a 0/1 test): the form's first whole-number type that takes
+        any count, else such a number type that is no percentage, else its first type."""
+        types = self.spec.types
+        counts = [name for name, t in types.items() if t.base in ("integer", "number") and "%" not in (t.number_format or "")
+                  and (t.min is None or t.min <= 0) and t.max is None]
+        return next((name for name in counts if types[name].base == "integer"), next(iter(counts), next(iter(types))))
 
     def expand_rule(self, check: Rule, sheets: list[SheetLayout], path: str) -> list[tuple[Any, ...]]:
         if check.required_blanks:
@@ -104,13 +115,18 @@ class RulePlacement:
         if check.for_ not in self.table_rows:
             raise SpecError(f"{path}.for: unknown table {check.for_!r}")
         out = []
-        for instance in self.table_rows[check.for_]:
+        instances = self.table_rows[check.for_]
+        labels = [ROW_LABEL_JOIN.join(instance.labels) for instance in instances]
+        repeats, seen = Counter(labels), Counter[str]()
+        for k, instance in enumerate(instances):
+            seen[labels[k]] += 1
             if instance.total and not check.total_row:
                 continue
             left = check.left.replace("#", instance.key)
             right = check.right.replace("#", instance.key)
-            template = fill_in(check.name, row=instance.template + "".join(instance.labels[1:])) if instance.item else None
-            out.append((f"{check.id}.{instance.key}", fill_in(check.name, row="".join(instance.labels)), left, right,
+            template = fill_in(check.name, row=ROW_LABEL_JOIN.join([instance.template, *instance.labels[1:]])) if instance.item else None
+            row = labels[k] if repeats[labels[k]] == 1 else f"{labels[k]} {seen[labels[k]]}"  # repeated rows: numbered
+            out.append((f"{check.id}.{instance.key}", fill_in(check.name, row=row), left, right,
                         self.anchored(check, left, instance.key, path),
                         instance.item, template))
         return out

@@ -12,9 +12,10 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .spec_base import FIELD_ID, KEY, Model
 from .spec_review import Narrative
+from .spec_roster import RosterMap, RosterParameter
 from .spec_summary import Summary, SummaryColumn, SummarySheet
 
-__all__ = ["FIELD_ID", "KEY", "Model", "Summary", "SummaryColumn", "SummarySheet"]  # the whole model, from one module
+__all__ = ["FIELD_ID", "KEY", "Model", "RosterMap", "RosterParameter", "Summary", "SummaryColumn", "SummarySheet"]  # the whole model, from one module
 
 MAX_REPEAT = 1000  # rows one parameter may ask for: a returned file names its own counts, and they must stay bounded
 
@@ -310,6 +311,7 @@ class Spec(Model):
     compose: list[Compose] = []
     previous: Previous = Previous()
     narrative: Narrative | None = None  # the bureau's 审核 of the long texts against the tables (not in the fingerprint)
+    roster: RosterMap = RosterMap()  # which roster columns set parameters and prefill keys (not in the fingerprint)
     supplied_types: SkipJsonSchema[tuple[str, ...]] = Field(default=(), exclude=True)  # set on load: IMPLICIT_TYPES the spec left out
 
     @model_validator(mode="before")
@@ -340,10 +342,24 @@ class Spec(Model):
             raise ValueError("grades must be listed from the highest band down")
         return self
 
+    @model_validator(mode="after")
+    def _roster_names(self) -> Spec:
+        from .params import is_prefill_key  # params builds on this module
+
+        unknown = [name for name in self.roster.parameters if name not in self.parameters]
+        if unknown:
+            raise ValueError(f"roster.parameters: {', '.join(unknown)} not among the spec's parameters ({', '.join(self.parameters)})")
+        bad = [key for key in self.roster.prefill if not is_prefill_key(key)]
+        if bad:
+            raise ValueError(f"roster.prefill: {', '.join(bad)} not a prefill key")
+        return self
+
     def fingerprint(self) -> str:
         """Identifies the form a workbook was built from: hashes the validated model (not the YAML text),
-        leaving out `summary` and `narrative`, which shape the bureau's consolidation and 审核, not the units' workbooks."""
-        form = self.model_dump(mode="json", by_alias=True, exclude={"summary", "narrative"}, exclude_defaults=True)  # new optional keys keep it
+        leaving out `summary`, `narrative` and `roster`, which shape the bureau's consolidation, 审核 and distribution,
+        not the units' workbooks."""
+        exclude = {"summary", "narrative", "roster"}
+        form = self.model_dump(mode="json", by_alias=True, exclude=exclude, exclude_defaults=True)  # new optional keys keep it
         for name in self.supplied_types:
             form["types"].pop(name, None)
         canonical = json.dumps(form, sort_keys=True, ensure_ascii=False)

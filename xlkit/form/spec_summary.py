@@ -16,7 +16,7 @@ class SummaryColumn(Model):
     count: str | None = None
     label: str
     group: str = ""
-    type: str = "money"
+    type: str | None = None  # a `types` name for the cells' number format; default: the field's own type (a count: General)
     total: Literal["sum", "average", "ratio", "none"] = "sum"  # what the 小计 and 合计 rows hold
     ratio_of: tuple[str, str] | None = None  # total: ratio — the 小计 is numerator / denominator, two fields of the same sheet
 
