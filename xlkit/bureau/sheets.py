@@ -63,12 +63,14 @@ class Formats:
     def __getitem__(self, name: str) -> Any:
         return self.named[name]
 
-    def number(self, kind: str, type_name: str | None) -> Any:
-        """A number cell of a unit, subtotal or total row, in the type's number format (no type: General)."""
-        key = f"{kind}:{type_name}"
+    def number(self, kind: str, type_name: str | None, wrap: bool = False) -> Any:
+        """A cell of a unit, subtotal or total row, in the type's number format (no type: General); `wrap`: text
+        that wraps within the column (a long 实施单位 prints whole)."""
+        key = f"{kind}:{type_name}:{wrap}"
         if key not in self.named:
             number_format = self.number_formats.get(type_name, "General") if type_name else "General"
-            self.named[key] = self.book.add_format({**self.base, "num_format": number_format, **self._emphasis(kind)})
+            self.named[key] = self.book.add_format({**self.base, "num_format": number_format, **self._emphasis(kind),
+                                                    **({"text_wrap": True} if wrap else {})})
         return self.named[key]
 
 
@@ -78,9 +80,9 @@ class Formats:
             self._field_types = {slot.id: slot.type for slot in build_layout(self.spec).fields.values()}
         return self._field_types.get(field_id) if field_id else None
 
-    def column(self, kind: str, column: Any) -> Any:
+    def column(self, kind: str, column: Any, wrap: bool = False) -> Any:
         """A summary column's cells: in the type it names, else in its field's own type's format."""
-        return self.number(kind, column.type or self.field_type(column.field))
+        return self.number(kind, column.type or self.field_type(column.field), wrap)
 
     def percent(self, kind: str = "unit") -> Any:
         """The summary's own percentage (共性指标, 变动率): whatever types the form defines."""

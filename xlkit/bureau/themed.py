@@ -149,9 +149,14 @@ def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_colu
             sheet.number(r, 0, number, fmt["center"])
             sheet.text(r, 1, row.unit.unit_code, fmt["text"])
             sheet.text(r, 2, row.unit.unit_name, fmt["text"])
+            texts = [(row.unit.unit_name, widths[2])]
             for k, column in enumerate(spec_sheet.columns):
-                sheet.number(r, len(FIXED) + k, per_column[k][row.index], fmt.column("unit", column))
-            sheet.ws.set_row(r, row_height([(row.unit.unit_name, widths[2])]))
+                value = per_column[k][row.index]
+                is_text = isinstance(value, str)
+                sheet.number(r, len(FIXED) + k, value, fmt.column("unit", column, wrap=is_text))
+                if is_text:
+                    texts.append((str(value), widths[len(FIXED) + k]))
+            sheet.ws.set_row(r, row_height(texts))  # every text of the row wraps and shows whole
             continue
         label = "合计" if row.kind == "total" else f"{row.department} 小计" + ("" if row.units else f"（无已接收{entity}）")
         sheet.ws.write_blank(r, 0, None, fmt[f"{row.kind}_text"])
