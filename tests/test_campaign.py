@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from xlkit.campaign.account import consolidate_campaign
 from xlkit.campaign.actions import accept_unit, history, return_unit
 from xlkit.campaign.integrity import copy_out, verify
-from xlkit.campaign.ledger import Ledger
+from xlkit.campaign.ledger import SCHEMA_VERSION, Ledger
 from xlkit.campaign.receive import receive
 from xlkit.campaign.setup import DISTRIBUTED, init_campaign
 from xlkit.campaign.state import unit_states
@@ -82,9 +82,10 @@ def test_init_distributes_and_never_replaces_a_ledger(camp, base):
     folder, _files = camp
     assert len(list((folder / DISTRIBUTED).glob("*.xlsx"))) == 4 and (folder / DISTRIBUTED / "manifest.csv").exists()
     assert set(status_by_code(folder).values()) == {"not-sent"}
+    with sqlite3.connect(folder / "ledger.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with Ledger(folder) as ledger:
-        assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert ledger.meta("year") == "2019" and ledger.meta("deadline") == "2020-03-31"
+        assert ledger.meta("schema") == str(SCHEMA_VERSION) and ledger.meta("year") == "2019" and ledger.meta("deadline") == "2020-03-31"
     with pytest.raises(CampaignError, match="已经是一个报送任务"):
         init_campaign(folder, base / "roster.csv", 2019)
     with pytest.raises(CampaignError, match="不是报送任务目录"):
@@ -275,13 +276,38 @@ def _survivors(marker: str) -> list[int]:
         time.sleep(0.1)
 
 
-def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int) -> None:
+def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int, writes: int = 0) -> None:
     """In a forked child: receive, dying with os._exit (no cleanup, as under SIGKILL) at the `clock_call`-th reading of
-    the bureau's clock (inside the first transaction, inside each receipt's, at the run's end) or after `puts` blobs."""
+    the bureau's clock (the run's, each receipt's, the run's end), after `puts` blobs, or right after the `writes`-th
+    row written inside a ledger transaction (before its commit)."""
     import xlkit.campaign.blobs as blobs
     import xlkit.campaign.receive as receiving
+    from xlkit.campaign.ledger.sqlite import SQLiteBackend
 
-    real_now, real_put, calls = receiving.now, blobs.BlobStore.put, [0, 0]
+    real_now, real_put, calls = receiving.now, blobs.BlobStore.put, [0, 0, 0]
+    real_run, real_rows, real_many = SQLiteBackend.run, SQLiteBackend.rows, SQLiteBackend.run_many
+
+    def written(backend: SQLiteBackend, sql: str) -> None:
+        if backend._depth and sql.startswith(("INSERT", "UPDATE", "DELETE")):
+            calls[2] += 1
+            if calls[2] == writes:
+                os._exit(9)
+
+    def dying_run(backend, sql, params=()):  # type: ignore[no-untyped-def]
+        done = real_run(backend, sql, params)
+        written(backend, sql)
+        return done
+
+    def dying_rows(backend, sql, params=()):  # type: ignore[no-untyped-def]
+        done = real_rows(backend, sql, params)
+        written(backend, sql)
+        return done
+
+    def dying_many(backend, sql, rows):  # type: ignore[no-untyped-def]
+        real_many(backend, sql, rows)
+        written(backend, sql)
+
+    SQLiteBackend.run, SQLiteBackend.rows, SQLiteBackend.run_many = dying_run, dying_rows, dying_many  # type: ignore[method-assign]
 
     def dying_now() -> str:
         calls[0] += 1
@@ -310,13 +336,15 @@ def test_receive_dying_at_every_step_then_rerun(camp, tmp_path):
     pristine = tmp_path / "pristine"
     shutil.copytree(folder, pristine)
     inputs = list(files.values())
-    points = [(0, 2), *[(n, 99) for n in range(1, 11)]]  # 4 blob rows + run, 4 receipts, the end: ten readings of the clock
+    points = [(0, 2, 0), *[(n, 99, 0) for n in range(1, 11)]]  # 4 blob rows + run, 4 receipts, the end: ten readings of the clock
+    # rows written inside transactions: the run's claim and blobs, its claim, a cached check, a receipt, a renewal, the end
+    points += [(0, 99, n) for n in (2, 4, 5, 9, 12, 17)]
     context = multiprocessing.get_context("fork")
     died = 0
-    for clock_call, puts in points:
-        work = tmp_path / f"die{clock_call}_{puts}"
+    for clock_call, puts, writes in points:
+        work = tmp_path / f"die{clock_call}_{puts}_{writes}"
         shutil.copytree(pristine, work)
-        child = context.Process(target=_die_at, args=(work, inputs, clock_call, puts))
+        child = context.Process(target=_die_at, args=(work, inputs, clock_call, puts, writes))
         child.start()
         child.join(timeout=120)
         assert child.exitcode in (0, 9), child.exitcode
@@ -325,7 +353,7 @@ def test_receive_dying_at_every_step_then_rerun(camp, tmp_path):
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         results = receive(work, inputs)
         assert all(r.receipt for r in results)
-        assert receipts_count(work) == 4, f"dying at clock call {clock_call}, blob {puts}"
+        assert receipts_count(work) == 4, f"dying at clock call {clock_call}, blob {puts}, write {writes}"
         assert verify(work)[1] == [] and set(status_by_code(work).values()) == {"received"}
     assert died == len(points)
 
@@ -650,14 +678,19 @@ def test_a_damaged_archive_copy_of_the_same_size_is_healed_by_the_original(camp,
     assert copy_out(folder, sha, tmp_path / "out.xlsx") == files["U1"].stat().st_size
 
 
-def test_lock_files_go_and_dead_runs_are_closed_or_reported(camp, tmp_path):
+def claims(folder: Path) -> list[tuple[int, int]]:
+    """(run, pid) of each run's claim in the ledger."""
+    with Ledger(folder) as ledger:
+        return [(run, owner.pid) for run, owner in ledger.claims()]
+
+
+def test_claims_go_and_dead_runs_are_closed_or_reported(camp, tmp_path):
     import multiprocessing
 
     folder, files = camp
     inputs = list(files.values())
     receive(folder, [inputs[0]])
-    locks = folder / "locks"
-    assert list(locks.glob("*")) == []  # a finished run leaves no lock file
+    assert claims(folder) == [] and not (folder / "locks").exists()  # a finished run leaves no claim, and no lock file
     context = multiprocessing.get_context("fork")
     pristine = tmp_path / "pristine"
     shutil.copytree(folder, pristine)
@@ -669,7 +702,7 @@ def test_lock_files_go_and_dead_runs_are_closed_or_reported(camp, tmp_path):
         child.start()
         child.join(timeout=120)
         assert child.exitcode == 9
-        assert len(list((work / "locks").glob("run-*.lock"))) == 1  # what a kill -9 leaves
+        assert claims(work) == [(2, child.pid)]  # what a kill -9 leaves: the dead process's claim on its run
         shown = json.loads(CliRunner().invoke(main, ["status", str(work), "--json"]).stdout)["unfinished_runs"]
         text = CliRunner().invoke(main, ["status", str(work)]).output
         notes = verify(work)[2]
@@ -679,11 +712,41 @@ def test_lock_files_go_and_dead_runs_are_closed_or_reported(camp, tmp_path):
             assert [(u["files"], u["recorded"]) for u in shown] == [(4, 2)]
             assert "提示 收件批次 " in text and "4 个文件中已记录 2 个" in text and any("4 个文件中已记录 2 个" in n for n in notes)
         receive(work, [Path(shutil.copy(inputs[1], tmp_path / "other.xlsx"))])  # the next receive tidies up
-        assert list((work / "locks").glob("*")) == []
+        assert claims(work) == []
         with Ledger(work) as ledger:
-            open_runs = ledger.db.execute("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL").fetchone()[0]
-        assert open_runs == (0 if complete else 1)  # a dead run that recorded everything is closed; the other stays to resume
+            open_runs = [r.id for r in ledger.open_runs()]
+        assert open_runs == ([] if complete else [2])  # a dead run that recorded everything is closed; the other stays to resume
         if not complete:
             assert all(r.receipt for r in receive(work, inputs)) and receipts_count(work) == 6
             assert json.loads(CliRunner().invoke(main, ["status", str(work), "--json"]).stdout)["unfinished_runs"] == []
-            assert list((work / "locks").glob("*")) == []
+            assert claims(work) == []
+
+
+def test_a_live_claim_is_never_taken_and_a_reused_pid_is_not_its_owner(camp):
+    """A run held by a live process (here: this one) is left to it: the same batch starts a run of its own. A claim
+    naming a live pid with another start time (the pid reused after its owner died) is dead, as is one from another
+    host whose lease ran out; one from another host within its lease holds. Upload slots alike."""
+    import dataclasses
+    import time
+
+    from xlkit.campaign.ledger import LEASE, Owner
+
+    folder, _files = camp
+    me = Owner.me(LEASE)
+    with Ledger(folder) as ledger:
+        held, _done = ledger.start_run("batch", 1, [], "2020-01-01T00:00:00+00:00", me)
+        again, _done = ledger.start_run("batch", 1, [], "2020-01-01T00:00:00+00:00", me)
+        assert again != held and {r.id: r.held for r in ledger.open_runs()} == {held: True, again: True}
+        ledger.release_run(again, me)
+        reused = dataclasses.replace(me, since="1")  # this pid, but another process's start
+        away = dataclasses.replace(me, host="elsewhere.invalid", expires=time.time() - 1)
+        near = dataclasses.replace(me, host="elsewhere.invalid", expires=time.time() + 60)
+        assert me.alive() and not reused.alive() and not away.alive() and near.alive()
+        assert ledger.start_run("batch", 1, [], "2020-01-01T00:00:00+00:00", reused)[0] == again  # the free one is taken
+        ledger.release_run(again, reused)
+        assert ledger.take_upload_slot("U1", near) and not ledger.take_upload_slot("U1", me)
+        ledger.free_upload_slot("U1", near)
+        assert ledger.take_upload_slot("U1", away) and ledger.take_upload_slot("U1", me)  # a lapsed holder's slot is taken over
+        assert not ledger.take_upload_slot("U1", me)
+        ledger.free_upload_slot("U1", me)
+        assert ledger.take_upload_slot("U1", me)

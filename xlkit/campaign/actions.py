@@ -39,17 +39,16 @@ def return_unit(folder: str | Path, code: str, reason: str, by: str = "", zone: 
         title = f"{ledger.meta('year')}年度{spec.template.title}"
         letters = ledger.folder / LETTERS
         letters.mkdir(exist_ok=True)
-        with ledger.writing() as db:  # the state is read under the write lock: a receipt cannot slip in between
+        with ledger.writing():  # the state is read under the write lock: a receipt cannot slip in between
             state = state_of(ledger, code)
             current = _decidable(state, "退回", receipt, local)
             report = latest_report(ledger, current.sha256)
             files = [FileStatus(current.name, "accepted-errors" if current.errors else "accepted", saved_at=report.saved_at)]
             unit = UnitStatus(state.code, state.name, state.department, state.contact, state.phone, STATUS_LABELS["returned"], files, True)
-            action = db.execute("INSERT INTO actions(unit_code, kind, at, by, text, receipt) VALUES (?, 'return', ?, ?, ?, ?)",
-                                (code, now(), by, reason, current.id)).lastrowid
+            action = ledger.add_action(code, "return", now(), by, reason, current.id)
             letter = letters / (UNSAFE_FILENAME.sub("_", f"{code}_{state.name}_退回_{action}") + ".xlsx")
             write_letter(letter, title, unit, report.issues, (issuer or spec.template.issuer, contact), local, reason)
-            db.execute("UPDATE actions SET letter = ? WHERE id = ?", (str(letter.relative_to(ledger.folder)), action))
+            ledger.set_letter(action, str(letter.relative_to(ledger.folder)))
         return Decision(state_of(ledger, code), letter, current)
 
 
@@ -59,7 +58,7 @@ def accept_unit(folder: str | Path, code: str, by: str = "", require_explanation
     the campaign (or the call) requires it, while a warning has no 说明. `receipt` as for `return_unit`."""
     local = bureau_zone(zone)
     with Ledger(folder) as ledger:
-        with ledger.writing() as db:  # read and decided in one transaction
+        with ledger.writing():  # read and decided in one transaction
             state = state_of(ledger, code)
             current = _decidable(state, "确认", receipt, local)
             who = state.name or state.code
@@ -68,8 +67,7 @@ def accept_unit(folder: str | Path, code: str, by: str = "", require_explanation
             required = ledger.settings().get("require_explanations", False) if require_explanations is None else require_explanations
             if required and current.unexplained:
                 raise CampaignError(f"{who} 的当前文件有 {current.unexplained} 个警告没有填写说明；本次任务要求说明后才能确认")
-            db.execute("INSERT INTO actions(unit_code, kind, at, by, text, receipt) VALUES (?, 'accept', ?, ?, '', ?)",
-                       (code, now(), by, current.id))
+            ledger.add_action(code, "accept", now(), by, "", current.id)
         return Decision(state_of(ledger, code), None, current)
 
 

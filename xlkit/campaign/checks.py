@@ -79,16 +79,14 @@ def reports_for(ledger: Ledger, shas: list[str], bounds: Bounds, progress: Calla
         reports = bounds.reader(paths, spec_paths, bounds) if bounds.reader else read_bounded(paths, spec_paths, bounds, progress)
         for sha, report in zip(missing, reports, strict=True):
             report.path = ""  # the same bytes may arrive under many names: the receipt says which
-            with ledger.writing() as db:
-                db.execute("INSERT OR IGNORE INTO checks(sha256, spec_key, version, report) VALUES (?, ?, ?, ?)",
-                           (sha, key, __version__, encode(report)))
+            ledger.cache_report(sha, key, __version__, encode(report))
             out[sha] = report
     return out, len(missing)
 
 
 def latest_report(ledger: Ledger, sha256: str) -> FileReport:
     """A blob's most recent check, whatever spec made it (what the unit was told at the time)."""
-    row = ledger.db.execute("SELECT report FROM checks WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)).fetchone()
-    if row is None:
+    data = ledger.latest_report(sha256)
+    if data is None:
         raise CampaignError(f"台账中没有文件 {sha256[:12]}… 的审核结果")
-    return decode(row[0])
+    return decode(data)

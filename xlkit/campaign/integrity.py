@@ -19,10 +19,10 @@ def verify(folder: str | Path, zone: str = "Asia/Shanghai") -> tuple[int, list[s
     that died before recording every file. Writes nothing: read-only media can be verified."""
     with Ledger(folder, readonly=True) as ledger:
         store = BlobStore(ledger.folder)
-        rows = ledger.blob_rows()
-        problems = [f"{sha}：{problem}" for sha, size in rows if (problem := store.check(sha, size))]
-        referenced = {row[0] for row in ledger.db.execute("SELECT DISTINCT sha256 FROM receipts")}
-        known = {sha for sha, _size in rows}
+        rows = ledger.blobs()
+        problems = [f"{b.sha256}：{problem}" for b in rows if (problem := store.check(b.sha256, b.size))]
+        referenced = ledger.received_blobs()
+        known = {b.sha256 for b in rows}
         problems += [f"收件引用了台账中没有的存档 {sha}" for sha in referenced - known]
         stray = sorted(p.name for p in store.root.glob("??/*") if p.name not in known) if store.root.is_dir() else []
         notes = [f"存档中有未登记的文件 {name}（收件中断时留下，无害）" for name in stray]
@@ -37,12 +37,12 @@ def copy_out(folder: str | Path, sha256: str, target: str | Path) -> int:
     with Ledger(folder, readonly=True) as ledger:
         store = BlobStore(ledger.folder)
         store.path_of(sha256)  # a malformed digest is refused before anything is looked up
-        row = ledger.db.execute("SELECT size FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
-        if row is None:
+        blob = ledger.blob(sha256)
+        if blob is None:
             raise CampaignError(f"存档中没有 sha256 为 {sha256} 的文件")
-        problem = store.check(sha256, row[0])
+        problem = store.check(sha256, blob.size)
         if problem:
             raise CampaignError(f"存档文件 {sha256} 有问题：{problem}；请运行 xlkit campaign verify")
         with atomic_path(target) as tmp:
             shutil.copyfile(store.path_of(sha256), tmp)
-        return int(row[0])
+        return blob.size

@@ -11,17 +11,16 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from ..errors import CampaignError
 from ..intake.discover import display_name
 from ..intake.report import FileReport
 from .blobs import BlobStore
 from .checks import Bounds, reports_for
-from .ledger import Ledger, now
-from .runs import LOCKS, lock_path, release, tidy, try_lock
+from .ledger import LEASE, Ledger, NewReceipt, Owner, now
 from .state import STATUS_LABELS, status_of
 
 
@@ -60,29 +59,32 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
                 stored.append((index, size, os.stat(path).st_mtime_ns))
             except (CampaignError, OSError) as exc:
                 results[index].reason = str(exc)
-        run, done, lock = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size, mtime) for i, size, mtime in stored],
-                                    note, by)
-        try:  # the run's lock is released however this ends (a long-lived web server keeps running)
+        owner = Owner.me(LEASE)
+        run, done = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size, mtime) for i, size, mtime in stored],
+                              note, by, owner)
+        try:  # the run's claim is given up however this ends (a long-lived web server keeps running)
             todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
             reports, _checked = reports_for(ledger, todo, bounds, progress)
-            roster = {row["code"] for row in ledger.units()}
+            roster = {u.code for u in ledger.units()}
             year = ledger.meta("year")
             for item, (index, _size, _mtime) in enumerate(stored):
                 result = results[index]
                 if item not in done:
-                    result.receipt = _record(ledger, run, item, result, reports[result.sha256], roster, year, note, by, unit)
+                    result.receipt = ledger.add_receipt(run, item, _decide(result, reports[result.sha256], roster, year, note, by, unit),
+                                                        owner)
                 else:
                     result.receipt, result.repeated = done[item], True
-            with ledger.writing() as db:
-                db.execute("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (now(), run))
-        finally:
-            release(lock)
+            ledger.finish_run(run, owner, now())
+        except BaseException:
+            _give_up(ledger, run, owner)
+            raise
         for result in results:
             if result.receipt:
-                row = ledger.db.execute("SELECT unit_code, summary FROM receipts WHERE id = ?", (result.receipt,)).fetchone()
-                result.unit_code, result.reason = row
+                receipt = ledger.receipt(result.receipt)
+                assert receipt is not None
+                result.unit_code, result.reason = receipt.unit_code, receipt.summary
                 result.status = status_of(ledger.receipts(result.unit_code), ledger.actions(result.unit_code)) if result.unit_code \
-                    else status_of([r for r in ledger.receipts("") if r.id == result.receipt], [])
+                    else status_of([receipt], [])
         return results
 
 
@@ -93,33 +95,26 @@ def safe_name(name: str) -> str:
     return clean[:120]
 
 
-def _open_run(ledger: Ledger, items: list[tuple[str, str, int, int]], note: str, by: str
-              ) -> tuple[int, dict[int, int], IO[bytes]]:
-    """The run of this batch. A batch is its files (path, content, size, modification time), note and clerk: the
-    same batch again (a re-run after a crash or a kill, or the same command twice) continues the earlier run whose
-    process is gone, recording only what it had not (item -> receipt id of those it had); a run still going in
-    another process is left to it. The archived blobs are registered, and what dead runs left is tidied first. The
-    returned handle holds the run's lock."""
+def _open_run(ledger: Ledger, items: list[tuple[str, str, int, int]], note: str, by: str, owner: Owner) -> tuple[int, dict[int, int]]:
+    """The run of this batch, claimed for this process. A batch is its files (path, content, size, modification
+    time), note and clerk: the same batch again (a re-run after a crash or a kill, or the same command twice)
+    continues the earlier run whose process is gone, recording only what it had not (item -> receipt id of those it
+    had); a run still going in another process is left to it. The archived blobs are registered, and what dead runs
+    left is tidied first."""
     key = hashlib.sha256(json.dumps([items, note, by], ensure_ascii=False).encode()).hexdigest()
-    locks = ledger.folder / LOCKS
-    locks.mkdir(exist_ok=True)
-    with ledger.writing() as db:
-        tidy(db, ledger.folder)
-        db.executemany("INSERT OR IGNORE INTO blobs(sha256, size, stored_at) VALUES (?, ?, ?)",
-                       [(sha, size, now()) for _path, sha, size, _mtime in items])
-        for (run,) in db.execute("SELECT id FROM runs WHERE key = ? ORDER BY id DESC", (key,)).fetchall():
-            handle = try_lock(lock_path(ledger.folder, run))
-            if handle is not None:
-                return run, dict(db.execute("SELECT item, id FROM receipts WHERE run = ?", (run,)).fetchall()), handle
-        new = db.execute("INSERT INTO runs(key, started_at, files) VALUES (?, ?, ?)", (key, now(), len(items))).lastrowid
-        assert new is not None
-        handle = try_lock(lock_path(ledger.folder, new))
-        assert handle is not None, "a new run's lock is free"
-        return new, {}, handle
+    blobs = [(sha, size, now()) for _path, sha, size, _mtime in items]
+    return ledger.start_run(key, len(items), blobs, now(), owner)
 
 
-def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileReport, roster: set[str], year: str,
-            note: str, by: str, unit: str | None) -> int:
+def _give_up(ledger: Ledger, run: int, owner: Owner) -> None:
+    """The run stays open for the same batch to resume; a ledger that cannot take even this leaves the claim to die
+    with the process (the failure that stopped the run is the one told)."""
+    with suppress(CampaignError):
+        ledger.release_run(run, owner)
+
+
+def _decide(result: Received, report: FileReport, roster: set[str], year: str, note: str, by: str, unit: str | None) -> NewReceipt:
+    """The receipt a file gets: the unit it counts for, its counts, and its first problem (or why it is refused)."""
     ident = report.identity
     code = ident.unit_code if ident is not None else ""
     if not code:  # unreadable: named after the file name `<code>_<name>.xlsx` when that fits the roster
@@ -139,11 +134,5 @@ def _record(ledger: Ledger, run: int, item: int, result: Received, report: FileR
             refused = f"这是单位 {code} 的文件，不是本单位的报表；请上传本单位下发的报表"
         code = unit
     summary = refused or summary
-    with ledger.writing() as db:
-        receipt = db.execute(
-            "INSERT INTO receipts(run, item, sha256, name, received_at, note, by, unit_code, form, errors, warnings, unexplained, summary)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run, item, result.sha256, result.name, now(), note, by, code, ident.template_id if ident else "",
-             len(errors) + (1 if refused else 0), len(warnings), unexplained, summary)).lastrowid
-    assert receipt is not None
-    return receipt
+    return NewReceipt(result.sha256, result.name, now(), note, by, code, ident.template_id if ident else "",
+                      len(errors) + (1 if refused else 0), len(warnings), unexplained, summary)

@@ -14,7 +14,7 @@ from ..errors import CampaignError
 from ..form.functions import Value
 from ..form.registry import registry_for
 from .checks import latest_report
-from .ledger import LEDGER, SCHEMA_VERSION, Ledger, now, quoted
+from .ledger import LEDGER, Ledger, Unit, now, quoted
 from .state import unit_states
 
 DISTRIBUTED = "distributed"
@@ -44,13 +44,11 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
     folder.mkdir(parents=True, exist_ok=True)
     roster_copy = folder / ("roster" + Path(roster_path).suffix.lower())
     shutil.copyfile(roster_path, roster_copy)
-    settings = {"schema": SCHEMA_VERSION, "year": str(year), "deadline": deadline or "", "created_at": now(),
+    settings = {"year": str(year), "deadline": deadline or "", "created_at": now(),
                 "specs": json.dumps(specs), "template": f"{spec.template.id} {spec.template.version}", "roster": roster_copy.name,
                 "previous": str(Path(previous).resolve()) if previous else "", "require_explanations": json.dumps(require_explanations)}
-    with Ledger(folder, create=True) as ledger, ledger.writing() as db:
-        db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", settings.items())
-        db.executemany("INSERT INTO units(code, position, name, department, contact, phone) VALUES (?, ?, ?, ?, ?, ?)",
-                       [(u.code, k, u.name, u.department, u.contact_name, u.contact_phone) for k, u in enumerate(roster.units)])
+    with Ledger(folder, create=True) as ledger:
+        ledger.create(settings, [Unit(u.code, k, u.name, u.department, u.contact_name, u.contact_phone) for k, u in enumerate(roster.units)])
     return distribute(spec, roster, year, folder / DISTRIBUTED, password, progress=progress, issuer=issuer, previous=last_year,
                       notice=notice)
 

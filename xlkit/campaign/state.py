@@ -85,9 +85,9 @@ def unit_states(ledger: Ledger) -> list[UnitState]:
     for action in ledger.actions():
         actions.setdefault(action.unit_code, []).append(action)
     out = []
-    for row in ledger.units():
-        mine, done = receipts.pop(row["code"], []), actions.get(row["code"], [])
-        out.append(UnitState(row["code"], row["name"], row["department"], row["contact"], row["phone"], status_of(mine, done), mine, done))
+    for unit in ledger.units():
+        mine, done = receipts.pop(unit.code, []), actions.get(unit.code, [])
+        out.append(UnitState(unit.code, unit.name, unit.department, unit.contact, unit.phone, status_of(mine, done), mine, done))
     unnamed = receipts.pop("", [])
     for code, mine in receipts.items():
         done = actions.get(code, [])
@@ -99,10 +99,10 @@ def unit_states(ledger: Ledger) -> list[UnitState]:
 
 def state_of(ledger: Ledger, code: str) -> UnitState:
     """One unit's state from its own rows only (the web pages ask this on every request)."""
-    row = ledger.unit(code) if code else None
+    unit = ledger.unit(code) if code else None
     mine, done = (ledger.receipts(code), ledger.actions(code)) if code else ([], [])
-    if row is not None:
-        return UnitState(row["code"], row["name"], row["department"], row["contact"], row["phone"], status_of(mine, done), mine, done)
+    if unit is not None:
+        return UnitState(unit.code, unit.name, unit.department, unit.contact, unit.phone, status_of(mine, done), mine, done)
     if mine:
         return UnitState(code, "", "", "", "", status_of(mine, done), mine, done, in_roster=False)
     raise CampaignError(f"报送任务中没有单位{quoted(code)}（不在名单中，也没有收到过它的文件）")

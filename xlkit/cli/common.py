@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -28,19 +27,13 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except XlkitError as exc:
+        except XlkitError as exc:  # a ledger failing mid-command (disk full, damaged, read-only) included: its backend says so
             raise CliError(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:  # output piped into `head`
             sys.stderr.close()
             sys.exit(0)
-        except sqlite3.Error as exc:  # a ledger failing mid-command (disk full, damaged, read-only)
-            if os.environ.get("XLKIT_DEBUG"):
-                raise
-            from ..campaign.ledger import ledger_problem
-
-            raise CliError(str(ledger_problem(exc))) from None
         except Exception as exc:
             if os.environ.get("XLKIT_DEBUG"):
                 raise

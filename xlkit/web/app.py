@@ -52,12 +52,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
     for links made on the board when no `base_url` is given."""
     folder = Path(folder).resolve()  # once: send_file takes a relative path as the package's, not the working folder's
     with Ledger(folder) as ledger:  # a folder that is not a campaign fails here, before serving
-        secret = ledger.meta("web_secret")
-        if not secret:
-            secret = secrets.token_hex(32)
-            with ledger.writing() as db:
-                db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('web_secret', ?)", (secret,))
-            secret = ledger.meta("web_secret")
+        secret = ledger.meta("web_secret") or ledger.web_secret(secrets.token_hex(32))
     app = Flask(__name__, static_folder=None)
     app.config.update(SECRET_KEY=secret, **policy.cookie_config(https),
                       MAX_CONTENT_LENGTH=FORM_BYTES, MAX_FORM_MEMORY_SIZE=FORM_BYTES)  # an upload's: bound_requests
@@ -159,8 +154,8 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
                 if out.tell() > max_upload_mb * MB:
                     abort(413)
             with Ledger(folder) as open_ledger:
-                row = open_ledger.unit(code)  # links are issued to roster units only
-                unit_name = row["name"] if row is not None else code
+                found = open_ledger.unit(code)  # links are issued to roster units only
+                unit_name = found.name if found is not None else code
             result = receive(folder, [path], note=WEB_NOTE, by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code)[0]
         finally:
             path.unlink(missing_ok=True)
@@ -183,9 +178,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             notes = [(k, text.strip()[:500]) for k, issue in enumerate(report.issues)
                      if issue.severity == "warning" and not issue.explanation and k not in given
                      and (text := request.form.get(f"note-{k}", "")).strip()]
-            with open_ledger.writing() as db:
-                db.executemany("INSERT INTO explanations(receipt, issue, text, at) VALUES (?, ?, ?, ?)",
-                               [(receipt.id, k, text, now()) for k, text in notes])
+            open_ledger.add_explanations(receipt.id, notes, now())
         session["flash"] = f"已保存 {len(notes)} 条说明"
         return redirect(f"/u/{token}?r={receipt_id}#result", code=303)
 

@@ -5,7 +5,6 @@ time, and so many uploads an hour and bytes a day, counted from the ledger so th
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..bureau.clock import local_time
 from ..campaign.access import unit_for_token
-from ..campaign.ledger import Ledger
+from ..campaign.ledger import LEASE, Ledger, Owner
 
 FORM_BYTES = 64 * 1024  # a form's whole body (a login, 说明, 退回 reasons): ample, and cheap to parse
 UPLOAD_FIELDS = 1024 * 1024  # an upload's text parts; Werkzeug's decoder holds a 64 KB read plus a boundary against it
@@ -53,18 +52,17 @@ class LinkLimits:
 
 
 class LinkGate:
-    """One upload at a time per unit (whichever of its links), and its web receipts of the last hour and day."""
+    """One upload at a time per unit (whichever of its links), and its web receipts of the last hour and day. The
+    slot is a row of the ledger, so it holds across server processes; a server killed mid-upload leaves a slot its
+    dead process cannot hold (taken over by the next upload)."""
 
     def __init__(self, folder: Path, limits: LinkLimits, zone: Any):
         self.folder, self.limits, self.zone = folder, limits, zone
-        self.busy: set[str] = set()
-        self.lock = threading.Lock()
 
     def enter(self, code: str, size: int) -> None:
-        with self.lock:
-            if code in self.busy:
+        with Ledger(self.folder) as ledger:
+            if not ledger.take_upload_slot(code, Owner.me(LEASE)):
                 raise Refused(429, "正在上传", "本单位已有一个文件正在上传或审核；请等它完成（结果显示在页面上）后再上传。", 30)
-            self.busy.add(code)
         try:
             self._within_limits(code, size)
         except BaseException:
@@ -72,15 +70,15 @@ class LinkGate:
             raise
 
     def leave(self, code: str) -> None:
-        with self.lock:
-            self.busy.discard(code)
+        with Ledger(self.folder) as ledger:
+            ledger.free_upload_slot(code, Owner.me(LEASE))
 
     def _within_limits(self, code: str, size: int) -> None:
         moment = datetime.now(timezone.utc)
         with Ledger(self.folder) as ledger:
             day = [(at, r.sha256) for r in ledger.receipts(code)
                    if r.note == WEB_NOTE and (at := _moment(r.received_at)) > moment - timedelta(days=1)]
-            sizes = dict(ledger.blob_rows()) if day else {}
+            sizes = {b.sha256: b.size for b in ledger.blobs()} if day else {}
         hour = [at for at, _sha in day if at > moment - timedelta(hours=1)]
         per_hour = self.limits.uploads_per_hour
         if len(hour) >= per_hour:

@@ -1,0 +1,68 @@
+"""The seam under the ledger: what a database must offer for `Ledger`'s named operations to run on it.
+
+The operations write their SQL once, portable: `?` placeholders (a backend with another style rewrites them in
+`prepare`), `INSERT … ON CONFLICT … DO NOTHING / DO UPDATE SET x = excluded.x`, `RETURNING id`, `CASE` instead of
+two-argument MAX. A backend brings the connection, its DDL and migrations, the translation of its errors into the
+bureau's words, and `transaction()`, which must serialise writers of one ledger (SQLite: BEGIN IMMEDIATE; a server
+database: a transaction-scoped lock on the campaign), so that what an operation reads inside it still holds when it
+writes. Coordination between processes (run claims, upload slots, login counts, sessions) is rows written in such
+transactions: nothing lives in one process's memory or in files beside the database."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+Params = Sequence[Any]
+
+
+class Backend(ABC):
+    readonly: bool
+    where: str  # the ledger as people name it in messages (a file, a server)
+
+    @abstractmethod
+    def rows(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        """All rows of a query."""
+
+    @abstractmethod
+    def run(self, sql: str, params: Params = ()) -> int:
+        """A statement; returns how many rows it changed."""
+
+    @abstractmethod
+    def run_many(self, sql: str, rows: Iterable[Params]) -> None: ...
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, all or nothing, writers serialised; nested calls join the open one."""
+        yield
+
+    @abstractmethod
+    def tables(self) -> set[str]: ...
+
+    @abstractmethod
+    def schema_tables(self) -> set[str]:
+        """The tables of the current schema."""
+
+    @abstractmethod
+    def migrate(self, version: int) -> None:
+        """Bring the schema from `version` to the current one (inside a transaction; the caller records it)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def row(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def value(self, sql: str, params: Params = (), default: Any = None) -> Any:
+        found = self.row(sql, params)
+        return found[0] if found else default
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        """An INSERT's new id."""
+        found = self.row(sql + " RETURNING id", params)
+        assert found is not None
+        return int(found[0])
