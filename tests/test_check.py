@@ -331,6 +331,29 @@ def test_a_number_cell_whose_text_is_no_number_is_an_error_and_never_a_figure(se
     assert [i.code for i in report.issues if i.code != "invalid-number"] == []  # the one root cause, nothing downstream
 
 
+@pytest.mark.parametrize(("field", "cell_type", "text", "shown"), [
+    ("contact.name", "s", "abc", "“abc”（共享文本编号无效，文件已损坏）"),
+    ("contact.name", "s", "999999", "“999999”（共享文本编号无效，文件已损坏）"),
+    ("income.sub1.fiscal", "b", "2", "“2”（逻辑值只能是 TRUE 或 FALSE）")])
+def test_a_cell_whose_text_is_no_value_of_its_type_is_an_error_on_the_cell(seed_filled, layout, registry, tmp_path, field,
+                                                                           cell_type, text, shown):
+    """A garbage shared-string index was an empty cell, a boolean holding 2 was FALSE: each is now said on its cell
+    (the same decoder on both reading paths), and the formulas over it see an error."""
+    from tamper import Raw
+
+    from xlkit.form.functions import XlError
+
+    slot = layout.fields[field]
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=(slot.sheet, slot.address, Raw(f"<v>{text}</v>", f't="{cell_type}"')))
+    report = check_file(path, registry)
+    [issue] = issues_of(report, "invalid-value")
+    assert (issue.severity, issue.field, issue.cell, issue.found) == ("error", field, slot.address, shown)
+    assert "损坏" in issue.message and "bad" not in issue.message
+    assert isinstance(report.values[field], XlError)
+    if field == "income.sub1.fiscal":
+        assert isinstance(report.values["income.all.total"], XlError)
+
+
 @pytest.mark.parametrize(("typed", "code"), [("一千万", "not-a-number"), ("1,022.51", "number-as-text"), (-5, "below-min")])
 def test_an_input_error_is_one_issue_not_a_cascade_of_stale_values(seed_filled, layout, registry, tmp_path, typed, code):
     """The file still holds the results cached before the input was changed (as when a tool saved it without

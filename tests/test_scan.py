@@ -259,3 +259,50 @@ def test_a_number_cells_text_reads_the_same_on_both_paths_and_only_xsd_double_is
     else:
         assert got == RawCell(text, "bad", "A1+1" if formula else None)
         assert fast is None or number is not None  # only a double too large for a float passes the grammar
+
+
+TYPED_TEXTS = st.one_of(st.sampled_from(["0", "1", "2", "-1", "+1", "01", "1.0", " 1", "true", "false", "TRUE", "yes", "abc", "",
+                                         "99999", "١", "#N/A", "#DIV/0!", "2020-01-01", "&amp;", "x&lt;y"]),
+                        st.text(alphabet="01-+ .aeftrusl#/!", max_size=6))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cell_type=st.sampled_from(["s", "b", "e", "str", "d", "inlineStr"]), text=TYPED_TEXTS, formula=st.booleans())
+def test_a_typed_cells_text_reads_the_same_on_both_paths_and_invalid_text_is_kept_as_such(parts, cell_type, text, formula):
+    """Both paths decode a typed cell through decode.cell_value: a shared-string index is ASCII digits in range and a
+    boolean 0/1/false/true, else the text is kept with an invalid kind (never an empty cell, never FALSE)."""
+    from xlkit.intake.xlsx import RawCell
+
+    reader, strings = parts[0], parts[0].shared.items()
+    value = f"<v>{text}</v>" if text else "<v/>"
+    cell = f'<c r="B1" s="0" t="{cell_type}">{"<f>A1</f>" if formula else ""}{value}</c>'.encode()
+    data = LIBREOFFICE_STYLE.replace(b'<c r="B1" s="0" t="n"><f aca="false">A1+1</f><v>8</v></c>', cell)
+    general, fast = _general(reader, data), _fast(reader, data)
+    assert fast is None or fast == general
+    if isinstance(general, str):
+        return  # not XML ('&' alone): the file's error, on both paths
+    got = general[0].get((0, 1))
+    written = re.sub("&lt;", "<", re.sub("&amp;", "&", text))
+    f = "A1" if formula else None
+    if cell_type == "s" and text:
+        valid = re.fullmatch("[0-9]+", text) and int(text) < len(strings)
+        assert got == (RawCell(strings[int(text)], "s", f) if valid else RawCell(written, "bad-string", f))
+    elif cell_type == "b" and text:
+        booleans = {"0": False, "1": True, "false": False, "true": True}
+        assert got == (RawCell(booleans[text], "b", f) if text in booleans else RawCell(written, "bad-boolean", f))
+    elif cell_type in ("s", "b", "d") and not text:
+        assert got == (RawCell(None, "empty", f) if formula else None)
+    elif cell_type == "inlineStr":
+        assert got == RawCell("", "s", f)  # a <v> is no inline string's text (its <is> is)
+    else:
+        assert got == RawCell(written if text else "", "str" if cell_type == "d" else cell_type, f)
+
+
+def test_a_negative_or_foreign_string_index_is_no_string(parts):
+    """'-1' was Python's last item, '١' (Arabic-Indic one) int()'s 1: neither is an index a spreadsheet writes."""
+    reader = parts[0]
+    for text in ("-1", "١", " 1", "1e0"):
+        data = LIBREOFFICE_STYLE.replace(b'<c r="C1" s="0" t="s"><v>1</v></c>', f'<c r="C1" t="s"><v>{text}</v></c>'.encode())
+        general = _general(reader, data)
+        assert general[0][(0, 2)].kind == "bad-string" and general[0][(0, 2)].value == text
+        assert _fast(reader, data) in (None, general)

@@ -156,8 +156,8 @@ MALFORMED = {
     "number-as-text": (_cell("income.sub1.fiscal", Text("1,022.51")), "number-as-text"),
     "error-value-typed": (_cell("income.sub1.fiscal", Raw("<v>#N/A</v>", 't="e"')), "wrong-type"),
     "boolean-in-number": (_cell("income.sub1.fiscal", True), "wrong-type"),
-    "string-index-garbage": (_cell("contact.name", Raw("<v>abc</v>", 't="s"')), "required-missing"),
-    "string-index-beyond": (_cell("contact.name", Raw("<v>999999</v>", 't="s"')), "required-missing"),
+    "string-index-garbage": (_cell("contact.name", Raw("<v>abc</v>", 't="s"')), "invalid-value"),  # a garbage index is no empty cell
+    "string-index-beyond": (_cell("contact.name", Raw("<v>999999</v>", 't="s"')), "invalid-value"),
     # identity
     "no-metadata": (lambda src, dst, layout: tamper.edit(src, dst, delete_sheet=("_xlkit",)), "not-our-template"),
     "other-template": (lambda src, dst, layout: tamper.edit(_meta("template.id", "other-form")(src, dst, layout),

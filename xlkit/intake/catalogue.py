@@ -83,6 +83,8 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "以文字形式存放的数字：表内合计不会计入，须转换为数字。"),
     IssueType("invalid-number", "error", "field", "“{label}”中保存的数值无效：{found}。Excel 会显示为 #NUM! 或提示文件已损坏；"
               "请在该单元格重新输入数字，保存后再报送。", "数字单元格中保存的不是数字（非数字 NaN、无穷大、1_000 等写法）：按错误值计算，不计入合计。"),
+    IssueType("invalid-value", "error", "field", "“{label}”中保存的值无效：{found}。Excel 会提示文件已损坏；"
+              "请在该单元格重新输入，保存后再报送。", "单元格中保存的值不合其类型（共享文本编号无效、逻辑值不是 0/1）：按错误值计算。"),
     IssueType("not-a-number", "error", "field", "“{label}”应填数字，实际为“{found}”。", "数字栏目中填了不是数字的文字。"),
     IssueType("below-min", "error", "field", "“{label}”不能小于 {expected}，实际为 {found}。", "低于类型的下限（如负数金额）。"),
     IssueType("above-max", "error", "field", "“{label}”不能大于 {expected}，实际为 {found}。", "高于类型的上限（如得分超过100）。"),

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import FileProblem, ValueProblem, XlkitError
 from ..form.a1 import cell_name
 from ..form.compute import calculator, formula_inputs, formula_sources
-from ..form.functions import NUM_ERR, Value, XlError, to_text
+from ..form.functions import NUM_ERR, VALUE_ERR, Value, XlError, to_text
 from ..form.identity import Identity
 from ..form.layout import FieldSlot, Layout
 from ..form.params import BuildParams
@@ -31,7 +31,7 @@ from ..form.values import (
 )
 from ..kinds import Severity
 from .catalogue import CATALOGUE, message, rule_code
-from .decode import not_a_number
+from .decode import INVALID, invalid_text
 from .discover import display_name
 from .formula_text import canonical, canonical_formulas, relocate
 from .identify import Located, identify, locate, read_identity
@@ -210,9 +210,9 @@ class _Checker:
         equal the unit's own form); anything that does not fit the field is an issue on its cell."""
         vtype = self.spec.types[slot.type]
         value = raw.value if raw else None
-        if raw is not None and raw.kind == "bad":  # NaN, INF, 1_000 stored as a number: Excel's #NUM!, never a figure
-            self.add("invalid-number", slot, found=not_a_number(str(value)))
-            return NUM_ERR
+        if raw is not None and raw.kind in INVALID:  # NaN, INF, 1_000 stored as a number (Excel's #NUM!), a garbage index
+            self.add("invalid-number" if raw.kind == "bad" else "invalid-value", slot, found=invalid_text(raw.kind, str(value)))
+            return NUM_ERR if raw.kind == "bad" else VALUE_ERR
         if raw is not None and raw.formula is not None:
             self.add("input-is-formula", slot, found=value, detail=raw.formula)
         if isinstance(value, str) and not value.strip() and raw is not None and raw.kind != "e":
@@ -350,7 +350,7 @@ def _shown(raw: RawCell | None) -> Any:
     """A cell's value as a clerk is told it: a number cell's text that is no number in Excel's terms."""
     if raw is None:
         return None
-    return not_a_number(raw.value) if raw.kind == "bad" else raw.value
+    return invalid_text(raw.kind, raw.value) if raw.kind in INVALID else raw.value
 
 
 def _same_value(cached: Any, recomputed: Value) -> bool:

@@ -15,6 +15,7 @@ from ..form.params import make_params
 from ..form.placement import build_layout
 from ..form.registry import SpecRegistry
 from ..form.spec import Spec
+from .decode import INVALID
 from .identify import version_problem
 from .report import FileReport
 from .xlsx import XlsxReader
@@ -41,8 +42,8 @@ def read_units(reader: XlsxReader, identity: Identity, registry: SpecRegistry, p
     rows: dict[int, dict[int, Value]] = {}
     for (row, col), raw in cells.items():
         if row > 0 and raw.formula is None and raw.kind != "e":
-            if raw.kind == "bad":  # NaN, INF, 1_000 where a number is stored: nothing xlkit writes
-                raise FileProblem("metadata-damaged", f"汇总表单位数据表第 {row + 1} 行有无效数字")
+            if raw.kind in INVALID:  # NaN, INF, 1_000 where a number is stored, a garbage string index: nothing xlkit writes
+                raise FileProblem("metadata-damaged", f"汇总表单位数据表第 {row + 1} 行有无效{INVALID[raw.kind]}")
             rows.setdefault(row, {})[col] = raw.value
     if len(rows) > MAX_UNITS:
         raise FileProblem("metadata-damaged", f"汇总表单位数据表有 {len(rows)} 行")

@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element
 from ..errors import FileProblem, FormulaSyntaxError
 from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, cell_name, col_index, col_letters
 from ..form.formula import rewrite_tokens
-from .decode import cell_number
+from .decode import cell_value, scanned_number
 from .package import Package, parse_xml
 from .scan import ScannedCell, formula_text, scan_sheet, scan_strings, unescape
 
@@ -27,12 +27,13 @@ NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 STRICT_NS = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"  # Excel's "Strict Open XML Spreadsheet" format
-ERROR_CODES = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 
 
 class RawCell(NamedTuple):
-    value: Any  # None, float, str, bool, or an error code string; for "bad", the text as written
-    kind: str  # "n", "s", "b", "e", "str", "empty", or "bad": a number cell whose text is no number (NaN, INF, 1_000)
+    value: Any  # None, float, str, bool, or an error code string; for an invalid kind, the text as written
+    # "n", "s", "b", "e", "str", "empty", or an invalid kind (decode.INVALID): "bad" for a number cell whose text is
+    # no number (NaN, INF, 1_000), "bad-string" for a shared-string index that is none, "bad-boolean"
+    kind: str
     formula: str | None = None  # without "="
 
 
@@ -63,11 +64,11 @@ class ScannedCells(Mapping[Position, RawCell]):
         if cell is None:
             return default
         _ref, kind, _type, _index, written, text = cell
-        if not kind and text:  # a number, the common case: the scanner's grammar took only xsd:double's decimal form
-            number = float(text)
-            if number - number == 0.0:  # finite (1e999 is not: cell_value says so)
+        if not kind and text:  # a number, the common case (an infinite one is left to cell_value, which says so)
+            number = scanned_number(text)
+            if number is not None:
                 return _new_cell(RawCell, (number, "n", formula_text(written) if written else None))
-        value, kind = cell_value(kind or "n", unescape(text) if text else None, None, self._strings)
+        value, kind = cell_value(kind or "n", unescape(text) if text else None, self._strings.items)
         formula = formula_text(written) if written else None
         return default if value is None and formula is None else RawCell(value, kind, formula)
 
@@ -143,7 +144,7 @@ class XlsxReader:
                 raise FileProblem("xml-malformed", f"{info.path} 中单元格地址 r=\"{ref[:20]}\" 无效")
             row, col = position
             formula = _formula(formula_text(written) or None, formula_type, shared_index, row, col, shared)
-            value, kind = cell_value(kind or "n", unescape(text) or None, None, self.shared)
+            value, kind = cell_value(kind or "n", unescape(text) or None, self.shared.items)
             if value is not None or formula is not None:
                 out[position] = RawCell(value, kind, formula)
         return SheetData(out, protected)
@@ -184,7 +185,8 @@ class XlsxReader:
                     elif tag == IS_TAG:
                         is_el = part if is_el is None else is_el
                 formula = _formula(f.text, f.get("t", ""), f.get("si", ""), row, col, shared) if f is not None else None
-                value, kind = cell_value(c.get("t", "n"), v.text if v is not None else None, is_el, self.shared)
+                value, kind = cell_value(c.get("t", "n"), v.text if v is not None else None, self.shared.items,
+                                         _text_of(is_el) if is_el is not None else None)
                 if value is None and formula is None:
                     continue
                 out[(row, col)] = RawCell(value, kind, formula)
@@ -208,28 +210,6 @@ class SharedStrings:
                 scanned = scan_strings(data)
                 self._items = scanned if scanned is not None else [_text_of(si) for si in parse_xml(name, data)]
         return self._items
-
-
-def cell_value(kind: str, text: str | None, inline: Element | None, strings: SharedStrings) -> tuple[Any, str]:
-    """A cell's value as written, and its kind, from its type attribute and its <v> text."""
-    if kind == "n" and text:  # the common case first
-        number = cell_number(text)
-        return (number, kind) if number is not None else (text, "bad")  # NaN, INF, 1e999, 1_000: an error on the cell
-    if kind == "s":
-        try:
-            return strings.items()[int(text or "")], kind
-        except (ValueError, IndexError):
-            return None, kind
-    if kind == "inlineStr":
-        return (_text_of(inline) if inline is not None else ""), "s"
-    if kind == "b":
-        return text in ("1", "true"), kind
-    if kind in ("e", "str"):
-        return (text if text is not None else ""), kind
-    if text is None or text == "":
-        return None, "empty"
-    number = cell_number(text)  # a type no spreadsheet writes: a number when it is one, else its text
-    return (number, kind) if number is not None else (text, "str")
 
 
 def _formula(text: str | None, formula_type: str, shared_index: str, row: int, col: int,
