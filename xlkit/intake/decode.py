@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-# xsd:double's decimal lexical form (its INF and NaN are not figures), ASCII only; the scanner's grammar takes it too
-DOUBLE = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_DOUBLE = re.compile(DOUBLE)
+from . import patterns
+
+_DOUBLE = patterns.compiled(patterns.DOUBLE)  # xsd:double's decimal form, as the scanner's grammar takes it
 _SPECIAL = re.compile(r"([+-]?)(nan|inf|infinity)", re.IGNORECASE)
 _INDEX = re.compile(r"[0-9]{1,9}")  # a shared string's index as spreadsheets write it (no sign, space or other digits)
 BOOLEANS = {"1": True, "true": True, "0": False, "false": False}

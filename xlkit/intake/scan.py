@@ -15,87 +15,33 @@ general parser. A hostile or unusual part is therefore read exactly as before, a
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import XMLPullParser
 
 from ..errors import FileProblem
-from .decode import DOUBLE
+from . import patterns
 from .package import parse_xml
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 OPEN, CLOSE = b"<sheetData>", b"</sheetData>"
 MARK = b'<sheetData xlkit-scan="1"/>'  # stands for the cell data in the frame; found again only where it is an element
 
-_UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"  # refused by XML, or changed by its line-end rule
-_REFERENCE = "&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"  # the five entities, characters by number
-_TEXT = rf"[^<&{_UNSAFE}]*(?:{_REFERENCE}[^<&{_UNSAFE}]*)*"  # element text as the grammar takes it (an unrolled loop)
-_VALUE = rf'="[^"<&{_UNSAFE}]*"'
-# Row and cell attributes in the schema's order, each at most once: a duplicate never matches, a reordered set
-# goes to the general parser. The row's r is only checked (cells carry their own address).
-_ROW_ATTRS = "".join(f"(?: {name}{_VALUE})?" for name in (
-    "spans", "s", "customFormat", "ht", "hidden", "customHeight", "outlineLevel", "collapsed", "thickTop", "thickBot",
-    "ph", "x14ac:dyDescent"))
-_ROW = rf'<row(?: r="[1-9][0-9]{{0,5}}")?{_ROW_ATTRS}'  # rows past 999,999: the general parser checks them
-_F_ATTRS = (r'(?: t="(normal|array|shared|dataTable)")?(?: aca="(?:0|1|false|true)")?(?: ref="[A-Z0-9:$]{1,30}")?'
-            r'(?: ca="(?:0|1|false|true)")?(?: si="([0-9]{1,9})")?')
-# A cell's address, only inside Excel's grid (A1 to XFD1048576): the general parser refuses any other
-_GRID_COLUMN = "[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D]"
-_GRID_ROW = "[1-9][0-9]{0,5}|10[0-3][0-9]{4}|104[0-7][0-9]{3}|1048[0-4][0-9]{2}|10485[0-6][0-9]|104857[0-6]"
-_CELL_BODY = r'>(?:<f{attrs}(?:/>|>({text})</f>))?(?:<v>({value})</v>|<v/>)?</c>'
-# BODY's cell: a number cell's value only in xsd:double's decimal form (or empty, as xlsxwriter writes a formula's),
-# so the fast path's float() never sees '1_000', ' 1 ' or 'NaN' (such a part goes to the general parser, whose
-# cell_value says what it is); other types any text
-# (the typed cells first: a number cell fails that branch at its first character)
-_CELL = (rf'<c r="(?:{_GRID_COLUMN})(?:{_GRID_ROW})"(?: s="[0-9]{{1,9}}")?'
-         rf'(?: t="(?:b|d|e|inlineStr|s|str)"(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT, value=_TEXT)})'
-         rf'|(?: t="n")?(?:/>|{_CELL_BODY.format(attrs=_F_ATTRS, text=_TEXT, value=f"(?:{DOUBLE})?")}))')
-
-
-def _uncaptured(pattern: str) -> str:
-    """The pattern with its groups made non-capturing: a capture inside a repeat costs the matcher dearly."""
-    return re.sub(r"(?<!\\)\((?!\?)", "(?:", pattern)
-
-
-def _possessive(pattern: str) -> str:
-    """The pattern with its repeats made possessive (Python 3.11 and later), which saves the matcher its
-    bookkeeping for taking back what a repeat took: a third of its time here. The grammar never needs to take
-    anything back (each construct starts unlike anything that may follow it), and a possessive pattern matches
-    only what the plain one matches, so at worst a part would go to the general parser."""
-    if sys.version_info < (3, 11):
-        return pattern
-    return re.sub(r"(?<!\\)([)\]])([*?+]|\{[0-9]+(?:,[0-9]*)?\})(?![*?+])", r"\1\2+", pattern)  # groups and classes
-
-
-# The whole cell data, every character accounted for (the text too: no character or entity the XML parser refuses)
-BODY = re.compile(_possessive(_uncaptured(rf"(?:{_ROW}(?:/>|>(?:{_CELL})*</row>))*")))
-# on a body BODY accounts for: exactly the cells that hold something (what BODY checked is only taken apart here)
-CELLS = re.compile(_possessive(r'<c r="([^"]*)"(?: s="[^"]*")?(?: t="([^"]*)")?' + _CELL_BODY.format(
-    attrs=r'(?: t="([^"]*)")?(?: aca="[^"]*")?(?: ref="[^"]*")?(?: ca="[^"]*")?(?: si="([^"]*)")?', text="[^<]*",
-    value="[^<]*")))
+# The grammar, from patterns.py (each written out there as it runs)
+BODY = patterns.compiled(patterns.BODY)
+CELLS = patterns.compiled(patterns.CELLS)
+SHARED_STRINGS = patterns.compiled(patterns.SHARED_STRINGS)
+STRING_ITEMS = patterns.compiled(patterns.STRING_ITEMS, re.DOTALL)
+PLAIN_ITEMS = patterns.compiled(patterns.PLAIN_ITEMS)
+TEXTS = patterns.compiled(patterns.TEXTS)
+DECLARATION = patterns.compiled(patterns.DECLARATION)
+HEADER_FOOTER = patterns.compiled(patterns.HEADER_FOOTER)
+REFERENCE = patterns.compiled(patterns.REFERENCE)
+BAD_CHAR = patterns.compiled(f"[{patterns.UNSAFE}]")
+BAD_ENTITY = patterns.compiled(f"&(?!{patterns.REFERENCE[1:]})")
 # What BODY leaves to be checked apart, each searched alone (a literal is found several times faster by the regular
 # expression engine than by bytes.find, and an alternation of the two ten times slower)
 CDATA_END, BY_NUMBER, RICH, AMPERSAND = re.compile(rb"]]>"), re.compile(rb"&#"), re.compile(rb"<r>"), re.compile(rb"&")
-BAD_CHAR = re.compile(f"[{_UNSAFE}]")
-BAD_ENTITY = re.compile(f"&(?!{_REFERENCE[1:]})")
-REFERENCE = re.compile(_REFERENCE)
-DECLARATION = re.compile(rb'(?:\xef\xbb\xbf)?(?:<\?xml version="1\.0"(?: encoding="(?:UTF|utf)-8")?'
-                         rb'(?: standalone="(?:yes|no)")?\?>)?[ \t\r\n]*<')  # XML's own white space only
-HEADER_FOOTER = re.compile(rb'(<headerFooter(?: [A-Za-z]+="[^"<&]*")*>)((?:<(oddHeader|oddFooter|evenHeader|evenFooter|'
-                           rb'firstHeader|firstFooter)>[^<]*</\3>)*)</headerFooter>')
-
-
-_T = rf'<t(?: xml:space="preserve")?>{_TEXT}</t>|<t/>'  # the text as in cells: nothing XML refuses or rewrites
-# A run of rich text (a cell with mixed fonts, as LibreOffice and Excel save it): its font, then its text. The font's
-# elements are empty, with at most two attributes of different names (a repeated one goes to the XML parser).
-_FONT_ELEMENT = rf'<[a-zA-Z]{{1,16}}(?: ([a-zA-Z]{{1,16}})="[^"<&{_UNSAFE}]*"(?: (?!\1=)[a-zA-Z]{{1,16}}="[^"<&{_UNSAFE}]*")?)?/>'
-_RUN = rf'<r>(?:<rPr>(?:{_FONT_ELEMENT})*</rPr>)?(?:{_T})</r>'
-SHARED_STRINGS = re.compile(_possessive(r'<sst xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"(?: count="[0-9]{1,9}")?'
-                            rf'(?: uniqueCount="[0-9]{{1,9}}")?>(?:<si>(?:{_T}|(?:{_RUN})+)</si>)*</sst>[ \t\r\n]*'))
-STRING_ITEMS = re.compile(r"<si>(.*?)</si>", re.DOTALL)  # on a part SHARED_STRINGS accounts for: each item
-PLAIN_ITEMS = re.compile(_possessive(r'<si>(?:<t(?: xml:space="preserve")?>([^<]*)</t>|<t/>)</si>'))  # ... when none has runs
-TEXTS = re.compile(r'<t(?: xml:space="preserve")?>([^<]*)</t>')  # within an item: its text, or its runs' texts
 
 
 # One cell that holds a value or a formula, as written (texts still XML-escaped, '' where absent):
@@ -198,12 +144,12 @@ def _sheet_frame(data: bytes, start: int, end: int) -> tuple[bool, bool] | None:
         if match is None:
             return None
         try:
-            text = match.group(2).decode("utf-8")
+            text = match.group("parts").decode("utf-8")
         except UnicodeDecodeError:
             return None
         if not _plain_text(text):
             return None
-        cut, tag, resume = match.start(), match.group(1) + b"</headerFooter>", match.end()
+        cut, tag, resume = match.start(), match.group("tag") + b"</headerFooter>", match.end()
     head = data[:start]  # a few hundred bytes: the key; the long tail is compared in place, never copied or hashed
     known = _frames.get(head, [])
     for before, known_tag, rest, frame in known:
