@@ -190,3 +190,55 @@ def test_a_layout_is_generated_once_it_is_hot():
     assert calculator.program is None  # a layout few units share stays with the closures
     generated = calculator.compute(inputs)
     assert calculator.program is not None and generated == first[0] and calculator.generate() is calculator.program
+
+
+def test_the_generated_source_is_kept_and_is_what_runs():
+    """A maintainer reads `Calculator.source`: the text that was compiled, which computes what the program does."""
+    from xlkit.form.codegen import Generated
+
+    spec = SpecRegistry.default().current
+    calculator = Calculator(build_layout(spec, make_params(spec)))
+    assert calculator.source is None and calculator.fallback is None
+    program = calculator.generate()
+    assert program is not None and calculator.fallback is None and calculator.source is not None
+    assert calculator.source.startswith("def program(get):") and "return (" in calculator.source
+    inputs = {slot.id: 2.0 for slot in calculator.layout.inputs() if spec.types[slot.type].base == "number"}
+    cells = calculator._cells(inputs)
+    namespace = dict(program.__globals__)  # the constants the text names, compiled afresh from the kept text
+    assert Generated(calculator.source, namespace).compile()(cells.get) == program(cells.get)
+
+
+def test_a_fallback_is_said_and_the_closures_compute(monkeypatch, caplog):
+    import xlkit.form.compute as compute
+
+    def refuse(_formulas):
+        raise ValueError("cannot compile lambda")
+
+    spec = SpecRegistry.default().current
+    layout = build_layout(spec, make_params(spec))
+    inputs = {slot.id: 3.0 for slot in layout.inputs() if spec.types[slot.type].base == "number"}
+    expected = Calculator(layout).compute(inputs)
+    monkeypatch.setattr(compute, "generate_program", refuse)
+    calculator = Calculator(layout)
+    with caplog.at_level("INFO", logger="xlkit.form.compute"):
+        assert calculator.generate() is None
+    assert calculator.fallback == "ValueError: cannot compile lambda" and calculator.program is None
+    assert "stay as closures: ValueError: cannot compile lambda" in caplog.text
+    calculator.uses = Calculator.HOT - 1
+    assert calculator.compute(inputs) == expected  # the closures, and generation is not tried again
+    with pytest.raises(ValueError, match="takes other arguments"):  # what the generator really refuses
+        compile_program([(("S", 0, 1), parse("IF(A1)"), "S")])
+
+
+def test_memory_error_goes_through_generation(monkeypatch):
+    """Running out of memory is the reader process's to report (as for any other file), not a quiet fallback."""
+    import xlkit.form.compute as compute
+
+    def exhausted(_formulas):
+        raise MemoryError
+
+    monkeypatch.setattr(compute, "generate_program", exhausted)
+    spec = SpecRegistry.default().current
+    calculator = Calculator(build_layout(spec, make_params(spec)))
+    with pytest.raises(MemoryError):
+        calculator.generate()

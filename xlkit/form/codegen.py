@@ -10,7 +10,7 @@ it cannot compile (nothing the specs hold) is left to the closures.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .criteria import count_ifs, sum_ifs
 from .formula import COMPARISONS, CRITERIA_USAGE, OPERATIONS, Node, concat, criteria_parts, round_number
@@ -21,9 +21,22 @@ Program = Callable[[Callable[[Cell], Value]], tuple[Value, ...]]
 PYTHON_COMPARE = {"=": "==", "<>": "!=", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 
 
-def compile_program(formulas: Sequence[tuple[Cell, Node, str]]) -> Program:
-    """One function for formulas in dependency order, each (its cell, its AST, its sheet): given the getter of
-    the input cells, it returns every formula's value, in order."""
+class Generated(NamedTuple):
+    """A layout's generated function, with its Python text kept for a maintainer to read (`Calculator.source`)."""
+
+    source: str
+    namespace: dict[str, Any]  # the constants and helpers the text names
+
+    def compile(self) -> Program:
+        namespace = dict(self.namespace)
+        exec(compile(self.source, "<xlkit formulas>", "exec"), namespace)  # our own text: no cell value is in it
+        program: Program = namespace["program"]
+        return program
+
+
+def generate_program(formulas: Sequence[tuple[Cell, Node, str]]) -> Generated:
+    """The function for formulas in dependency order, each (its cell, its AST, its sheet), as text: given the getter
+    of the input cells, it returns every formula's value, in order. ValueError for what the closures alone run."""
     writer = _Writer()
     results = []
     for cell, node, sheet in formulas:
@@ -32,11 +45,13 @@ def compile_program(formulas: Sequence[tuple[Cell, Node, str]]) -> Program:
         results.append(value)
     loads = [f"    {name} = get({writer.constant(cell)})" for cell, name in writer.loaded.items()]
     source = "\n".join(["def program(get):", *loads, *writer.lines, f"    return ({', '.join(results)}{',' if results else ''})"])
-    namespace = dict(writer.constants, arith=arith, compare=compare, to_bool=to_bool, concat=concat, XlError=XlError,
-                     round_number=round_number, count_ifs=count_ifs, sum_ifs=sum_ifs)
-    exec(compile(source, "<xlkit formulas>", "exec"), namespace)  # our own text: no cell value is in it
-    program: Program = namespace["program"]
-    return program
+    return Generated(source, dict(writer.constants, arith=arith, compare=compare, to_bool=to_bool, concat=concat,
+                                  XlError=XlError, round_number=round_number, count_ifs=count_ifs, sum_ifs=sum_ifs))
+
+
+def compile_program(formulas: Sequence[tuple[Cell, Node, str]]) -> Program:
+    """`generate_program`, compiled."""
+    return generate_program(formulas).compile()
 
 
 class _Writer:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from ..errors import SpecError
-from .codegen import Program, compile_program
+from .codegen import Program, generate_program
 from .formula import Compiled, Node, Value, compile_formula, parse, references
 from .functions import to_bool
 from .layout import Layout
 from .values import date_serial
 
 Cell = tuple[str, int, int]
+log = logging.getLogger(__name__)
 
 
 def formula_dependencies(layout: Layout) -> dict[str, list[str]]:
@@ -116,16 +117,32 @@ class Calculator:
             self.formulas.append((self.cell_of[field_id], node, slot.sheet))
         self.ids = [field_id for field_id, _cell, _function in self.order]
         self.program: Program | None = None
+        self.source: str | None = None  # the generated function's Python text, once generated
+        self.fallback: str | None = None  # why the closures stay, once generation was tried and given up
         self.uses = 0
         self.conditions = [(s.id, compile_formula(parse(s.required_if), s.sheet)) for s in layout.inputs() if s.required_if]
 
     def generate(self) -> Program | None:
-        """The generated function, made on the first call; None where the closures stay (beyond what Python
-        compiles, or two formulas in one cell, which layouts never have)."""
+        """The generated function, made on the first call. Its text stays in `source` for a maintainer to read;
+        where the closures stay instead, `fallback` says why (and the log, once): beyond what the generator
+        writes or Python compiles, two formulas in one cell (which layouts never have), or no formulas at all.
+        MemoryError goes through: the reader process reports it, as for any other file."""
         formulas, self.formulas = self.formulas, []  # kept only until generated
-        if formulas and len({cell for cell, _node, _sheet in formulas}) == len(formulas):
-            with contextlib.suppress(ValueError, SyntaxError, RecursionError, MemoryError):
-                self.program = compile_program(formulas)
+        if self.program is not None or self.fallback is not None:
+            return self.program
+        if not formulas:
+            self.fallback = "no formulas"
+        elif len({cell for cell, _node, _sheet in formulas}) != len(formulas):
+            self.fallback = "two formulas in one cell"
+        else:
+            try:
+                generated = generate_program(formulas)
+                self.source = generated.source
+                self.program = generated.compile()
+            except (ValueError, SyntaxError, RecursionError) as exc:  # MemoryError is not caught
+                self.fallback = f"{type(exc).__name__}: {exc}"
+        if self.fallback is not None and formulas:
+            log.info("formulas of a %s layout stay as closures: %s", self.layout.spec.template.id, self.fallback[:200])
         return self.program
 
     def _cells(self, values: Mapping[str, Any]) -> dict[Cell, Value]:
