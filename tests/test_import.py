@@ -5,6 +5,7 @@ answer, never a traceback or a hang."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -327,3 +328,49 @@ def test_the_demo_imports_a_form_and_builds_from_it(tmp_path: Path) -> None:
     _import_step(tmp_path / "imported", said.append)
     assert (tmp_path / "imported" / "rebuilt.xlsx").exists() and "spec import" in said[0]
     assert compare(tmp_path / "imported" / "申报表.xlsx", tmp_path / "imported" / "rebuilt.xlsx") == (1.0, [])
+
+
+def test_random_workbooks_never_crash_the_importer(tmp_path: Path) -> None:
+    """Cells, merges, fills, formulas and validations thrown anywhere: a draft and a list, or a one-line error."""
+    import random
+
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from xlkit.errors import XlkitError
+
+    rng = random.Random(28)
+    values: list[Any] = ["合计", "项目", "（万元）", "一、概况", 3, 2.5, True, "=SUM(A1:A3)", "=B2*2", "=Sheet2!A1", "=#REF!+1",
+                         "='[2]x'!A1", "=A1", None, "", "=IF(A1>0,\"是\",\"否\")", "=XLOOKUP(1,A:A,B:B)"]
+    started = time.monotonic()
+    for n in range(40):
+        wb = openpyxl.Workbook()
+        for s in range(rng.randint(1, 3)):
+            ws = wb.active if s == 0 else wb.create_sheet(f"Sheet{s + 1}")
+            for _ in range(rng.randint(0, 40)):
+                cell = ws.cell(rng.randint(1, 15), rng.randint(1, 8))
+                cell.value = rng.choice(values)
+                if rng.random() < 0.3:
+                    cell.fill = YELLOW
+                if rng.random() < 0.2:
+                    cell.font = Font(bold=True, size=rng.choice((11, 12, 16)))
+            for _ in range(rng.randint(0, 4)):
+                r, c = rng.randint(1, 14), rng.randint(1, 7)
+                with contextlib.suppress(ValueError):
+                    ws.merge_cells(start_row=r, start_column=c, end_row=r + rng.randint(0, 2), end_column=c + rng.randint(0, 3))
+            if rng.random() < 0.5:
+                dv = DataValidation(type=rng.choice(["whole", "decimal", "list", "textLength", "custom"]), formula1=rng.choice(
+                    ["0", '"a,b"', "A1>0", "Sheet2!$A$1:$A$3"]), operator=rng.choice([None, "greaterThanOrEqual", "between"]))
+                dv.add(f"B{rng.randint(1, 10)}:C{rng.randint(10, 20)}")
+                ws.add_data_validation(dv)
+        path = tmp_path / f"r{n}.xlsx"
+        wb.save(path)
+        try:
+            result = import_form(path)
+        except XlkitError as exc:
+            assert "\n" not in str(exc)
+            continue
+        assert isinstance(yaml.safe_load(result.text), dict)  # always YAML, whatever the workbook held
+        if n % 10 == 0:  # and `spec check` says what is wrong with it, in lines, never a traceback
+            (tmp_path / "x.yaml").write_text(result.text, encoding="utf-8")
+            assert all("Traceback" not in p for p in spec_problems(str(tmp_path / "x.yaml")))
+    assert time.monotonic() - started < 120

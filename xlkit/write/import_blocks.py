@@ -135,8 +135,9 @@ def segment(grid: Grid, explicit: bool, problems: list[str]) -> list[tuple[Block
             r += 1
             continue
         if _has_fields(grid, r, explicit) and caption is None:
-            block, r = _fields_or_list(grid, r, explicit, problems)
+            block, end = _fields_or_list(grid, r, explicit, problems)
             out.append((block, broken))
+            r = max(end, r + 1)  # every pass moves on: no workbook can hold the reader in place
             continue
         table, end = _table(grid, r, caption, explicit, problems)
         caption = None
@@ -225,8 +226,8 @@ def _fields_or_list(grid: Grid, row: int, explicit: bool, problems: list[str]) -
         return ListRows(first.text, items, row), first.last_row + 1
     rows: list[list[Item]] = []
     r = row
-    while r < grid.rows and not grid.is_empty_row(r) and _has_fields(grid, r, explicit) and not _list_start(grid, r) \
-            and (r == row or r not in grid.breaks):
+    while r == row or (r < grid.rows and not grid.is_empty_row(r) and _has_fields(grid, r, explicit) and not _list_start(grid, r)
+                       and r not in grid.breaks):
         rows.append(_field_row(grid, r, explicit, problems))
         r += 1
     return FieldsBlock(rows, row), r

@@ -156,6 +156,7 @@ def rules_lines(imp: Importer, sheet: SheetBlocks, block: RulesRows, rules: list
     pass_text, fail_text = "通过", "不通过"
     severity_text = {"error": "错误", "warning": "警告"}
     pending_blanks: list[str] = []
+    at = 0
     names = imp.names.__class__()
     for n, cells in enumerate(block.rows, start=1):
         name = (cells[1].text if len(cells) > 1 and cells[1] else "") or f"校验{n}"
@@ -182,6 +183,9 @@ def rules_lines(imp: Importer, sheet: SheetBlocks, block: RulesRows, rules: list
                 if other in name:
                     template = name.replace(other, "{sheet}", 1)
                     break
+            if not pending_blanks:  # one rule, placed where its first row was
+                at = len(rules)
+                rules.append("")
             pending_blanks.append(template)
             continue
         entry: dict[str, Any] = {"id": names.name(imp.slug(name), f"rule{n}"), "name": name.replace("\n", "")}
@@ -197,7 +201,7 @@ def rules_lines(imp: Importer, sheet: SheetBlocks, block: RulesRows, rules: list
         entry["right"] = imp.formula(grid, right)
         rules.append(f"  - {flow(entry)}")
     if pending_blanks:
-        rules.append("  - " + flow({"id": names.name("required", "required"), "name": pending_blanks[0], "required_blanks": True,
+        rules[at] = ("  - " + flow({"id": names.name("required", "required"), "name": pending_blanks[0], "required_blanks": True,
                                     "for_sheets": True}))
     spec: dict[str, Any] = {"header": [h.replace("\n", "") for h in header], "pass_text": pass_text, "fail_text": fail_text,
                             "severity_text": severity_text}
