@@ -10,7 +10,7 @@ import xlkit
 PACKAGE = Path(xlkit.__file__).parent
 # Lowest first. A module may import its own layer and the layers below it, never one above.
 LAYERS = {
-    "xlkit.version": 0, "xlkit.errors": 0, "xlkit.kinds": 0, "xlkit.files": 0,
+    "xlkit.version": 0, "xlkit.errors": 0, "xlkit.kinds": 0, "xlkit.files": 0, "xlkit.caches": 0,
     "xlkit.form": 1,
     "xlkit.intake": 2,
     "xlkit.write": 3,

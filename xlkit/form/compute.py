@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date
-from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
+from ..caches import memo
 from ..errors import SpecError
 from .codegen import Program, generate_program
 from .formula import Compiled, Node, Value, compile_formula, parse, references
@@ -65,8 +66,8 @@ def formula_order(layout: Layout) -> list[str]:
     return order
 
 
-@lru_cache(maxsize=256)
-def _upstream(layout: Layout) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+@memo(256)
+def _upstream(layout: Layout) -> tuple[Mapping[str, frozenset[str]], Mapping[str, frozenset[str]]]:
     """For each formula field: the input fields and the formula fields it depends on, directly or not."""
     deps = formula_dependencies(layout)
     inputs: dict[str, frozenset[str]] = {}
@@ -81,15 +82,15 @@ def _upstream(layout: Layout) -> tuple[dict[str, frozenset[str]], dict[str, froz
             else:
                 found_inputs.add(dep)
         inputs[field_id], sources[field_id] = frozenset(found_inputs), frozenset(found_sources)
-    return inputs, sources
+    return MappingProxyType(inputs), MappingProxyType(sources)  # shared by every caller: read-only
 
 
-def formula_inputs(layout: Layout) -> dict[str, frozenset[str]]:
+def formula_inputs(layout: Layout) -> Mapping[str, frozenset[str]]:
     """The input fields each formula field depends on, directly or through other formulas."""
     return _upstream(layout)[0]
 
 
-def formula_sources(layout: Layout) -> dict[str, frozenset[str]]:
+def formula_sources(layout: Layout) -> Mapping[str, frozenset[str]]:
     """The formula fields each formula field depends on, directly or through others (its upstream formulas)."""
     return _upstream(layout)[1]
 
@@ -179,7 +180,7 @@ class Calculator:
         return results
 
 
-@lru_cache(maxsize=256)
+@memo(256)
 def calculator(layout: Layout) -> Calculator:
     """One per layout (layouts are shared by every unit of one shape, and hash by identity)."""
     return Calculator(layout)

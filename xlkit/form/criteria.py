@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from itertools import pairwise
+from typing import TypeGuard
 
+from ..caches import memo
 from .a1 import Ref
 from .functions import NUM_ERR, VALUE_ERR, Value, XlError, to_number
 
@@ -27,11 +28,11 @@ def _is_number(value: Value) -> bool:
     return type(value) is float or (isinstance(value, int) and not isinstance(value, bool))
 
 
-def _is_text(value: Value) -> bool:
+def _is_text(value: Value) -> TypeGuard[str]:
     return isinstance(value, str) and not isinstance(value, XlError)
 
 
-@lru_cache(maxsize=4096)
+@memo(4096)
 def reading(text: str) -> float | bool | XlError | str:
     """What text stands for in a criterion, and in a cell an "=" criterion looks at: a number (as arithmetic reads
     text: "1,000", " 5", "50%"), TRUE or FALSE, an error literal, else the text itself."""
@@ -70,7 +71,7 @@ def _pattern(text: str) -> Match:
     """Text equal to text, without regard to case; * and ? are wildcards, ~ takes the next character as it is."""
     if not any(c in text for c in "*?~"):
         lowered = text.lower()
-        return lambda value: _is_text(value) and value.lower() == lowered  # type: ignore[union-attr]
+        return lambda value: _is_text(value) and value.lower() == lowered
     parts, i = [], 0
     while i < len(text):
         c = text[i]
@@ -81,10 +82,10 @@ def _pattern(text: str) -> Match:
         parts.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
         i += 1
     regex = re.compile("".join(parts), re.DOTALL)
-    return lambda value: _is_text(value) and regex.fullmatch(value.lower()) is not None  # type: ignore[union-attr]
+    return lambda value: _is_text(value) and regex.fullmatch(value.lower()) is not None
 
 
-@lru_cache(maxsize=4096, typed=True)
+@memo(4096, typed=True)
 def criterion(given: Value) -> Match | XlError:
     """The matcher a criterion stands for; an error criterion is the answer of the function."""
     if isinstance(given, XlError):
@@ -109,7 +110,7 @@ def criterion(given: Value) -> Match | XlError:
             equal = _pattern(operand)
             return (lambda value: not equal(value)) if op == "<>" else equal
         order, lowered = ORDER[op], operand.lower()
-        return lambda value: _is_text(value) and order(value.lower(), lowered)  # type: ignore[union-attr]
+        return lambda value: _is_text(value) and order(value.lower(), lowered)
     assert not isinstance(target, str) or isinstance(target, XlError)
     if op in ("", "="):
         return _equal(target)

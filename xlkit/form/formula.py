@@ -12,9 +12,10 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
+from ..caches import memo
 from ..errors import FormulaSyntaxError
 from .a1 import MAX_COLS, MAX_ROWS, AddressError, Ref, parse_ref
 from .criteria import CRITERIA_USAGE, count_ifs, criteria_roles, list_hint, shape, sum_ifs
@@ -190,7 +191,7 @@ def rewrite_tokens(text: str, rewrite: dict[str, Callable[[str], str]]) -> str:
     return "".join(rewrite[kind](token) if kind in rewrite else token for kind, token in tokenize(text))
 
 
-@lru_cache(maxsize=16384)  # the same formula text recurs in every layout of a spec; a Node is immutable
+@memo(16384)  # the same formula text recurs in every layout of a spec; a Node is immutable
 def parse(text: str) -> Node:
     return Parser(text).parse()
 

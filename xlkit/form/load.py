@@ -8,13 +8,14 @@ path, never a bare Python error.
 from __future__ import annotations
 
 from fnmatch import fnmatch
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from ..caches import clear as forget_all
+from ..caches import memo
 from ..errors import SpecError, XlkitError
 from .compute import formula_order
 from .layout import Layout
@@ -58,12 +59,12 @@ def load_spec(source: str | Path | None = None) -> Spec:
         raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
     spec = _load_text(str(path), text)
     if any(load_spec(_composed_path(path, entry.spec)).fingerprint() != entry.fingerprint for entry in spec.compose):
-        _load_text.cache_clear()  # a form it composes has changed since: everything afresh
+        forget_all()  # a form it composes has changed since: everything afresh (its layouts too)
         spec = _load_text(str(path), text)
     return spec
 
 
-@lru_cache(maxsize=32)  # a form composed by others (the project form) is loaded and checked once per run, not per user
+@memo(32)  # a form composed by others (the project form) is loaded and checked once per run, not per user
 def _load_text(source: str, text: str) -> Spec:
     path = Path(source)
     problems = model_problems(source, text)

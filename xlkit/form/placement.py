@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..caches import BoundedDict
 from ..errors import SpecError
 from ..kinds import FieldKind
 from .compose import place_copies
@@ -314,15 +315,12 @@ class _Placer(RulePlacement):
     # ------------------------------------------------------------ checks
 
 
-_LAYOUTS: dict[tuple[int, str], Layout] = {}  # a Layout holds its spec, so the id stays valid
+_LAYOUTS: BoundedDict[tuple[int, str], Layout] = BoundedDict("xlkit.form.placement._LAYOUTS", 256)  # a Layout holds its spec: the id stays valid
 
 
 def build_layout(spec: Spec, params: BuildParams | None = None) -> Layout:
     """Layouts are cached: every unit with the same parameters shares one."""
     params = params or make_params(spec)
     key = (id(spec), params.to_json())
-    if key not in _LAYOUTS:
-        if len(_LAYOUTS) > 256:
-            _LAYOUTS.clear()
-        _LAYOUTS[key] = _Placer(spec, params).place()
-    return _LAYOUTS[key]
+    found = _LAYOUTS.get(key)
+    return found if found is not None else _LAYOUTS.put(key, _Placer(spec, params).place())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
+from ..caches import memo
 from ..errors import SpecError
 from .forms import FORMS_ENV, forms_folders
 from .load import builtin_spec_path, load_spec
@@ -65,7 +65,7 @@ def registry_for(spec_paths: tuple[str, ...] = ()) -> SpecRegistry:
     return _registry(spec_paths, tuple(forms_folders()))
 
 
-@lru_cache(maxsize=16)
+@memo(16)
 def _registry(spec_paths: tuple[str, ...], forms: tuple[str, ...]) -> SpecRegistry:
     return SpecRegistry.default(list(spec_paths), list(forms))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -141,7 +141,7 @@ class _Checker:
         self.layout = layout
         self.spec = layout.spec
         self.identity = identity
-        self.location: dict[str, Cell] = {}
+        self.location: Mapping[str, Cell] = {}
         self.missing_sheets: set[str] = set()
         self.located = Located()
         self.lookups: dict[str, Callable[[tuple[int, int]], RawCell | None]] = {}  # per sheet: its cells' get

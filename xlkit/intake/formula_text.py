@@ -3,8 +3,10 @@ the fields it refers to when rows or columns were inserted."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Mapping
+from types import MappingProxyType
 
+from ..caches import memo
 from ..errors import FormulaSyntaxError
 from ..form.a1 import AddressError, cell_name, parse_ref, quote_sheet
 from ..form.formula import rewrite_tokens
@@ -28,13 +30,13 @@ def canonical(text: str, own_sheet: str) -> str:
         return "\x00" + text
 
 
-@lru_cache(maxsize=256)
-def canonical_formulas(layout: Layout) -> dict[str, str]:
-    """The template's formulas in canonical form, once per layout."""
-    return {s.id: canonical(s.formula or "", s.sheet) for s in layout.formulas()}
+@memo(256)
+def canonical_formulas(layout: Layout) -> Mapping[str, str]:
+    """The template's formulas in canonical form, once per layout (shared: read-only)."""
+    return MappingProxyType({s.id: canonical(s.formula or "", s.sheet) for s in layout.formulas()})
 
 
-def relocate(text: str, own_sheet: str, cell_field: dict[Cell, str], location: dict[str, Cell]) -> str:
+def relocate(text: str, own_sheet: str, cell_field: Mapping[Cell, str], location: Mapping[str, Cell]) -> str:
     """The spec's formula with each referenced field at its place in this file."""
 
     def ref(token: str) -> str:

@@ -3,11 +3,13 @@ generated workbook, used by check, fill and fields alike."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from ..caches import memo
 from ..errors import FileProblem, WorkbookError, XlkitError
 from ..form.a1 import parse_ref
 from ..form.functions import to_text
@@ -75,15 +77,16 @@ def version_problem(registry: SpecRegistry, identity: Identity) -> str:
     return "，请使用最新下发的模板填报；若此版本是本局以前下发的，请财政部门把该版本的格式说明（spec）保存为存档版本后再检查。"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Located:
-    """Where each field of a layout is in one file, found through the file's own defined names."""
+    """Where each field of a layout is in one file, found through the file's own defined names. Shared by every
+    file with the same workbook part, so it cannot be changed."""
 
-    cells: dict[str, Cell] = field(default_factory=dict)
-    missing_sheets: list[str] = field(default_factory=list)  # form sheets the file does not have
-    unnamed: list[str] = field(default_factory=list)  # fields whose name is gone: read at the template's cell
-    moved: list[str] = field(default_factory=list)  # fields the name puts elsewhere than the template did
-    renamed: dict[str, str] = field(default_factory=dict)  # form sheet -> its name in this file
+    cells: Mapping[str, Cell] = field(default_factory=lambda: MappingProxyType({}))
+    missing_sheets: tuple[str, ...] = ()  # form sheets the file does not have
+    unnamed: tuple[str, ...] = ()  # fields whose name is gone: read at the template's cell
+    moved: tuple[str, ...] = ()  # fields the name puts elsewhere than the template did
+    renamed: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # form sheet -> its name in this file
     displaced: bool = False  # some field is not at the template's address (moved, or on a renamed sheet)
 
     def sheet_name(self, form_sheet: str) -> str:
@@ -98,7 +101,11 @@ def locate(reader: XlsxReader, layout: Layout) -> Located:
 
 
 def _locate(layout: Layout, workbook: WorkbookPart) -> Located:
-    located = Located()
+    cells: dict[str, Cell] = {}
+    missing_sheets: list[str] = []
+    unnamed: list[str] = []
+    moved: list[str] = []
+    renamed: dict[str, str] = {}
     sheets, names = workbook.sheets, workbook.names
     form_sheets = {s.name for s in layout.sheets}
     for sheet in layout.sheets:
@@ -107,29 +114,29 @@ def _locate(layout: Layout, workbook: WorkbookPart) -> Located:
         # a sheet renamed by the unit: the defined names of its fields followed it to one sheet the form does not have
         targets = {cell[0] for slot in sheet.slots if (text := names.get(slot.id)) and (cell := parse_name(text))}
         target = next(iter(targets)) if len(targets) == 1 else None
-        if target is not None and target in sheets and target not in form_sheets and target not in located.renamed.values():
-            located.renamed[sheet.name] = target
+        if target is not None and target in sheets and target not in form_sheets and target not in renamed.values():
+            renamed[sheet.name] = target
         else:
-            located.missing_sheets.append(sheet.name)
-    missing = set(located.missing_sheets)
+            missing_sheets.append(sheet.name)
+    missing = set(missing_sheets)
     for slot in layout.fields.values():
         if slot.sheet in missing:
             continue
-        spec_cell = (located.sheet_name(slot.sheet), slot.row, slot.col)
+        spec_cell = (renamed.get(slot.sheet, slot.sheet), slot.row, slot.col)
         text = names.get(slot.id)
         cell = parse_name(text) if text else None
         if cell is None or cell[0] not in sheets:
-            located.cells[slot.id] = spec_cell
-            located.unnamed.append(slot.id)
+            cells[slot.id] = spec_cell
+            unnamed.append(slot.id)
             continue
-        located.cells[slot.id] = cell
+        cells[slot.id] = cell
         if cell != spec_cell:
-            located.moved.append(slot.id)
-    located.displaced = bool(located.moved or located.renamed)
-    return located
+            moved.append(slot.id)
+    return Located(MappingProxyType(cells), tuple(missing_sheets), tuple(unnamed), tuple(moved), MappingProxyType(renamed),
+                   bool(moved or renamed))
 
 
-_remembered_locate = lru_cache(maxsize=256)(_locate)  # parts that are remembered themselves (a bounded number)
+_remembered_locate = memo(256)(_locate)  # parts that are remembered themselves (a bounded number)
 
 
 def parse_name(text: str) -> Cell | None:
@@ -150,7 +157,7 @@ def _parse_name(text: str) -> Cell | None:
     return (ref.sheet, ref.row, ref.col)
 
 
-_remembered_name = lru_cache(maxsize=65536)(_parse_name)  # every unit's file of one layout has the same names
+_remembered_name = memo(65536)(_parse_name)  # every unit's file of one layout has the same names
 
 
 @dataclass

@@ -15,6 +15,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fnmatch import fnmatch
 from typing import Any
 
+from ..caches import BoundedDict
 from ..form.a1 import cell_name
 from ..form.layout import Layout
 from ..form.params import BuildParams
@@ -135,14 +136,14 @@ class Reader:
         return sorted(out, reverse=True)
 
 
-_READERS: dict[int, tuple[Narrative, Reader]] = {}
+_READERS: BoundedDict[int, tuple[Narrative, Reader]] = BoundedDict("xlkit.intake.narrative._READERS", 256)
 
 
 def reader_of(narrative: Narrative) -> Reader:
     """One compiled reader per loaded spec (the narrative object is kept, so its id stays its own)."""
     kept = _READERS.get(id(narrative))
     if kept is None or kept[0] is not narrative:
-        kept = _READERS[id(narrative)] = (narrative, Reader(narrative))
+        kept = _READERS.put(id(narrative), (narrative, Reader(narrative)))
     return kept[1]
 
 

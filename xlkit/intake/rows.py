@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..caches import BoundedDict
 from ..form.functions import Value
 
 ABSENT, NUMBER, OTHER = 0, 1, 2  # a field's kind in a row
@@ -83,22 +84,20 @@ class KeySet(NamedTuple):
     text: str | None  # the ids joined by newlines (None if an id holds one: then the tuple travels)
 
 
-_BY_KEYS: dict[tuple[str, ...], KeySet] = {}
-_BY_TEXT: dict[str, KeySet] = {}
+# layouts are few; a flood of distinct ones only costs the sharing
+_BY_KEYS: BoundedDict[tuple[str, ...], KeySet] = BoundedDict("xlkit.intake.rows._BY_KEYS", 4096)
+_BY_TEXT: BoundedDict[str, KeySet] = BoundedDict("xlkit.intake.rows._BY_TEXT", 4096)
 
 
 def _shared(keys: tuple[str, ...]) -> KeySet:
     """One copy of a layout's field ids and their index, whichever report (or unpickled message) brings them."""
     found = _BY_KEYS.get(keys)
     if found is None:
-        if len(_BY_KEYS) > 4096:  # layouts are few; a flood of distinct ones only costs the sharing
-            _BY_KEYS.clear()
-            _BY_TEXT.clear()
         text = "\n".join(keys)
-        found = _BY_KEYS[keys] = KeySet(keys, {key: i for i, key in enumerate(keys)},
-                                         text if keys and text.count("\n") == len(keys) - 1 else None)
+        found = _BY_KEYS.put(keys, KeySet(keys, {key: i for i, key in enumerate(keys)},
+                                          text if keys and text.count("\n") == len(keys) - 1 else None))
         if found.text is not None:
-            _BY_TEXT[found.text] = found
+            _BY_TEXT.put(found.text, found)
     return found
 
 

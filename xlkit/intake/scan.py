@@ -15,10 +15,10 @@ general parser. A hostile or unusual part is therefore read exactly as before, a
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 from xml.etree.ElementTree import XMLPullParser
 
+from ..caches import BoundedDict, memo
 from ..errors import FileProblem
 from . import patterns
 from .package import parse_xml
@@ -184,7 +184,7 @@ def _frame(frame: bytes) -> tuple[bool, bool] | None:
 # frame says). Only frames of a size forms have are remembered, so that hostile parts cannot fill a reader's memory
 # (at most 256 frames of 256 KB).
 MAX_REMEMBERED, MAX_FRAMES = 256 * 1024, 256
-_frames: dict[bytes, list[tuple[bytes, bytes, bytes, tuple[bool, bool] | None]]] = {}
+_frames: BoundedDict[bytes, list[tuple[bytes, bytes, bytes, tuple[bool, bool] | None]]] = BoundedDict("xlkit.intake.scan._frames", MAX_FRAMES)
 
 
 def _root_prefixes(frame: bytes) -> set[str]:
@@ -199,4 +199,4 @@ def _root_prefixes(frame: bytes) -> set[str]:
     return prefixes
 
 
-_remembered_unescape = lru_cache(maxsize=16384)(unescape)
+_remembered_unescape = memo(16384)(unescape)

@@ -10,12 +10,12 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 from xml.etree.ElementTree import Element
 
+from ..caches import BoundedDict, memo
 from ..errors import FileProblem, FormulaSyntaxError
 from ..form.a1 import CELL, MAX_COLS, MAX_ROWS, AddressError, cell_name, col_index, col_letters
 from ..form.formula import rewrite_tokens
@@ -263,13 +263,13 @@ def _workbook(data: bytes, rels_data: bytes | None, shared: bool = True) -> Work
 # Every unit's file of one form has the same workbook part: parsed once. Only parts of a size forms have are
 # remembered, so that hostile files cannot fill a reader's memory (at most 64 of 1 MB).
 MAX_REMEMBERED_PART = 1024 * 1024
-_remembered_workbook = lru_cache(maxsize=64)(_workbook)
+_remembered_workbook = memo(64)(_workbook)
 
 
 V_TAG, F_TAG, IS_TAG = f"{NS}v", f"{NS}f", f"{NS}is"
 
 
-@lru_cache(maxsize=65536)  # the same few hundred addresses in every file
+@memo(65536)  # the same few hundred addresses in every file
 def _position(ref: str) -> tuple[int, int] | None:
     m = CELL.fullmatch(ref)
     if not m:
@@ -278,7 +278,8 @@ def _position(ref: str) -> tuple[int, int] | None:
     return (row, col) if 0 <= row < MAX_ROWS and 0 <= col < MAX_COLS else None
 
 
-_ADDRESSES: dict[Position, str] = {}  # the positions a form reads, the same in every file (a plain dict: read per field)
+# the positions a form reads, the same in every file (a table: read per field, where a call would cost)
+_ADDRESSES: BoundedDict[Position, str] = BoundedDict("xlkit.intake.xlsx._ADDRESSES", 65536)
 
 
 def _address(position: Position) -> str:
@@ -286,10 +287,7 @@ def _address(position: Position) -> str:
         address = cell_name(*position)
     except AddressError:
         return ""  # outside the grid: no cell has it
-    if len(_ADDRESSES) >= 65536:
-        _ADDRESSES.clear()
-    _ADDRESSES[position] = address
-    return address
+    return _ADDRESSES.put(position, address)
 
 
 def _text_of(element: Element) -> str:

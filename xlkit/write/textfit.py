@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from functools import lru_cache
+
+from ..caches import memo
 
 LINE_HEIGHT = 16.0  # points per line of 11 pt text, LibreOffice's 15.5 with a margin
 ROW_PADDING = 6.0  # points above and below the text of a wrapped cell
@@ -89,7 +90,7 @@ def lines_needed(text: str, width: float, size: float = 11) -> int:
     return _lines_wrapped(text, width, size)
 
 
-@lru_cache(maxsize=8192)  # the same names and labels are measured on every sheet that shows them
+@memo(8192)  # the same names and labels are measured on every sheet that shows them
 def _lines_wrapped(text: str, width: float, size: float = 11) -> int:
     return len(wrap(text, width, size))
 
