@@ -103,7 +103,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
     with Ledger(campaign) as ledger:
         count = len(ledger.receipts())
-        cached = ledger.db.execute("SELECT COUNT(*), SUM(LENGTH(report)) FROM checks").fetchone()
+        cached = ledger.cache_size()
     print(f"{f'{batches} more batches of {len(files)} new files':<58} {seconds:8.2f} s   ({count} receipts, {cached[0]} cached checks)")
     ledger_bytes = sum(p.stat().st_size for p in campaign.glob(LEDGER + "*"))
     print(f"{'ledger size (sqlite + wal)':<58} {ledger_bytes / 1e6:8.1f} MB   archive {folder_bytes(campaign / 'archive') / 1e6:.1f} MB, "

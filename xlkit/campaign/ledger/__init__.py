@@ -14,18 +14,19 @@ from typing import Any
 from ...errors import CampaignError
 from .access import META_UPSERT, AccessOps
 from .backend import Backend
-from .records import Action, Attempts, Blob, NewReceipt, OpenRun, Owner, Receipt, Session, Unit, now, quoted
+from .people import PeopleOps
+from .records import Account, Action, Attempts, AuditEntry, Blob, Mail, NewReceipt, OpenRun, Owner, Receipt, Session, Unit, now, quoted
 from .runs import LEASE, RunOps
 from .schema import SCHEMA_VERSION
 from .sqlite import LEDGER, SQLiteBackend, damaged, ledger_problem
 
-__all__ = ["LEASE", "LEDGER", "SCHEMA_VERSION", "Action", "Attempts", "Blob", "Ledger", "NewReceipt", "OpenRun", "Owner", "Receipt",
-           "Session", "Unit", "damaged", "ledger_problem", "now", "quoted"]
+__all__ = ["LEASE", "LEDGER", "SCHEMA_VERSION", "Account", "Action", "Attempts", "AuditEntry", "Blob", "Ledger", "Mail", "NewReceipt",
+           "OpenRun", "Owner", "Receipt", "Session", "Unit", "damaged", "ledger_problem", "now", "quoted"]
 RECEIPT = "id, sha256, name, received_at, note, by, unit_code, form, errors, warnings, {unexplained}, summary"
 ACTION = "id, unit_code, kind, at, by, text, receipt, letter"
 
 
-class Ledger(RunOps, AccessOps):
+class Ledger(RunOps, AccessOps, PeopleOps):
     """One campaign's ledger, open. `readonly`: for commands that only look (status, history, verify, archive):
     nothing is written, not even a migration, so a campaign on read-only media can be read. Opened for writing, a
     ledger of an earlier schema is brought up to date first (`schema`)."""
@@ -129,6 +130,11 @@ class Ledger(RunOps, AccessOps):
         """A blob's most recent check, whatever spec made it."""
         found = self._db.value("SELECT report FROM checks WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,))
         return bytes(found) if found is not None else None
+
+    def cache_size(self) -> tuple[int, int]:
+        """(cached checks, their bytes), for the bench."""
+        count, size = self._db.row("SELECT COUNT(*), SUM(LENGTH(report)) FROM checks") or (0, 0)
+        return int(count), int(size or 0)
 
     def blobs(self) -> list[Blob]:
         return [Blob(str(sha), int(size)) for sha, size in self._db.rows("SELECT sha256, size FROM blobs ORDER BY sha256")]
