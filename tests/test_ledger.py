@@ -4,6 +4,7 @@ an earlier release opening (and upgrading) as it was."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -116,3 +117,44 @@ def test_a_ledger_of_a_later_release_is_refused(old):
             Ledger(old, readonly=readonly)
     result = CliRunner().invoke(main, ["status", str(old)])
     assert result.exit_code == 2 and "台账版本为 99" in result.output and "Error" not in result.output.replace("Error:", "")
+
+
+def _hold_slot(folder: Path, code: str, held, release) -> None:  # type: ignore[no-untyped-def]
+    """In a forked child: a server process taking a unit's upload slot, then killed (no cleanup) when told."""
+    from xlkit.web.limits import LinkGate, LinkLimits
+
+    LinkGate(folder, LinkLimits(), None).enter(code, 1)
+    held.set()
+    release.wait(60)
+    os._exit(9)
+
+
+def test_one_upload_at_a_time_holds_across_server_processes(old):
+    """The slot is a ledger row: another process's upload is refused (429 正在上传) while that process lives, and
+    its slot is taken over once it was killed mid-upload."""
+    import multiprocessing
+
+    from xlkit.web.limits import LinkGate, LinkLimits, Refused
+
+    Ledger(old).close()  # upgraded: the slots' table
+    context = multiprocessing.get_context("fork")
+    held, release = context.Event(), context.Event()
+    child = context.Process(target=_hold_slot, args=(old, "U1", held, release))
+    child.start()
+    try:
+        assert held.wait(60)
+        gate = LinkGate(old, LinkLimits(), None)
+        with pytest.raises(Refused) as refused:
+            gate.enter("U1", 1)
+        assert refused.value.code == 429 and refused.value.what == "正在上传"
+        gate.enter("U2", 1)  # another unit's link is not held up
+        gate.leave("U2")
+    finally:
+        release.set()
+        child.join(60)
+    assert child.exitcode == 9
+    gate.enter("U1", 1)  # the dead server's slot
+    with pytest.raises(Refused):
+        gate.enter("U1", 1)  # now held by this process
+    gate.leave("U1")
+    gate.enter("U1", 1)
