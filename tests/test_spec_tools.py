@@ -133,3 +133,24 @@ def test_spec_schema_command_writes_the_schema(tmp_path):
     result = CliRunner().invoke(main, ["spec", "schema", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8")) == json.loads(json.dumps(spec_schema()))
+
+
+def test_rules_without_a_rules_block_are_refused(tmp_path):
+    monitor = (Path(__file__).parent / "specs" / "monitor.yaml").read_text(encoding="utf-8")
+    cut = monitor[monitor.index("  - name: 校验"):monitor.index("rules:\n")]
+    path = tmp_path / "m.yaml"
+    path.write_text(monitor.replace(cut, ""), encoding="utf-8")
+    with pytest.raises(SpecError, match="no sheet ends with a rules block"):
+        load_spec(path)
+
+
+def test_required_blanks_needs_for_sheets(tmp_path):
+    path = edited(tmp_path, "for_sheets: true, required_blanks: true}", "required_blanks: true}")
+    with pytest.raises(SpecError, match="add for_sheets: true"):
+        load_spec(path)
+
+
+def test_a_validation_excel_cannot_take_is_a_problem_of_spec_check(tmp_path):
+    path = edited(tmp_path, "      validate: custom\n", "      validate: costum\n")
+    problems = spec_problems(path)  # one per trial build (default, largest and smallest row counts)
+    assert problems and all("types.money.validation: not a data validation Excel can take" in p and "costum" in p for p in problems)

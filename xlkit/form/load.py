@@ -132,6 +132,8 @@ def check_spec(spec: Spec, path: Path) -> None:
     """What the model alone cannot say: every placeholder, table and type resolves, no formula depends on itself,
     at the default row counts and at the largest (a formula may reach rows only larger counts create)."""
     try:
+        if spec.rules and not any(block.rules for sheet in spec.sheets for block in sheet.blocks):
+            raise SpecError("rules: the spec has rules but no sheet ends with a rules block (the 校验 table) to place them on")
         for counts in trial_counts(spec):
             layout = build_layout(spec, make_params(spec, counts=counts))
             formula_order(layout)

@@ -246,6 +246,8 @@ class Rule(Model):
         if self.required_blanks:
             if self.left or self.right:
                 raise ValueError("a required_blanks check has no left/right")
+            if not self.for_sheets:
+                raise ValueError("a required_blanks check counts per sheet: add for_sheets: true")
         elif not (self.left and self.right):
             raise ValueError("a check needs left and right (or required_blanks: true)")
         return self
@@ -292,9 +294,9 @@ class Previous(Model):
     texts: list[str] = []  # input fields (patterns, * = any part) whose last-year text starts this year's workbook
 
 
-# Types the spec language supplies when a spec does not define them: the 校验 sheet's result cells, and text (a
-# column without a type, a 说明). A spec may define either itself; a supplied one is not part of the form's
-# fingerprint.
+# Types the spec language supplies when a spec does not define them: the 校验 sheet's result cells, and text (the
+# 说明 cells of warning rules, a blank column's placeholder). A spec may define either itself; a supplied one is not
+# part of the form's fingerprint.
 IMPLICIT_TYPES: dict[str, dict[str, Any]] = {"text": {"base": "text"}, "result": {"base": "text"}}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from ..errors import SpecError
 from ..files import atomic_path
 from ..form.a1 import cell_name, quote_sheet
 from ..form.compute import calculator, formula_inputs
@@ -284,7 +286,12 @@ def _write_slot(ws: Worksheet, slot: FieldSlot, layout: Layout, results: Mapping
         return
     options = _validation(spec, slot, list_ranges)
     if options:
-        ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            refused = ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options) == -2
+        if refused:  # xlsxwriter would only warn and leave the cell without its validation
+            why = "; ".join(str(w.message) for w in said) or "refused"
+            raise SpecError(f"types.{slot.type}.validation: not a data validation Excel can take ({why})")
     if slot.required or slot.required_if:
         blank = f"LEN({slot.address})=0"
         ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
