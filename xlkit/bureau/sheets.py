@@ -7,7 +7,8 @@ from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
-from ..form.formula import Value, compile_formula, parse
+from ..form.formula import compile_formula, parse
+from ..form.functions import Value
 from ..form.placement import build_layout
 from ..write.build import FONT
 from ..write.textfit import height_for, lines_needed

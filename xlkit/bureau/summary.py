@@ -13,8 +13,7 @@ import xlsxwriter
 from ..errors import ConsolidationError
 from ..files import atomic_path
 from ..form.a1 import cell_name, col_letters, quote_sheet
-from ..form.formula import Value
-from ..form.functions import XlError
+from ..form.functions import Value, XlError
 from ..form.identity import META_SHEET, UNITS_SHEET, Identity
 from ..intake.node import FIXED as NODE_COLUMNS
 from .clock import DEFAULT_ZONE, bureau_zone

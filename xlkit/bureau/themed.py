@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ConsolidationError
 from ..form.a1 import cell_name
-from ..form.formula import Value
+from ..form.functions import Value
 from ..form.spec import SummaryColumn, SummarySheet
 from ..write.textfit import char_units, width_for
 from .consolidate import Consolidation, FileStatus, column_values, departments

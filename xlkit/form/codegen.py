@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from .criteria import count_ifs, sum_ifs
-from .formula import COMPARISONS, CRITERIA_USAGE, OPERATIONS, Node, concat, criteria_parts, round_number
+from .criteria import CRITERIA_USAGE, count_ifs, sum_ifs
+from .formula import COMPARISONS, OPERATIONS, Node, concat, criteria_parts, round_number
 from .functions import CELL_AGGREGATES, FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, to_bool
 
 Cell = tuple[str, int, int]

@@ -11,8 +11,8 @@ from typing import Any
 from ..caches import memo
 from ..errors import SpecError
 from .codegen import Program, generate_program
-from .formula import Compiled, Node, Value, compile_formula, parse, references
-from .functions import to_bool
+from .formula import Compiled, Node, compile_formula, parse, references
+from .functions import Value, to_bool
 from .layout import Layout
 from .values import date_serial
 

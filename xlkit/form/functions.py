@@ -123,17 +123,20 @@ def compare(op: str, a: Value, b: Value) -> bool | XlError:
         ka, kb = str(a).lower(), str(b).lower()
     else:
         ka, kb = float(a), float(b)  # type: ignore[arg-type]
+    result: bool  # the keys are Any: typed here, not converted (compare runs per comparison)
     if op == "=":
-        return ka == kb
-    if op == "<>":
-        return ka != kb
-    if op == "<":
-        return ka < kb
-    if op == ">":
-        return ka > kb
-    if op == "<=":
-        return ka <= kb
-    return ka >= kb
+        result = ka == kb
+    elif op == "<>":
+        result = ka != kb
+    elif op == "<":
+        result = ka < kb
+    elif op == ">":
+        result = ka > kb
+    elif op == "<=":
+        result = ka <= kb
+    else:
+        result = ka >= kb
+    return result
 
 
 def arith(op: str, a: Value, b: Value) -> Value:

@@ -114,7 +114,8 @@ def parse_xml(name: str, data: bytes) -> Element:
         except (ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError: an unknown declared encoding
             raise FileProblem("xml-malformed", _where(name, exc)) from None
     try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        element: Element = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return element
     except DefusedXmlException:
         raise FileProblem("xml-dtd", f"{name}：含实体或外部引用") from None
     except Exception as exc:  # ParseError and friends

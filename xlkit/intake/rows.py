@@ -26,7 +26,7 @@ ABSENT, NUMBER, OTHER = 0, 1, 2  # a field's kind in a row
 class ValueRow(Mapping[str, Value]):
     __slots__ = ("index", "keys_", "keyset", "kinds", "numbers", "others")
 
-    def __init__(self, keys: tuple[str, ...], kinds: bytes, numbers: array, others: Sequence[Any]):
+    def __init__(self, keys: tuple[str, ...], kinds: bytes, numbers: array[float], others: Sequence[Any]):
         self.keyset = _shared(keys)
         self.keys_, self.index = self.keyset.keys, self.keyset.positions
         self.kinds = kinds  # ABSENT, NUMBER or OTHER per field
@@ -59,7 +59,8 @@ class ValueRow(Mapping[str, Value]):
     def __getitem__(self, key: str) -> Value:
         if key not in self:
             raise KeyError(key)
-        return self.get(key)
+        value: Value = self.get(key)
+        return value
 
     def __contains__(self, key: object) -> bool:
         i = self.index.get(key) if isinstance(key, str) else None
@@ -101,7 +102,7 @@ def _shared(keys: tuple[str, ...]) -> KeySet:
     return found
 
 
-def _restored(keys: str | tuple[str, ...], kinds: bytes, numbers: array, others: Sequence[Any]) -> ValueRow:
+def _restored(keys: str | tuple[str, ...], kinds: bytes, numbers: array[float], others: Sequence[Any]) -> ValueRow:
     """A row from a message: its field ids found by their text when this process holds them already."""
     if isinstance(keys, str):
         known = _BY_TEXT.get(keys)

@@ -73,7 +73,7 @@ class ScannedCells(Mapping[Position, RawCell]):
         return default if value is None and formula is None else RawCell(value, kind, formula)
 
     def __getitem__(self, key: Position) -> RawCell:
-        found = self.get(key)
+        found: RawCell | None = self.get(key)
         if found is None:
             raise KeyError(key)
         return found
