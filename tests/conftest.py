@@ -123,3 +123,49 @@ def project_filled(tmp_path_factory: pytest.TempPathFactory, project_spec, proje
     path = tmp_path_factory.mktemp("project") / "filled.xlsx"
     fill_workbook(project_template, project_data, path, project_spec)
     return path
+
+
+# ------------------------------------------------------------------ the ledger's backends
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: looks at the SQLite file itself (WAL, read-only media, a damaged file); "
+                                       "not collected for PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only is deselected (not skipped) for PostgreSQL: it has nothing to test there."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (drop if params.get("backend") == "postgresql" and item.get_closest_marker("sqlite_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One private PostgreSQL server for the session. With CI=true it must start: a missing server fails the run."""
+    import pgserver
+
+    why = pgserver.available()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and no PostgreSQL: {why}")
+        pytest.skip(why)
+    server = pgserver.PgServer()
+    yield server
+    from xlkit.campaign.ledger.postgres import _close_pools
+
+    _close_pools()
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """"sqlite", or the address of the session's PostgreSQL database: what `campaign.make_campaign` puts a ledger in."""
+    if request.param == "sqlite":
+        return "sqlite"
+    return str(request.getfixturevalue("pg_server").url)

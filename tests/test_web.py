@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import io
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -17,11 +16,12 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
+from campaign import copy_campaign, ledger_rows, make_campaign
 from web import PASSWORD, Client, Served, login, raw, receipt_of, token_of, upload
 
 from xlkit.campaign.access import issue_links, set_password
 from xlkit.campaign.ledger import Ledger
-from xlkit.campaign.setup import DISTRIBUTED, init_campaign
+from xlkit.campaign.setup import DISTRIBUTED
 from xlkit.campaign.state import unit_states
 from xlkit.demo.sample_data import generate_unit_data
 from xlkit.intake.identify import open_template_workbook
@@ -35,11 +35,11 @@ ROSTER = "单位编码,单位名称,主管部门,联系人,联系电话\n" + "".
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory, spec) -> Path:
+def base(tmp_path_factory, spec, backend) -> Path:
     """A 2019 campaign of 50 units with a password, and two units' filled workbooks: W01 clean, W02 with a warning."""
     root = tmp_path_factory.mktemp("web_base")
     (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    init_campaign(root / "c", root / "roster.csv", 2019, deadline="2020-03-31")
+    make_campaign(root / "c", root / "roster.csv", 2019, backend, deadline="2020-03-31")
     with Ledger(root / "c") as ledger:
         set_password(ledger, PASSWORD)
     for code, changes in (("W01", {}), ("W02", {"staff.actual": 500}), ("W03", {"score": None})):
@@ -60,7 +60,7 @@ def checker():
 @pytest.fixture
 def site(base, tmp_path, checker):
     """A fresh copy of the campaign, its links, and the app served on a free local port."""
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     folder = tmp_path / "b" / "c"
     with Ledger(folder) as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
@@ -224,7 +224,7 @@ def test_fifty_concurrent_uploads_from_fifty_units(site):
 
 
 def test_stopping_the_server_mid_upload_loses_nothing_acknowledged(base, tmp_path):
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     folder = tmp_path / "b" / "c"
     with Ledger(folder) as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
@@ -257,8 +257,9 @@ def test_stopping_the_server_mid_upload_loses_nothing_acknowledged(base, tmp_pat
     assert len(acknowledged) >= 5
     recorded = {r.id for r in receipts(folder)}
     assert set(acknowledged) <= recorded
-    with sqlite3.connect(folder / "ledger.sqlite") as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if (folder / "ledger.sqlite").exists():
+        with sqlite3.connect(folder / "ledger.sqlite") as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def _free_port() -> int:
@@ -306,7 +307,7 @@ def test_cli_links_and_password(base, tmp_path):
     assert len(token) >= 43  # 256 bits, URL-safe
     with Ledger(tmp_path / "c") as ledger:
         assert unit_for_token(ledger, token) == "W01" and check_password(ledger, "a-long-password")
-        assert token not in (tmp_path / "c" / "ledger.sqlite").read_bytes().decode("latin-1")  # stored hashed only
+        assert all(token not in str(row) for row in ledger_rows(tmp_path / "c", "SELECT * FROM tokens"))  # stored hashed only
     assert "已作废 1 个链接" in runner.invoke(main, ["campaign", "links", str(tmp_path / "c"), "--revoke", "--unit", "W01"]).output
     with Ledger(tmp_path / "c") as ledger:
         assert unit_for_token(ledger, token) is None
@@ -343,7 +344,7 @@ def test_uploads_of_every_real_size_up_to_the_cap_are_received_whole(base, tmp_p
     import hashlib
     import os
 
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     folder = tmp_path / "b" / "c"
     with Ledger(folder) as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
@@ -371,7 +372,7 @@ def test_uploads_of_every_real_size_up_to_the_cap_are_received_whole(base, tmp_p
 def test_letters_are_served_when_the_folder_was_given_relative(base, tmp_path, checker, monkeypatch):
     from xlkit.campaign.actions import return_unit
 
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     with Ledger(tmp_path / "b" / "c") as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
     monkeypatch.chdir(tmp_path / "b")
@@ -483,7 +484,7 @@ def test_a_hundred_and_twenty_slow_connections_do_not_stop_the_service(site):
 def test_connections_that_send_too_slowly_are_closed(base, tmp_path, checker):
     """Past the header deadline a connection that has not finished its headers is closed: slow clients cannot
     hold every connection even when they reach the limit."""
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     served = _served(tmp_path / "b" / "c", checker, connection_limit=30, header_timeout=1.0, cleanup_interval=0.2)
     slow = _slow_sockets(served.port, 29)  # bounded: 29 sockets, a few seconds
     try:
@@ -506,7 +507,7 @@ def test_connections_that_send_too_slowly_are_closed(base, tmp_path, checker):
 
 
 def test_a_killed_checker_is_restarted_the_upload_retried_and_the_board_says_so(base, tmp_path):
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     folder = tmp_path / "b" / "c"
     with Ledger(folder) as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
@@ -535,7 +536,7 @@ def test_a_link_takes_one_upload_at_a_time_and_so_many_an_hour_and_bytes_a_day(b
     import os
     import threading
 
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     folder = tmp_path / "b" / "c"
     with Ledger(folder) as ledger:
         links = {link.unit_code: link.token for link in issue_links(ledger)}
@@ -576,7 +577,7 @@ def test_a_link_takes_one_upload_at_a_time_and_so_many_an_hour_and_bytes_a_day(b
 
 
 def test_a_restart_clears_what_a_killed_server_left_in_incoming(base, tmp_path, checker):
-    shutil.copytree(base, tmp_path / "b")
+    copy_campaign(base, tmp_path / "b")
     incoming = tmp_path / "b" / "c" / "incoming"
     incoming.mkdir(exist_ok=True)
     (incoming / "upload-k3j2.part").write_bytes(b"PK half a file")

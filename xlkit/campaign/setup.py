@@ -14,7 +14,8 @@ from ..errors import CampaignError
 from ..form.functions import Value
 from ..form.registry import registry_for
 from .checks import latest_report
-from .ledger import LEDGER, Ledger, Unit, now, quoted
+from .ledger import LEDGER, SETTINGS, Ledger, Location, Unit, is_campaign, now, quoted
+from .ledger.location import write_location
 from .state import unit_states
 
 DISTRIBUTED = "distributed"
@@ -25,12 +26,13 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
                   deadline: str | None = None, previous: str | Path | None = None, require_explanations: bool = False,
                   password: str | None = None, issuer: str | None = None,
                   progress: Callable[[Distributed], None] | None = None,
-                  notice: Callable[[str], None] | None = None) -> list[Distributed]:
+                  notice: Callable[[str], None] | None = None, where: Location | None = None) -> list[Distributed]:
     """Refuses a folder that already holds a campaign: a ledger is never replaced. `notice`: told of the roster's
-    columns the form does not use."""
+    columns the form does not use. `where`: the ledger in a PostgreSQL database (recorded in the folder's
+    ledger.json) instead of the folder's SQLite file."""
     folder = Path(folder)
-    if (folder / LEDGER).exists():
-        raise CampaignError(f"{folder} 已经是一个报送任务（有 {LEDGER}），不会覆盖")
+    if is_campaign(folder):
+        raise CampaignError(f"{folder} 已经是一个报送任务（有 {LEDGER if (folder / LEDGER).exists() else SETTINGS}），不会覆盖")
     if deadline:
         try:
             datetime.strptime(deadline, "%Y-%m-%d")
@@ -47,8 +49,10 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
     settings = {"year": str(year), "deadline": deadline or "", "created_at": now(),
                 "specs": json.dumps(specs), "template": f"{spec.template.id} {spec.template.version}", "roster": roster_copy.name,
                 "previous": str(Path(previous).resolve()) if previous else "", "require_explanations": json.dumps(require_explanations)}
-    with Ledger(folder, create=True) as ledger:
+    with Ledger(folder, create=True, where=where) as ledger:
         ledger.create(settings, [Unit(u.code, k, u.name, u.department, u.contact_name, u.contact_phone) for k, u in enumerate(roster.units)])
+    if where is not None:
+        write_location(folder, where)
     return distribute(spec, roster, year, folder / DISTRIBUTED, password, progress=progress, issuer=issuer, previous=last_year,
                       notice=notice)
 

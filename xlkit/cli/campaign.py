@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .common import CliError, bounds, dumps, reports_errors
+
+
+def db_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--db-password-file", type=click.Path(dir_okay=False),
+                           help="File holding the database password (its path is recorded, never the password).")(command)
+    command = click.option("--blobs", type=click.Choice(["folder", "database"]), default="folder", show_default=True,
+                           help="Where received files are kept: the folder's archive/, or the database (PostgreSQL only).")(command)
+    command = click.option("--schema", help="PostgreSQL schema of this campaign (default: from the folder's name).")(command)
+    return click.option("--db", help="Keep the ledger in PostgreSQL: postgresql://USER@HOST:PORT/DBNAME (no password).")(command)
+
 
 ZONE_OPTION = click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time shown (IANA name).")
 
@@ -31,9 +43,11 @@ def campaign() -> None:
 @click.option("--issuer", help="The bureau that issues the form (default: the spec's).")
 @click.option("--admin-password-file", type=click.Path(dir_okay=False), help="File holding the bureau's password for `xlkit serve`.")
 @click.option("--admin-password", "ask_password", is_flag=True, help="Ask for the bureau's password for `xlkit serve`.")
+@db_options
 @reports_errors
 def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...], deadline: str | None, previous: str | None,
-         require_explanations: bool, password: str | None, issuer: str | None, admin_password_file: str | None, ask_password: bool) -> None:
+         require_explanations: bool, password: str | None, issuer: str | None, admin_password_file: str | None, ask_password: bool,
+         db: str | None, schema: str | None, blobs: str, db_password_file: str | None) -> None:
     """Create campaign DIRECTORY: ledger, roster copy, one workbook per unit in distributed/."""
     from ..campaign.access import MIN_PASSWORD
     from ..campaign.setup import DISTRIBUTED, init_campaign
@@ -41,12 +55,28 @@ def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...
     admin = _admin_password(admin_password_file, ask_password)
     if admin is not None and len(admin) < MIN_PASSWORD:  # refused before anything is created
         raise CliError(f"管理密码至少 {MIN_PASSWORD} 个字符")
+    where = _location(Path(directory), db, schema, blobs, db_password_file)
     results = init_campaign(directory, roster_path, year, spec_paths, deadline, previous, require_explanations, password, issuer,
-                            notice=lambda text: click.echo(text, err=True))
+                            notice=lambda text: click.echo(text, err=True), where=where)
     click.echo(f"报送任务 {directory}：{year} 年度，{len(results)} 个单位，模板在 {Path(directory) / DISTRIBUTED}"
                + (f"，截止 {deadline}" if deadline else "") + (f"，上年任务 {previous}" if previous else ""))
     if admin is not None:
         _set_password(directory, admin)
+
+
+def _location(folder: Path, db: str | None, schema: str | None, blobs: str, password_file: str | None) -> Any:
+    """The database a new or migrated campaign's ledger goes to (None: the folder's SQLite file)."""
+    from ..campaign.ledger import Location
+    from ..campaign.ledger.location import SCHEMA_NAME, check_address, default_schema
+
+    if db is None:
+        if schema or blobs != "folder" or password_file:
+            raise CliError("--schema、--blobs 和 --db-password-file 只用于 PostgreSQL 台账：请同时给出 --db postgresql://…")
+        return None
+    check_address(db)
+    if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+        raise CliError(f"schema 名称「{schema}」无效：用小写字母、数字和下划线，以字母或下划线开头，至多 63 个字符")
+    return Location(db, schema or default_schema(folder), blobs, str(Path(password_file).resolve()) if password_file else "")
 
 
 def _admin_password(path: str | None, ask: bool) -> str | None:
@@ -121,6 +151,24 @@ def verify(directory: str, zone: str) -> None:
     click.echo(f"核对存档 {count} 个：" + (f"{len(problems)} 处不符" if problems else "全部完好"))
     if problems:
         sys.exit(1)
+
+
+@campaign.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--to", "db", required=True, help="postgresql://USER@HOST:PORT/DBNAME (no password: PGPASSWORD, .pgpass or --db-password-file).")
+@click.option("--schema", help="PostgreSQL schema of this campaign (default: from the folder's name).")
+@click.option("--db-password-file", type=click.Path(dir_okay=False),
+              help="File holding the database password (its path is recorded, never the password).")
+@reports_errors
+def migrate(directory: str, db: str, schema: str | None, db_password_file: str | None) -> None:
+    """Move the SQLite ledger of DIRECTORY into PostgreSQL; checked (rows, then `campaign verify`) before the folder
+    is switched over. Stop `xlkit serve` and receives of this campaign first; a failure leaves the SQLite ledger as it was."""
+    from ..campaign.migrate import MIGRATED, migrate_campaign
+
+    where = _location(Path(directory), db, schema, "folder", db_password_file)
+    counts = migrate_campaign(directory, where)
+    click.echo(f"台账已迁移到 {where.database} 的 schema {where.schema}：" + "，".join(f"{t} {n} 行" for t, n in counts.items() if n))
+    click.echo(f"核对通过（逐行比对，存档全部完好）；目录中的 ledger.json 记下了新地址，原 SQLite 台账保留为 {MIGRATED}")
 
 
 @click.command()

@@ -14,14 +14,17 @@ from typing import Any
 from ...errors import CampaignError
 from .access import META_UPSERT, AccessOps
 from .backend import Backend
+from .location import SETTINGS, Location, is_campaign, location, open_backend
 from .people import PeopleOps
 from .records import Account, Action, Attempts, AuditEntry, Blob, Mail, NewReceipt, OpenRun, Owner, Receipt, Session, Unit, now, quoted
 from .runs import LEASE, RunOps
 from .schema import SCHEMA_VERSION
-from .sqlite import LEDGER, SQLiteBackend, damaged, ledger_problem
+from .sqlite import LEDGER, damaged, ledger_problem
+from .unavailable import LedgerUnavailable
 
-__all__ = ["LEASE", "LEDGER", "SCHEMA_VERSION", "Account", "Action", "Attempts", "AuditEntry", "Blob", "Ledger", "Mail", "NewReceipt",
-           "OpenRun", "Owner", "Receipt", "Session", "Unit", "damaged", "ledger_problem", "now", "quoted"]
+__all__ = ["LEASE", "LEDGER", "SCHEMA_VERSION", "SETTINGS", "Account", "Action", "Attempts", "AuditEntry", "Blob", "Ledger", "LedgerUnavailable",
+           "Location", "Mail", "NewReceipt", "OpenRun", "Owner", "Receipt", "Session", "Unit", "damaged", "is_campaign", "ledger_problem",
+           "location", "now", "quoted"]
 RECEIPT = "id, sha256, name, received_at, note, by, unit_code, form, errors, warnings, {unexplained}, summary"
 ACTION = "id, unit_code, kind, at, by, text, receipt, letter"
 
@@ -31,9 +34,9 @@ class Ledger(RunOps, AccessOps, PeopleOps):
     nothing is written, not even a migration, so a campaign on read-only media can be read. Opened for writing, a
     ledger of an earlier schema is brought up to date first (`schema`)."""
 
-    def __init__(self, folder: str | Path, create: bool = False, readonly: bool = False):
+    def __init__(self, folder: str | Path, create: bool = False, readonly: bool = False, where: Location | None = None):
         self.folder = Path(folder)
-        self._db: Backend = SQLiteBackend(self.folder, create, readonly)
+        self._db: Backend = open_backend(self.folder, create, readonly, where)  # `where`: a new campaign's database
         try:
             self._open(create, readonly)
         except BaseException:

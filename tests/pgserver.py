@@ -1,0 +1,66 @@
+"""A private PostgreSQL server for the tests, from the Debian packages: initdb and pg_ctl in a temporary folder on a
+free port, listening on 127.0.0.1 only (as the LibreOffice tests start their own soffice). As root, initdb refuses
+to run: the server then runs as the `postgres` user in a folder it owns."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+BIN = Path(os.environ.get("XLKIT_PG_BIN", "/usr/lib/postgresql/15/bin"))
+USER = "xlkit"
+
+
+def available() -> str:
+    """'' when a server can be started here, else why not."""
+    if not (BIN / "initdb").is_file():
+        return f"PostgreSQL 未安装（{BIN}/initdb 不存在；apt-get install postgresql）"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "以 root 运行而没有 postgres 用户"
+    return ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PgServer:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="xlkit-pg-"))
+        self.port = free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        data = self.root / "data"
+        self._run([str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "-E", "UTF8", "--locale=C.UTF-8"])
+        self.ctl = [str(BIN / "pg_ctl"), "-D", str(data)]
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off"
+        self._run([*self.ctl, "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start"])
+        self.database = "xlkit"
+        self._run([str(BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, self.database])
+
+    def _run(self, command: list[str]) -> None:
+        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120, cwd=self.root)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{self.database}"
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_user, *self.ctl, "-m", "immediate", "stop"], capture_output=True, timeout=60, cwd=self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def schema(self) -> str:
+        return f"t_{secrets.token_hex(6)}"
