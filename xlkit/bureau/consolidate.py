@@ -339,8 +339,7 @@ def _most_common_year(reports: list[FileReport]) -> str:
 
 def _department(code: str, params_json: str, roster_units: dict[str, Any]) -> str:
     if code in roster_units:
-        department: str = roster_units[code].department
-        return department
+        return str(roster_units[code].department)
     try:
         parent = BuildParams.from_json(params_json).prefill.get("parent_name")
     except (ValueError, TypeError):
