@@ -145,3 +145,51 @@ def process_start(pid: int) -> str:
         return "" if fields[0] == "Z" else fields[19]  # a zombie is dead, only not yet reaped
     except IndexError:
         return ""
+
+
+@dataclass(frozen=True)
+class Account:
+    """An officer: login, name, role (admin / reviewer / department) and, for a department's officer, its name."""
+
+    login: str
+    name: str
+    role: str
+    department: str
+    generation: int  # moves on with each new password: sessions of an older one end
+    disabled: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the trail: who (login, name, role, address) did what, when; never changed afterwards."""
+
+    id: int
+    at: str
+    kind: str  # receipt / pass / return / accept / explain / account-add / account-passwd / account-disable / setting / mail-failed
+    login: str
+    name: str
+    role: str
+    address: str
+    unit_code: str
+    receipt: int | None
+    action: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message queued for a unit: sent by the server or `xlkit mail send`, retried with backoff on failure."""
+
+    id: int
+    created_at: str
+    kind: str  # receipt / return / remind
+    unit_code: str
+    recipient: str
+    subject: str
+    body: str
+    attachments: tuple[str, ...]  # paths relative to the campaign folder
+    attempts: int
+    next_at: float
+    sent_at: str | None
+    outcome: str  # "" while pending; sent / outbox / given-up

@@ -1,13 +1,15 @@
 """The ledger's schema, versioned: `meta.schema` names the version a ledger is at, and opening it for writing
 applies the numbered migrations after it, in one transaction. Version 1 is the ledger of the releases before the
 seam (tables added since its first release were created when missing, so step 1 is idempotent and completes them);
-version 2 adds the claims on runs and on units' upload slots, which replace lock files and process memory. Each
+version 2 adds the claims on runs and on units' upload slots, which replace lock files and process memory; version 3
+the officers' accounts (the shared password of the releases before becomes the account `admin`), the audit trail,
+units' e-mail addresses and the mail queue with its failures. Each
 step is the SQLite DDL, written so that it can run again (a ledger missing a table of its own version gets every
 step again); another backend keeps its own DDL for the same numbers."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CORE_TABLES = frozenset({"meta", "units", "blobs", "runs", "checks", "receipts", "actions"})  # a ledger without one is damaged
 
 SQLITE_STEPS: dict[int, str] = {
@@ -44,6 +46,22 @@ CREATE TABLE IF NOT EXISTS claims(run INTEGER PRIMARY KEY REFERENCES runs, host 
     expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS upload_slots(unit_code TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, since TEXT NOT NULL,
     expires REAL NOT NULL);
+""",
+    3: """
+CREATE TABLE IF NOT EXISTS accounts(login TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, department TEXT NOT NULL,
+    password TEXT NOT NULL, generation INTEGER NOT NULL, disabled INTEGER NOT NULL, created_at TEXT NOT NULL);
+INSERT INTO accounts(login, name, role, department, password, generation, disabled, created_at)
+    SELECT 'admin', '管理员', 'admin', '', value, COALESCE((SELECT CAST(g.value AS INTEGER) FROM meta g WHERE g.key = 'password_generation'), 0),
+    0, '' FROM meta WHERE key = 'admin_password' AND value <> '' ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, login TEXT NOT NULL, name TEXT NOT NULL,
+    role TEXT NOT NULL, address TEXT NOT NULL, unit_code TEXT NOT NULL, receipt INTEGER, action INTEGER, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_unit ON audit(unit_code, id);
+CREATE TABLE IF NOT EXISTS unit_emails(unit_code TEXT PRIMARY KEY, email TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mail(id INTEGER PRIMARY KEY, created_at TEXT NOT NULL, kind TEXT NOT NULL, unit_code TEXT NOT NULL,
+    recipient TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL, attachments TEXT NOT NULL, attempts INTEGER NOT NULL,
+    next_at REAL NOT NULL, sent_at TEXT, outcome TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS mail_pending ON mail(sent_at, next_at);
+CREATE TABLE IF NOT EXISTS mail_failures(id INTEGER PRIMARY KEY, mail INTEGER NOT NULL REFERENCES mail, at TEXT NOT NULL, error TEXT NOT NULL);
 """,
 }
 
