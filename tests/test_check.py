@@ -354,6 +354,14 @@ def test_a_cell_whose_text_is_no_value_of_its_type_is_an_error_on_the_cell(seed_
         assert isinstance(report.values["income.all.total"], XlError)
 
 
+def test_a_garbage_index_in_the_metadata_sheet_is_damage_not_a_value(seed_filled, registry, tmp_path):
+    from tamper import Raw
+
+    path = tamper.edit(copy(seed_filled, tmp_path), set_cell=("_xlkit", "B2", Raw("<v>abc</v>", 't="s"')))
+    [issue] = check_file(path, registry).issues
+    assert issue.code == "metadata-damaged" and "第 2 行有无效共享文本" in issue.message
+
+
 @pytest.mark.parametrize(("typed", "code"), [("一千万", "not-a-number"), ("1,022.51", "number-as-text"), (-5, "below-min")])
 def test_an_input_error_is_one_issue_not_a_cascade_of_stale_values(seed_filled, layout, registry, tmp_path, typed, code):
     """The file still holds the results cached before the input was changed (as when a tool saved it without

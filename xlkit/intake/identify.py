@@ -20,6 +20,7 @@ from ..form.placement import build_layout
 from ..form.registry import SpecRegistry, registry_for
 from ..form.spec import Spec
 from .catalogue import message
+from .decode import INVALID
 from .package import open_package
 from .xlsx import WorkbookPart, XlsxReader
 
@@ -33,6 +34,8 @@ def read_identity(reader: XlsxReader) -> Identity | None:
     cells = reader.cells(META_SHEET)
     rows: dict[str, str] = {}
     for (row, col), raw in cells.items():
+        if raw.kind in INVALID:  # xlkit writes this sheet: a garbage index or number in it is damage, never a value
+            raise FileProblem("metadata-damaged", f"{META_SHEET} 表第 {row + 1} 行有无效{INVALID[raw.kind]}")
         if col == 0 and raw.value is not None:
             value = cells.get((row, 1))
             rows[str(raw.value)] = "" if value is None or value.value is None else to_text(value.value)
