@@ -37,14 +37,14 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
         ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[2].blocks[2].table.header[0]: wider than the table"),
         ("repeat: sub_units}", "repeat: sub_unitz}", "repeat names unknown parameter 'sub_unitz'"),
         ("{id: staff, name:", "{id: income_rows, name:", ""),  # a duplicated check id is caught below
-        ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: Value error, default 50 outside 0..40"),
+        ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: default 50 outside 0..40"),
         ("for: sangong, op:", "for: nosuch, op:", "rules[11].for: unknown table 'nosuch'"),
         ("{id: duties, label: 职能职责概述", "{id: Duties, label: 职能职责概述", "must be lower-case ASCII"),
         ('formula: "ROUND({personnel}+{public},2)"', 'formula: "ROUND({personnel}+{public}+{total},2)"',
          "circular reference: expense.all.total → expense.all.basic → expense.all.total"),
         ('formula: "ROUND({basic}+{project},2)"', 'formula: "ROUND({basic}+SUM({nosuch.*.total}),2)"', "must be TABLE.*.COLUMN (or TABLE.<rows>*.COLUMN, e.g. quantity*) with a known table"),
         ("default: 2, min: 0, max: 40", "default: 2, min: 0, max: 5000", "parameters.sub_units.max: Input should be less than or equal to 1000"),
-        ("default: 2, min: 0, max: 40", "default: 2, min: 3, max: 1", "parameters.sub_units: Value error, default 2 outside 3..1"),
+        ("default: 2, min: 0, max: 40", "default: 2, min: 3, max: 1", "parameters.sub_units: default 2 outside 3..1"),
     ],
 )
 def test_spec_errors_name_the_path(tmp_path, old, new, message):

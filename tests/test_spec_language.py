@@ -149,3 +149,19 @@ def test_a_criteria_range_split_by_a_total_row_is_refused(tmp_path):
     (tmp_path / "monitor.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(SpecError, match=r"\{funds.\*.reason\} is not one block of adjacent cells .* COUNTIF\(\) takes one range"):
         load_spec(tmp_path / "monitor.yaml")
+
+
+def test_a_form_may_prefill_the_rosters_contact(tmp_path):
+    from xlkit.bureau.distribute import distribute
+    from xlkit.bureau.roster import load_roster
+    from xlkit.intake.identify import open_template_workbook
+
+    spec = spec_with(tmp_path, "          - [{id: project.name, label: 项目名称, type: text, span: 4, required: true}]\n",
+                     "          - [{id: project.name, label: 项目名称, type: text, span: 4, required: true}]\n"
+                     "          - [{id: contact.name, label: 联系人, type: text, span: 4, prefill: contact_name}]\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("单位编码,单位名称,联系人,联系电话\nP001,项目一,吴俊,18173068822\n", encoding="utf-8")
+    [made] = distribute(spec, load_roster(roster).units, 2026, tmp_path / "out")
+    opened = open_template_workbook(made.path, spec)
+    assert opened.layout.fields["contact.name"].locked
+    assert opened.input_values()["contact.name"] == "吴俊"

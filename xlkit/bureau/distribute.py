@@ -78,9 +78,11 @@ def distribute(
     out_dir.mkdir(parents=True, exist_ok=True)
     results: list[Distributed] = []
     hashed = password_hash(password or spec.template.password or "")
+    contacts = prefilled_keys(spec)  # the roster's 联系人 and 联系电话 are given only to a form that prefills them
     for unit, plan in zip(roster.units, plans, strict=True):
         prefill = {**plan.prefill, "unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_code": unit.parent_code,
                    "parent_name": unit.parent_name, "issuer": issuer, "implementer": unit.implementer}
+        prefill.update({k: v for k, v in (("contact_name", unit.contact_name), ("contact_phone", unit.contact_phone)) if k in contacts})
         last_year = (previous or {}).get(unit.code, {})
         prefill.update(previous_figures(spec, last_year))
         target = out_dir / unit_filename(unit)
@@ -103,6 +105,11 @@ def distribute(
             progress(result)
     write_manifest(spec, results, plans, year, out_dir / MANIFEST)
     return results
+
+
+def prefilled_keys(spec: Spec) -> set[str]:
+    """The prefill keys the fields of a form take."""
+    return {item.prefill for sheet in spec.sheets for block in sheet.blocks for row in block.fields or [] for item in row if item.prefill}
 
 
 def previous_figures(spec: Spec, last_year: Mapping[str, Value]) -> dict[str, float]:

@@ -81,6 +81,12 @@ def _load_text(source: str, text: str) -> Spec:
     return spec
 
 
+def _said(error: Any) -> str:
+    """A model error as `spec path: what`; a check of the whole spec names its own path in its message."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{_path(error['loc'])}: {message}" if error["loc"] else message
+
+
 def model_problems(source: str, text: str) -> Spec | list[str]:
     """The spec's model, or every problem the YAML parser and the model find, each as `file:line: spec path: what`."""
     try:
@@ -92,7 +98,7 @@ def model_problems(source: str, text: str) -> Spec | list[str]:
     try:
         return Spec.model_validate(raw)
     except ValidationError as exc:
-        return [located(source, text, f"{_path(error['loc']) or '(top)'}: {error['msg']}") for error in exc.errors()]
+        return [located(source, text, _said(error)) for error in exc.errors()]
 
 
 def _load_composed(spec: Spec, path: Path) -> Spec:

@@ -10,7 +10,8 @@ from typing import Any
 from ..errors import XlkitError
 from .spec import Spec, within
 
-PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_code", "parent_name", "issuer", "implementer")  # issuer: the bureau that issues
+PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_code", "parent_name", "issuer", "implementer", "contact_name",
+                "contact_phone")  # issuer: the bureau that issues
 # the form; implementer: the unit that carries a project out (a project form's unit code and name are the project's)
 PREVIOUS_PREFIX = "previous."  # last year's figures, prefilled from the previous campaign (`previous.<name>`, spec-declared)
 

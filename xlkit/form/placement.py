@@ -242,14 +242,18 @@ class _Placer(RulePlacement):
                 while (h, col) in taken:
                     col += 1
                 if col + cols > width:
-                    raise SpecError(f"{path}.header[{h}]: wider than the table's {width} columns")
+                    raise SpecError(f"{path}.header[{h}]: wider than the table's {width} grid columns "
+                                    f"({table.label_columns} label column(s) + each column's span)")
                 sheet.statics.append(Static(row + h, col, text, "header", row + h + rows - 1, col + cols - 1))
                 taken.update((h + dr, col + dc) for dr in range(rows) for dc in range(cols))
                 col += cols
-        header_rows = len(table.header)
-        if any((h, c) not in taken for c in range(width) for h in range(header_rows)):
-            raise SpecError(f"{path}.header: does not cover the table's {width} columns on every header row")
-        return row + header_rows
+        for h in range(len(table.header)):
+            short = [c for c in range(width) if (h, c) not in taken]
+            if short:
+                raise SpecError(f"{path}.header[{h}]: covers {width - len(short)} of the table's {width} grid columns "
+                                f"({table.label_columns} label column(s) + each column's span); widen a cell with "
+                                "{text: …, cols: N}, or let a cell of the row above reach down with rows: N")
+        return row + len(table.header)
 
     def place_row(self, sheet: SheetLayout, row: int, table: Table, instance: RowInstance, detail_index: int, path: str) -> None:
         """One row of a table: its labels (equal labels of adjacent rows are merged afterwards), then a cell per column."""

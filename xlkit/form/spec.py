@@ -346,14 +346,14 @@ class Spec(Model):
 
     @model_validator(mode="after")
     def _roster_names(self) -> Spec:
-        from .params import is_prefill_key  # params builds on this module
+        from .params import PREFILL_KEYS, PREVIOUS_PREFIX, is_prefill_key  # params builds on this module
 
         unknown = [name for name in self.roster.parameters if name not in self.parameters]
         if unknown:
-            raise ValueError(f"roster.parameters: {', '.join(unknown)} not among the spec's parameters ({', '.join(self.parameters)})")
+            raise ValueError(f"roster.parameters.{unknown[0]}: not among the spec's parameters ({', '.join(self.parameters) or 'none'})")
         bad = [key for key in self.roster.prefill if not is_prefill_key(key)]
         if bad:
-            raise ValueError(f"roster.prefill: {', '.join(bad)} not a prefill key")
+            raise ValueError(f"roster.prefill.{bad[0]}: not a prefill key; the keys are {', '.join(PREFILL_KEYS)} and {PREVIOUS_PREFIX}<name>")
         return self
 
     def fingerprint(self) -> str:
