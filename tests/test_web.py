@@ -178,7 +178,7 @@ def test_the_board_and_every_action(site):
     returned = bureau.post("/admin/unit/W03/return", {"csrf": detail.csrf(), "reason": "自评得分未填写", "receipt": shown})
     assert returned.status == 303
     detail = bureau.get("/admin/unit/W03")
-    assert "已退回" in detail.text and "退回（财政部门（网页，127.0.0.1））：自评得分未填写" in detail.text
+    assert "已退回" in detail.text and "退回（管理员）：自评得分未填写" in detail.text and "账号 admin（管理员），127.0.0.1" in detail.text
     letter_name = detail.text.split('/admin/letters/', 1)[1].split('"', 1)[0]
     letter = bureau.get(f"/admin/letters/{quote(letter_name)}")
     assert letter.status == 200 and openpyxl.load_workbook(io.BytesIO(letter.body))["审核意见"]
@@ -202,7 +202,10 @@ def test_the_board_and_every_action(site):
     assert not list((folder / "incoming").iterdir())  # neither uploads nor downloads leave files behind
     with Ledger(folder) as ledger:
         kinds = [(a.unit_code, a.kind, a.by) for a in ledger.actions()]
-    assert kinds == [("W03", "return", "财政部门（网页，127.0.0.1）"), ("W01", "accept", "财政部门（网页，127.0.0.1）")]
+    assert kinds == [("W03", "return", "管理员"), ("W01", "accept", "管理员")]
+    with Ledger(folder) as ledger:  # who decided, from where: the trail names the officer's account and address
+        decided = [(e.unit_code, e.kind, e.login, e.role, e.address) for e in ledger.audit() if e.action is not None]
+    assert decided == [("W03", "return", "admin", "admin", "127.0.0.1"), ("W01", "accept", "admin", "admin", "127.0.0.1")]
     logout = bureau.post("/admin/logout", {"csrf": detail.csrf()})
     assert logout.status == 303 and bureau.get("/admin").status == 302
 

@@ -26,12 +26,14 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "parent_name": ("主管部门", "主管部门名称", "部门名称"),
     "contact_name": ("联系人",),
     "contact_phone": ("联系电话", "联络电话"),
+    "email": ("邮箱", "电子邮箱", "电子邮件", "Email"),
     "project_code": ("项目编码", "项目代码"),
     "project_name": ("项目名称",),
     "budget": ("预算数", "项目预算数", "预算金额"),
 }
 REQUIRED = ("unit_code", "unit_name")
 NAME_SEPARATORS = re.compile(r"[；;、|]")
+EMAIL = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class RosterUnit:
     implementer_code: str = ""
     budget: float | None = None  # a project roster: the project's budget (万元), as the bureau set it (manifest.csv)
     columns: Mapping[str, str] = field(default_factory=dict)  # every other column, by its header: the spec's to read
+    email: str = ""  # where the campaign's mail to the unit goes (邮箱)
 
     @property
     def department(self) -> str:
@@ -145,9 +148,12 @@ def load_roster(path: str | Path) -> Roster:
             problems.append(f"第 {number} 行：编码 {code} 与第 {seen[code]} 行重复")
             continue
         seen[code] = number
+        email = get(columns.get("email"))
+        if email and not EMAIL.fullmatch(email):
+            problems.append(f"第 {number} 行：邮箱“{email}”不是有效的电子邮件地址")
         units.append(RosterUnit(code, name, get(columns.get("parent_code")), get(columns.get("parent_name")),
                                 get(columns.get("contact_name")), get(columns.get("contact_phone")), number, implementer,
-                                implementer_code, budget, {header: get(index) for header, index in extra.items()}))
+                                implementer_code, budget, {header: get(index) for header, index in extra.items()}, email))
     if problems:
         listed = "\n  ".join(problems[:30])
         more = f"\n  ……另有 {len(problems) - 30} 处" if len(problems) > 30 else ""

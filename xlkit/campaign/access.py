@@ -1,12 +1,13 @@
-"""Who may reach a campaign over the web: each unit's personal link token and the bureau's password.
+"""Who may reach a campaign over the web: each unit's personal link token and the officers' accounts (`accounts`).
 
 Tokens are 256 random bits, shown once (in the links file) and stored only as their sha256; a unit's link can be
-revoked or issued anew, which revokes the old one. The password is stored as an scrypt hash (standard library).
+revoked or issued anew, which revokes the old one. Passwords are stored as scrypt hashes (standard library).
 
 The bureau's logins are server-side sessions: the cookie holds a random id, the ledger its digest with when it began,
-when it was last used and the password's generation, so a logout, a new password or an idle hour ends it on the
-server. Login attempts are counted in the ledger before the password is checked (in one write transaction), per
-account and address and per account overall, and wait longer after each failure rather than lock anyone out."""
+when it was last used and its account's password generation, so a logout, a new password, a disabled account or an
+idle hour ends it on the server. Login attempts are counted in the ledger before the password is checked (in one
+write transaction), per account and address, per account overall and per address over every login, and wait longer
+after each failure rather than lock anyone out."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from pathlib import Path
 
 from ..errors import CampaignError
 from ..files import atomic_path
+from .accounts import MIN_PASSWORD as MIN_PASSWORD
+from .accounts import add_account, change_password, verify_login
 from .ledger import Attempts, Ledger, now
 
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-MIN_PASSWORD = 8
 ANY_ADDRESS = "*"  # the key of an account's attempts from everywhere
+ANY_ACCOUNT = "*"  # the account of an address's attempts at every login (guessing logins)
 FORGET = 3600.0  # seconds after its last wait ended that a key's failures are forgotten
 
 
@@ -42,6 +44,7 @@ class Backoff:
 
 PER_ADDRESS = Backoff(free=5, first=15.0, every=1, cap=300.0)
 PER_ACCOUNT = Backoff(free=20, first=2.0, every=2, cap=120.0)  # grows slower: it is everyone's wait
+PER_ADDRESS_ANY = Backoff(free=10, first=5.0, every=1, cap=300.0)  # one address trying many logins
 
 
 @dataclass(frozen=True)
@@ -94,57 +97,58 @@ def unit_for_token(ledger: Ledger, token: str) -> str | None:
     return found[0]
 
 
-def set_password(ledger: Ledger, password: str) -> None:
+def set_password(ledger: Ledger, password: str, login: str = "admin") -> None:
+    """The password of `login` (default: the first 管理员, `admin`, made when missing: the shared password of the
+    releases before accounts)."""
     if len(password) < MIN_PASSWORD:
         raise CampaignError(f"管理密码至少 {MIN_PASSWORD} 个字符")
-    salt = secrets.token_bytes(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
-    ledger.set_password_hash(f"scrypt${salt.hex()}${key.hex()}", time.time())
+    if ledger.account(login) is None:
+        add_account(ledger, login, "管理员", "admin", password)
+    else:
+        change_password(ledger, login, password)
 
 
-def check_password(ledger: Ledger, password: str) -> bool:
-    stored = ledger.password_hash()
-    if not stored or len(password) > 1024:
-        return False
-    _scheme, salt, key = stored.split("$")
-    given = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), dklen=32, **SCRYPT)
-    return hmac.compare_digest(given.hex(), key)
+def check_password(ledger: Ledger, password: str, login: str = "admin") -> bool:
+    return verify_login(ledger, login, password) is not None
 
 
 def reserve_login(ledger: Ledger, address: str, account: str = "admin", at: float | None = None) -> float:
     """0 when this attempt may check a password, else the seconds to wait. The attempt is counted as a failure
     before the check (a success clears it), so attempts in parallel, in threads or processes, cannot all pass."""
     stamp = time.time() if at is None else at
-    keys = ((address, PER_ADDRESS), (ANY_ADDRESS, PER_ACCOUNT))
+    keys = ((account, address, PER_ADDRESS), (account, ANY_ADDRESS, PER_ACCOUNT), (ANY_ACCOUNT, address, PER_ADDRESS_ANY))
     with ledger.writing():
         counts: list[int] = []
         wait = 0.0
-        for key, _rule in keys:
-            seen = ledger.login_attempts(account, key)
+        for who, key, _rule in keys:
+            seen = ledger.login_attempts(who, key)
             counts.append(0 if stamp >= seen.next_at + FORGET else seen.failures)
             wait = max(wait, seen.next_at - stamp)
         if wait > 0:
             return wait
-        ledger.put_login_attempts(account, {key: Attempts(n + 1, stamp + rule.delay(n + 1)) for (key, rule), n in zip(keys, counts, strict=True)})
+        for (who, key, rule), n in zip(keys, counts, strict=True):
+            ledger.put_login_attempts(who, {key: Attempts(n + 1, stamp + rule.delay(n + 1))})
     return 0.0
 
 
 def login_succeeded(ledger: Ledger, address: str, account: str = "admin") -> None:
-    """The address starts afresh; the account's overall count only loses this attempt (others may be guessing)."""
+    """The address starts afresh; the account's overall count, and the address's over every login, only lose this
+    attempt (others may be guessing)."""
     ledger.forget_login(account, address, ANY_ADDRESS)
+    ledger.forget_login(ANY_ACCOUNT, "", address)
 
 
 def open_session(ledger: Ledger, address: str, account: str = "admin") -> str:
     """A new session's id (256 random bits), for the cookie only: the ledger keeps its digest."""
     token = secrets.token_urlsafe(32)
     stamp = time.time()
-    ledger.add_session(_digest(token), account, address, stamp)
+    ledger.add_officer_session(_digest(token), account, address, stamp)
     return token
 
 
 def session_account(ledger: Ledger, token: str, idle: float) -> tuple[str | None, str]:
     """(account, "") for a live session, its idle clock restarted; else (None, why): "" for an unknown id, or why
-    it ended: logout, password (changed since), idle (unused for `idle` seconds; ended now)."""
+    it ended: logout, password (changed since), disabled (the account), idle (unused for `idle` seconds; ended now)."""
     if not token or len(token) > 128:
         return None, ""
     digest = _digest(token)
@@ -155,7 +159,9 @@ def session_account(ledger: Ledger, token: str, idle: float) -> tuple[str | None
             return None, ""
         if found.ended is not None:
             return None, found.ended_why
-        why = "password" if found.generation != ledger.password_generation() else "idle" if stamp - found.last_seen > idle else ""
+        officer = ledger.account(found.account)
+        why = "disabled" if officer is None or officer.disabled else "password" if found.generation != officer.generation \
+            else "idle" if stamp - found.last_seen > idle else ""
         ledger.mark_session(digest, stamp if not why else found.last_seen, stamp if why else None, why)
     return (None, why) if why else (found.account, "")
 

@@ -14,10 +14,11 @@ from .state import unit_states
 
 
 def consolidate_campaign(folder: str, bounds: Bounds | None = None, include_errors: bool = False,
-                         progress: Callable[[], None] | None = None) -> tuple[Consolidation, int]:
-    """The consolidation, and how many files had to be checked (the others came from the cache)."""
+                         progress: Callable[[], None] | None = None, department: str | None = None) -> tuple[Consolidation, int]:
+    """The consolidation, and how many files had to be checked (the others came from the cache). `department`:
+    that 主管部门's units only (its officer's summary)."""
     with Ledger(folder) as ledger:
-        states = [s for s in unit_states(ledger) if s.current is not None]
+        states = [s for s in unit_states(ledger) if s.current is not None and (department is None or s.department == department)]
         shas = [s.current.sha256 for s in states if s.current is not None]
         reports, checked = reports_for(ledger, shas, bounds or Bounds(), progress)
         chosen, labels = [], {}
@@ -30,9 +31,11 @@ def consolidate_campaign(folder: str, bounds: Bounds | None = None, include_erro
                 reason = next(a.text for a in reversed(state.actions) if a.kind == "return")
                 report.issues.insert(0, file_issue("returned", reason))
             chosen.append(report)
-            labels[report.path] = f"台账：{state.label}（收件 {current.id}）"
+            labels[report.path] = f"台账：{state.label}，{state.step}（收件 {current.id}）"
         registry = registry_of(ledger)
         roster = campaign_roster(ledger)
+        if department is not None:
+            roster.units = [u for u in roster.units if u.department == department]
         result = account(chosen, registry.current, roster, ledger.meta("year"), include_errors=include_errors, forms=registry.forms())
         for status in result.all_files:  # 报送情况 and 校验问题 say where the unit stands in the campaign too
             if status.path in labels:

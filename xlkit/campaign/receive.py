@@ -18,9 +18,11 @@ from pathlib import Path
 from ..errors import CampaignError
 from ..intake.discover import display_name
 from ..intake.report import FileReport
+from .accounts import Actor, cli_actor
 from .blobs import BlobStore
 from .checks import Bounds, reports_for
 from .ledger import LEASE, Ledger, NewReceipt, Owner, now
+from .mail import queue_receipts
 from .state import STATUS_LABELS, status_of
 
 
@@ -44,11 +46,14 @@ class Received:
 
 
 def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "", bounds: Bounds | None = None,
-            progress: Callable[[], None] | None = None, names: list[str] | None = None, unit: str | None = None) -> list[Received]:
+            progress: Callable[[], None] | None = None, names: list[str] | None = None, unit: str | None = None,
+            actor: Actor | None = None) -> list[Received]:
     """Receive every file given; one entry per file, in the order given. `names`: the names people gave the files
     (an upload's), shown instead of the paths'. `unit`: the unit that handed them in (a unit's own web link): a
-    file naming another unit is recorded for this one, as an error."""
+    file naming another unit is recorded for this one, as an error. `actor`: who handed them in, for the audit
+    trail (default: the command line, named `by`). Each unit with an e-mail address is sent an acknowledgement."""
     bounds = bounds or Bounds()
+    actor = actor or cli_actor(by)
     with Ledger(folder) as ledger:
         store = BlobStore(ledger.folder)
         results = [Received(safe_name(names[k]) if names else Path(display_name(p)).name) for k, p in enumerate(paths)]
@@ -67,11 +72,15 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
             reports, _checked = reports_for(ledger, todo, bounds, progress)
             roster = {u.code for u in ledger.units()}
             year = ledger.meta("year")
+            acknowledged: list[tuple[str, int]] = []
             for item, (index, _size, _mtime) in enumerate(stored):
                 result = results[index]
                 if item not in done:
-                    result.receipt = ledger.add_receipt(run, item, _decide(result, reports[result.sha256], roster, year, note, by, unit),
-                                                        owner)
+                    new = _decide(result, reports[result.sha256], roster, year, note, by, unit)
+                    with ledger.writing():
+                        result.receipt = ledger.add_receipt(run, item, new, owner)
+                        ledger.add_audit(actor.entry("receipt", new.unit_code, result.receipt, None, result.name))
+                    acknowledged.append((new.unit_code, result.receipt))
                 else:
                     result.receipt, result.repeated = done[item], True
             ledger.finish_run(run, owner, now())
@@ -85,6 +94,7 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
                 result.unit_code, result.reason = receipt.unit_code, receipt.summary
                 result.status = status_of(ledger.receipts(result.unit_code), ledger.actions(result.unit_code)) if result.unit_code \
                     else status_of([receipt], [])
+        queue_receipts(ledger, [(code, rid) for code, rid in acknowledged if code in roster])
         return results
 
 

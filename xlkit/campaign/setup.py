@@ -51,6 +51,7 @@ def init_campaign(folder: str | Path, roster_path: str | Path, year: int, spec_p
                 "previous": str(Path(previous).resolve()) if previous else "", "require_explanations": json.dumps(require_explanations)}
     with Ledger(folder, create=True, where=where) as ledger:
         ledger.create(settings, [Unit(u.code, k, u.name, u.department, u.contact_name, u.contact_phone) for k, u in enumerate(roster.units)])
+        ledger.put_unit_emails((u.code, u.email) for u in roster.units if u.email)
     if where is not None:
         write_location(folder, where)
     return distribute(spec, roster, year, folder / DISTRIBUTED, password, progress=progress, issuer=issuer, previous=last_year,

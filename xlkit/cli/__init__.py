@@ -17,6 +17,7 @@ from .campaign import COMMANDS as CAMPAIGN_COMMANDS
 from .common import CliError, bounds, constants_option, dumps, load, parse_constants, reports_errors, spec_option
 from .serve import serve
 from .spec import spec
+from .users import COMMANDS as OFFICER_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -323,7 +324,7 @@ def demo(directory: str) -> None:
     run_demo(Path(directory), echo=click.echo)
 
 
-for _command in [*CAMPAIGN_COMMANDS, serve, spec]:
+for _command in [*CAMPAIGN_COMMANDS, *OFFICER_COMMANDS, serve, spec]:
     main.add_command(_command)
 
 

@@ -43,11 +43,13 @@ def campaign() -> None:
 @click.option("--issuer", help="The bureau that issues the form (default: the spec's).")
 @click.option("--admin-password-file", type=click.Path(dir_okay=False), help="File holding the bureau's password for `xlkit serve`.")
 @click.option("--admin-password", "ask_password", is_flag=True, help="Ask for the bureau's password for `xlkit serve`.")
+@click.option("--review", type=click.Choice(["one-level", "two-level"]), default="one-level", show_default=True,
+              help="two-level: each 主管部门 reviews its units first (初审), then the bureau confirms.")
 @db_options
 @reports_errors
 def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...], deadline: str | None, previous: str | None,
          require_explanations: bool, password: str | None, issuer: str | None, admin_password_file: str | None, ask_password: bool,
-         db: str | None, schema: str | None, blobs: str, db_password_file: str | None) -> None:
+         review: str, db: str | None, schema: str | None, blobs: str, db_password_file: str | None) -> None:
     """Create campaign DIRECTORY: ledger, roster copy, one workbook per unit in distributed/."""
     from ..campaign.access import MIN_PASSWORD
     from ..campaign.setup import DISTRIBUTED, init_campaign
@@ -62,6 +64,13 @@ def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...
                + (f"，截止 {deadline}" if deadline else "") + (f"，上年任务 {previous}" if previous else ""))
     if admin is not None:
         _set_password(directory, admin)
+    if review != "one-level":
+        from ..campaign.ledger import Ledger
+        from ..campaign.review import REVIEWS, set_review
+
+        with Ledger(directory) as ledger:
+            set_review(ledger, review)
+        click.echo(f"审核方式：{REVIEWS[review]}；主管部门的账号用 xlkit campaign user add … --role department 建立")
 
 
 def _location(folder: Path, db: str | None, schema: str | None, blobs: str, password_file: str | None) -> Any:
@@ -221,6 +230,7 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
     """One line per roster unit: status, department, contact, last receipt, days to the deadline."""
     from ..bureau.clock import bureau_zone
     from ..campaign.ledger import Ledger
+    from ..campaign.mail import given_up, unsent
     from ..campaign.runs import describe, unfinished
     from ..campaign.state import STATUS_LABELS, parse_deadline, unit_states
 
@@ -230,6 +240,7 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
         deadline = parse_deadline(ledger.meta("deadline"))
         year = ledger.meta("year")
         broken = unfinished(ledger)
+        (waiting, failing), lost = unsent(ledger), len(given_up(ledger))
     today = datetime.now(local).date()
     entries = [s.to_dict(local, deadline, today) for s in states]
     counts = Counter(s.status for s in states if s.in_roster)
@@ -237,17 +248,21 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
         click.echo(dumps({"year": year, "deadline": deadline.isoformat() if deadline else None, "today": today.isoformat(),
                           "counts": {key: counts.get(key, 0) for key in STATUS_LABELS}, "units": entries,
                           "unfinished_runs": [{"run": u.run, "started_at": u.started_at, "files": u.files, "recorded": u.recorded}
-                                              for u in broken]}))
+                                              for u in broken],
+                          "mail": {"unsent": waiting, "failing": failing, "given_up": lost}}))
     else:
         for e in entries:
             last = f"{e['last_file']}（{e['last_received']}）" if e["last_file"] else ""
-            click.echo("  ".join(str(p) for p in (e["unit_code"] or "—", e["unit_name"], e["department"], e["label"], e["contact"],
-                                                   e["phone"], last) if p))
+            click.echo("  ".join(str(p) for p in (e["unit_code"] or "—", e["unit_name"], e["department"], e["label"], e["step"],
+                                                   e["contact"], e["phone"], last) if p))
         days = f"，距截止 {(deadline - today).days} 天" if deadline else ""
         click.echo(f"{year} 年度，名单 {sum(counts.values())} 个单位{days}：" + "，".join(
             f"{label} {counts.get(key, 0)}" for key, label in STATUS_LABELS.items()))
         for line in describe(broken, local):
             click.echo(f"提示 {line}")
+        if waiting or lost:
+            click.echo(f"提示 邮件：待发 {waiting} 封（其中 {failing} 封发送失败、等待重试），已放弃 {lost} 封；"
+                       "xlkit mail send DIR 立即发送，xlkit campaign audit 可查失败原因")
     if reminders:
         from ..campaign.reminders import write_reminders  # the workbook machinery only when a list is asked for
 

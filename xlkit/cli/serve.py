@@ -36,6 +36,7 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
     """Serve campaign DIRECTORY: units upload at /u/<token>, the bureau's board is /admin."""
     from ..campaign.checks import registry_of
     from ..campaign.ledger import Ledger
+    from ..campaign.mail import Postman
     from ..web.app import create_app
     from ..web.checker import Checker
     from ..web.limits import FORM_BYTES, LinkLimits
@@ -49,9 +50,10 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
     with Ledger(directory) as ledger:
         spec_paths = tuple(ledger.settings().get("specs", []))
         registry_of(ledger)
-        if not ledger.meta("admin_password"):
-            click.echo("提示：尚未设置管理密码，/admin 无法登录；请运行 xlkit campaign password DIR", err=True)
+        if not any(not a.disabled for a in ledger.accounts()):
+            click.echo("提示：尚未建立账号，/admin 无法登录；请运行 xlkit campaign password DIR 或 xlkit campaign user add", err=True)
     checker = Checker(spec_paths, timeout, memory_mb)  # before the server's threads: readers fork from one thread
+    postman = Postman(directory).start()  # queued mail is sent in the background, never by a request
     try:
         app = create_app(directory, checker, max_upload_mb, zone, base_url,
                          limits=LinkLimits(uploads_per_hour=uploads_per_hour, mb_per_day=upload_mb_per_day),
@@ -63,4 +65,5 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
                   ident="xlkit", clear_untrusted_proxy_headers=True, connection_limit=connections, header_timeout=header_timeout,
                   url_scheme="https" if https else "http", **proxy)
     finally:
+        postman.stop()
         checker.close()

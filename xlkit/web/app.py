@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, render_template_string, request, send_file, session
+from flask import Flask, abort, g, redirect, render_template_string, request, send_file, session
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
@@ -24,14 +24,15 @@ from ..bureau.letters import shown_text
 from ..bureau.summary import write_summary
 from ..campaign.access import issue_links, unit_for_token
 from ..campaign.account import consolidate_campaign
-from ..campaign.actions import accept_unit, events, return_unit
+from ..campaign.accounts import SHOWN_ROLES, Actor, officer
+from ..campaign.actions import accept_unit, events, pass_unit, return_unit
 from ..campaign.checks import Bounds, Reader, latest_report, registry_of
 from ..campaign.ledger import Ledger, now
 from ..campaign.receive import receive
 from ..campaign.reminders import write_reminders
 from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
 from ..errors import CampaignError
-from . import pages, policy
+from . import officers, pages, policy
 from .checker import CHECKER_NOTICE, checker_notice
 from .limits import FORM_BYTES, MB, WEB_NOTE, LinkGate, LinkLimits, Refused, bound_requests
 from .sessions import Guard
@@ -42,7 +43,7 @@ ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请�
           413: ("文件过大", "上传的文件超过大小上限，不是本表的报送文件。"),
           415: ("请求方式不对", "提交的内容类型不对；请从页面上的按钮操作。"), 429: ("尝试次数过多", "登录失败次数过多，请稍后再试。"),
           500: ("服务器内部错误", "处理请求时出错，已记录；请稍后重试或联系财政部门。")}
-DOWNLOADS = {"summary.xlsx", "summary.csv", "reminders.xlsx"}
+DOWNLOADS = {"summary.xlsx", "summary.csv", "reminders.xlsx", "audit.csv"}
 
 
 def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: int = 20, zone: str = "Asia/Shanghai",
@@ -67,7 +68,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         shutil.rmtree(leftover, ignore_errors=True)
 
     def page(title: str, body: str, http_status: int = 200, **context: Any) -> tuple[str, int]:
-        inner = render_template_string(body, csrf=csrf_token(), script=Markup(pages.SCRIPT), **context)
+        inner = render_template_string(body, csrf=csrf_token(), script=Markup(pages.SCRIPT), roles=SHOWN_ROLES, **context)
         return render_template_string(pages.LAYOUT, title=title, heading=title, style=Markup(pages.STYLE), body=Markup(inner),
                                       flash=session.pop("flash", "")), http_status
 
@@ -85,8 +86,10 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             if not (given and "csrf" in session and hmac.compare_digest(given, str(session["csrf"]))):
                 abort(400)
         if request.path.startswith("/admin") and request.path != "/admin/login":
-            live, ended = guard.admin()
-            if not live:
+            account, ended = guard.admin()
+            if account is not None:
+                g.actor = officer(account, request.remote_addr or "")
+            else:
                 if request.method == "GET":
                     session["flash"] = ended
                     return redirect("/admin/login")  # type: ignore[return-value]
@@ -156,7 +159,8 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             with Ledger(folder) as open_ledger:
                 found = open_ledger.unit(code)  # links are issued to roster units only
                 unit_name = found.name if found is not None else code
-            result = receive(folder, [path], note=WEB_NOTE, by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code)[0]
+            result = receive(folder, [path], note=WEB_NOTE, by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code,
+                             actor=Actor("", f"{unit_name}（网页）", "unit", "", request.remote_addr or ""))[0]
         finally:
             path.unlink(missing_ok=True)
         if not result.receipt:
@@ -178,7 +182,11 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             notes = [(k, text.strip()[:500]) for k, issue in enumerate(report.issues)
                      if issue.severity == "warning" and not issue.explanation and k not in given
                      and (text := request.form.get(f"note-{k}", "")).strip()]
-            open_ledger.add_explanations(receipt.id, notes, now())
+            with open_ledger.writing():
+                open_ledger.add_explanations(receipt.id, notes, now())
+                if notes:
+                    actor = Actor("", f"{receipt_unit_name(open_ledger, code)}（网页）", "unit", "", request.remote_addr or "")
+                    open_ledger.add_audit(actor.entry("explain", code, receipt.id, None, "；".join(text for _k, text in notes)))
         session["flash"] = f"已保存 {len(notes)} 条说明"
         return redirect(f"/u/{token}?r={receipt_id}#result", code=303)
 
@@ -186,7 +194,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
     def login() -> Any:
         if request.method == "GET":
             return page("财政部门登录", pages.LOGIN)
-        ok, error, wait = guard.login(request.form.get("password", ""), request.remote_addr or "?")
+        ok, error, wait = guard.login(request.form.get("login", ""), request.form.get("password", ""), request.remote_addr or "?")
         if ok:
             return redirect("/admin", code=303)
         answer = app.make_response(page("财政部门登录", pages.LOGIN, 429 if wait else 403, error=error))
@@ -202,8 +210,9 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
     @app.get("/admin")
     def board() -> tuple[str, int]:
         department, status, q = request.args.get("department", ""), request.args.get("status", ""), request.args.get("q", "").strip()
+        actor: Actor = g.actor
         with Ledger(folder) as open_ledger:
-            states = unit_states(open_ledger)
+            states = [s for s in unit_states(open_ledger) if actor.sees(s.department)]
             year = open_ledger.meta("year")
         roster = [s for s in states if s.in_roster]
         counts = [(label, sum(1 for s in roster if s.status == key)) for key, label in STATUS_LABELS.items()]
@@ -215,16 +224,17 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
                     year=year, counts=[("应报", len(roster)), ("报送率", rate), *counts],
                     statuses=list(STATUS_LABELS.items()),
                     departments=list(dict.fromkeys(s.department for s in roster)), department=department, status=status, q=q,
-                    units=[_row(s, local) for s in shown], link_note=link_note())
+                    units=[_row(s, local) for s in shown], link_note=link_note(), actor=actor)
 
     @app.get("/admin/unit/<code>")
     def detail(code: str) -> tuple[str, int]:
         with Ledger(folder) as open_ledger:
-            state = _state_or_404(open_ledger, code)
+            state = _state_or_404(open_ledger, code, g.actor)
             receipts = [_shown_receipt(open_ledger, r, local) for r in reversed(state.receipts)]
+            may = officers.decisions(open_ledger, state, g.actor)
         letters = [Path(a.letter).name for a in state.actions if a.letter]
         return page(f"{state.name} 报送详情", pages.DETAIL, unit=state, receipts=receipts, history=_history(state, local),
-                    letters=letters, new_link=guard.take_link(), link_note=link_note())
+                    letters=letters, new_link=guard.take_link(), link_note=link_note(), may=may, actor=g.actor)
 
     def link_note() -> str:
         """Said on the board when no base URL was given: links then start with the address served on."""
@@ -237,43 +247,54 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.post("/admin/unit/<code>/<action>")
     def decide(code: str, action: str) -> Any:
-        by = f"财政部门（网页，{request.remote_addr}）"
+        actor: Actor = g.actor
+        with Ledger(folder) as open_ledger:
+            _state_or_404(open_ledger, code, actor)  # another department's unit: as if it did not exist
+        if action not in ("return", "accept", "pass", "link"):
+            abort(404)
+        if (action in ("accept", "link") and not actor.bureau) or (action == "pass" and actor.role != "department"):
+            abort(403)
         receipt = request.form.get("receipt", type=int)  # the receipt the page showed: refused if no longer current
         try:
-            if action in ("return", "accept") and receipt is None:
+            if action in ("return", "accept", "pass") and receipt is None:
                 session["flash"] = "页面已过期，请刷新后再决定。"
             elif action == "return":
                 reason = request.form.get("reason", "").strip()[:500]
                 if not reason:
                     session["flash"] = "退回须写明原因。"
                 else:
-                    return_unit(folder, code, reason, by=by, zone=zone, receipt=receipt)
+                    return_unit(folder, code, reason, zone=zone, receipt=receipt, actor=actor,
+                                issuer=actor.department if actor.role == "department" else None)
                     session["flash"] = "已退回，审核意见已生成"
             elif action == "accept":
-                accept_unit(folder, code, by=by, receipt=receipt)
+                accept_unit(folder, code, receipt=receipt, actor=actor, zone=zone)
                 session["flash"] = "已确认"
+            elif action == "pass":
+                pass_unit(folder, code, actor, receipt=receipt, zone=zone)
+                session["flash"] = "已初审通过，转财政部门确认"
             elif action == "link":
                 with Ledger(folder) as open_ledger:
-                    _state_or_404(open_ledger, code)
                     link = issue_links(open_ledger, [code])[0]
                 guard.keep_link(link.url(link_base()))
                 session["flash"] = "已重新生成链接，旧链接已作废"
-            else:
-                abort(404)
         except CampaignError as exc:
             session["flash"] = str(exc)
         return redirect(f"/admin/unit/{code}", code=303)
 
     @app.get("/admin/download/<name>")
     def download(name: str) -> Any:
-        if name not in DOWNLOADS:
+        actor: Actor = g.actor
+        if name not in DOWNLOADS or (name == "audit.csv" and actor.role == "department"):
             abort(404)
+        only = actor.department if actor.role == "department" else None  # a department's own units only
         with tempfile.TemporaryDirectory(prefix="download-", dir=incoming) as scratch:  # made on demand, nothing left behind
             out = Path(scratch) / name
             if name == "reminders.xlsx":
-                write_reminders(folder, out, local)
+                write_reminders(folder, out, local, department=only)
+            elif name == "audit.csv":
+                officers.write_trail(folder, out)
             else:
-                result, _checked = consolidate_campaign(str(folder), bounds)
+                result, _checked = consolidate_campaign(str(folder), bounds, department=only)
                 if name == "summary.xlsx":
                     write_summary(result, out, zone)
                 else:
@@ -283,35 +304,48 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.get("/admin/letters/<name>")
     def letter(name: str) -> Any:
-        return _letter(None, name)
+        actor: Actor = g.actor
+        return _letter(None, name, None if actor.role != "department" else actor.department)
 
     @app.get("/u/<token>/letters/<name>")
     def unit_letter(token: str, name: str) -> Any:
         return _letter(unit_of(token), name)
 
-    def _letter(code: str | None, name: str) -> Any:
-        """Only letters the ledger lists (a unit: its own), by name: never a path from the request."""
+    def _letter(code: str | None, name: str, department: str | None = None) -> Any:
+        """Only letters the ledger lists (a unit: its own; a department: its units'), by name: never a path from the
+        request."""
         with Ledger(folder) as open_ledger:
-            known = {Path(a.letter).name: a.letter for a in open_ledger.actions(code) if a.letter}
+            mine = {u.code for u in open_ledger.units() if u.department == department} if department is not None else None
+            known = {Path(a.letter).name: a.letter for a in open_ledger.actions(code) if a.letter and (mine is None or a.unit_code in mine)}
         if name not in known:
             abort(404)
         return send_file(folder / known[name], as_attachment=True, download_name=name)
 
+    officers.register(app, folder, page, local)
     return app
 
 
-def _state_or_404(ledger: Ledger, code: str) -> UnitState:
+def receipt_unit_name(ledger: Ledger, code: str) -> str:
+    found = ledger.unit(code)
+    return found.name if found is not None else code
+
+
+def _state_or_404(ledger: Ledger, code: str, actor: Actor | None = None) -> UnitState:
+    """A unit the actor may see; any other answers as a unit that does not exist."""
     try:
-        return state_of(ledger, code)
+        state = state_of(ledger, code)
     except CampaignError:
         abort(404)
+    if actor is not None and not actor.sees(state.department):
+        abort(404)
+    return state
 
 
 def _row(state: UnitState, zone: Any) -> dict[str, str]:
     current = state.current
     last = f"{current.name}（{local_time(current.received_at, zone)}）" if current else ""
     return {"code": state.code, "name": state.name, "department": state.department, "contact": state.contact, "phone": state.phone,
-            "label": state.label, "last": last}
+            "label": state.label, "last": last, "step": state.step}
 
 
 def _history(state: UnitState, zone: Any) -> list[tuple[str, str]]:

@@ -51,7 +51,7 @@ ISSUES = """{% macro issue_table(issues, explain_form=None, receipt=None, csrf=N
 UNIT = ISSUES + """
 <section><h2>{{ unit.name }}（单位编码 {{ unit.code }}）</h2>
 <p>报送任务：{{ year }} 年度{{ form_title }}{% if deadline %}；截止日期 {{ deadline }}（{{ days_left }}）{% endif %}</p>
-<p>当前状态：<strong>{{ unit.label }}</strong></p></section>
+<p>当前状态：<strong>{{ unit.label }}</strong>（{{ unit.step }}）</p></section>
 <section><h2>上传报表</h2>
 <form method="post" action="{{ upload_url }}" enctype="multipart/form-data" id="upload">
 <input type="hidden" name="csrf" value="{{ csrf }}">
@@ -69,10 +69,17 @@ UNIT = ISSUES + """
 
 LOGIN = """<section><h2>财政部门登录</h2>{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}
 <form method="post" action="/admin/login">
-<input type="hidden" name="csrf" value="{{ csrf }}"><p><label>管理密码 <input type="password" name="password" autofocus required></label>
-<input type="submit" value="登录"></p></form></section>"""
+<input type="hidden" name="csrf" value="{{ csrf }}"><p><label>账号 <input type="text" name="login" autocomplete="username"
+placeholder="admin" autofocus></label> <label>密码 <input type="password" name="password" autocomplete="current-password" required></label>
+<input type="submit" value="登录"></p><p class="muted">未填账号时为管理员账号 admin。</p></form></section>"""
 
-BOARD = """<section><h2>报送情况（{{ year }} 年度）</h2>
+OFFICER = """<p class="muted">{{ actor.name }}（{{ actor.login }}，{{ roles[actor.role] }}
+{%- if actor.department %} {{ actor.department }}{% endif %}）
+· <a href="/admin/password">更改密码</a>{% if actor.role == "admin" %} · <a href="/admin/accounts">账号</a>{% endif %}
+<form method="post" action="/admin/logout" class="inline"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="submit" value="退出登录"></form></p>"""
+
+BOARD = OFFICER + """<section><h2>报送情况（{{ year }} 年度）</h2>
 <p class="counts">{% for label, n in counts %}<span>{{ label }} <strong>{{ n }}</strong></span>{% endfor %}</p>
 <form method="get" action="/admin"><label>主管部门 <select name="department"><option value="">全部</option>
 {% for d in departments %}<option value="{{ d }}"{% if d == department %} selected{% endif %}>{{ d }}</option>{% endfor %}</select></label>
@@ -80,30 +87,50 @@ BOARD = """<section><h2>报送情况（{{ year }} 年度）</h2>
 <option value="{{ key }}"{% if key == status %} selected{% endif %}>{{ label }}</option>{% endfor %}</select></label>
 <label>单位 <input type="search" name="q" value="{{ q }}" placeholder="编码或名称"></label> <input type="submit" value="筛选"></form>
 <p><a href="/admin/download/summary.xlsx">下载汇总表</a> · <a href="/admin/download/summary.csv">下载 CSV</a> ·
-<a href="/admin/download/reminders.xlsx">下载催报名单</a>
-<form method="post" action="/admin/logout" class="inline"><input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="submit" value="退出登录"></form></p>
-<table><tr><th>单位编码</th><th>单位名称</th><th>主管部门</th><th>联系人</th><th>电话</th><th>状态</th><th>最后收件</th></tr>
+<a href="/admin/download/reminders.xlsx">下载催报名单</a>{% if actor.role != "department" %} ·
+<a href="/admin/download/audit.csv">下载审计记录</a>{% endif %}</p>
+<table><tr><th>单位编码</th><th>单位名称</th><th>主管部门</th><th>联系人</th><th>电话</th><th>状态</th><th>环节</th><th>最后收件</th></tr>
 {% for u in units %}<tr><td><a href="/admin/unit/{{ u.code }}">{{ u.code }}</a></td><td>{{ u.name }}</td><td>{{ u.department }}</td>
-<td>{{ u.contact }}</td><td>{{ u.phone }}</td><td>{{ u.label }}</td><td>{{ u.last }}</td></tr>{% endfor %}</table>
+<td>{{ u.contact }}</td><td>{{ u.phone }}</td><td>{{ u.label }}</td><td>{{ u.step }}</td><td>{{ u.last }}</td></tr>{% endfor %}</table>
 {% if not units %}<p class="muted">没有符合条件的单位。</p>{% endif %}
 {% if link_note %}<p class="muted">{{ link_note }}</p>{% endif %}</section>"""
 
-DETAIL = ISSUES + """<p><a href="/admin">← 报送情况</a></p>
+DETAIL = ISSUES + OFFICER + """<p><a href="/admin">← 报送情况</a></p>
 <section><h2>{{ unit.name }}（{{ unit.code }}）{{ unit.department }}：{{ unit.label }}</h2><p>联系人 {{ unit.contact }} {{ unit.phone }}</p>
-{% if unit.current %}<p>以下决定针对收件 {{ unit.current.id }}（{{ unit.current.name }}）；其后如有新文件，决定不会执行。</p>
-<form method="post" action="/admin/unit/{{ unit.code }}/return"><input type="hidden" name="csrf" value="{{ csrf }}">
+<p>当前环节：<strong>{{ unit.step }}</strong></p>
+{% if unit.current and (may.pass or may.return or may.accept) %}
+<p>以下决定针对收件 {{ unit.current.id }}（{{ unit.current.name }}）；其后如有新文件，决定不会执行。</p>
+{% if may.pass %}<form method="post" action="/admin/unit/{{ unit.code }}/pass"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="receipt" value="{{ unit.current.id }}"><input type="submit" value="初审通过（转财政部门确认）"></form>{% endif %}
+{% if may.return %}<form method="post" action="/admin/unit/{{ unit.code }}/return"><input type="hidden" name="csrf" value="{{ csrf }}">
 <input type="hidden" name="receipt" value="{{ unit.current.id }}">
-<label>退回原因 <input type="text" name="reason" size="40" required></label> <input type="submit" value="退回"></form>
-<form method="post" action="/admin/unit/{{ unit.code }}/accept"><input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="hidden" name="receipt" value="{{ unit.current.id }}"><input type="submit" value="确认"></form>{% endif %}
-<form method="post" action="/admin/unit/{{ unit.code }}/link"><input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="submit" value="重新生成报送链接（旧链接作废）"></form>
+<label>退回原因 <input type="text" name="reason" size="40" required></label> <input type="submit" value="退回"></form>{% endif %}
+{% if may.accept %}<form method="post" action="/admin/unit/{{ unit.code }}/accept"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="hidden" name="receipt" value="{{ unit.current.id }}"><input type="submit" value="确认"></form>{% endif %}{% endif %}
+{% if may.waits %}<p class="muted">该单位须先经{{ unit.department }}初审通过，财政部门才能确认（可以退回）。</p>{% endif %}
+{% if may.link %}<form method="post" action="/admin/unit/{{ unit.code }}/link"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input type="submit" value="重新生成报送链接（旧链接作废）"></form>{% endif %}
 {% if new_link %}<p>新的报送链接（只显示这一次）：<code>{{ new_link }}</code></p>{% endif %}
 {% if link_note %}<p class="muted">{{ link_note }}</p>{% endif %}</section>
 <section><h2>记录</h2><table><tr><th>时间</th><th>事项</th></tr>{% for time, text in history %}<tr><td>{{ time }}</td><td>{{ text }}</td></tr>
 {% endfor %}</table>{% if letters %}<p>审核意见：{% for name in letters %}<a href="/admin/letters/{{ name }}">{{ name }}</a>
 {% endfor %}</p>{% endif %}</section>
 {% for r in receipts %}<section><h2>收件 {{ r.id }}：{{ r.name }}（{{ r.time }}）</h2>{{ issue_table(r.issues) }}</section>{% endfor %}"""
+
+PASSWORD = """<p><a href="/admin">← 报送情况</a></p><section><h2>更改密码：{{ actor.name }}（{{ actor.login }}）</h2>
+{% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}<form method="post" action="/admin/password">
+<input type="hidden" name="csrf" value="{{ csrf }}">
+<p><label>当前密码 <input type="password" name="current" autocomplete="current-password" required></label></p>
+<p><label>新密码 <input type="password" name="new" autocomplete="new-password" minlength="8" required></label>
+<span class="muted">至少 8 个字符</span></p>
+<p><label>再输一次 <input type="password" name="again" autocomplete="new-password" minlength="8" required></label></p>
+<p><input type="submit" value="更改密码"> <span class="muted">更改后须重新登录，本账号其他已登录的地方也会退出。</span></p></form></section>"""
+
+ACCOUNTS = """<p><a href="/admin">← 报送情况</a></p><section><h2>账号</h2>
+<p>审核方式：{% if two_level %}两级审核（主管部门初审，财政部门确认）{% else %}一级审核（财政部门）{% endif %}</p>
+<table><tr><th>账号</th><th>姓名</th><th>角色</th><th>主管部门</th><th>状态</th><th>建立时间</th></tr>
+{% for a in accounts %}<tr><td>{{ a.login }}</td><td>{{ a.name }}</td><td>{{ a.role }}</td><td>{{ a.department }}</td><td>{{ a.state }}</td>
+<td>{{ a.created }}</td></tr>{% endfor %}</table>
+<p class="muted">账号由管理员在命令行中管理：xlkit campaign user add / list / disable / passwd。每次变动都记入审计记录。</p></section>"""
 
 ERROR = """<section><h2>{{ code }} {{ what }}</h2><p>{{ detail }}</p></section>"""

@@ -1,6 +1,7 @@
-"""The bureau's login on the web: server-side sessions (rows of the ledger; the cookie holds only a random id) and
-attempts reserved in the ledger before a password is checked. A new unit link made on the board is kept here, in
-this process, until its page shows it once: never in the cookie, which the browser can read."""
+"""The officers' login on the web: server-side sessions (rows of the ledger; the cookie holds only a random id) bound
+to an account, and attempts reserved in the ledger, per account and address, before a password is checked. A new
+unit link made on the board is kept here, in this process, until its page shows it once: never in the cookie, which
+the browser can read."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from pathlib import Path
 
 from flask import session
 
-from ..campaign.access import check_password, end_session, login_succeeded, open_session, reserve_login, session_account
-from ..campaign.ledger import Ledger
+from ..campaign.access import end_session, login_succeeded, open_session, reserve_login, session_account
+from ..campaign.accounts import verify_login
+from ..campaign.ledger import Account, Ledger
 
-ENDED = {"idle": "长时间未操作，已自动退出登录；请重新登录。", "password": "管理密码已更改，请用新密码重新登录。"}
-WRONG_PASSWORD = "密码不正确，请重新输入。"
+ENDED = {"idle": "长时间未操作，已自动退出登录；请重新登录。", "password": "管理密码已更改，请用新密码重新登录。",
+         "disabled": "账号已停用；如有疑问请联系管理员。"}
+WRONG_PASSWORD = "账号或密码不正确，请重新输入。"
+DEFAULT_LOGIN = "admin"  # the login form without a login: the first 管理员 (the shared password of earlier releases)
 KEPT_LINKS = 64  # new links waiting to be shown, at most (one per officer's session)
 
 
@@ -31,28 +35,30 @@ class Guard:
         self._links: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def admin(self) -> tuple[bool, str]:
-        """Whether this request's session is a live login (its idle clock restarted), else why it ended ("" if none)."""
+    def admin(self) -> tuple[Account | None, str]:
+        """The account of this request's live session (its idle clock restarted), else None and why it ended."""
         token = str(session.get("sid", ""))
         if not token:
-            return False, ""
+            return None, ""
         with Ledger(self.folder) as ledger:
-            account, why = session_account(ledger, token, self.idle)
+            login, why = session_account(ledger, token, self.idle)
+            account = ledger.account(login) if login is not None else None
         if account is None:
             session.pop("sid", None)
-            return False, ENDED.get(why, "")
-        return True, ""
+            return None, ENDED.get(why, "")
+        return account, ""
 
-    def login(self, password: str, address: str) -> tuple[bool, str, float]:
+    def login(self, login: str, password: str, address: str) -> tuple[bool, str, float]:
         """(logged in, what to tell, seconds to wait). The session starts anew: a fresh id and CSRF token."""
+        login = login.strip()[:40] or DEFAULT_LOGIN
         with Ledger(self.folder) as ledger:
-            wait = reserve_login(ledger, address)
+            wait = reserve_login(ledger, address, login)
             if wait > 0:
                 return False, wait_text(wait), wait
-            if not check_password(ledger, password):
+            if verify_login(ledger, login, password) is None:
                 return False, WRONG_PASSWORD, 0.0
-            login_succeeded(ledger, address)
-            token = open_session(ledger, address)
+            login_succeeded(ledger, address, login)
+            token = open_session(ledger, address, login)
         session.clear()
         session["sid"] = token
         return True, "", 0.0
