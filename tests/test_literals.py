@@ -27,6 +27,7 @@ ALLOWED: dict[str, str] = {
     "name": "a JSON key and the ledger's column of a unit's name",
     "phone": "a JSON key and the ledger's column of a unit's contact phone",
     "count": "a JSON key (counts in reports and the web page)",
+    "role": "an officer's role in the campaign's accounts (ledger column, JSON key)",
 }
 # The spec importer writes new specs: the type names it gives a new spec are its own choice, not a bundled form's.
 IMPORTER = {"xlkit/write/import_types.py": {"money", "ratio", "count"}}

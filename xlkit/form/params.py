@@ -9,15 +9,9 @@ from typing import Any
 
 from ..errors import XlkitError
 from .spec import Spec, within
+from .spec_roster import PREFILL_KEYS, PREVIOUS_PREFIX, is_prefill_key  # the prefill vocabulary, which the spec checks too
 
-PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_code", "parent_name", "issuer", "implementer", "contact_name",
-                "contact_phone")  # issuer: the bureau that issues
-# the form; implementer: the unit that carries a project out (a project form's unit code and name are the project's)
-PREVIOUS_PREFIX = "previous."  # last year's figures, prefilled from the previous campaign (`previous.<name>`, spec-declared)
-
-
-def is_prefill_key(key: str) -> bool:
-    return key in PREFILL_KEYS or (key.startswith(PREVIOUS_PREFIX) and len(key) > len(PREVIOUS_PREFIX))
+__all__ = ["PREFILL_KEYS", "PREVIOUS_PREFIX", "BuildParams", "is_prefill_key", "make_params"]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .spec_base import FIELD_ID, KEY, Model
 from .spec_review import Narrative
-from .spec_roster import RosterMap, RosterParameter
+from .spec_roster import PREFILL_KEYS, PREVIOUS_PREFIX, RosterMap, RosterParameter, is_prefill_key
 from .spec_summary import Summary, SummaryColumn, SummarySheet
 
 __all__ = ["FIELD_ID", "KEY", "Model", "RosterMap", "RosterParameter", "Summary", "SummaryColumn", "SummarySheet"]  # the whole model, from one module
@@ -346,8 +346,6 @@ class Spec(Model):
 
     @model_validator(mode="after")
     def _roster_names(self) -> Spec:
-        from .params import PREFILL_KEYS, PREVIOUS_PREFIX, is_prefill_key  # params builds on this module
-
         unknown = [name for name in self.roster.parameters if name not in self.parameters]
         if unknown:
             raise ValueError(f"roster.parameters.{unknown[0]}: not among the spec's parameters ({', '.join(self.parameters) or 'none'})")

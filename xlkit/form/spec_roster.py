@@ -7,6 +7,15 @@ from pydantic import Field
 
 from .spec_base import Model
 
+PREFILL_KEYS = ("unit_code", "unit_name", "year", "parent_code", "parent_name", "issuer", "implementer", "contact_name",
+                "contact_phone")  # issuer: the bureau that issues
+# the form; implementer: the unit that carries a project out (a project form's unit code and name are the project's)
+PREVIOUS_PREFIX = "previous."  # last year's figures, prefilled from the previous campaign (`previous.<name>`, spec-declared)
+
+
+def is_prefill_key(key: str) -> bool:
+    return key in PREFILL_KEYS or (key.startswith(PREVIOUS_PREFIX) and len(key) > len(PREVIOUS_PREFIX))
+
 
 class RosterParameter(Model):
     """A parameter set per unit from one roster column: its whole number (the row count), or with `names` a list of

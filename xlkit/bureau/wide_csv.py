@@ -1,0 +1,74 @@
+"""The wide CSV of a consolidation: one row per unit in the totals, a column for every field id of the form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..form.functions import Value
+from ..form.placement import build_layout
+from ..form.spec import Spec
+
+
+def field_order(spec: Spec, rows: list[Mapping[str, Value]]) -> list[str]:
+    """Every field id of the form at its default counts, and those of the rows' own layouts (more rows, key projects),
+    each after the field it follows there: the wide CSV's columns, whatever the data."""
+    order = list(build_layout(spec).field_ids)
+    known = set(order)
+    seen: set[int] = set()
+    for row in rows:
+        keys = getattr(row, "keys_", None) or tuple(row)
+        if id(keys) in seen:
+            continue
+        seen.add(id(keys))
+        if all(key in known for key in keys):
+            continue
+        merged: list[str] = []
+        after: dict[str, list[str]] = {}  # a field new here -> placed after the last known one before it
+        last = ""
+        for key in keys:
+            if key in known:
+                last = key
+            else:
+                after.setdefault(last, []).append(key)
+                known.add(key)
+        merged.extend(after.get("", []))
+        for key in order:
+            merged.append(key)
+            merged.extend(after.get(key, []))
+        order = merged
+    return order
+
+
+def write_wide_csv(consolidation: Any, path: str | Path) -> None:
+    """UTF-8 with BOM so Excel opens it right: a column for every field id of the form, blank or not, and numbers as
+    Excel shows them (at most 15 significant digits, whole numbers without `.0`); text starting with = + - @ is
+    prefixed with ' so it never runs. Each other form of the run gets its own file beside it, named with its template
+    id (summary.project-self-eval.csv)."""
+    path = Path(path)
+    for part, target in [(consolidation, path), *[(o, path.with_name(f"{path.stem}.{form}{path.suffix}"))
+                                                    for form, o in consolidation.others.items()]]:
+        frame = part.frame.drop(columns=["department", "file"])
+        fixed = [str(c) for c in frame.columns if c in ("unit_code", "unit_name", "status")]
+        wanted = [*fixed, *[f for f in part.fields if f not in fixed], *[str(c) for c in frame.columns if c not in set(part.fields) | set(fixed)]]
+        frame = frame.reindex(columns=wanted)  # a field blank in every row is still a column
+        for column in frame.columns:
+            if pd.api.types.is_float_dtype(frame[column]):
+                frame[column] = frame[column] + 0.0  # -0.0 is shown as 0
+            elif not pd.api.types.is_numeric_dtype(frame[column]):  # only text can start with = + - @
+                frame[column] = frame[column].map(csv_safe)
+        frame.to_csv(target, index=False, encoding="utf-8-sig", float_format="%.15g")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell of a text column as Excel would show it."""
+    if isinstance(value, str):
+        return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return "" if value != value else format(value + 0.0, ".15g")
+    return value
