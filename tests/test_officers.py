@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-from web import PASSWORD, Client, Served, login, receipt_of, upload
+from web import PASSWORD, Client, Served, login
 
 from xlkit.campaign.access import issue_links, set_password
 from xlkit.campaign.accounts import Actor, add_account, change_password, disable_account

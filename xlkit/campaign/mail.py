@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 
 from ..bureau.clock import bureau_zone, local_time
@@ -219,6 +219,8 @@ def said(exc: BaseException, settings: MailSettings) -> str:
         return str(exc)
     if isinstance(exc, OSError):
         return f"无法连接邮件服务器 {where}（{exc.strerror or '网络错误'}）"
+    if isinstance(exc, ValueError):
+        return f"邮件无法编码：地址含中文等非 ASCII 字符，而邮件服务器 {where} 不支持 SMTPUTF8"
     return f"发送失败（{where}）"
 
 
@@ -252,12 +254,12 @@ def send_pending(folder: str | Path, at: float | None = None, limit: int = 200) 
             if not ledger.take_mail(mail.id, stamp, HOLD):
                 continue  # another sender has it
             try:
-                message = build(ledger.folder, mail, formataddr(("", settings.sender)) if settings.sender else "xlkit@localhost")
+                message = build(ledger.folder, mail, settings.sender or "xlkit@localhost")
                 if settings.mode == "outbox":
                     write_eml(ledger.folder, mail, message)
                 else:
                     _deliver(settings, message)
-            except (OSError, smtplib.SMTPException, CampaignError) as exc:
+            except (OSError, smtplib.SMTPException, CampaignError, ValueError) as exc:  # ValueError: an address it cannot encode
                 give_up = mail.attempts + 1 >= ATTEMPTS
                 wait = min(MAX_WAIT, FIRST_WAIT * 2 ** mail.attempts)
                 reason = said(exc, settings)
