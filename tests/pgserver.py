@@ -46,10 +46,17 @@ class PgServer:
         data = self.root / "data"
         self._run([str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "-E", "UTF8", "--locale=C.UTF-8"])
         self.ctl = [str(BIN / "pg_ctl"), "-D", str(data)]
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off"
-        self._run([*self.ctl, "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start"])
+        self.start()
         self.database = "xlkit"
         self._run([str(BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, self.database])
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off"
+        self._run([*self.ctl, "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start"])
+
+    def halt(self) -> None:
+        """Gone at once, as a crashed or unplugged server (its data kept for `start`)."""
+        self._run([*self.ctl, "-m", "immediate", "-w", "stop"])
 
     def _run(self, command: list[str]) -> None:
         subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120, cwd=self.root)

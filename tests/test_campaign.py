@@ -294,10 +294,13 @@ def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int, writes
     row written inside a ledger transaction (before its commit)."""
     import xlkit.campaign.blobs as blobs
     import xlkit.campaign.receive as receiving
+    from xlkit.campaign.ledger.location import location
+    from xlkit.campaign.ledger.postgres import PostgresBackend
     from xlkit.campaign.ledger.sqlite import SQLiteBackend
 
+    used = SQLiteBackend if location(folder) is None else PostgresBackend  # the backend whose writes are counted
     real_now, real_put, calls = receiving.now, blobs.BlobStore.put, [0, 0, 0]
-    real_run, real_rows, real_many = SQLiteBackend.run, SQLiteBackend.rows, SQLiteBackend.run_many
+    real_run, real_rows, real_many = used.run, used.rows, used.run_many
 
     def written(backend: SQLiteBackend, sql: str) -> None:
         if backend._depth and sql.startswith(("INSERT", "UPDATE", "DELETE")):
@@ -319,7 +322,7 @@ def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int, writes
         real_many(backend, sql, rows)
         written(backend, sql)
 
-    SQLiteBackend.run, SQLiteBackend.rows, SQLiteBackend.run_many = dying_run, dying_rows, dying_many  # type: ignore[method-assign]
+    used.run, used.rows, used.run_many = dying_run, dying_rows, dying_many  # type: ignore[method-assign]
 
     def dying_now() -> str:
         calls[0] += 1

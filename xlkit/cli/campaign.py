@@ -83,6 +83,8 @@ def _location(folder: Path, db: str | None, schema: str | None, blobs: str, pass
             raise CliError("--schema、--blobs 和 --db-password-file 只用于 PostgreSQL 台账：请同时给出 --db postgresql://…")
         return None
     check_address(db)
+    if blobs == "database":
+        raise CliError("--blobs database（把收到的文件存入数据库）尚未实现：收到的文件保存在报送任务目录的 archive/ 中，多台机器请共享该目录")
     if schema is not None and not SCHEMA_NAME.fullmatch(schema):
         raise CliError(f"schema 名称「{schema}」无效：用小写字母、数字和下划线，以字母或下划线开头，至多 63 个字符")
     return Location(db, schema or default_schema(folder), blobs, str(Path(password_file).resolve()) if password_file else "")

@@ -27,7 +27,7 @@ from ..campaign.account import consolidate_campaign
 from ..campaign.accounts import SHOWN_ROLES, Actor, officer
 from ..campaign.actions import accept_unit, events, pass_unit, return_unit
 from ..campaign.checks import Bounds, Reader, latest_report, registry_of
-from ..campaign.ledger import Ledger, now
+from ..campaign.ledger import Ledger, LedgerUnavailable, now
 from ..campaign.receive import receive
 from ..campaign.reminders import write_reminders
 from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
@@ -107,6 +107,13 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         what, detail = (error.what, error.detail) if isinstance(error, Refused) else ERRORS.get(code, (error.name, "请求无法处理。"))
         kept = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]  # 405's Allow, 429's Retry-After
         return (*page(f"{code} {what}", pages.ERROR, code, code=code, what=what, detail=detail), kept)
+
+    @app.errorhandler(LedgerUnavailable)
+    def unavailable(error: LedgerUnavailable) -> tuple[str, int, list[tuple[str, str]]]:
+        """The ledger's server is away: nothing of this request was recorded (a receipt is one transaction)."""
+        app.logger.warning("%s %s: %s", request.method, request.path, error)
+        return (*page("503 系统暂时无法接收", pages.ERROR, 503, code=503, what="系统暂时无法接收",
+                      detail="系统暂时无法接收，请稍后再试。本次提交没有记录，请稍后重新提交。"), [("Retry-After", "30")])
 
     @app.errorhandler(Exception)
     def crash(error: Exception) -> tuple[str, int]:

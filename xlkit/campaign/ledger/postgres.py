@@ -36,6 +36,7 @@ T = TypeVar("T")
 CONNECT_SECONDS = 5  # how long a connection may take before the server counts as unreachable
 POOL_SIZE = 8
 _POOLS: dict[str, tuple[int, ConnectionPool]] = {}
+_INHERITED: list[ConnectionPool] = []  # a parent's pools in a forked child: kept, never closed (that would end the parent's sessions)
 RESERVED = re.compile(r'(?<![\w."])by(?![\w"])')  # a column the SQLite schema names `by`, reserved in PostgreSQL
 
 
@@ -102,13 +103,15 @@ def _pool(where: Location) -> ConnectionPool:
     found = _POOLS.get(where.database)
     if found is not None and found[0] == os.getpid():
         return found[1]
+    if found is not None:
+        _INHERITED.append(found[1])
     kwargs = _connect_kwargs(where)
     try:  # the first connection directly: an unreachable server is told at once and with its reason
         psycopg.connect(where.database, **kwargs).close()
     except psycopg.Error as exc:
         raise unavailable(exc, where) from None
     pool = ConnectionPool(where.database, kwargs=kwargs, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_SECONDS * 2,
-                          name="xlkit-ledger", open=True)
+                          check=ConnectionPool.check_connection, name="xlkit-ledger", open=True)
     _POOLS[where.database] = (os.getpid(), pool)
     return pool
 
