@@ -109,10 +109,12 @@ def history(folder: str | Path, code: str, zone: str = "Asia/Shanghai") -> tuple
     return state, [f"{local_time(at, local)}  {text}" for at, text in events(state, full=True)]
 
 
-def events(state: UnitState, full: bool = False) -> list[tuple[str, str]]:
+def events(state: UnitState, full: bool = False, traced: bool = True) -> list[tuple[str, str]]:
     """(UTC time, what happened) for each receipt and decision of a unit, oldest first; `full`: each file's whole
-    sha256 (what `xlkit archive` takes), else its first 12 characters."""
+    sha256 (what `xlkit archive` takes), else its first 12 characters. `traced`: with the account and address of
+    each (the bureau's view; a unit's page shows names only)."""
     out: list[tuple[str, str]] = []
+    _trace = _traced if traced else _untraced
     received = {e.receipt: e for e in state.trail if e.kind == "receipt"}
     for r in state.receipts:
         result = (f"{r.errors} 个错误" if r.errors else "无错误") + (f"，{r.warnings} 个警告" if r.warnings else "")
@@ -140,7 +142,11 @@ def events(state: UnitState, full: bool = False) -> list[tuple[str, str]]:
     return sorted(out)
 
 
-def _trace(entry: AuditEntry | None) -> str:
+def _untraced(_entry: AuditEntry | None) -> str:
+    return ""
+
+
+def _traced(entry: AuditEntry | None) -> str:
     """Who did it, as the trail recorded: 账号 zhangsan（主管部门 一局），10.0.0.7."""
     if entry is None:
         return ""

@@ -147,7 +147,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         letters = [Path(a.letter).name for a in state.actions if a.letter]
         return page(f"{state.name} 报表报送", pages.UNIT, unit=state, year=year, form_title=title, deadline=deadline, letters=letters,
                     letters_url=f"/u/{token}/letters/",
-                    days_left=f"还有 {days} 天" if days >= 0 else f"已过 {-days} 天", result=result, history=_history(state, local),
+                    days_left=f"还有 {days} 天" if days >= 0 else f"已过 {-days} 天", result=result, history=_history(state, local, False),
                     upload_url=f"/u/{token}/upload", explain_url=f"/u/{token}/explain", max_mb=max_upload_mb)
 
     @app.post("/u/<token>/upload")
@@ -355,9 +355,9 @@ def _row(state: UnitState, zone: Any) -> dict[str, str]:
             "label": state.label, "last": last, "step": state.step}
 
 
-def _history(state: UnitState, zone: Any) -> list[tuple[str, str]]:
-    """Newest first, in the bureau's local time."""
-    return [(local_time(at, zone), text) for at, text in reversed(events(state))]
+def _history(state: UnitState, zone: Any, traced: bool = True) -> list[tuple[str, str]]:
+    """Newest first, in the bureau's local time; a unit's page without officers' accounts and addresses."""
+    return [(local_time(at, zone), text) for at, text in reversed(events(state, traced=traced))]
 
 
 def _shown_receipt(ledger: Ledger, receipt: Any, zone: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def decisions(ledger: Ledger, state: UnitState, actor: Actor) -> dict[str, bool]
     if actor.role == "department":
         mine = two_level and open_ and state.status in WAITING_DEPARTMENT
         return {"pass": mine and state.status != "failed", "return": mine, "accept": False, "link": False}
-    waits = two_level and state.status != "passed" and state.department in ledger.reviewed_departments()
+    waits = two_level and state.status in WAITING_DEPARTMENT and state.department in ledger.reviewed_departments()
     return {"pass": False, "return": open_, "accept": open_ and state.status != "confirmed" and not waits, "link": actor.bureau,
             "waits": open_ and waits}
 
@@ -70,4 +70,4 @@ def register(app: Flask, folder: Path, page: Callable[..., tuple[str, int]], zon
                        "state": "已停用" if a.disabled else "在用", "created": local_time(a.created_at, zone) if a.created_at else ""}
                       for a in ledger.accounts()]
             review = review_mode(ledger)
-        return page("账号", pages.ACCOUNTS, accounts=listed, two_level=review == TWO_LEVEL)
+        return page("账号", pages.ACCOUNTS, accounts=listed, two_level=review == TWO_LEVEL, actor=actor)

@@ -15,7 +15,7 @@ th,td{border:1px solid #c8ccd0;padding:5px 8px;text-align:left;vertical-align:to
 .drop.over{background:#ddf4ff;border-color:#0969da}button,input[type=submit]{padding:6px 16px;font-size:15px}
 .counts span{display:inline-block;margin-right:18px}.flash{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;
 border-radius:6px;margin-bottom:12px}input[type=text],input[type=password],input[type=search],select{padding:4px 6px;font-size:15px}
-textarea{width:100%;min-height:38px;font-size:14px}form.inline{display:inline}
+textarea{width:100%;min-height:38px;font-size:14px}form.inline{display:inline}div.muted{margin-bottom:12px}
 """
 
 SCRIPT = """
@@ -73,11 +73,11 @@ LOGIN = """<section><h2>财政部门登录</h2>{% if error %}<p class="err" role
 placeholder="admin" autofocus></label> <label>密码 <input type="password" name="password" autocomplete="current-password" required></label>
 <input type="submit" value="登录"></p><p class="muted">未填账号时为管理员账号 admin。</p></form></section>"""
 
-OFFICER = """<p class="muted">{{ actor.name }}（{{ actor.login }}，{{ roles[actor.role] }}
+OFFICER = """<div class="muted">{{ actor.name }}（{{ actor.login }}，{{ roles[actor.role] }}
 {%- if actor.department %} {{ actor.department }}{% endif %}）
 · <a href="/admin/password">更改密码</a>{% if actor.role == "admin" %} · <a href="/admin/accounts">账号</a>{% endif %}
 <form method="post" action="/admin/logout" class="inline"><input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="submit" value="退出登录"></form></p>"""
+<input type="submit" value="退出登录"></form></div>"""
 
 BOARD = OFFICER + """<section><h2>报送情况（{{ year }} 年度）</h2>
 <p class="counts">{% for label, n in counts %}<span>{{ label }} <strong>{{ n }}</strong></span>{% endfor %}</p>
@@ -117,7 +117,7 @@ DETAIL = ISSUES + OFFICER + """<p><a href="/admin">← 报送情况</a></p>
 {% endfor %}</p>{% endif %}</section>
 {% for r in receipts %}<section><h2>收件 {{ r.id }}：{{ r.name }}（{{ r.time }}）</h2>{{ issue_table(r.issues) }}</section>{% endfor %}"""
 
-PASSWORD = """<p><a href="/admin">← 报送情况</a></p><section><h2>更改密码：{{ actor.name }}（{{ actor.login }}）</h2>
+PASSWORD = OFFICER + """<p><a href="/admin">← 报送情况</a></p><section><h2>更改密码：{{ actor.name }}（{{ actor.login }}）</h2>
 {% if error %}<p class="err" role="alert">{{ error }}</p>{% endif %}<form method="post" action="/admin/password">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <p><label>当前密码 <input type="password" name="current" autocomplete="current-password" required></label></p>
@@ -126,7 +126,7 @@ PASSWORD = """<p><a href="/admin">← 报送情况</a></p><section><h2>更改密
 <p><label>再输一次 <input type="password" name="again" autocomplete="new-password" minlength="8" required></label></p>
 <p><input type="submit" value="更改密码"> <span class="muted">更改后须重新登录，本账号其他已登录的地方也会退出。</span></p></form></section>"""
 
-ACCOUNTS = """<p><a href="/admin">← 报送情况</a></p><section><h2>账号</h2>
+ACCOUNTS = OFFICER + """<p><a href="/admin">← 报送情况</a></p><section><h2>账号</h2>
 <p>审核方式：{% if two_level %}两级审核（主管部门初审，财政部门确认）{% else %}一级审核（财政部门）{% endif %}</p>
 <table><tr><th>账号</th><th>姓名</th><th>角色</th><th>主管部门</th><th>状态</th><th>建立时间</th></tr>
 {% for a in accounts %}<tr><td>{{ a.login }}</td><td>{{ a.name }}</td><td>{{ a.role }}</td><td>{{ a.department }}</td><td>{{ a.state }}</td>
