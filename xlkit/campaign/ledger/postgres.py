@@ -16,10 +16,10 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ...caches import memo
 from ...errors import CampaignError
 from .backend import Backend, Params
 from .location import Location
@@ -40,13 +40,13 @@ _INHERITED: list[ConnectionPool] = []  # a parent's pools in a forked child: kep
 RESERVED = re.compile(r'(?<![\w."])by(?![\w"])')  # a column the SQLite schema names `by`, reserved in PostgreSQL
 
 
-@lru_cache(maxsize=512)
+@memo(512)
 def prepare(sql: str) -> str:
     """The portable SQL of the operations in psycopg's style: %s placeholders, literal % doubled, `by` quoted."""
     return RESERVED.sub('"by"', sql.replace("%", "%%")).replace("?", "%s")
 
 
-@lru_cache(maxsize=128)
+@memo(128)
 def ddl(statement: str) -> str:
     """One SQLite schema statement for PostgreSQL: an `id INTEGER PRIMARY KEY` is an identity, integers are 64-bit,
     REAL double precision (a time in seconds keeps its microseconds), BLOB bytea, added columns only when missing."""
