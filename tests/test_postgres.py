@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import signal
 import socket
@@ -139,22 +140,35 @@ def own_server():
     server.stop()
 
 
-def test_a_server_gone_mid_receive_records_nothing_half_and_a_rerun_finishes(own_server, files, tmp_path, monkeypatch):
-    folder = tmp_path / "c"
-    make_campaign(folder, files / "roster.csv", 2019, own_server.url)
-    inputs = [files / "P001.xlsx", files / "P002.xlsx"]
+def _gone_mid_receive(folder: Path, inputs: list[Path], server: pgserver.PgServer) -> None:
+    """In a forked child (as `xlkit receive` would): the server stops before the second receipt; exit 3 when the
+    error names the server's host, as the command's one line does."""
     real, calls = Ledger.add_receipt, [0]
 
     def then_gone(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls[0] += 1
         if calls[0] == 2:
-            own_server.halt()
+            server.halt()
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Ledger, "add_receipt", then_gone)
-    with pytest.raises(LedgerUnavailable, match=r"127\.0\.0\.1"):
+    Ledger.add_receipt = then_gone  # type: ignore[method-assign]
+    try:
         receive(folder, inputs)
-    monkeypatch.setattr(Ledger, "add_receipt", real)
+    except LedgerUnavailable as exc:
+        os._exit(3 if f"127.0.0.1:{server.port}" in str(exc) else 4)
+    os._exit(0)
+
+
+def test_a_server_gone_mid_receive_records_nothing_half_and_a_rerun_finishes(own_server, files, tmp_path):
+    import multiprocessing
+
+    folder = tmp_path / "c"
+    make_campaign(folder, files / "roster.csv", 2019, own_server.url)
+    inputs = [files / "P001.xlsx", files / "P002.xlsx"]
+    child = multiprocessing.get_context("fork").Process(target=_gone_mid_receive, args=(folder, inputs, own_server))
+    child.start()
+    child.join(timeout=300)
+    assert child.exitcode == 3
     assert len(list((folder / "archive").glob("??/*"))) == 2  # the archive keeps what it took
 
     own_server.start()  # the web app, when its server goes: a clear answer, no receipt
@@ -170,8 +184,7 @@ def test_a_server_gone_mid_receive_records_nothing_half_and_a_rerun_finishes(own
     assert answer.status_code == 503 and "系统暂时无法接收，请稍后再试" in answer.get_data(as_text=True)
     own_server.start()
 
-    rerun = subprocess.run([*XLKIT, "receive", str(folder), *map(str, inputs)], capture_output=True, text=True, timeout=180)
-    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert all(r.receipt for r in receive(folder, inputs))  # the same batch again: the rest recorded
     with Ledger(folder) as ledger:
         assert sorted(r.unit_code for r in ledger.receipts()) == ["P001", "P002"]  # each file once: none for P003
     assert verify(folder)[1] == []

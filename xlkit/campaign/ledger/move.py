@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...errors import CampaignError
 from . import Ledger
 from .schema import SQLITE_STEPS, statements
 
@@ -18,10 +17,8 @@ def tables_in_order() -> list[str]:
 
 
 def copy_rows(source: Ledger, target: Ledger, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """Every row of `source` into the freshly made `target` (same schema version), inside the caller's transaction
+    """Every row of `source` (at the current schema version) into the freshly made `target`, inside the caller's transaction
     on each; returns rows per table. The target's identities continue after the highest id copied."""
-    if source.meta("schema") != target.meta("schema"):
-        raise CampaignError(f"台账版本不同（{source.meta('schema')} 与 {target.meta('schema')}），无法迁移")
     present, counts = source._db.tables(), {}
     target_db = target._db
     for table in tables_in_order():
