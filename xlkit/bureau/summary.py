@@ -20,6 +20,7 @@ from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
 from .consolidate import Consolidation, entity
 from .indicators import indicators_sheet
+from .review_sheet import review_sheet
 from .sheets import Formats, RecordedSheet, header_row, print_setup, write_cell, write_table
 from .status import files_sheet, status_sheet
 from .themed import FIXED as THEMED_FIXED
@@ -58,6 +59,7 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
     if consolidation.previous and spec.previous.figures:
         compare_sheet(book, fmt, consolidation)
     _issues_sheet(book, fmt, consolidation)
+    review_sheet(book, fmt, consolidation)  # 审核提示, when the spec has a review section
     status_sheet(book, fmt, consolidation, zone)
     files_sheet(book, fmt, consolidation, zone)
     if summary.indicators or summary.ranking:

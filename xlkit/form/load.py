@@ -22,7 +22,7 @@ from .layout import Layout
 from .params import make_params
 from .placement import build_layout
 from .spec import Spec
-from .spec_review import narrative_problem
+from .spec_review import narrative_problem, review_problem
 from .specsource import located, yaml_problem
 
 
@@ -149,6 +149,9 @@ def check_spec(spec: Spec, path: Path) -> None:
         _check_summary(spec, build_layout(spec))
         _check_previous(spec, build_layout(spec))
         problem = narrative_problem(spec.narrative, build_layout(spec).field_ids) if spec.narrative else None
+        if problem:
+            raise SpecError(problem)
+        problem = review_problem(spec.review, build_layout(spec).field_ids, [b.label for b in spec.grades]) if spec.review else None
         if problem:
             raise SpecError(problem)
     except SpecError as exc:

@@ -85,3 +85,79 @@ def narrative_problem(narrative: Narrative, fields: Sequence[str]) -> str | None
         if ratio.unit not in narrative.units:
             return f"narrative.ratios[{k}].unit: unknown unit {ratio.unit!r}; narrative.units has {', '.join(narrative.units)}"
     return None
+
+
+class ReviewRatio(Model):
+    """A figure compared across units (人均公用经费 = 公用支出 / 实有人数): numerator ÷ denominator of each unit."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    numerator: str  # field ids
+    denominator: str
+    percent: bool = False  # shown as a percentage (项目支出占比), else as a number with `unit`
+    unit: str = ""  # how a message writes the figure's unit (万元/人)
+
+
+class ReviewRate(Model):
+    """The rate a top grade is held against (执行率 = 项目实际支出 / 预算数)."""
+
+    numerator: str
+    denominator: str
+    label: str = "执行率"
+
+
+class ReviewWeights(Model):
+    """How much each signal counts toward a unit's risk (the 复核 sample takes every unit over `risk_threshold`)."""
+
+    outlier: float = Field(default=1.0, ge=0)
+    yoy: float = Field(default=1.0, ge=0)
+    copy_: float = Field(default=2.0, ge=0, alias="copy")
+    score: float = Field(default=2.0, ge=0)
+
+
+class Review(Model):
+    """The `review:` section: the 审核 across units (审核提示) and the 复核 sample, every threshold declared here."""
+
+    ratios: list[ReviewRatio] = []
+    outlier_threshold: float = Field(default=3.5, gt=0)  # |x − median| / (1.4826·MAD) above it is out of line
+    outlier_min_change: float = Field(default=0.5, ge=0)  # and differs from the median by this share of it at least
+    min_group: int = Field(default=5, ge=3)  # a department (or the whole) with fewer units with the figure is not judged
+    copy_texts: list[str] = []  # the long texts compared between units: field ids or patterns (* = any part)
+    copy_threshold: float = Field(default=0.8, gt=0, le=1)  # the share of text in common (Jaccard) that makes a copy
+    copy_shingle: int = Field(default=5, ge=2, le=20)  # characters per shingle
+    copy_min_chars: int = Field(default=200, ge=20)  # a text shorter than this (names, numbers, punctuation removed) is not judged
+    copy_common: float = Field(default=0.5, gt=0, le=1)  # a shingle in more than this share of the units is the form's wording
+    score_field: str | None = None  # the self-score held against the rate
+    grade_top: str | None = None  # a `grades` label: a score in its band is 「graded」 so
+    rate: ReviewRate | None = None
+    rate_share: float = Field(default=0.1, gt=0, lt=1)  # the lowest share of its department's rates
+    rate_below: float = Field(default=0.9, gt=0)  # and below this rate (a department spending 98 % has no low rate)
+    contacts: list[str] = []  # the fields the 复核 sample lists as the unit's contacts (the roster's come first)
+    figures: list[str] = []  # the fields the 复核 sample lists as the unit's figures
+    weights: ReviewWeights = ReviewWeights()
+    risk_threshold: float = Field(default=2.0, gt=0)  # a unit whose weighted signals reach it is always in the sample
+
+
+def review_problem(review: Review, fields: Sequence[str], grades: Sequence[str]) -> str | None:
+    """What the model alone cannot say: every field the section names is the form's, `grade_top` one of its grades."""
+    known = set(fields)
+    named = [(f"review.ratios[{k}].{part}", getattr(ratio, part)) for k, ratio in enumerate(review.ratios)
+             for part in ("numerator", "denominator")]
+    named += [("review.score_field", review.score_field)] if review.score_field else []
+    named += [(f"review.rate.{part}", getattr(review.rate, part)) for part in ("numerator", "denominator") if review.rate]
+    named += [(f"review.contacts[{k}]", f) for k, f in enumerate(review.contacts)]
+    named += [(f"review.figures[{k}]", f) for k, f in enumerate(review.figures)]
+    for path, field_id in named:
+        if field_id not in known:
+            return f"{path}: unknown field {field_id!r}"
+    for k, pattern in enumerate(review.copy_texts):
+        if not any(f == pattern or fnmatch(f, pattern) for f in fields):
+            return f"review.copy_texts[{k}]: no field matches {pattern!r}"
+    if review.grade_top is not None and review.grade_top not in grades:
+        return f"review.grade_top: {review.grade_top!r} is not among the grades ({', '.join(grades) or 'none'})"
+    if (review.grade_top is None) != (review.score_field is None) or (review.rate is None) != (review.score_field is None):
+        return "review: score_field, grade_top and rate go together (the score signal needs all three)"
+    ids = [ratio.id for ratio in review.ratios]
+    if len(set(ids)) < len(ids):
+        return f"review.ratios: an id appears twice ({', '.join(ids)})"
+    return None
