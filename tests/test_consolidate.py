@@ -59,7 +59,7 @@ def test_all_units_accepted_and_totals_reconcile(returned, roster, tmp_path):
         assert ws.print_options.horizontalCentered and ws.page_setup.orientation == "landscape"
         assert ws.print_title_rows == "$4:$5"
     # the seed unit's 重点项目 sheet makes a 项目汇总 of the project form too
-    assert values.sheetnames == [s.name for s in summary.sheets] + ["项目汇总", "校验问题", "报送情况", "文件清单", "共性指标", "统计", "字段",
+    assert values.sheetnames == [s.name for s in summary.sheets] + ["项目汇总", "校验问题", "审核提示", "报送情况", "文件清单", "共性指标", "统计", "字段",
                                                                      "_xlkit", "_units"]
     assert values["绩效得分与等次"]["B5"].value == "单位编码"
     labels = {row[3]: row[2] for row in values["字段"].iter_rows(min_row=3, values_only=True)}

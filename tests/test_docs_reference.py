@@ -30,6 +30,7 @@ TABLES: list[type[BaseModel]] = [
     model.Block, model.FieldItem, model.ListBlock, model.Table, model.HeaderCell, model.TableRow, model.TableColumn,
     model.RulesBlock, model.Rule, model.Compose, model.Link, model.Previous, model.PreviousFigure, model.RosterMap, model.RosterParameter, model.Summary,
     model.SummarySheet, model.SummaryColumn, review.Narrative, review.NarrativeUnit, review.NarrativeTerm, review.NarrativeRatio,
+    review.Review, review.ReviewRatio, review.ReviewRate, review.ReviewWeights,
 ]
 
 

@@ -63,7 +63,7 @@ def review(consolidation: Consolidation) -> ReviewResult:
     for ratio in spec.review.ratios:
         _outliers(rows, groups, spec.review, ratio.id, labels, result)
     _yoy(consolidation, spec.review, result)
-    _copies(consolidation, rows, spec.review, result)
+    _copies(consolidation, rows, spec.review, labels, result)
     _scores(consolidation, rows, groups, spec.review, labels, result)
     result.signals.sort(key=lambda s: (order.get(s.unit_code, len(order)), list(KINDS).index(s.kind)))
     return result
@@ -144,11 +144,17 @@ def _yoy(consolidation: Consolidation, review: Review, result: ReviewResult) -> 
                                          f"{issue.message}{last}", "变动幅度超出规定且未说明原因，需单位补充说明", review.weights.yoy))
 
 
+def _matching(labels: Mapping[str, str], patterns: Sequence[str]) -> list[str]:
+    """The labels of the fields the patterns match, in the form's order: how a person knows which texts are meant."""
+    return [label for f, label in labels.items() if any(f == p or fnmatch(f, p) for p in patterns)]
+
+
 def _copy_text(values: Mapping[str, Any], patterns: Sequence[str]) -> str:
     return "\n".join(str(v) for k, v in values.items() if isinstance(v, str) and any(k == p or fnmatch(k, p) for p in patterns))
 
 
-def _copies(consolidation: Consolidation, rows: list[dict[str, Any]], review: Review, result: ReviewResult) -> None:
+def _copies(consolidation: Consolidation, rows: list[dict[str, Any]], review: Review, labels: Mapping[str, str],
+            result: ReviewResult) -> None:
     if not review.copy_texts:
         return
     names = {str(r["unit_code"]): (str(r["unit_name"]), str(r["department"])) for r in rows}
@@ -157,7 +163,8 @@ def _copies(consolidation: Consolidation, rows: list[dict[str, Any]], review: Re
         texts.append(Text(code, _copy_text(values, review.copy_texts), names.get(code, ()), last_year=True))
     pairs = near_copies(texts, review.copy_shingle, review.copy_threshold, review.copy_min_chars, review.copy_common,
                         review.min_group)
-    result.notes.append(f"报告雷同：比较 {'、'.join(review.copy_texts)}，去掉单位名称、数字和标点后，相同内容（{review.copy_shingle} 字片段）"
+    result.notes.append(f"报告雷同：比较{'、'.join(_matching(labels, review.copy_texts))}，"
+                        f"去掉单位名称、数字和标点后，相同内容（{review.copy_shingle} 字片段）"
                         f"占 {review.copy_threshold:.0%} 以上即提示；多数单位共用的表述和不足 {review.copy_min_chars} 字的文字不作比较；"
                         "单位本身上年的报告不算雷同")
     by_code = {str(r["unit_code"]): r for r in rows}
