@@ -222,3 +222,56 @@ def test_the_sheet(tmp_path: Path, spec: Any) -> None:
 def test_seed_and_demo_returns_raise_no_copy_or_score_alarm(returned: Path, roster: Any) -> None:
     result = review(consolidate([returned], roster, jobs=1))
     assert [s for s in result.signals if s.kind in ("copy", "score")] == []
+
+
+def risky_twenty(spec: Any) -> list[dict[str, Any]]:
+    """Twenty units: one copied pair (risk 2 each), one outlier on two figures (2), one outlier on one (1)."""
+    rows = twenty(spec)
+    rows[15]["achievements"] = rows[3]["achievements"].replace(rows[3]["unit_name"], rows[15]["unit_name"])
+    rows[5]["expense.all.public"] = rows[5]["staff.actual"] * 5.0
+    rows[5]["sangong.all.total"] = rows[5]["staff.actual"] * 1.0
+    rows[8]["expense.all.public"] = rows[8]["staff.actual"] * 5.0
+    return rows
+
+
+def test_the_sample_is_reproducible_and_holds_the_risky_units(spec: Any) -> None:
+    from xlkit.bureau.review_sample import draw_sample
+
+    rows = risky_twenty(spec)
+    consolidation = make(spec, rows)
+    heavy = {rows[k]["unit_code"] for k in (3, 5, 15)}  # unit 8 is under the threshold (1 < 2)
+    draws = {seed: draw_sample(consolidation, 4, seed) for seed in range(6)}
+    for sample in draws.values():
+        assert {c.unit_code for c in sample.chosen if not c.drawn} == heavy
+        assert len([c for c in sample.chosen if c.drawn]) == 4 and len({c.unit_code for c in sample.chosen}) == 7
+        assert all(c.why.startswith("重点复核：风险分 2") for c in sample.chosen if not c.drawn)
+    assert [c.unit_code for c in draw_sample(consolidation, 4, 3).chosen] == [c.unit_code for c in draws[3].chosen]
+    assert len({tuple(c.unit_code for c in s.chosen) for s in draws.values()}) > 1  # another seed, other units
+    shuffled = make(spec, list(reversed(rows)))  # the draw does not depend on the order units came in
+    assert [c.unit_code for c in draw_sample(shuffled, 4, 3).chosen] == [c.unit_code for c in draws[3].chosen]
+    chosen = next(c for c in draws[0].chosen if c.unit_code == rows[5]["unit_code"])
+    assert chosen.contacts == "联系人5、13800000005" and chosen.figures[draws[0].figure_labels.index("实有人数")] == rows[5]["staff.actual"]
+    assert "指标异常" in chosen.why and "人均公用经费" in chosen.why
+    everyone = draw_sample(consolidation, 100, 1)
+    assert len(everyone.chosen) == 20  # asking for more than there are takes them all, once
+
+
+def test_review_sample_command(tmp_path: Path, returned: Path, roster: Any) -> None:
+    from click.testing import CliRunner
+
+    from xlkit.cli import main
+
+    out = tmp_path / "sample.xlsx"
+    args = ["review-sample", str(returned), "--roster", str(roster.path), "--n", "3", "--seed", "11", "-o", str(out), "--jobs", "1"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "种子 11" in first.output
+    sheet = openpyxl.load_workbook(out)["复核抽样"]
+    rows = [r for r in sheet.iter_rows(min_row=3, values_only=True) if isinstance(r[0], int)]
+    assert len([r for r in rows if str(r[4]).startswith("随机抽查（种子 11）")]) == 3
+    again = tmp_path / "again.xlsx"
+    assert CliRunner().invoke(main, [*args[:-4], "-o", str(again), "--jobs", "1"]).exit_code == 0
+    assert [r[1] for r in openpyxl.load_workbook(again)["复核抽样"].iter_rows(min_row=3, values_only=True) if isinstance(r[0], int)] \
+        == [r[1] for r in rows]
+    bad = CliRunner().invoke(main, ["review-sample", str(returned), "--n", "-1", "-o", str(out)])
+    assert bad.exit_code != 0

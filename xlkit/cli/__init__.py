@@ -15,6 +15,7 @@ from ..form.forms import FORMS_ENV, forms_folders
 from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
 from .common import CliError, bounds, constants_option, dumps, load, parse_constants, reports_errors, spec_option
+from .review import review_sample
 from .serve import serve
 from .spec import spec
 from .users import COMMANDS as OFFICER_COMMANDS
@@ -324,7 +325,7 @@ def demo(directory: str) -> None:
     run_demo(Path(directory), echo=click.echo)
 
 
-for _command in [*CAMPAIGN_COMMANDS, *OFFICER_COMMANDS, serve, spec]:
+for _command in [*CAMPAIGN_COMMANDS, *OFFICER_COMMANDS, serve, spec, review_sample]:
     main.add_command(_command)
 
 
