@@ -61,7 +61,7 @@ def draw_sample(consolidation: Consolidation, n: int, seed: int, result: ReviewR
     roster = consolidation.roster.by_code() if consolidation.roster else {}
     slots = build_layout(spec).fields
     labels = [slots[f].label for f in spec.review.figures]
-    types = [slots[f].type for f in spec.review.figures]
+    types: list[str | None] = [slots[f].type for f in spec.review.figures]
 
     def chosen(code: str, by_lot: bool) -> Chosen:
         row = rows[code]
