@@ -275,3 +275,73 @@ def test_review_sample_command(tmp_path: Path, returned: Path, roster: Any) -> N
         == [r[1] for r in rows]
     bad = CliRunner().invoke(main, ["review-sample", str(returned), "--n", "-1", "-o", str(out)])
     assert bad.exit_code != 0
+
+
+def test_the_web_board_lists_the_signals_and_draws_the_sample(tmp_path: Path, spec: Any) -> None:
+    """审核员 and 管理员 see the list and draw the sample; a department's officer gets 404 for both."""
+    import io
+
+    from web import PASSWORD, Client, Served, login
+
+    from xlkit.campaign.access import set_password
+    from xlkit.campaign.accounts import add_account
+    from xlkit.campaign.ledger import Ledger
+    from xlkit.campaign.receive import receive
+    from xlkit.campaign.setup import DISTRIBUTED, init_campaign
+    from xlkit.demo.sample_data import generate_unit_data
+    from xlkit.intake.identify import open_template_workbook
+    from xlkit.web.app import create_app
+    from xlkit.write.fill import fill_workbook
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("单位编码,单位名称,主管部门,联系人,联系电话\n" + "".join(f"A{k},单位{k},一局,张{k},0730-{k}\n" for k in range(6)),
+                      encoding="utf-8")
+    folder = tmp_path / "c"
+    init_campaign(folder, roster, 2019)
+    with Ledger(folder) as ledger:
+        set_password(ledger, PASSWORD)
+        add_account(ledger, "rev", "审核员甲", "reviewer", "officer-pass-2019")
+        add_account(ledger, "dept", "一局初审", "department", "officer-pass-2019", "一局")
+    shared = report(random.Random(5), "")  # A1 and A2 hand in the same report
+    files = []
+    for k in range(6):
+        template = next((folder / DISTRIBUTED).glob(f"A{k}_*.xlsx"))
+        data = generate_unit_data(open_template_workbook(template, spec).layout, f"A{k}")
+        data["achievements"] = shared if k in (1, 2) else report(random.Random(100 + k), "")
+        fill_workbook(template, data, tmp_path / f"A{k}.xlsx", spec)
+        files.append(tmp_path / f"A{k}.xlsx")
+    receive(folder, files, by="收件员")
+    served = Served(create_app(folder))
+    try:
+        def client(who: str) -> Client:
+            one = Client(served.port)
+            if who == "admin":
+                login(one)
+            else:
+                page = one.get("/admin/login")
+                assert one.post("/admin/login", {"csrf": page.csrf(), "login": who, "password": "officer-pass-2019"}).status == 303
+            return one
+
+        reviewer = client("rev")
+        assert "/admin/review" in reviewer.get("/admin").text
+        board = reviewer.get("/admin/review")
+        assert board.status == 200 and "报告雷同" in board.text and "单位2（A2）的报告相同内容约占 100%" in board.text
+        first = reviewer.get("/admin/review?n=2&seed=9")
+        assert first.status == 200 and "attachment" in first.headers.get("content-disposition", "")
+        again = client("admin").get("/admin/review?n=2&seed=9")
+
+        def units(body: bytes) -> list[tuple[str, bool]]:
+            sheet = openpyxl.load_workbook(io.BytesIO(body))["复核抽样"]
+            return [(str(r[1]), str(r[4]).startswith("随机抽查（种子 9）")) for r in sheet.iter_rows(min_row=3, values_only=True)
+                    if isinstance(r[0], int)]
+
+        assert units(first.body) == units(again.body)
+        assert {"A1", "A2"} <= {code for code, drawn in units(first.body) if not drawn}  # the copied pair: 重点复核
+        assert len([code for code, drawn in units(first.body) if drawn]) == 2
+        bad = reviewer.get("/admin/review?n=two&seed=9")
+        assert bad.status == 400 and "抽查数量和种子须为不小于 0 的整数" in bad.text
+        department = client("dept")
+        assert "/admin/review" not in department.get("/admin").text
+        assert department.get("/admin/review").status == 404 and department.get("/admin/review?n=2&seed=9").status == 404
+    finally:
+        served.close()

@@ -32,7 +32,7 @@ from ..campaign.receive import receive
 from ..campaign.reminders import write_reminders
 from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
 from ..errors import CampaignError
-from . import officers, pages, policy
+from . import officers, pages, policy, review_page
 from .checker import CHECKER_NOTICE, checker_notice
 from .limits import FORM_BYTES, MB, WEB_NOTE, LinkGate, LinkLimits, Refused, bound_requests
 from .sessions import Guard
@@ -329,6 +329,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         return send_file(folder / known[name], as_attachment=True, download_name=name)
 
     officers.register(app, folder, page, local)
+    review_page.register(app, folder, page, bounds)  # 审核提示 and the 复核 sample
     return app
 
 

@@ -88,7 +88,8 @@ BOARD = OFFICER + """<section><h2>报送情况（{{ year }} 年度）</h2>
 <label>单位 <input type="search" name="q" value="{{ q }}" placeholder="编码或名称"></label> <input type="submit" value="筛选"></form>
 <p><a href="/admin/download/summary.xlsx">下载汇总表</a> · <a href="/admin/download/summary.csv">下载 CSV</a> ·
 <a href="/admin/download/reminders.xlsx">下载催报名单</a>{% if actor.role != "department" %} ·
-<a href="/admin/download/audit.csv">下载审计记录</a>{% endif %}</p>
+<a href="/admin/download/audit.csv">下载审计记录</a>{% endif %}{% if actor.bureau %} ·
+<a href="/admin/review">审核提示与复核抽样</a>{% endif %}</p>
 <table><tr><th>单位编码</th><th>单位名称</th><th>主管部门</th><th>联系人</th><th>电话</th><th>状态</th><th>环节</th><th>最后收件</th></tr>
 {% for u in units %}<tr><td><a href="/admin/unit/{{ u.code }}">{{ u.code }}</a></td><td>{{ u.name }}</td><td>{{ u.department }}</td>
 <td>{{ u.contact }}</td><td>{{ u.phone }}</td><td>{{ u.label }}</td><td>{{ u.step }}</td><td>{{ u.last }}</td></tr>{% endfor %}</table>
