@@ -127,14 +127,14 @@ ROUTES = [  # (method, path, what a form posts) — every route of the app
     ("GET", "/admin/download/summary.xlsx", None), ("GET", "/admin/download/summary.csv", None),
     ("GET", "/admin/download/reminders.xlsx", None), ("GET", "/admin/download/audit.csv", None),
     ("GET", "/admin/letters/{letter}", None), ("GET", "/admin/password", None), ("GET", "/admin/accounts", None),
-    ("GET", "/u/{token}", None), ("GET", "/u/{token}/letters/{letter}", None),
+    ("GET", "/u/{token}", None), ("GET", "/u/{token}/letters/{letter}", None), ("GET", "/admin/review", None),
 ]
 # what each may see: the status answered (a redirect 303 is a decision taken, or refused with a message on the page)
 SEES = {
-    "none": [200, 200, 302, 302, 302, 302, 403, 403, 403, 403, 403, 302, 302, 302, 302, 302, 302, 302, 200, 404],
-    "admin": [200, 200, 200, 200, 200, 404, 403, 403, 303, 303, 303, 200, 200, 200, 200, 200, 200, 200, 200, 404],
-    "rev": [200, 200, 200, 200, 200, 404, 403, 403, 303, 303, 303, 200, 200, 200, 200, 200, 200, 403, 200, 404],
-    "dept1": [200, 200, 200, 200, 404, 404, 303, 404, 404, 403, 403, 200, 200, 200, 404, 404, 200, 403, 200, 404],
+    "none": [200, 200, 302, 302, 302, 302, 403, 403, 403, 403, 403, 302, 302, 302, 302, 302, 302, 302, 200, 404, 302],
+    "admin": [200, 200, 200, 200, 200, 404, 403, 403, 303, 303, 303, 200, 200, 200, 200, 200, 200, 200, 200, 404, 200],
+    "rev": [200, 200, 200, 200, 200, 404, 403, 403, 303, 303, 303, 200, 200, 200, 200, 200, 200, 403, 200, 404, 200],
+    "dept1": [200, 200, 200, 200, 404, 404, 303, 404, 404, 403, 403, 200, 200, 200, 404, 404, 200, 403, 200, 404, 404],
 }
 
 
