@@ -477,3 +477,54 @@ def test_summary_sheet_names_are_checked(tmp_path):
         path.write_text(text.replace("- name: 固定资产", f"- name: {bad}"), encoding="utf-8")
         with pytest.raises(SpecError, match=bad):
             load_spec(path)
+
+
+def _sheet_text(path: Path, sheet: str) -> list[list]:
+    return [[v for v in row if v not in (None, "")] for row in openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True)]
+
+
+def test_a_department_whose_units_sent_nothing_rolls_up_as_an_empty_summary(returned, roster, tmp_path):
+    """Its summary is read as one carrying no unit: no error, the exit is clean, its units stay 未报送 above and
+    their lines (and the file's own in 文件清单) say that the department's summary came without them."""
+    roster_path = ROOT / "samples" / "roster.csv"
+    empty = roster.units[-1].department
+    gone = {u.code for u in roster.units if u.department == empty}
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in returned.glob("*.xlsx"):
+        if path.name.split("_", 1)[0] not in gone:
+            shutil.copy(path, folder / path.name)
+    first = CliRunner().invoke(main, ["consolidate", str(folder), "--roster", str(roster_path), "-o", str(tmp_path / "s.xlsx"),
+                                      "--by-department", str(tmp_path / "dep"), "--jobs", "1"])
+    assert f"未报送 {len(gone)} 个单位" in first.output, first.output
+    assert (tmp_path / "dep" / f"{empty}.xlsx").exists()
+    up = tmp_path / "up.xlsx"
+    nxt = CliRunner().invoke(main, ["consolidate", str(tmp_path / "dep"), "--roster", str(roster_path), "-o", str(up), "--roll-up",
+                                    "--jobs", "1"])
+    assert nxt.exit_code == 0, nxt.output
+    assert f"已拒收 0，已被替代 0；未报送 {len(gone)} 个单位" in nxt.output
+    status = _sheet_text(up, "报送情况")
+    assert f"已拒收 0；未报 {len(gone)}" in status[1][0]
+    lines = {row[1]: row for row in status[3:]}
+    for code in gone:
+        assert "未报送" in lines[code] and f"未收到文件（{empty}.xlsx：汇总表无已接收单位）" in lines[code]
+    assert not any("无法识别单位" in str(v) for row in status for v in row)
+    [listed] = [row for row in _sheet_text(up, "文件清单") if f"{empty}.xlsx" in row]
+    assert "采用" in listed and f"汇总表无已接收单位（{empty}）" in listed
+    assert not any("模板标识信息已损坏" in str(v) for row in _sheet_text(up, "校验问题") for v in row)
+    plain = consolidate([tmp_path / "dep"], jobs=1)  # without --roll-up a summary (empty or not) is refused, as ever
+    assert {f.status for f in plain.files} == {"rejected"} and all("--roll-up" in f.reason for f in plain.files)
+
+
+def test_the_console_and_the_status_sheet_count_the_same(returned, tmp_path):
+    """A file no unit can be named for is a row of the 催报 list: both counts take it as 已拒收 (one source)."""
+    roster_path = ROOT / "samples" / "roster.csv"
+    folder = fresh_copy(returned, tmp_path)
+    (folder / "无名.xlsx").write_text("<html></html>", encoding="utf-8")
+    out = tmp_path / "s.xlsx"
+    run = CliRunner().invoke(main, ["consolidate", str(folder), "--roster", str(roster_path), "-o", str(out), "--jobs", "1"])
+    assert run.exit_code == 1
+    counted = re.search(r"已拒收 (\d+)", run.output)
+    header = re.search(r"已拒收 (\d+)", _sheet_text(out, "报送情况")[1][0])
+    assert counted and header and counted.group(1) == header.group(1) == "1", (run.output, header)
+    assert "名单外 1" in _sheet_text(out, "报送情况")[1][0]

@@ -7,6 +7,6 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 FieldKind = Literal["input", "formula"]
 ReportStatus = Literal["ok", "warning", "error"]  # a checked file, by its worst issue
-FileState = Literal["accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing"]  # in a consolidation
+FileState = Literal["accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing", "empty"]  # in a consolidation
 DistributeStatus = Literal["created", "unchanged", "replaced", "refused"]
 IssueScope = Literal["file", "field"]

@@ -37,7 +37,9 @@ STATUS_LABELS: dict[FileState, str] = {
     "rejected": "已拒收",
     "superseded": "已被替代",
     "missing": "未报送",
+    "empty": "无已接收单位",  # a summary of the level below that carries no unit (its department's units sent nothing)
 }
+EMPTY_SUMMARY = "汇总表无已接收单位"
 OUTSIDE_ROSTER = "（名单外）"
 DUPLICATE = "重复报送"  # a unit that reached this level twice (two roll-ups, or directly and through one)
 
@@ -86,6 +88,7 @@ class Consolidation:
     others: dict[str, Consolidation] = field(default_factory=dict)  # other forms in the same run (项目 forms), by template id
     previous: dict[str, Mapping[str, Value]] = field(default_factory=dict)  # last year's values by unit code (上年对比)
     fields: list[str] = field(default_factory=list)  # every field id of the form's workbooks in the totals, blank or not
+    department: str = ""  # a 主管部门's own summary (by_department): written into it, so the level above knows it when empty
 
     @property
     def included(self) -> list[FileStatus]:
@@ -170,7 +173,8 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
             status.unit_code, status.unit_name, status.year, status.form = ident.unit_code, ident.unit_name, ident.year, ident.template_id
             status.department = _department(ident.unit_code, ident.params_json, roster_units)
             status.in_roster = ident.unit_code in roster_units if roster and ident.template_id == spec.template.id else None
-        if not report.readable:
+        summary = ident is not None and ident.kind == "summary" and not report.issues  # one carrying no unit (else: its units)
+        if not report.readable and not summary:
             first = next((i for i in report.issues if i.severity == "error"), None)
             status.reason = first.message if first else "无法读取"
             if not status.unit_code:  # unreadable: name the unit after the file name `<code>_<name>.xlsx` when it fits the roster
@@ -180,11 +184,16 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
                     status.unit_code, status.unit_name, status.department, status.in_roster = unit.code, unit.name, unit.department, True
                     status.reason += "（单位按文件名识别）"
             continue
-        if report.via and not roll_up:  # a summary stands in for units only when the bureau says it consolidates a level below
+        if (report.via or summary) and not roll_up:  # a summary stands in for units only when the bureau says it consolidates a level below
             status.reason = "这是下级汇总表，不是单位报表；汇总下级汇总表须指定 --roll-up"
             continue
         if campaign_year and status.year != campaign_year:
             status.reason = f"年度为 {status.year or '（空）'}，不是 {campaign_year} 年度"
+            continue
+        if summary:  # read, and nothing in it: its department's units stay 未报送, and their lines say why
+            status.status, status.unit_name = "empty", ""
+            status.department = "" if status.department == OUTSIDE_ROSTER else status.department
+            status.reason = EMPTY_SUMMARY + (f"（{status.department}）" if status.department else "")
             continue
         if not status.unit_code:
             status.reason = "文件中没有单位编码"
@@ -255,7 +264,7 @@ def by_department(consolidation: Consolidation) -> dict[str, Consolidation]:
         if consolidation.roster is not None:
             roster = Roster(consolidation.roster.path, [u for u in consolidation.roster.units if u.department == department])
         out[department] = Consolidation(consolidation.spec, consolidation.year, files,
-                                        frame[frame["department"] == department].reset_index(drop=True), roster)
+                                        frame[frame["department"] == department].reset_index(drop=True), roster, department=department)
     return out
 
 

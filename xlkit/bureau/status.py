@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .clock import DEFAULT_ZONE, local_time
-from .consolidate import DUPLICATE, STATUS_LABELS, Consolidation, FileStatus
+from .consolidate import DUPLICATE, EMPTY_SUMMARY, STATUS_LABELS, Consolidation, FileStatus
 from .sheets import Formats, header_row, print_setup, values_row, write_table
 
 # widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
@@ -19,7 +19,8 @@ FILE_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("文
                 ("说明", 31)]
 # what became of one file: the one that stands for its unit, one a later (or the same, through another roll-up) replaced,
 # or one not taken at all
-FILE_STATES = {"accepted": "采用", "accepted-warnings": "采用", "accepted-errors": "采用", "superseded": "已被替代", "rejected": "未采用"}
+FILE_STATES = {"accepted": "采用", "accepted-warnings": "采用", "accepted-errors": "采用", "superseded": "已被替代", "rejected": "未采用",
+               "empty": "采用"}
 
 
 @dataclass
@@ -47,7 +48,7 @@ def unit_statuses(consolidation: Consolidation) -> list[UnitStatus]:
     then units from outside the roster, then files no unit could be named for (each once)."""
     files_by_unit: dict[str, list[FileStatus]] = {}
     for status in consolidation.files:
-        if status.path:
+        if status.path and status.status != "empty":  # a summary carrying no unit: its units' lines name it (`_note`)
             files_by_unit.setdefault(status.unit_code, []).append(status)
     out: list[UnitStatus] = []
     roster = consolidation.roster
@@ -64,11 +65,49 @@ def unit_statuses(consolidation: Consolidation) -> list[UnitStatus]:
     return out
 
 
+@dataclass
+class Tally:
+    """The counts of one run, read by the 报送情况 header and the console alike: each row of the 催报 list once
+    (a roster unit, a unit outside the roster, a file no unit could be named for)."""
+
+    due: int  # 应报: the roster's units (every unit without a roster)
+    sent: int  # 已报: those of them that sent anything
+    outside: int  # rows outside the roster
+    accepted: int
+    warnings: int
+    errors: int  # a unit whose counted file has errors, in the totals or not
+    rejected: int  # every file it sent was refused
+    missing: int
+    superseded: int  # files a later one of the same unit replaced
+    refused_aside: int  # refused files of units whose other file counts (listed in 文件清单, not a row's status)
+
+    @property
+    def rate(self) -> str:
+        return f"{self.sent / self.due:.1%}" if self.due else "—"
+
+
+def tally(consolidation: Consolidation, units: list[UnitStatus] | None = None) -> Tally:
+    """One source for every count people read about a run."""
+    units = unit_statuses(consolidation) if units is None else units
+    listed = [u for u in units if u.in_roster] if consolidation.roster else [u for u in units if u.unit_code]
+    states = [u.counted.status if u.counted is not None else "rejected" if u.files else "missing" for u in units]
+    files = [f for u in units for f in u.files]
+    return Tally(len(listed), sum(1 for u in listed if u.files), len(units) - len(listed), states.count("accepted"),
+                 states.count("accepted-warnings"), states.count("accepted-errors"), states.count("rejected"), states.count("missing"),
+                 sum(1 for f in files if f.status == "superseded"),
+                 sum(1 for u in units if u.counted is not None for f in u.files if f.status == "rejected"))
+
+
+def empty_summaries(consolidation: Consolidation) -> list[FileStatus]:
+    """Summaries of the level below that carry no unit (their department's units sent nothing)."""
+    return [f for f in consolidation.files if f.status == "empty"]
+
+
 def file_list(consolidation: Consolidation) -> list[FileStatus]:
     """Every file of the run once, each unit's together (in the order of `unit_statuses`, oldest first), then the
     files of other forms that came with them (a key project's sheet inside a unit's workbook is not a file)."""
     listed = [f for unit in unit_statuses(consolidation) for f in sorted(unit.files, key=lambda f: (f.saved_at, f.path))]
-    return listed + [f for other in consolidation.others.values() for f in other.files if f.path and not f.within]
+    return listed + empty_summaries(consolidation) + [f for other in consolidation.others.values() for f in other.files if f.path and not f.within]
 
 
 def file_state(status: FileStatus) -> str:
@@ -102,14 +141,12 @@ def _unit_label(sent: list[FileStatus]) -> str:
 def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
     """The 催报 list: the counts at the top, then one row per roster unit with its contact and what it sent."""
     units = unit_statuses(consolidation)
-    roster_units = [u for u in units if u.in_roster] if consolidation.roster else units
-    labels = [u.status for u in roster_units]
-    sent = sum(1 for u in roster_units if u.files)
-    rate = f"{sent / len(roster_units):.1%}" if roster_units else "—"
-    counts = [("应报", len(roster_units)), ("已报", sent), ("报送率", rate),
-              ("已接收", labels.count(STATUS_LABELS["accepted"]) + labels.count(STATUS_LABELS["accepted-warnings"])),
-              ("有错误", sum(1 for u in roster_units if u.counted is not None and u.counted.errors)),
-              ("已拒收", labels.count(STATUS_LABELS["rejected"])), ("未报", labels.count(STATUS_LABELS["missing"]))]
+    n = tally(consolidation, units)
+    counts: list[tuple[str, Any]] = [("应报", n.due), ("已报", n.sent), ("报送率", n.rate), ("已接收", n.accepted + n.warnings),
+                                     ("有错误", n.errors), ("已拒收", n.rejected), ("未报", n.missing)]
+    if n.outside:
+        counts.append(("名单外", n.outside))
+    empty = {f.department: f for f in empty_summaries(consolidation)}
     ws = book.add_worksheet("报送情况")
     ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title_center"])
     ws.write_string(1, 0, "；".join(f"{label} {n}" for label, n in counts) + f"（时间为{_zone_label(zone)}）",
@@ -125,7 +162,7 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
                              _files_cell(unit.files),
                              local_time(shown[0].saved_at, zone) if shown else "",
                              sum(f.errors for f in shown), sum(f.warnings for f in shown),
-                             _note(unit, shown)]
+                             _note(unit, shown, empty.get(unit.department) if not unit.files else None)]
         values_row(ws, r, values, [fmt["text"]] * len(values), [width for _label, width in STATUS_HEADERS])
     ws.freeze_panes(3, 3)
     ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
@@ -139,8 +176,10 @@ def _files_cell(files: list[FileStatus]) -> str:
     return "；".join(f"{file_name(f)}（{file_state(f)}）" for f in sorted(files, key=lambda f: (f.saved_at, f.path)))
 
 
-def _note(unit: UnitStatus, shown: list[FileStatus]) -> str:
-    reasons = "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else "未收到文件"
+def _note(unit: UnitStatus, shown: list[FileStatus], empty: FileStatus | None = None) -> str:
+    """Why the row stands as it does; a unit that sent nothing, whose department's summary came without it, says so."""
+    missing = f"未收到文件（{file_name(empty)}：{EMPTY_SUMMARY}）" if empty is not None else "未收到文件"
+    reasons = "；".join(dict.fromkeys(f.reason for f in shown if f.reason)) if shown else missing
     twice = [f for f in unit.files if f.status == "superseded" and f.reason.startswith(DUPLICATE)]
     if twice:  # the same unit reached this level through two roll-ups (or directly and through one)
         reasons = "；".join(filter(None, [reasons, f"{DUPLICATE}：另经 {'、'.join(file_name(f) for f in twice)} 收到，已计入一次"]))

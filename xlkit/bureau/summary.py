@@ -92,8 +92,9 @@ def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None
     wanted |= {summary.ranking} if summary.ranking else set()
     wanted |= {str(name) for c in summary.columns if c.count for name in frame.columns if fnmatch(str(name), c.count)}
     fields = [str(name) for name in frame.columns if str(name) in wanted]
-    identity = Identity(spec.template.id, spec.template.version, spec.fingerprint(), "", summary.title, consolidation.year, "{}",
-                        kind="summary")
+    params = {"prefill": {"parent_name": consolidation.department}} if consolidation.department else {}  # read as any unit's
+    identity = Identity(spec.template.id, spec.template.version, spec.fingerprint(), "", summary.title, consolidation.year,
+                        json.dumps(params, ensure_ascii=False), kind="summary")
     meta = book.add_worksheet(META_SHEET)
     for r, (key, value) in enumerate(identity.rows()):
         meta.write_string(r, 0, key)

@@ -135,7 +135,7 @@ def _decide(result: Received, report: FileReport, roster: set[str], year: str, n
     unexplained = sum(1 for i in warnings if not i.explained)
     summary = errors[0].message if errors else ""
     refused = ""
-    if report.via or report.units:
+    if report.via or report.units or (ident is not None and ident.kind == "summary"):
         refused = "这是下级汇总表，不是单位报表"
     elif ident is not None and ident.year != year:
         refused = f"年度为 {ident.year or '（空）'}，不是本次报送任务的 {year} 年度"
