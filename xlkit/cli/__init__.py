@@ -298,14 +298,16 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         letters = write_letters(result, letters_dir, contact, zone, issuer)
         pdfs = letters_to_pdf(letters)
         click.echo(f"审核意见：{len(letters)} 份（{letters_dir}）" + (f"，其中 {len(pdfs)} 份已另存为 PDF" if pdfs else ""), err=True)
-    statuses = [f.status for f in result.all_files if not f.within]  # files, not the key-project sheets inside them
-    count = {s: statuses.count(s) for s in ("accepted", "accepted-warnings", "accepted-errors", "rejected", "superseded", "missing")}
+    from ..bureau.status import tally
+
+    n = tally(result)  # the counts of the 报送情况 sheet, one per row of its list
     errors_note = "计入汇总" if include_errors else "未计入汇总"
-    click.echo(f"{len(paths)} 个文件，{result.year or '?'} 年度：已接收 {count['accepted']}，有警告 {count['accepted-warnings']}，"
-               f"有错误 {count['accepted-errors']}（{errors_note}），已拒收 {count['rejected']}，已被替代 {count['superseded']}；"
-               f"未报送 {count['missing']} 个{entity(result.spec)}" + "".join(_other_forms_note(o) for o in result.others.values())
+    aside = f"（另有 {n.refused_aside} 个文件未采用，其{entity(result.spec)}已有采用的文件）" if n.refused_aside else ""
+    click.echo(f"{len(paths)} 个文件，{result.year or '?'} 年度：已接收 {n.accepted}，有警告 {n.warnings}，"
+               f"有错误 {n.errors}（{errors_note}），已拒收 {n.rejected}{aside}，已被替代 {n.superseded}；"
+               f"未报送 {n.missing} 个{entity(result.spec)}" + "".join(_other_forms_note(o) for o in result.others.values())
                + f"。汇总表：{output}" + (f"，CSV：{csv_path}" if csv_path else ""))
-    if count["accepted-errors"] or count["rejected"]:
+    if any(f.status in ("accepted-errors", "rejected") for f in result.all_files if not f.within):  # any file refused or wrong
         sys.exit(1)
 
 
