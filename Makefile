@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean golden
+.PHONY: demo test lint bench bench-ledger clean golden
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ golden: $(STAMP)
 
 bench: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/python bench/consolidate_bench.py
+
+bench-ledger: $(STAMP)
+	TQDM_DISABLE=1 $(BIN)/python bench/ledger_bench.py
 
 clean:
 	rm -rf $(VENV) build

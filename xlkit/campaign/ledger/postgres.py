@@ -235,6 +235,12 @@ class PostgresBackend(Backend):
                           "AND is_identity = 'YES'", (self.location.schema, table)):
                 self.run(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)")
 
+    def __del__(self) -> None:
+        """A ledger dropped without close (`Ledger(folder).receipts()`) gives its connection back to the pool, as a
+        SQLite connection is closed when dropped: the pool is never drained by forgotten ledgers."""
+        with suppress(Exception):
+            self.close()
+
     def close(self) -> None:
         conn, self._conn = getattr(self, "_conn", None), None
         if conn is not None:
