@@ -92,3 +92,42 @@ def test_a_letter_says_which_of_several_files_counts(returned, roster, tmp_path)
     files = letter_rows(letter)[2][0]
     assert f"{earlier.name}（保存于 " in files and "，已被替代）" in files and "，采用）" in files
     assert files.index(earlier.name) < files.index("已被替代") < files.index(later.name, files.index("已被替代")) < files.index("采用")
+
+
+def test_a_letter_says_what_to_do_and_is_signed_by_the_distributing_bureau(seed_filled, layout, roster, tmp_path):
+    """如何修改 carries the catalogue's advice for the code, 应为 a `<=` rule's comparison, and the letter is
+    signed by the issuer the workbook was distributed with (not the spec's bare 财政局) unless one is given."""
+    from xlkit.intake.catalogue import CATALOGUE
+
+    path = tmp_path / "in" / "430600301_seed.xlsx"
+    path.parent.mkdir()
+    path.write_bytes(seed_filled.read_bytes())
+    over = next(s for s in layout.inputs() if s.id.startswith("sangong.") and s.id.endswith(".reception"))
+    budget = layout.fields[over.id.replace("sangong.", "sangong_budget.", 1)]
+    required = next(s for s in layout.inputs() if s.required and s.type == "text")
+    tamper.edit(path, set_cell=(over.sheet, over.address, 999999.0))
+    tamper.edit(path, set_cell=(required.sheet, required.address, None))
+    result = consolidate([path.parent], roster, jobs=1)
+    assert result.spec.template.issuer != "岳阳市财政局"
+    [letter] = write_letters(result, tmp_path / "letters")
+    rows = letter_rows(letter)
+    problems = {r[3]: r for r in rows if isinstance(r[0], int)}
+    rule = problems[over.address]
+    assert rule[5].startswith("不超过 ") and rule[6] == "999999"
+    assert f"修改：请核对“{over.label}”与“{budget.label}”，使“{over.label}”不超过“{budget.label}”。" in rule[7]
+    blank = problems[required.address]
+    assert blank[7].endswith(f"修改：请在该单元格填写“{required.label}”。") and CATALOGUE["required-missing"].advice in blank[7].replace(
+        required.label, "{label}")
+    footer = [r[0] for r in rows if isinstance(r[0], str) and "年" in r[0] and "月" in r[0] and "日" in r[0]]
+    assert footer[-1].startswith("岳阳市财政局　"), footer
+    [again] = write_letters(result, tmp_path / "again", issuer="岳阳市审计局")
+    assert any(str(r[0]).startswith("岳阳市审计局　") for r in letter_rows(again))
+
+
+def test_every_field_issue_has_advice():
+    """A field issue's 如何修改 says what to do: the catalogue holds a Chinese advice for each (none repeats its message)."""
+    from xlkit.intake.catalogue import CATALOGUE
+
+    for kind in CATALOGUE.values():
+        if kind.scope == "field":
+            assert kind.advice and kind.advice != kind.template and kind.advice.startswith(("请", "已按", "工作表")), kind.code

@@ -62,6 +62,7 @@ class FileStatus:
     via: str = ""  # the summary of the level below it came through, with its own source file
     form: str = ""  # the template id of the workbook, when it was identified
     within: str = ""  # a key project's sheet inside a unit's workbook: that workbook (`path` is then `<file>#kp<n>`)
+    issuer: str = ""  # the bureau the workbook was distributed by (its build parameters' prefill `issuer`)
 
     @property
     def label(self) -> str:
@@ -172,6 +173,7 @@ def account(reports: list[FileReport], spec: Spec, roster: Roster | None, year: 
         if ident is not None:
             status.unit_code, status.unit_name, status.year, status.form = ident.unit_code, ident.unit_name, ident.year, ident.template_id
             status.department = _department(ident.unit_code, ident.params_json, roster_units)
+            status.issuer = _prefill(ident.params_json, "issuer")
             status.in_roster = ident.unit_code in roster_units if roster and ident.template_id == spec.template.id else None
         summary = ident is not None and ident.kind == "summary" and not report.issues  # one carrying no unit (else: its units)
         if not report.readable and not summary:
@@ -322,11 +324,16 @@ def _most_common_year(reports: list[FileReport]) -> str:
 def _department(code: str, params_json: str, roster_units: dict[str, Any]) -> str:
     if code in roster_units:
         return str(roster_units[code].department)
+    return _prefill(params_json, "parent_name") or OUTSIDE_ROSTER
+
+
+def _prefill(params_json: str, key: str) -> str:
+    """One prefilled value of a workbook's build parameters; "" when absent or unreadable (the file says nothing)."""
     try:
-        parent = BuildParams.from_json(params_json).prefill.get("parent_name")
-    except (ValueError, TypeError):
-        parent = None
-    return str(parent) if parent else OUTSIDE_ROSTER
+        value = BuildParams.from_json(params_json).prefill.get(key)
+    except (ValueError, TypeError, AttributeError):
+        value = None
+    return str(value).strip() if isinstance(value, str) else ""
 
 
 def _frame(included: list[FileStatus], values: dict[str, Mapping[str, Value]], roster: Roster | None) -> pd.DataFrame:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import xlsxwriter
 
 from ..files import atomic_path
-from ..intake.catalogue import CATALOGUE
+from ..intake.catalogue import CATALOGUE, COMPARISON, RuleSides, advice, rule_sides
 from ..intake.report import Issue
 from ..write.build import FONT
 from .clock import DEFAULT_ZONE, bureau_zone, local_time
@@ -40,8 +41,12 @@ def letter_name(unit: UnitStatus) -> str:
 
 def write_letters(consolidation: Consolidation, folder: str | Path, contact: str = "", zone: str = DEFAULT_ZONE,
                   issuer: str | None = None) -> list[Path]:
-    """A letter for every unit whose counted file, or every file it sent, has issues; returns the letters written."""
+    """A letter for every unit whose counted file, or every file it sent, has issues; returns the letters written.
+    Signed by `issuer`, else by the bureau the returns were distributed by (the most common), else the spec's."""
     folder = Path(folder)
+    issued = Counter(f.issuer for f in consolidation.all_files if f.issuer).most_common(1)
+    issuer = issuer or (issued[0][0] if issued else consolidation.spec.template.issuer)
+    sides = {code: side for part in [consolidation, *consolidation.others.values()] for code, side in rule_sides(part.spec).items()}
     folder.mkdir(parents=True, exist_ok=True)
     local = bureau_zone(zone)
     written = []
@@ -51,25 +56,39 @@ def write_letters(consolidation: Consolidation, folder: str | Path, contact: str
         if not issues:
             continue
         path = folder / letter_name(unit)
-        write_letter(path, f"{consolidation.year}年度{consolidation.spec.template.title}", unit, issues,
-                     (issuer or consolidation.spec.template.issuer, contact), local)
+        write_letter(path, f"{consolidation.year}年度{consolidation.spec.template.title}", unit, issues, (issuer, contact), local,
+                     sides=sides)
         written.append(path)
     return written
 
 
 def write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str], zone: tzinfo,
-                 reason: str = "") -> None:
-    """One unit's letter, written atomically; `reason` is the bureau's 退回 reason, printed above the problems."""
+                 reason: str = "", sides: dict[str, RuleSides] | None = None) -> None:
+    """One unit's letter, written atomically; `reason` is the bureau's 退回 reason, printed above the problems;
+    `sides`: what each rule of the form compares (`rule_sides`), for 应为 and 如何修改."""
     with atomic_path(path) as tmp:
-        _write_letter(tmp, title, unit, issues, sender, zone, reason)
+        _write_letter(tmp, title, unit, issues, sender, zone, reason, sides or {})
 
 
-def _rows(issues: list[Issue]) -> list[list[Any]]:
+def expected_text(issue: Issue, sides: dict[str, RuleSides]) -> str:
+    """应为 as people read it: a rule's comparison with its number (不超过 350), else the value."""
+    side = sides.get(issue.code)
+    shown = shown_text(issue.expected)
+    return f"{COMPARISON[side.op]} {shown}" if side is not None and shown else shown
+
+
+def how_to_fix(issue: Issue, sides: dict[str, RuleSides]) -> str:
+    """如何修改: the problem, then what to do about it (the catalogue's advice for its code)."""
+    todo = advice(issue.code, issue.severity, issue.label, issue.expected, sides.get(issue.code), issue.field)
+    return f"{issue.told}\n修改：{todo}" if todo else issue.told
+
+
+def _rows(issues: list[Issue], sides: dict[str, RuleSides]) -> list[list[Any]]:
     """Errors first; each problem a row, or, when there are too many, each kind of problem a row."""
     ordered = sorted(issues, key=lambda i: i.severity != "error")
     if len(ordered) <= MAX_ROWS:
-        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", shown_text(i.expected), shown_text(i.found), i.told]
-                for i in ordered]
+        return [[SEVERITY[i.severity], i.sheet or "", i.cell or "", i.label or "", expected_text(i, sides), shown_text(i.found),
+                 how_to_fix(i, sides)] for i in ordered]
     groups: dict[tuple[str, str], list[Issue]] = {}
     for issue in ordered:
         groups.setdefault((issue.severity, issue.code), []).append(issue)
@@ -78,7 +97,9 @@ def _rows(issues: list[Issue]) -> list[list[Any]]:
         places = [f"{i.sheet}!{i.cell}" for i in members if i.sheet and i.cell]
         where = "、".join(places[:6]) + (f" 等 {len(places)} 处" if len(places) > 6 else "")
         summary = CATALOGUE[code].summary if code in CATALOGUE else members[0].message
-        rows.append([SEVERITY[severity], "", where, f"共 {len(members)} 处", "", "", f"{summary} 例：{members[0].message}"])
+        todo = advice(code, severity, "", None, sides.get(code)) if code != "required-missing" else "请在以上单元格逐一填写。"
+        rows.append([SEVERITY[severity], "", where, f"共 {len(members)} 处", "", "", f"{summary} 例：{members[0].message}"
+                     + (f"\n修改：{todo}" if todo else "")])
     return rows
 
 
@@ -92,7 +113,7 @@ def shown_text(value: Any) -> str:
 
 
 def _write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue], sender: tuple[str, str], zone: tzinfo,
-                  reason: str) -> None:
+                  reason: str, sides: dict[str, RuleSides]) -> None:
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
     base = {"font_name": FONT, "font_size": BODY_SIZE, "valign": "vcenter", "text_wrap": True}
     title_format = book.add_format({**base, "bold": True, "font_size": 14, "align": "center"})
@@ -122,7 +143,7 @@ def _write_letter(path: Path, title: str, unit: UnitStatus, issues: list[Issue],
         ws.write_string(row, c, label, header)
         ws.set_column(c, c, column_width)
     header_row = row
-    for number, values in enumerate(_rows(issues), start=1):
+    for number, values in enumerate(_rows(issues, sides), start=1):
         row += 1
         ws.write_number(row, 0, number, cell)
         for c, value in enumerate(values, start=1):
