@@ -14,7 +14,8 @@ from typing import Any
 from ...errors import CampaignError
 from .access import META_UPSERT, AccessOps
 from .backend import Backend
-from .location import SETTINGS, Location, is_campaign, location, open_backend
+from .location import SETTINGS, Location, is_campaign, location
+from .opening import open_backend
 from .people import PeopleOps
 from .records import Account, Action, Attempts, AuditEntry, Blob, Mail, NewReceipt, OpenRun, Owner, Receipt, Session, Unit, now, quoted
 from .runs import LEASE, RunOps

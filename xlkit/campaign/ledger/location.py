@@ -14,9 +14,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ...errors import CampaignError
-from .backend import Backend
 from .records import quoted
-from .sqlite import LEDGER, SQLiteBackend
+from .sqlite import LEDGER
 
 SETTINGS = "ledger.json"
 BLOBS = ("folder", "database")
@@ -78,14 +77,3 @@ def write_location(folder: Path, found: Location) -> None:
     tmp = path.with_name(SETTINGS + ".tmp")
     tmp.write_text(json.dumps(asdict(found), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
-
-
-def open_backend(folder: Path, create: bool = False, readonly: bool = False, where: Location | None = None) -> Backend:
-    """The folder's ledger: its database when `ledger.json` names one (or `where` does, for a new campaign), else
-    its SQLite file."""
-    found = where or location(folder)
-    if found is None:
-        return SQLiteBackend(folder, create, readonly)
-    from .postgres import PostgresBackend  # psycopg only for those who use it
-
-    return PostgresBackend(found, folder, create, readonly)
