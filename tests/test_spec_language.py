@@ -165,3 +165,43 @@ def test_a_form_may_prefill_the_rosters_contact(tmp_path):
     opened = open_template_workbook(made.path, spec)
     assert opened.layout.fields["contact.name"].locked
     assert opened.input_values()["contact.name"] == "吴俊"
+
+
+SUMMARY = """
+summary:
+  title: 执行监控汇总表
+  entity: 项目
+  sheets:
+    - name: 执行监控
+      title: 执行监控汇总表
+      columns:
+        - {field: funds.total.rate, label: 执行率, type: ratio, total: none}
+        - {count: indicators.*.possibility, equals: 有可能, label: 可能完不成的指标（个）}
+      watch:
+        - {field: funds.total.rate, below: "{const.time_progress}", label: 执行率低于时间进度的项目}
+"""
+
+
+def test_a_summary_counts_rows_by_value_and_watches_against_a_constant(tmp_path):
+    from xlkit.bureau.consolidate import column_values, consolidate
+
+    path = tmp_path / "monitor.yaml"
+    path.write_text(SPEC_TEXT + SUMMARY, encoding="utf-8")
+    spec = load_spec(path)
+    [watch] = spec.summary.sheets[0].watch
+    assert watch.threshold == 0.5833
+    returns = tmp_path / "returns"
+    returns.mkdir()
+    for code, spent, answer in (("P1", 200, "有可能"), ("P2", 300, "确定能")):
+        template = tmp_path / f"{code}.xlsx"
+        build_template(template, spec, unit_code=code, unit_name=f"项目{code}", year=2026)
+        data = {**GOOD, "funds.fiscal.spent": spent, "indicators.i1.possibility": answer, "indicators.i2.possibility": answer,
+                "indicators.i1.reason": "说明", "indicators.i2.reason": "说明"}
+        fill_workbook(template, data, returns / f"{code}.xlsx", spec)
+    result = consolidate([returns], spec_paths=(str(path),), jobs=1)
+    by_unit = dict(zip(result.frame["unit_code"], column_values(result, spec.summary.sheets[0].columns[1]), strict=True))
+    assert by_unit == {"P1": 2.0, "P2": 0.0}
+    bad = SUMMARY.replace('"{const.time_progress}"', '"{const.progress}"')
+    path.write_text(SPEC_TEXT + bad, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"below is a number or a constant of the spec .*time_progress"):
+        load_spec(path)

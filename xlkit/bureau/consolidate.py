@@ -357,11 +357,19 @@ def column_values(consolidation: Consolidation, column: Any) -> list[Value]:
         return [None if _blank(v) else v for v in frame[column.field].tolist()]
     matching = [c for c in frame.columns if fnmatch(str(c), column.count)]
     counts = [0.0] * len(frame)
+    wanted = column.equals
     for name in matching:
         for i, value in enumerate(frame[name].tolist()):
-            if not _blank(value):
+            if not _blank(value) and (wanted is None or _same(value, wanted)):
                 counts[i] += 1
     return list[Value](counts)
+
+
+def _same(value: Any, wanted: str | float) -> bool:
+    """A field's value is the one a count asks for: text as written, numbers as numbers."""
+    if isinstance(wanted, str):
+        return str(value).strip() == wanted
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and float(value) == float(wanted)
 
 
 def _blank(value: Any) -> bool:

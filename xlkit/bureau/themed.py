@@ -246,7 +246,7 @@ def _watch_lists(ws: Any, fmt: Formats, sheet: SummarySheet, consolidation: Cons
         column, figures = next((c, f) for c, f in zip(sheet.columns, per_column, strict=True) if c.field == watch.field)
         frame = consolidation.frame
         hits = [(str(code), str(name), v) for code, name, v in zip(frame["unit_code"], frame["unit_name"], figures, strict=True)
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and v < watch.below]
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and v < watch.threshold]
         ws.merge_range(row, 0, row, width - 1, f"{watch.label}：{len(hits)} 个" + ("" if hits else "（无）"), fmt["note_bold"])
         for k, (code, name, value) in enumerate(hits, start=1):
             ws.write_number(row + k, 0, k, fmt["center"])

@@ -74,7 +74,7 @@ def _load_text(source: str, text: str) -> Spec:
         more = f" (and {len(problems) - 1} more; xlkit spec check lists them all)" if len(problems) > 1 else ""
         raise SpecError(problems[0] + more)
     try:
-        spec = _load_composed(spec, path)
+        spec = _resolve_watch(_load_composed(spec, path))
         check_spec(spec, path)
     except SpecError as exc:
         raise SpecError(located(source, text, str(exc).removeprefix(f"{path}: "))) from None
@@ -99,6 +99,25 @@ def model_problems(source: str, text: str) -> Spec | list[str]:
         return Spec.model_validate(raw)
     except ValidationError as exc:
         return [located(source, text, _said(error)) for error in exc.errors()]
+
+
+def _resolve_watch(spec: Spec) -> Spec:
+    """A watch list's threshold given as a constant ("{const.time_progress}") takes the constant's value."""
+    if spec.summary is None or not any(isinstance(w.below, str) for sheet in spec.summary.sheets for w in sheet.watch):
+        return spec
+    sheets = []
+    for sheet in spec.summary.sheets:
+        watch = []
+        for w in sheet.watch:
+            if isinstance(w.below, str):
+                name = w.below.strip().removeprefix("{").removesuffix("}").removeprefix("const.")
+                if not w.below.strip().startswith("{const.") or name not in spec.constants:
+                    raise SpecError(f"summary.sheets[{sheet.name}].watch: below is a number or a constant of the spec "
+                                    f"({{const.name}}: {', '.join(spec.constants) or 'none'}), not {w.below!r}")
+                w = w.model_copy(update={"below": spec.constants[name].value})
+            watch.append(w)
+        sheets.append(sheet.model_copy(update={"watch": watch}))
+    return spec.model_copy(update={"summary": spec.summary.model_copy(update={"sheets": sheets})})
 
 
 def _load_composed(spec: Spec, path: Path) -> Spec:
@@ -193,7 +212,7 @@ def _check_summary(spec: Spec, layout: Layout) -> None:
             raise SpecError(f"{path}.count: {column.count!r} matches no field")
     for sheet in spec.summary.sheets:
         for watch in sheet.watch:
-            if watch.field not in [c.field for c in sheet.columns]:
+            if watch.field not in [c.field for c in sheet.columns if c.field]:
                 raise SpecError(f"summary.sheets[{sheet.name}].watch: {watch.field!r} is not a column of the sheet")
     for k, indicator in enumerate(spec.summary.indicators):
         for side in ("numerator", "denominator"):

@@ -4,7 +4,7 @@ charts, 共性指标). It shapes consolidation, not the units' workbooks, so it 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,7 @@ from .spec_base import KEY, Model
 class SummaryColumn(Model):
     field: str | None = None
     count: str | None = None
+    equals: Union[str, float, None] = None  # with count: only the fields holding this value (完全不可能 → rows answering so)
     label: str
     group: str = ""
     type: str | None = None  # a `types` name for the cells' number format; default: the field's own type (a count: General)
@@ -24,6 +25,8 @@ class SummaryColumn(Model):
     def _source(self) -> SummaryColumn:
         if (self.field is None) == (self.count is None):
             raise ValueError("a summary column has exactly one of field/count")
+        if self.equals is not None and self.count is None:
+            raise ValueError("equals goes with count: it counts the fields holding that value")
         return self
 
 
@@ -55,8 +58,14 @@ class Watch(Model):
     """A list under a themed table: the entries whose field is below a threshold (执行率低于80%的项目)."""
 
     field: str
-    below: float
+    below: Union[float, str]  # a number, or a constant of the spec: "{const.time_progress}" (its value, set at load)
     label: str
+
+    @property
+    def threshold(self) -> float:
+        if isinstance(self.below, str):
+            raise ValueError(f"watch {self.label}: {self.below} was not resolved at load")
+        return self.below
 
 
 class SummarySheet(Model):
