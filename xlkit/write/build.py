@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from ..form.functions import Value, XlError
 from ..form.identity import LISTS_SHEET, META_SHEET, PROPERTY_PREFIX, Identity, password_hash
 from ..form.layout import FieldSlot, Layout, SheetLayout, Static
 from ..form.load import load_spec
-from ..form.params import make_params
+from ..form.params import BuildParams, make_params
 from ..form.placement import build_layout
 from ..form.spec import Spec
 from .textfit import SINGLE_LINE, height_for, lines_needed, wrap
@@ -118,42 +118,59 @@ def static_text(sheet: SheetLayout, static: Static) -> str:
 
 def row_heights(sheet: SheetLayout, values: Mapping[str, Value]) -> dict[int, float]:
     """The spec's heights, raised where a text would not fit: printed forms must show every word."""
-    widths = sheet.spec.columns
+    return slot_heights(sheet, static_heights(sheet), values)
+
+
+def static_heights(sheet: SheetLayout) -> dict[int, float]:
+    """The heights before any field's text: the same for every unit of a layout (distribution's fast path keeps them)."""
     heights = dict(sheet.heights)
-
-    def need(row: int, last_row: int, col: int, last_col: int, text: str) -> None:
-        wanted = height_for(lines_needed(text, sum(widths[col:last_col + 1])))
-        have = sum(heights.get(r, SINGLE_LINE) for r in range(row, last_row + 1))
-        if wanted > have:  # a merged cell over several rows grows by its last row
-            heights[last_row] = heights.get(last_row, SINGLE_LINE) + wanted - have
-
     for static in sheet.statics:
         if static.style in WRAPPED_STYLES and static.text:
             last_row = static.last_row if static.last_row is not None else static.row
-            need(static.row, last_row, static.col, static.last_col if static.last_col is not None else static.col, static.text)
-    for slot in sheet.slots:
+            _need(sheet, heights, static.row, last_row, static.col, static.last_col if static.last_col is not None else static.col,
+                  static.text)
+    return heights
+
+
+def slot_heights(sheet: SheetLayout, heights: dict[int, float], values: Mapping[str, Value],
+                 slots: Iterable[FieldSlot] | None = None) -> dict[int, float]:
+    """`heights` raised for the texts of the fields (`slots`, by default the sheet's), in place. A field is one row
+    high, so the order of fields is free and a row's height depends on its own fields only."""
+    for slot in sheet.slots if slots is None else slots:
         value = values.get(slot.id)
         if isinstance(value, str) and value:
-            need(slot.row, slot.row, slot.col, slot.col + slot.span - 1, value)
+            _need(sheet, heights, slot.row, slot.row, slot.col, slot.col + slot.span - 1, value)
     return heights
+
+
+def _need(sheet: SheetLayout, heights: dict[int, float], row: int, last_row: int, col: int, last_col: int, text: str) -> None:
+    wanted = height_for(lines_needed(text, sum(sheet.spec.columns[col:last_col + 1])))
+    have = sum(heights.get(r, SINGLE_LINE) for r in range(row, last_row + 1))
+    if wanted > have:  # a merged cell over several rows grows by its last row
+        heights[last_row] = heights.get(last_row, SINGLE_LINE) + wanted - have
 
 
 def _write_value(ws: Worksheet, slot: FieldSlot, value: Value, fmt: Format) -> None:
     if slot.span > 1:
         ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
+    write_cell_value(ws, slot.row, slot.col, value, fmt)
+
+
+def write_cell_value(ws: Worksheet, row: int, col: int, value: Value, fmt: Format) -> None:
+    """An input's cell (distribution's fast path writes a unit's prefilled cells by it too)."""
     if value is None or value == "":
-        ws.write_blank(slot.row, slot.col, None, fmt)
+        ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool):
-        ws.write_boolean(slot.row, slot.col, value, fmt)
+        ws.write_boolean(row, col, value, fmt)
     elif isinstance(value, date):
-        ws.write_datetime(slot.row, slot.col, datetime(value.year, value.month, value.day), fmt)
+        ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
     elif isinstance(value, (int, float)):
-        ws.write_number(slot.row, slot.col, value, fmt)
+        ws.write_number(row, col, value, fmt)
     else:
-        ws.write_string(slot.row, slot.col, str(value), fmt)  # never a formula, whatever it starts with
+        ws.write_string(row, col, str(value), fmt)  # never a formula, whatever it starts with
 
 
-def _cached(value: Value) -> Any:
+def cached(value: Value) -> Any:
     if value is None:
         return 0
     if isinstance(value, XlError):
@@ -177,21 +194,29 @@ def _validation(spec: Spec, slot: FieldSlot, list_ranges: dict[str, str]) -> dic
 
 def write_workbook(layout: Layout, values: Mapping[str, Any], out: Path, password_hash: str = "") -> dict[str, Value]:
     """Write atomically: on any error the target is left untouched. Returns every field's value."""
-    inputs: dict[str, Any] = {s.id: values.get(s.id) for s in layout.inputs()}
-    for slot in layout.inputs():
-        if slot.locked and slot.prefill:
-            inputs[slot.id] = layout.params.value_of(slot.prefill)
-    results = calculator(layout).compute(inputs)
-
+    results = field_values(layout, values)
     with atomic_path(out) as tmp:
         _write(layout, results, tmp, password_hash)
     return results
 
 
-def _write(layout: Layout, results: Mapping[str, Value], path: Path, password_hash: str) -> None:
+def field_values(layout: Layout, values: Mapping[str, Any], params: BuildParams | None = None) -> dict[str, Value]:
+    """Every field's value: `values` for inputs, the prefill of `params` (the layout's own by default) in locked
+    prefilled cells, formulas computed."""
+    params = params or layout.params
+    inputs: dict[str, Any] = {s.id: values.get(s.id) for s in layout.inputs()}
+    for slot in layout.inputs():
+        if slot.locked and slot.prefill:
+            inputs[slot.id] = params.value_of(slot.prefill)
+    return calculator(layout).compute(inputs)
+
+
+def _write(layout: Layout, results: Mapping[str, Value], path: Path, password_hash: str,
+           workbook_class: type[_Workbook] = _Workbook) -> _Workbook:
+    """Returns the closed workbook: distribution's fast path cuts its parts where units differ."""
     spec = layout.spec
     unit_name = str(layout.params.prefill.get("unit_name", ""))
-    workbook = _Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
+    workbook = workbook_class(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False})
     workbook.structure_password_hash = password_hash
     styles = _Styles(workbook, spec)
     worksheets = {sheet.name: workbook.add_worksheet(sheet.name) for sheet in layout.sheets}
@@ -210,12 +235,19 @@ def _write(layout: Layout, results: Mapping[str, Value], path: Path, password_ha
         hidden.protect("")
         hidden.protect_options["password"] = password_hash
     worksheets[layout.sheets[0].name].activate()
+    set_properties(workbook, spec, unit_name, identity)
+    workbook.close()
+    return workbook
+
+
+def set_properties(workbook: xlsxwriter.Workbook, spec: Spec, unit_name: str, identity: Identity) -> None:
+    """The document properties: title, the unit as subject, the identity as custom properties."""
     workbook.set_properties({"title": spec.template.title, "subject": unit_name or spec.template.title, "author": "xlkit",
                              "company": spec.template.issuer, "comments": f"{spec.template.id} {spec.template.version}"})
+    workbook.custom_properties = []
     for key, value in identity.rows():
         if key not in ("build.params", "protection.hash") and value:
             workbook.set_custom_property(PROPERTY_PREFIX + key, value)
-    workbook.close()
 
 
 def _write_lists(ws: Worksheet, spec: Spec) -> dict[str, str]:
@@ -275,7 +307,7 @@ def _write_slot(ws: Worksheet, slot: FieldSlot, layout: Layout, results: Mapping
     if slot.kind == "formula":
         if slot.span > 1:
             ws.merge_range(slot.row, slot.col, slot.row, slot.col + slot.span - 1, "", fmt)
-        ws.write_formula(slot.row, slot.col, "=" + (slot.formula or ""), fmt, _cached(results.get(slot.id)))
+        ws.write_formula(slot.row, slot.col, "=" + (slot.formula or ""), fmt, cached(results.get(slot.id)))
         blank_test = _no_input_test(layout, slot)
         if blank_test:  # a total of nothing prints blank, as on the paper form; a typed 0 still prints 0.00
             ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {
@@ -340,8 +372,13 @@ def _set_print_layout(ws: Worksheet, sheet: SheetLayout, unit_name: str, title: 
         ws.print_area(0, 0, max(sheet.last_row, 0), sheet.width - 1)
     else:  # an empty print area: printing the workbook leaves the sheet out; 打印选定区域 still prints it
         ws.print_area(0, sheet.width, 0, sheet.width)
-    ws.set_header(f"&L{unit_name.replace('&', '&&')}&R{title}")
+    ws.set_header(header_text(unit_name, title))
     ws.set_footer(f"&C{sheet.name}  第 &P 页，共 &N 页")
+
+
+def header_text(unit_name: str, title: str) -> str:
+    """The page header: the unit on the left, the form on the right."""
+    return f"&L{unit_name.replace('&', '&&')}&R{title}"
 
 
 def _write_identity(ws: Worksheet, identity: Identity) -> None:
@@ -351,17 +388,20 @@ def _write_identity(ws: Worksheet, identity: Identity) -> None:
     ws.very_hidden()
 
 
-def identity_of(layout: Layout, password_hash: str = "") -> Identity:
+def identity_of(layout: Layout, password_hash: str = "", params: BuildParams | None = None, fingerprint: str = "") -> Identity:
+    """`params` (the layout's own by default): distribution's fast path gives a unit's to its shape's layout, and the
+    spec's fingerprint it worked out once."""
     spec = layout.spec
-    prefill = layout.params.prefill
+    params = params or layout.params
+    prefill = params.prefill
     return Identity(
         template_id=spec.template.id,
         template_version=spec.template.version,
-        fingerprint=spec.fingerprint(),
+        fingerprint=fingerprint or spec.fingerprint(),
         unit_code=str(prefill.get("unit_code", "")),
         unit_name=str(prefill.get("unit_name", "")),
         year=str(prefill.get("year", "")),
-        params_json=layout.params.to_json(),
+        params_json=params.to_json(),
         password_hash=password_hash,
     )
 
