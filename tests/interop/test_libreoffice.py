@@ -366,7 +366,7 @@ def test_every_summary_sheet_prints_legibly(libreoffice, text_scale, returned, r
     pdf = tmp_path / "summary.pdf"
     libreoffice.run([{"op": "pdf", "path": str(summary), "out": str(pdf)}])
     keep_for_people(pdf, "summary", "summary")
-    names = [s.name for s in spec.summary.sheets] + ["项目汇总", "校验问题", "报送情况", "文件清单", "共性指标", "统计", "字段"]
+    names = [s.name for s in spec.summary.sheets] + ["项目汇总", "校验问题", "审核提示", "报送情况", "文件清单", "共性指标", "统计", "字段"]
     owners = pdf_pages_by_sheet(pdf, names)
     assert sorted(set(owners), key=names.index) == names  # every sheet prints, the hidden ones do not
     for name in names:
