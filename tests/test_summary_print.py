@@ -44,7 +44,8 @@ def test_long_text_wraps_and_its_row_grows(tmp_path):
     heights = {code: ws.row_dimensions[rows[code]].height or 15 for code in ("P0", "P1", "P2")}
     assert heights["P1"] < heights["P0"] < heights["P2"]  # as high as the text needs
     assert ws.cell(5, 2).value == "项目编码" and ws.cell(5, 3).value == "项目名称"
-    assert any(ws.cell(r, 2).value == "岳阳市教育局 小计（无已接收项目）" for r in rows.values())
+    label = next(ws.cell(r, 2) for r in rows.values() if str(ws.cell(r, 2).value).replace("\n", "") == "岳阳市教育局 小计（无已接收项目）")
+    assert label.alignment.wrap_text and all(line.count("（") == line.count("）") for line in label.value.split("\n"))  # shows whole
     assert book["校验问题"].cell(2, 1).value == "项目编码"
 
 
@@ -57,3 +58,41 @@ def test_long_text_prints_whole(tmp_path):
                           text=True, timeout=60).stdout
     flat = "".join(text.split())
     assert "指挥调度中心" in flat and flat.count("智慧城管") >= 3
+
+
+def test_headers_never_break_inside_a_bracket_pair(tmp_path):
+    """Every header of a themed sheet is printed in textfit's lines, each holding its bracket pairs whole, in a column
+    wide enough for them (a renderer left to break 任务数（个） itself printed 「数（」 and 「个）」); LibreOffice's PDF shows them."""
+    from xlkit.bureau.sheets import label_width
+
+    out = target_summary(tmp_path)
+    ws = openpyxl.load_workbook(out)["目标汇总"]
+    labels = [c.value for c in ws[5] if isinstance(c.value, str)] + [c.value for c in ws[4] if isinstance(c.value, str)]
+    assert any("\n" in label for label in labels)
+    for label in labels:
+        for line in label.split("\n"):
+            assert line.count("（") == line.count("）") and line.count("(") == line.count(")"), label
+    assert label_width("任务数（个）", 4) > label_width("任务数个", 4)  # room made for the bracket pair
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)], check=True,
+                   capture_output=True, timeout=180)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "target.pdf"), "-"], check=True, capture_output=True,
+                          text=True, timeout=60).stdout
+    bracketed = [part for label in labels for part in label.split("\n") if "（" in part]
+    assert bracketed and all(part in text for part in bracketed)  # each on one printed line
+
+
+def test_a_long_subtotal_label_wraps_whole(tmp_path):
+    """A department's 小计 label longer than its merged cell is printed in lines, its bracket whole, its row high
+    enough (it was cut to 「…（无已接收单位」 in a cell that did not wrap)."""
+    spec = load_spec(ROOT / "templates" / "project_target.yaml")
+    department = "岳阳市文化旅游广电局下属事业单位管理中心"
+    files = [FileStatus("", "missing", unit_code="P9", unit_name="未报项目", department=department)]
+    frame = pd.DataFrame({"unit_code": [], "unit_name": [], "department": [], "status": [], "file": []})
+    out = tmp_path / "long.xlsx"
+    write_summary(Consolidation(spec, "2026", files, frame), out)
+    ws = openpyxl.load_workbook(out)["目标汇总"]
+    [label] = [c for row in ws.iter_rows(min_row=6) for c in row[1:2] if c.value and "小计" in str(c.value)]
+    lines = label.value.split("\n")
+    assert len(lines) > 1 and "".join(lines).replace(" ", "") == f"{department}小计（无已接收项目）"  # every word, in lines
+    assert lines[-1].endswith("（无已接收项目）") and label.alignment.wrap_text
+    assert ws.row_dimensions[label.row].height >= 15 * len(lines)

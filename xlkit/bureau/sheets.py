@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from ..form.formula import compile_formula, parse
 from ..form.functions import Value
 from ..form.placement import build_layout
 from ..write.build import FONT
-from ..write.textfit import height_for, lines_needed
+from ..write.textfit import OPENING, height_for, lines_needed, width_for, wrap
 
 PAPER = {"A4": 9, "A3": 8}  # xlsxwriter's paper codes
 PAPER_POINTS = {"A4": (595.0, 842.0), "A3": (842.0, 1191.0)}  # short side, long side
@@ -28,6 +29,23 @@ def page_units(paper: str, columns: int, portrait: bool = False, margins: float 
 
 
 BODY_SIZE = 10  # pt: the text of every bureau workbook
+BRACKETS = re.compile(f"[{re.escape(OPENING)}]")
+
+
+def broken(text: str, width: float) -> str:
+    """A label as printed: one with a bracket pair, broken into lines by `textfit.wrap` (as the form's), so 任务数（个）
+    never splits inside its brackets as a renderer left to itself may; any other, as it is (the renderer wraps it)."""
+    if not BRACKETS.search(text) or lines_needed(text, width, BODY_SIZE) <= 1:
+        return text
+    return "\n".join(wrap(text, width, BODY_SIZE))
+
+
+def label_width(text: str, lines: int, narrowest: float = 6.0) -> float:
+    """The narrowest column that holds a label in at most `lines` lines with every bracket pair on one line."""
+    width = width_for(text, lines, narrowest, BODY_SIZE)
+    while any(line.count("（") != line.count("）") or line.count("(") != line.count(")") for line in wrap(text, width, BODY_SIZE)):
+        width += 1.0
+    return width
 
 
 def row_height(cells: Iterable[tuple[str, float]]) -> float:
@@ -54,8 +72,8 @@ class Formats:
                                               "bg_color": "#DDEBF7", "top": 0}),
             "text": book.add_format({**base, "text_wrap": True}),
             "center": book.add_format({**base, "align": "center"}),
-            "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2"}),
-            "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9"}),
+            "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2", "text_wrap": True}),
+            "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True}),
         }
         self.number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
         self.spec = spec
@@ -179,7 +197,7 @@ def print_setup(ws: Worksheet, name: str, last: tuple[int, int], paper: str = "A
 
 def header_row(ws: Worksheet, fmt: Formats, row: int, labels: list[str], widths: Sequence[float]) -> int:
     for c, label in enumerate(labels):
-        ws.write_string(row, c, label, fmt["header"])
+        ws.write_string(row, c, broken(label, widths[c]) if c < len(widths) else label, fmt["header"])
     ws.set_row(row, row_height(zip(labels, widths, strict=False)))
     return row + 1
 

@@ -15,9 +15,9 @@ from ..errors import ConsolidationError
 from ..form.a1 import cell_name
 from ..form.functions import Value
 from ..form.spec import SummaryColumn, SummarySheet
-from ..write.textfit import char_units, width_for
+from ..write.textfit import char_units
 from .consolidate import Consolidation, FileStatus, column_values, departments
-from .sheets import BODY_SIZE, Formats, RecordedSheet, page_units, print_setup, row_height
+from .sheets import BODY_SIZE, Formats, RecordedSheet, broken, label_width, page_units, print_setup, row_height
 
 FIXED = [("序号", 4.0), ("单位编码", 10.0), ("单位名称", 28.0)]
 HEADER_ROWS = (3, 4)  # group row, label row; row 2 (hidden) holds the field ids for machines
@@ -97,7 +97,7 @@ def _widths(sheet: SummarySheet, consolidation: Consolidation, per_column: list[
         numbers = [abs(float(v)) for v in figures if isinstance(v, (int, float)) and not isinstance(v, bool)]
         texts = [str(v) for v in figures if isinstance(v, str)]
         widest = max([len(f"{sum(numbers):,.2f}") + 2.0] + [sum(char_units(ch, BODY_SIZE) for ch in t) + 2.0 for t in texts])
-        widths.append(max(8.0, width_for(column.label, 4, size=BODY_SIZE), min(16.0, widest)))
+        widths.append(max(8.0, label_width(column.label, 4), min(16.0, widest)))
     widths[2] = max(16.0, min(widths[2], page_units(paper, len(widths)) - sum(widths) + widths[2]))
     return widths
 
@@ -127,14 +127,14 @@ def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], tit
         ws.write_blank(3, c, None, fmt["header_top"])
     for text, start, end in groups:
         if start == end:
-            ws.write_string(3, start, text, fmt["header"])
+            ws.write_string(3, start, broken(text, widths[start]), fmt["header"])
         else:
-            ws.merge_range(3, start, 3, end, text, fmt["header"])
+            ws.merge_range(3, start, 3, end, broken(text, sum(widths[start:end + 1])), fmt["header"])
     ws.set_row(3, row_height((text, sum(widths[start:end + 1])) for text, start, end in groups))
     for c, (label, _width) in enumerate(FIXED):
         ws.write_string(4, c, label.replace("单位", entity), fmt["header_bottom"])
     for k, column in enumerate(sheet.columns):
-        ws.write_string(4, len(FIXED) + k, column.label, fmt["header"])
+        ws.write_string(4, len(FIXED) + k, broken(column.label, widths[len(FIXED) + k]), fmt["header"])
     ws.set_row(4, row_height((c.label, widths[len(FIXED) + k]) for k, c in enumerate(sheet.columns)))
 
 
@@ -160,7 +160,7 @@ def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_colu
             continue
         label = "合计" if row.kind == "total" else f"{row.department} 小计" + ("" if row.units else f"（无已接收{entity}）")
         sheet.ws.write_blank(r, 0, None, fmt[f"{row.kind}_text"])
-        sheet.ws.merge_range(r, 1, r, 2, label, fmt[f"{row.kind}_text"])
+        sheet.ws.merge_range(r, 1, r, 2, broken(label, widths[1] + widths[2]), fmt[f"{row.kind}_text"])  # wraps, whole
         sheet.values[(sheet.name, r, 1)] = label
         sheet.ws.set_row(r, row_height([(label, widths[1] + widths[2])]))
         place = {c.field: len(FIXED) + k for k, c in enumerate(spec_sheet.columns) if c.field}

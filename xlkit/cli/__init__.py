@@ -238,7 +238,7 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
               help="Also write one summary per 主管部门 into this folder; each is an input of the next level.")
 @click.option("--letters", "letters_dir", type=click.Path(file_okay=False), help="Also write a 审核意见 letter for every unit with issues.")
 @click.option("--contact", default="", help="The bureau's contact line printed on the letters.")
-@click.option("--issuer", help="The bureau's name on the letters (default: the spec's).")
+@click.option("--issuer", help="The bureau's name on the letters (default: the one the returns were distributed with, else the spec's).")
 @click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
 @bounds
 @reports_errors
