@@ -177,3 +177,15 @@ def test_other_forms_personalise_too(name, tmp_path):
     assert len(fast) == len(plain) > 1
     for a, b in zip(fast, plain, strict=True):
         assert_same_workbooks(a.path, b.path)
+
+
+def test_processes_write_the_same_files_in_roster_order(spec, roster, tmp_path):
+    """Over two forked processes (each taking whole shapes) the results come back in the roster's order, the files
+    the same as on one core; progress hears of every unit."""
+    heard: list[str] = []
+    parallel = distribute(spec, roster, 2019, tmp_path / "two", jobs=2, progress=lambda r: heard.append(r.unit.code))
+    single = distribute(spec, roster, 2019, tmp_path / "one", jobs=1)
+    assert [r.unit.code for r in parallel] == [u.code for u in roster.units] and sorted(heard) == sorted(u.code for u in roster.units)
+    assert [(r.status, r.sha256) for r in parallel] == [(r.status, r.sha256) for r in single]
+    for a, b in zip(parallel, single, strict=True):
+        assert_same_workbooks(a.path, b.path)

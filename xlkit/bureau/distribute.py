@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import multiprocessing
 import os
 import re
 import zipfile
@@ -23,6 +24,7 @@ from ..form.spec import Spec
 from ..kinds import DistributeStatus
 from ..write.build import write_workbook
 from ..write.personalise import Shape, shape_key
+from .isolate import Outcome, run_isolated
 from .roster import Roster, RosterUnit, UnitParams, unit_params, unused_notice
 
 MANIFEST = "manifest.csv"
@@ -66,13 +68,15 @@ def distribute(
     constants: dict[str, float] | None = None,
     notice: Callable[[str], None] | None = None,
     fast: bool = True,
+    jobs: int | None = None,
 ) -> list[Distributed]:
     """Never silently replaces a different file: an existing one is kept unless `overwrite`. With `previous` (last
     year's values by unit code) each unit's workbook starts from its own last year (see `carry_over`). The spec's
     `roster:` section says which roster columns set each unit's parameters and prefill; every roster is checked
     against it before a workbook is made, and `notice` is told of the columns the form does not use. `fast` writes
     each shape once and personalises the copies (`FastWriter`); without it each workbook is built (`PlainWriter`):
-    the files are the same, part by part."""
+    the files are the same, part by part. The fast path runs in `jobs` processes (by default one per core for a
+    roster of PARALLEL_FROM units or more), each taking whole shapes."""
     roster = units if isinstance(units, Roster) else Roster(Path("名单"), list(units), tuple(dict.fromkeys(h for u in units for h in u.columns)))
     plans = unit_params(spec, roster)
     message = unused_notice(spec, roster)
@@ -80,34 +84,103 @@ def distribute(
         notice(message)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: list[Distributed] = []
     hashed = password_hash(password or spec.template.password or "")
-    writer: PlainWriter = FastWriter(spec, hashed) if fast else PlainWriter(spec, hashed)
     contacts = prefilled_keys(spec)  # the roster's 联系人 and 联系电话 are given only to a form that prefills them
+    work: list[_Unit] = []
     for unit, plan in zip(roster.units, plans, strict=True):
         prefill = {**plan.prefill, "unit_code": unit.code, "unit_name": unit.name, "year": year, "parent_code": unit.parent_code,
                    "parent_name": unit.parent_name, "issuer": issuer, "implementer": unit.implementer}
         prefill.update({k: v for k, v in (("contact_name", unit.contact_name), ("contact_phone", unit.contact_phone)) if k in contacts})
         last_year = (previous or {}).get(unit.code, {})
         prefill.update(previous_figures(spec, last_year))
-        target = out_dir / unit_filename(unit)
-        with temporary_beside(target) as tmp:
-            digest = writer.write(make_params(spec, prefill, plan.counts, plan.names, constants), last_year, tmp)
-            if not target.exists():
-                os.replace(tmp, target)
-                result = Distributed(unit, target, "created", sha256=digest)
-            elif _same_content(target, digest):
-                result = Distributed(unit, target, "unchanged", sha256=digest)
-            elif overwrite:
-                os.replace(tmp, target)
-                result = Distributed(unit, target, "replaced", "a different file was there (--overwrite)", digest)
-            else:
-                result = Distributed(unit, target, "refused", "a different file is already there; use --overwrite to replace it")
-        results.append(result)
-        if progress:
-            progress(result)
+        work.append(_Unit(unit, make_params(spec, prefill, plan.counts, plan.names, constants), last_year, out_dir / unit_filename(unit)))
+    if jobs is None:
+        jobs = (os.cpu_count() or 1) if len(work) >= PARALLEL_FROM else 1
+    if fast and jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        results = _in_parallel(spec, hashed, overwrite, work, jobs, progress)
+    else:
+        writer = FastWriter(spec, hashed) if fast else PlainWriter(spec, hashed)
+        results = []
+        for item in work:
+            results.append(_distribute_one(writer, item, overwrite))
+            if progress:
+                progress(results[-1])
     write_manifest(spec, results, plans, year, out_dir / MANIFEST)
     return results
+
+
+PARALLEL_FROM = 200  # units; below, starting the processes and writing each shape in each costs more than it saves
+SHAPE_BATCH = 256  # units of one shape sent to a process at once: each process writes a shape's first unit in full
+
+
+@dataclass
+class _Unit:
+    unit: RosterUnit
+    params: BuildParams
+    last_year: Mapping[str, Value]
+    target: Path
+
+
+def _distribute_one(writer: PlainWriter, item: _Unit, overwrite: bool) -> Distributed:
+    unit, target = item.unit, item.target
+    with temporary_beside(target) as tmp:
+        digest = writer.write(item.params, item.last_year, tmp)
+        if not target.exists():
+            os.replace(tmp, target)
+            return Distributed(unit, target, "created", sha256=digest)
+        if _same_content(target, digest):
+            return Distributed(unit, target, "unchanged", sha256=digest)
+        if overwrite:
+            os.replace(tmp, target)
+            return Distributed(unit, target, "replaced", "a different file was there (--overwrite)", digest)
+        return Distributed(unit, target, "refused", "a different file is already there; use --overwrite to replace it")
+
+
+_RUN: tuple[Spec, str, bool] | None = None  # what forked processes distribute: the spec, the password hash, overwrite
+_WRITER: FastWriter | None = None  # a process's own, with the shapes it has written
+
+
+def _distribute_batch(batch: list[_Unit]) -> list[Distributed]:
+    """In a forked process: units of one shape."""
+    global _WRITER
+    assert _RUN is not None
+    spec, hashed, overwrite = _RUN
+    if _WRITER is None:
+        _WRITER = FastWriter(spec, hashed)
+    return [_distribute_one(_WRITER, item, overwrite) for item in batch]
+
+
+def _in_parallel(spec: Spec, hashed: str, overwrite: bool, work: list[_Unit], jobs: int,
+                 progress: Callable[[Distributed], None] | None) -> list[Distributed]:
+    """The fast path over `jobs` forked processes, a batch of one shape's units at a time, the largest shapes first.
+    A batch whose process failed is done again here, where its error is raised as on one core."""
+    global _RUN
+    by_shape: dict[str, list[int]] = {}
+    for n, item in enumerate(work):
+        by_shape.setdefault(shape_key(item.params), []).append(n)
+    batches = [indices[i:i + SHAPE_BATCH] for indices in sorted(by_shape.values(), key=len, reverse=True)
+               for i in range(0, len(indices), SHAPE_BATCH)]
+
+    def arrived(outcome: Outcome) -> None:
+        if outcome.ok and progress:
+            for result in outcome.value:
+                progress(result)
+
+    _RUN = (spec, hashed, overwrite)
+    try:
+        outcomes = run_isolated(_distribute_batch, [[work[n] for n in batch] for batch in batches], jobs, timeout=600,
+                                on_outcome=arrived)
+    finally:
+        _RUN = None
+    results: dict[int, Distributed] = {}
+    writer = FastWriter(spec, hashed)
+    for batch, outcome in zip(batches, outcomes, strict=True):
+        done = outcome.value if outcome.ok else [_distribute_one(writer, work[n], overwrite) for n in batch]
+        if not outcome.ok and progress:
+            for result in done:
+                progress(result)
+        results.update(zip(batch, done, strict=True))
+    return [results[n] for n in range(len(work))]
 
 
 class PlainWriter:
@@ -165,6 +238,8 @@ def previous_figures(spec: Spec, last_year: Mapping[str, Value]) -> dict[str, fl
 
 def previous_texts(layout: Layout, last_year: Mapping[str, Value]) -> dict[str, str]:
     """Last year's wording of the texts the spec names (定性目标, indicator goals): a start the unit edits."""
+    if not last_year:
+        return {}
     patterns = layout.spec.previous.texts
     return {slot.id: value for slot in layout.inputs() if not slot.locked and any(fnmatch(slot.id, p) for p in patterns)
             for value in [last_year.get(slot.id)] if isinstance(value, str) and value.strip()}

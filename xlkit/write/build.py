@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from ..form.load import load_spec
 from ..form.params import BuildParams, make_params
 from ..form.placement import build_layout
 from ..form.spec import Spec
-from .textfit import SINGLE_LINE, height_for, lines_needed, wrap
+from .heights import row_heights
+from .textfit import wrap
 
 FONT = "宋体"
 BORDER = {"border": 1, "border_color": "#808080"}
@@ -103,7 +104,6 @@ class _Styles:
         return self.get(**props)
 
 
-WRAPPED_STYLES = {"header", "label", "rowlabel", "totallabel", "checkname", "box", "note"}
 BROKEN_STYLES = {"header", "label", "rowlabel", "totallabel", "checkname"}  # written with our own line breaks
 
 
@@ -114,40 +114,6 @@ def static_text(sheet: SheetLayout, static: Static) -> str:
         return static.text
     last_col = static.last_col if static.last_col is not None else static.col
     return "\n".join(wrap(static.text, sum(sheet.spec.columns[static.col:last_col + 1])))
-
-
-def row_heights(sheet: SheetLayout, values: Mapping[str, Value]) -> dict[int, float]:
-    """The spec's heights, raised where a text would not fit: printed forms must show every word."""
-    return slot_heights(sheet, static_heights(sheet), values)
-
-
-def static_heights(sheet: SheetLayout) -> dict[int, float]:
-    """The heights before any field's text: the same for every unit of a layout (distribution's fast path keeps them)."""
-    heights = dict(sheet.heights)
-    for static in sheet.statics:
-        if static.style in WRAPPED_STYLES and static.text:
-            last_row = static.last_row if static.last_row is not None else static.row
-            _need(sheet, heights, static.row, last_row, static.col, static.last_col if static.last_col is not None else static.col,
-                  static.text)
-    return heights
-
-
-def slot_heights(sheet: SheetLayout, heights: dict[int, float], values: Mapping[str, Value],
-                 slots: Iterable[FieldSlot] | None = None) -> dict[int, float]:
-    """`heights` raised for the texts of the fields (`slots`, by default the sheet's), in place. A field is one row
-    high, so the order of fields is free and a row's height depends on its own fields only."""
-    for slot in sheet.slots if slots is None else slots:
-        value = values.get(slot.id)
-        if isinstance(value, str) and value:
-            _need(sheet, heights, slot.row, slot.row, slot.col, slot.col + slot.span - 1, value)
-    return heights
-
-
-def _need(sheet: SheetLayout, heights: dict[int, float], row: int, last_row: int, col: int, last_col: int, text: str) -> None:
-    wanted = height_for(lines_needed(text, sum(sheet.spec.columns[col:last_col + 1])))
-    have = sum(heights.get(r, SINGLE_LINE) for r in range(row, last_row + 1))
-    if wanted > have:  # a merged cell over several rows grows by its last row
-        heights[last_row] = heights.get(last_row, SINGLE_LINE) + wanted - have
 
 
 def _write_value(ws: Worksheet, slot: FieldSlot, value: Value, fmt: Format) -> None:
