@@ -153,7 +153,7 @@ def _target_declarations(samples: Path, directory: Path, echo: Callable[[str], N
     result = consolidate([returned], roster, year=YEAR, spec_paths=(str(builtin_spec_path().parent / TARGET_SPEC),))
     summary = directory / "summary.xlsx"
     write_summary(result, summary)
-    echo(f"5. third form:   {spec.template.title} (templates/{TARGET_SPEC}, YAML only) for {len(roster.units)} projects: "
+    echo(f"   third form:   {spec.template.title} (templates/{TARGET_SPEC}, YAML only) for {len(roster.units)} projects: "
          f"{summary}; 年度资金总额 {result.frame['funds.total.year'].sum():.2f} 万元, "
          f"{int(result.frame['check.quantity_named.left'].sum())} 数量指标 declared")
     return summary
