@@ -146,8 +146,8 @@ def test_an_inflated_score(spec: Any) -> None:
     rows[6]["score"] = 96  # 优秀 with a rate like the others'
     rows[12]["projects.total.spent"] = round(rows[12]["projects.total.budget"] * 0.5, 2)  # lowest, but graded 良好
     result = review(make(spec, rows))
-    assert kinds(result, "score") == [low["unit_code"]]
-    signal = next(s for s in result.signals if s.kind == "score")
+    assert kinds(result, "score-rate") == [low["unit_code"]]
+    signal = next(s for s in result.signals if s.kind == "score-rate")
     assert "自评得分 95 分（优秀）" in signal.figures and "62.0%" in signal.figures and "10 个单位" in signal.figures
 
 
@@ -221,7 +221,7 @@ def test_the_sheet(tmp_path: Path, spec: Any) -> None:
 
 def test_seed_and_demo_returns_raise_no_copy_or_score_alarm(returned: Path, roster: Any) -> None:
     result = review(consolidate([returned], roster, jobs=1))
-    assert [s for s in result.signals if s.kind in ("copy", "score")] == []
+    assert [s for s in result.signals if s.kind in ("copy", "score-rate")] == []
 
 
 def risky_twenty(spec: Any) -> list[dict[str, Any]]:

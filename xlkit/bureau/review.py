@@ -18,7 +18,7 @@ from .consolidate import Consolidation, departments
 from .copies import Text, near_copies
 
 MAD_SCALE = 1.4826  # MAD × this estimates the standard deviation of normal figures
-KINDS = {"outlier": "指标异常", "yoy": "较上年变动未说明", "copy": "报告雷同", "score": "自评等次与执行率不符"}
+KINDS = {"outlier": "指标异常", "yoy": "较上年变动未说明", "copy": "报告雷同", "score-rate": "自评等次与执行率不符"}
 ALL_UNITS = "全部单位"
 
 
@@ -207,7 +207,7 @@ def _scores(consolidation: Consolidation, rows: list[dict[str, Any]], groups: li
             if score is None or not low <= score < high or below >= review.rate_share * len(rated) or value >= review.rate_below:
                 continue
             result.signals.append(Signal(
-                "score", str(row["unit_code"]), str(row["unit_name"]), group, "自评得分",
+                "score-rate", str(row["unit_code"]), str(row["unit_name"]), group, "自评得分",
                 f"自评得分 {score:g} 分（{review.grade_top}），{rate.label} {value:.1%}，在本部门 {len(rated)} 个单位中"
                 f"位于最低的 {review.rate_share:.0%}（本部门中位数 {median(all_rates):.1%}）",
                 "自评等次高而执行率在同部门中最低，自评可能偏高，需核实评分依据", review.weights.score))
