@@ -205,3 +205,18 @@ def test_a_summary_counts_rows_by_value_and_watches_against_a_constant(tmp_path)
     path.write_text(SPEC_TEXT + bad, encoding="utf-8")
     with pytest.raises(SpecError, match=r"below is a number or a constant of the spec .*time_progress"):
         load_spec(path)
+
+
+def test_a_rules_cells_show_the_type_it_names(tmp_path):
+    """A 0/1 rule over a percentage field shows 1, not 100.00%, when it names its value type."""
+    rule = '  - {id: flag, name: 执行率为零的标记, left: "IF({funds.total.rate}=0,1,0)", right: "0"'
+    path = tmp_path / "monitor.yaml"
+    text = SPEC_TEXT + rule + "}\n" + rule.replace("id: flag", "id: flag2") + ", value_type: whole}\n"
+    text = text.replace("types:\n", "types:\n  whole: {base: integer, number_format: \"0\"}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    layout = build_layout(load_spec(path))
+    assert layout.fields["check.flag.left"].type == "ratio"  # the percentage field's type, as before
+    assert layout.fields["check.flag2.left"].type == "whole"
+    with pytest.raises(SpecError, match=r"rules\[\d+\].value_type: unknown type 'nothing'"):
+        path.write_text(text.replace("value_type: whole", "value_type: nothing"), encoding="utf-8")
+        load_spec(path)

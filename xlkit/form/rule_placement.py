@@ -49,7 +49,8 @@ class RulePlacement:
                 sheet.statics.append(Static(row, 1, name, "checkname"))
                 sheet.statics.append(Static(row, 2, spec_block.severity_text[check.severity], "rowlabel"))
                 typed_by = blame if check.anchor is None else self.blame(left)  # an anchor does not change what the cells hold
-                value_type = "result" if check.type == "text" else self.check_value_type(left, typed_by)
+                value_type = "result" if check.type == "text" else (
+                    self.type_of(check.value_type, f"{cpath}.value_type") if check.value_type else self.check_value_type(left, typed_by))
                 base = f"check.{cid}"
                 for suffix, col, text, label in ((".left", 3, left, "本表数"), (".right", 4, right, "比较数")):
                     slot = FieldSlot(f"{base}{suffix}", sheet.name, row, col, "formula", value_type, f"{name}：{label}",

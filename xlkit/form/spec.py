@@ -238,6 +238,7 @@ class Rule(Model):
     for_sheets: bool = False
     required_blanks: bool = False
     anchor: str | None = None  # the field an issue of this rule points at (# = the row); default: every field of `left`
+    value_type: str | None = None  # the type its 本表数/比较数/差额 cells show (a 0/1 count: an integer type); default: left's
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
