@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from .backend import Backend
-from .records import NewReceipt, OpenRun, Owner
+from .records import NewReceipt, OpenRun, Owner, now
 
 LEASE = 600.0  # seconds a claim from another host holds without being renewed (each receipt renews a run's)
 OWNER = "host, pid, since, expires"
@@ -58,12 +58,12 @@ class RunOps:
     def add_receipt(self, run: int, item: int, receipt: NewReceipt, owner: Owner) -> int:
         """One receipt, in its own transaction; the run's claim is renewed with it."""
         r = receipt
-        with self._db.transaction():
+        with self._db.transaction():  # stamped once the campaign's writers wait for this one: receipt order = time order
             new = self._db.insert(
                 "INSERT INTO receipts(run, item, sha256, name, received_at, note, by, unit_code, form, errors, warnings, unexplained,"
                 " summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run, item, r.sha256, r.name, r.received_at, r.note, r.by, r.unit_code, r.form, r.errors, r.warnings, r.unexplained,
-                 r.summary))
+                (run, item, r.sha256, r.name, max(r.received_at, now()), r.note, r.by, r.unit_code, r.form, r.errors, r.warnings,
+                 r.unexplained, r.summary))
             self._db.run(f"UPDATE claims SET expires = ? WHERE run = ? AND {MINE}", (time.time() + LEASE, run, *_mine(owner)))
         return new
 
