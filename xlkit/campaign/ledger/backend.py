@@ -15,11 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ...errors import CampaignError
+
 Params = Sequence[Any]
 
 
 class Backend(ABC):
     readonly: bool
+    _depth: int = 0  # nesting of transaction(): only the outermost begins and commits
     where: str  # the ledger as people name it in messages (a file, a server)
 
     @abstractmethod
@@ -33,11 +36,41 @@ class Backend(ABC):
     @abstractmethod
     def run_many(self, sql: str, rows: Iterable[Params]) -> None: ...
 
-    @abstractmethod
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction, all or nothing, writers serialised; nested calls join the open one."""
-        yield
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            self._begin()
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        try:
+            self._commit()
+        except CampaignError:
+            self._rollback()
+            raise
+
+    @abstractmethod
+    def _begin(self) -> None:
+        """Open the transaction and wait until this writer is the campaign's only one."""
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None:
+        """Undo, quietly: the failure that brought us here is the one to tell."""
 
     @abstractmethod
     def tables(self) -> set[str]: ...

@@ -14,8 +14,8 @@ import atexit
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -179,30 +179,12 @@ class PostgresBackend(Backend):
         if rows:
             self._call(lambda: self._conn.cursor().executemany(prepare(sql), rows))
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
         self._call(lambda: self._conn.execute("BEGIN"))
-        self._depth = 1
-        try:
-            self._call(lambda: self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,)))
-            yield
-        except BaseException:
-            self._depth = 0
-            self._rollback()
-            raise
-        self._depth = 0
-        try:
-            self._call(lambda: self._conn.execute("COMMIT"))
-        except CampaignError:
-            self._rollback()
-            raise
+        self._call(lambda: self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,)))
+
+    def _commit(self) -> None:
+        self._call(lambda: self._conn.execute("COMMIT"))
 
     def _rollback(self) -> None:
         with suppress(psycopg.Error):  # the failure that brought us here is the one to tell

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,29 +77,11 @@ class SQLiteBackend(Backend):
     def run_many(self, sql: str, rows: Iterable[Params]) -> None:
         self._call(lambda: self._db.executemany(sql, rows))
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _begin(self) -> None:
         self._call(lambda: self._db.execute("BEGIN IMMEDIATE"))
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._depth = 0
-            self._rollback()
-            raise
-        self._depth = 0
-        try:
-            self._call(lambda: self._db.execute("COMMIT"))
-        except CampaignError:
-            self._rollback()
-            raise
+
+    def _commit(self) -> None:
+        self._call(lambda: self._db.execute("COMMIT"))
 
     def _rollback(self) -> None:
         try:
