@@ -7,11 +7,12 @@ import os
 import sys
 import time
 import weakref
+from pathlib import Path
 
 import pytest
 
 from xlkit.bureau import isolate
-from xlkit.bureau.isolate import COLLECT_EVERY, run_isolated, side_by_side
+from xlkit.bureau.isolate import COLLECT_EVERY, Workers, run_isolated, side_by_side
 from xlkit.errors import ConsolidationError
 
 
@@ -24,6 +25,8 @@ def behave(item: str) -> str:
         _ = bytearray(8 * 1024**3)
     if item == "raise":
         raise ValueError("bad item")
+    if item == "pid":
+        return str(os.getpid())
     return item.upper()
 
 
@@ -147,3 +150,64 @@ def test_old_cyclic_garbage_is_collected_by_the_occasional_full_collection(monke
     if sys.version_info < (3, 14):  # generational collectors: a young collection leaves old objects alone
         assert live[600] == 1  # (3.14's incremental collector may take some of them in any collection)
     assert live[800] == 0  # the full one at 768 frees it
+
+
+def test_kept_workers_serve_batch_after_batch_and_stay_isolated():
+    """A server's readers: the same processes from one batch to the next (what they set up is kept), a bad item
+    still fails only itself, and a worker that died while idle is replaced before it is given anything."""
+    workers = Workers(behave, jobs=2, timeout=3, memory_mb=512)
+    try:
+        first = {o.value for o in workers.run(["pid", "pid", "pid", "pid"])}
+        assert len(first) == 2 and all(o.ok for o in workers.run(["a"]))
+        assert {o.value for o in workers.run(["pid"] * 6)} == first  # kept, not forked again
+        outcomes = workers.run(["a", "abort", "b", "hang", "c"])
+        assert [o.value for o in outcomes if o.ok] == ["A", "B", "C"]
+        assert "信号 6" in outcomes[1].failure and "读取超时" in outcomes[3].failure
+        pids = [int(o.value) for o in workers.run(["pid", "pid", "pid", "pid"])]
+        os.kill(pids[0], 9)
+        time.sleep(0.5)
+        after = workers.run(["pid", "x", "pid", "y"])
+        assert all(o.ok for o in after) and pids[0] not in {int(o.value) for o in after if o.value.isdigit()}
+        assert workers.run([]) == []
+    finally:
+        workers.close()
+
+
+def test_uploads_waiting_together_are_checked_as_one_batch_each_getting_its_own_report(tmp_path):
+    """The web checker: threads that ask at once are answered from one batch, each with the reports of its own
+    files, in order (a file that is not a workbook gets its own finding, never a neighbour's)."""
+    import threading
+
+    from xlkit.campaign.checks import Bounds
+    from xlkit.web.checker import Checker
+
+    paths = []
+    for k in range(12):
+        path = tmp_path / f"file{k}.xlsx"
+        path.write_bytes(b"not a workbook %d" % k)
+        paths.append(path)
+    checker = Checker()
+    calls: list[list[str]] = []
+    ask = checker._ask
+
+    def recorded(message):  # type: ignore[no-untyped-def]
+        calls.append(message[0])
+        time.sleep(0.3)  # the checker busy: the other threads queue up meanwhile
+        return ask(message)
+
+    checker._ask = recorded  # type: ignore[method-assign]
+    answers: dict[int, list[str]] = {}
+    try:
+        def one(k: int) -> None:
+            answers[k] = [Path(r.path).name for r in checker([paths[k], paths[(k + 1) % 12]], (), Bounds())]
+
+        threads = [threading.Thread(target=one, args=(k,)) for k in range(12)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.01)
+        for thread in threads:
+            thread.join(60)
+    finally:
+        checker.close()
+    assert {k: v for k, v in answers.items()} == {k: [f"file{k}.xlsx", f"file{(k + 1) % 12}.xlsx"] for k in range(12)}
+    assert len(calls) < 12 and sum(len(c) for c in calls) == 24  # batched, every file checked once per ask

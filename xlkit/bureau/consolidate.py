@@ -24,7 +24,7 @@ from ..intake.discover import collect_files, display_name
 from ..intake.report import FileReport, Issue, file_issue
 from ..intake.rows import columns
 from ..kinds import FileState
-from .isolate import Outcome, run_isolated
+from .isolate import Outcome, Workers, run_isolated
 from .roster import Roster
 from .wide_csv import csv_safe, field_order, write_wide_csv
 
@@ -112,9 +112,11 @@ def check_one(item: tuple[str, tuple[str, ...], bool]) -> list[FileReport]:
 
 
 def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
-             memory_mb: int | None = 2048, progress: Callable[[], None] | None = None, whole: bool = False) -> list[FileReport]:
+             memory_mb: int | None = 2048, progress: Callable[[], None] | None = None, whole: bool = False,
+             workers: Workers | None = None) -> list[FileReport]:
     """Check every file in its own reader process, bounded in time and memory; a reader failure becomes that
-    file's `reader-crash`. Reports come in the order of `paths` (`whole`: exactly one per path)."""
+    file's `reader-crash`. Reports come in the order of `paths` (`whole`: exactly one per path). `workers`: readers
+    kept from an earlier call (a server's), which then set the bounds."""
     jobs = jobs or os.cpu_count() or 1
     items = [(str(p), spec_paths, whole) for p in paths]
 
@@ -123,7 +125,8 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
             progress()
 
     registry_for(spec_paths)  # loaded before the readers fork
-    outcomes = run_isolated(check_one, items, jobs, timeout=timeout, memory_mb=memory_mb, on_outcome=tick)
+    outcomes = workers.run(items, tick) if workers else run_isolated(check_one, items, jobs, timeout=timeout, memory_mb=memory_mb,
+                                                                      on_outcome=tick)
     reports: list[FileReport] = []
     for path, outcome in zip(paths, outcomes, strict=True):
         if outcome.ok:

@@ -104,11 +104,10 @@ class _Slot:
 class _Supervisor:
     """Keeps `jobs` workers busy, one item each; replaces a worker that dies or overruns."""
 
-    def __init__(self, func: Callable[[Any], Any], items: Iterable[Any], timeout: float, memory_mb: int | None,
+    def __init__(self, func: Callable[[Any], Any], timeout: float, memory_mb: int | None,
                  on_outcome: Callable[[Outcome], None] | None):
         self.func = func
-        self.pending = list(enumerate(items))
-        self.pending.reverse()
+        self.pending: list[tuple[int, Any]] = []
         self.timeout = timeout
         self.on_outcome = on_outcome
         self.outcomes: dict[int, Outcome] = {}
@@ -116,16 +115,22 @@ class _Supervisor:
         self.memory_bytes = _memory_bound(memory_mb)
         self.slots: list[_Slot] = []
 
-    def run(self, jobs: int) -> list[Outcome]:
-        try:
-            for _ in range(max(1, min(jobs, len(self.pending)))):
-                slot = self.start()
-                self.slots.append(slot)
-                self.feed(slot)
-            while any(s.index is not None for s in self.slots):
-                self.wait_once()
-        finally:
-            self.stop()
+    def run(self, items: Iterable[Any], jobs: int) -> list[Outcome]:
+        """Every item's outcome, in their order. The workers stay for the next call (`stop` ends them); one that
+        died while idle is replaced before it is given anything."""
+        self.pending = list(enumerate(items))
+        self.pending.reverse()
+        self.outcomes = {}
+        for slot in [s for s in self.slots if not s.process.is_alive()]:
+            slot.process.join()
+            slot.conn.close()
+            self.slots.remove(slot)
+        while self.pending and len(self.slots) < min(jobs, len(self.pending)):
+            self.slots.append(self.start())
+        for slot in self.slots:
+            self.feed(slot)
+        while any(s.index is not None for s in self.slots):
+            self.wait_once()
         return [self.outcomes[i] for i in sorted(self.outcomes)]
 
     def start(self) -> _Slot:
@@ -209,7 +214,28 @@ def run_isolated(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Outcomes in the order of `items`; `func` must be importable (module-level) for the spawn start method."""
-    return _Supervisor(func, items, timeout, memory_mb, on_outcome).run(jobs)
+    supervisor = _Supervisor(func, timeout, memory_mb, on_outcome)
+    try:
+        return supervisor.run(items, jobs)
+    finally:
+        supervisor.stop()
+
+
+class Workers:
+    """`run_isolated`'s workers kept from one batch to the next, for a long-lived server: each item is as isolated
+    as there, and what a worker set up for one item (a form's layout) serves the items after it, instead of every
+    batch forking fresh workers that set it all up again."""
+
+    def __init__(self, func: Callable[[Any], Any], jobs: int, timeout: float = 120.0, memory_mb: int | None = 2048):
+        self.jobs = jobs
+        self._supervisor = _Supervisor(func, timeout, memory_mb, None)
+
+    def run(self, items: Iterable[Any], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        self._supervisor.on_outcome = on_outcome
+        return self._supervisor.run(items, self.jobs)
+
+    def close(self) -> None:
+        self._supervisor.stop()
 
 
 def _memory_bound(memory_mb: int | None) -> int | None:

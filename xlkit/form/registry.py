@@ -19,7 +19,8 @@ class SpecRegistry:
             raise SpecError("no spec to read workbooks with")
         self.current = specs[0]
         self.specs = specs
-        self.by_fingerprint = {s.fingerprint(): s for s in reversed(specs)}
+        self.fingerprints = [s.fingerprint() for s in specs]  # hashing a spec's model takes a millisecond or two: once
+        self.by_fingerprint = dict(zip(reversed(self.fingerprints), reversed(specs), strict=True))
         self.template_ids = {s.template.id for s in specs}
 
     def forms(self) -> dict[str, Spec]:

@@ -9,13 +9,15 @@ import logging
 import multiprocessing
 import os
 import threading
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from ..bureau.clock import local_time
-from ..bureau.isolate import die_with_parent, messages
-from ..campaign.checks import Bounds, read_bounded
+from ..bureau.consolidate import check_one, read_all
+from ..bureau.isolate import Workers, die_with_parent, messages
+from ..campaign.checks import Bounds
 from ..campaign.ledger import now
 from ..form.registry import registry_for
 from ..intake.report import FileReport
@@ -27,12 +29,23 @@ CHECKER_NOTICE = """{% if notice %}<p class="flash" role="status">{{ notice }}</
 def _serve(conn: Connection, spec_paths: tuple[str, ...], timeout: float, memory_mb: int | None, parent: int) -> None:
     die_with_parent(parent)
     registry_for(spec_paths)  # loaded once, inherited by every reader it forks
-    bounds = Bounds(jobs=1, timeout=timeout, memory_mb=memory_mb)
-    for paths, specs in messages(conn):
-        try:
-            conn.send(read_bounded([Path(p) for p in paths], specs, bounds))
-        except Exception as exc:
-            conn.send(exc)
+    workers = Workers(check_one, os.cpu_count() or 1, timeout, memory_mb)  # kept warm from one upload to the next
+    try:
+        for paths, specs in messages(conn):
+            try:
+                conn.send(read_all([Path(p) for p in paths], specs, whole=True, workers=workers))
+            except Exception as exc:
+                conn.send(exc)
+    finally:
+        workers.close()
+
+
+@dataclass
+class _Request:
+    paths: list[str]
+    spec_paths: tuple[str, ...]
+    answer: Any = None
+    done: bool = False
 
 
 class Checker:
@@ -40,7 +53,9 @@ class Checker:
 
     def __init__(self, spec_paths: tuple[str, ...] = (), timeout: float = 120.0, memory_mb: int | None = 2048):
         self.args = (spec_paths, timeout, memory_mb)
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one batch at a time through the pipe
+        self.waiting_lock = threading.Lock()
+        self.waiting: list[_Request] = []
         self.restarts = 0
         self.last_restart = ""  # when, ISO 8601 UTC
         self._start("fork")
@@ -54,16 +69,33 @@ class Checker:
         child.close()
 
     def __call__(self, paths: list[Path], spec_paths: tuple[str, ...], bounds: Bounds) -> list[FileReport]:
-        message = ([str(p) for p in paths], spec_paths)
+        """Uploads that arrive while the checker is busy wait together and are handed over as one batch when it is
+        free (the first waiting thread carries it): 50 units at once cost one round trip, checked on every core."""
+        request = _Request([str(p) for p in paths], spec_paths)
+        with self.waiting_lock:
+            self.waiting.append(request)
         with self.lock:
-            try:
-                answer = self._ask(message)
-            except (OSError, EOFError):  # the checker died (killed, out of memory): once more with a new one
-                self._restart()
-                answer = self._ask(message)
-        if isinstance(answer, Exception):
-            raise answer
-        return list(answer)
+            if not request.done:
+                with self.waiting_lock:
+                    batch = [r for r in self.waiting if r.spec_paths == spec_paths]
+                    self.waiting = [r for r in self.waiting if r.spec_paths != spec_paths]
+                self._check(batch)
+        if isinstance(request.answer, Exception):
+            raise request.answer
+        return list(request.answer)
+
+    def _check(self, batch: list[_Request]) -> None:
+        message = ([p for r in batch for p in r.paths], batch[0].spec_paths)
+        try:
+            answer = self._ask(message)
+        except (OSError, EOFError):  # the checker died (killed, out of memory): once more with a new one
+            self._restart()
+            answer = self._ask(message)
+        start = 0
+        for request in batch:  # exactly one report per path, in order
+            request.answer = answer if isinstance(answer, Exception) else answer[start:start + len(request.paths)]
+            start += len(request.paths)
+            request.done = True
 
     def _ask(self, message: Any) -> Any:
         self.conn.send(message)
