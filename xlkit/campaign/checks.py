@@ -15,7 +15,7 @@ from ..errors import CampaignError
 from ..form.registry import SpecRegistry, registry_for
 from ..intake.report import FileReport, report_from_record, report_record
 from ..version import __version__
-from .blobs import BlobStore
+from .blobs import blob_store
 from .ledger import Ledger
 
 Reader = Callable[[list[Path], tuple[str, ...], "Bounds"], list[FileReport]]
@@ -73,10 +73,9 @@ def reports_for(ledger: Ledger, shas: list[str], bounds: Bounds, progress: Calla
             if progress:
                 progress()
     if missing:
-        store = BlobStore(ledger.folder)
-        paths = [store.path_of(sha) for sha in missing]
         spec_paths = tuple(ledger.settings().get("specs", []))
-        reports = bounds.reader(paths, spec_paths, bounds) if bounds.reader else read_bounded(paths, spec_paths, bounds, progress)
+        with blob_store(ledger).readable(missing) as paths:  # a database's blobs as temporary files for the readers
+            reports = bounds.reader(paths, spec_paths, bounds) if bounds.reader else read_bounded(paths, spec_paths, bounds, progress)
         for sha, report in zip(missing, reports, strict=True):
             report.path = ""  # the same bytes may arrive under many names: the receipt says which
             ledger.cache_report(sha, key, __version__, encode(report))

@@ -4,7 +4,9 @@ While the rows are copied the SQLite ledger is held by a write transaction, so n
 slip in between; the copy is compared row for row and `campaign verify` runs on it (through a staging folder that
 names the new ledger and shares the archive) before the folder's `ledger.json` is written. Until that moment the
 folder uses its SQLite file as before, and any failure drops the new schema: a failed migration leaves the SQLite
-ledger as it was. After it, the file is kept beside as `ledger.sqlite.migrated` (a backup nothing uses)."""
+ledger as it was. After it, the file is kept beside as `ledger.sqlite.migrated` (a backup nothing uses). With
+`blobs: database` the archive's files are copied into the database as well, after the rows are compared and before
+verify, which then re-hashes them there; `archive/` is left as it was."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from ..errors import CampaignError
+from .blobs import BlobStore
 from .integrity import verify
 from .ledger import LEDGER, SCHEMA_VERSION, Ledger, Location, location
 from .ledger.location import write_location
@@ -30,8 +33,6 @@ def migrate_campaign(folder: str | Path, where: Location, progress: Callable[[st
         raise CampaignError(f"{folder} 的台账已在 PostgreSQL 上（ledger.json），无需迁移")
     if not (folder / LEDGER).is_file():
         raise CampaignError(f"{folder} 不是报送任务目录（没有 {LEDGER}）")
-    if where.blobs != "folder":
-        raise CampaignError("迁移时收到的文件留在目录的 archive/ 中：请不带 --blobs database 迁移")
     with Ledger(folder) as source:  # an earlier schema is brought up to date, as by any command that writes
         if source.meta("schema") != str(SCHEMA_VERSION):
             raise CampaignError(f"台账版本为 {source.meta('schema')}，本程序迁移 {SCHEMA_VERSION} 版的台账")
@@ -41,6 +42,8 @@ def migrate_campaign(folder: str | Path, where: Location, progress: Callable[[st
                 with target.writing():
                     counts = copy_rows(source, target, progress)
                 problems = differences(source, target)
+                if not problems and where.blobs == "database":
+                    _copy_blobs(source, target)
                 if not problems:
                     problems = _verified(folder, where)
                 if problems:
@@ -56,6 +59,15 @@ def migrate_campaign(folder: str | Path, where: Location, progress: Callable[[st
         with suppress(OSError):
             (folder / (LEDGER + suffix)).rename(folder / (MIGRATED + suffix))
     return counts
+
+
+def _copy_blobs(source: Ledger, target: Ledger) -> None:
+    """Each registered blob's bytes from archive/ into the database, as found: a missing or changed file is left for
+    verify to name (then nothing is switched)."""
+    archive = BlobStore(source.folder)
+    for blob in source.blobs():
+        with suppress(OSError):
+            target.put_blob_data(blob.sha256, archive.path_of(blob.sha256).read_bytes())
 
 
 def _verified(folder: Path, where: Location) -> list[str]:

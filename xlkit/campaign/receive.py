@@ -19,7 +19,7 @@ from ..errors import CampaignError
 from ..intake.discover import display_name
 from ..intake.report import FileReport
 from .accounts import Actor, cli_actor
-from .blobs import BlobStore
+from .blobs import blob_store
 from .checks import Bounds, reports_for
 from .ledger import LEASE, Ledger, NewReceipt, Owner, now
 from .mail import queue_receipts
@@ -55,7 +55,7 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
     bounds = bounds or Bounds()
     actor = actor or cli_actor(by)
     with Ledger(folder) as ledger:
-        store = BlobStore(ledger.folder)
+        store = blob_store(ledger)
         results = [Received(safe_name(names[k]) if names else Path(display_name(p)).name) for k, p in enumerate(paths)]
         stored: list[tuple[int, int, int]] = []  # (index in paths, size, modification time)
         for index, path in enumerate(paths):

@@ -18,7 +18,8 @@ def db_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--db-password-file", type=click.Path(dir_okay=False),
                            help="File holding the database password (its path is recorded, never the password).")(command)
     command = click.option("--blobs", type=click.Choice(["folder", "database"]), default="folder", show_default=True,
-                           help="Where received files are kept: the folder's archive/, or the database (PostgreSQL only).")(command)
+                           help="Where received files are kept: the folder's archive/ (share the folder between machines), "
+                                "or the ledger's database, so machines share nothing but it (PostgreSQL only).")(command)
     command = click.option("--schema", help="PostgreSQL schema of this campaign (default: from the folder's name).")(command)
     return click.option("--db", help="Keep the ledger in PostgreSQL: postgresql://USER@HOST:PORT/DBNAME (no password).")(command)
 
@@ -83,8 +84,6 @@ def _location(folder: Path, db: str | None, schema: str | None, blobs: str, pass
             raise CliError("--schema、--blobs 和 --db-password-file 只用于 PostgreSQL 台账：请同时给出 --db postgresql://…")
         return None
     check_address(db)
-    if blobs == "database":
-        raise CliError("--blobs database（把收到的文件存入数据库）尚未实现：收到的文件保存在报送任务目录的 archive/ 中，多台机器请共享该目录")
     if schema is not None and not SCHEMA_NAME.fullmatch(schema):
         raise CliError(f"schema 名称「{schema}」无效：用小写字母、数字和下划线，以字母或下划线开头，至多 63 个字符")
     return Location(db, schema or default_schema(folder), blobs, str(Path(password_file).resolve()) if password_file else "")
@@ -170,16 +169,20 @@ def verify(directory: str, zone: str) -> None:
 @click.option("--schema", help="PostgreSQL schema of this campaign (default: from the folder's name).")
 @click.option("--db-password-file", type=click.Path(dir_okay=False),
               help="File holding the database password (its path is recorded, never the password).")
+@click.option("--blobs", type=click.Choice(["folder", "database"]), default="folder", show_default=True,
+              help="database: copy the received files of archive/ into the database too (archive/ is left as it was).")
 @reports_errors
-def migrate(directory: str, db: str, schema: str | None, db_password_file: str | None) -> None:
+def migrate(directory: str, db: str, schema: str | None, db_password_file: str | None, blobs: str) -> None:
     """Move the SQLite ledger of DIRECTORY into PostgreSQL; checked (rows, then `campaign verify`) before the folder
     is switched over. Stop `xlkit serve` and receives of this campaign first; a failure leaves the SQLite ledger as it was."""
     from ..campaign.migrate import MIGRATED, migrate_campaign
 
-    where = _location(Path(directory), db, schema, "folder", db_password_file)
+    where = _location(Path(directory), db, schema, blobs, db_password_file)
     counts = migrate_campaign(directory, where)
     click.echo(f"台账已迁移到 {where.database} 的 schema {where.schema}：" + "，".join(f"{t} {n} 行" for t, n in counts.items() if n))
     click.echo(f"核对通过（逐行比对，存档全部完好）；目录中的 ledger.json 记下了新地址，原 SQLite 台账保留为 {MIGRATED}")
+    if blobs == "database":
+        click.echo("收到的文件已存入数据库，此后从数据库读取；目录中的 archive/ 原样保留，不再使用（核对后可另行备份或删除）")
 
 
 @click.command()

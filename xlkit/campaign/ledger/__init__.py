@@ -14,6 +14,7 @@ from typing import Any
 from ...errors import CampaignError
 from .access import META_UPSERT, AccessOps
 from .backend import Backend
+from .blobdata import BlobDataOps
 from .location import SETTINGS, Location, is_campaign, location
 from .opening import open_backend
 from .people import PeopleOps
@@ -30,7 +31,7 @@ RECEIPT = "id, sha256, name, received_at, note, by, unit_code, form, errors, war
 ACTION = "id, unit_code, kind, at, by, text, receipt, letter"
 
 
-class Ledger(RunOps, AccessOps, PeopleOps):
+class Ledger(RunOps, AccessOps, PeopleOps, BlobDataOps):
     """One campaign's ledger, open. `readonly`: for commands that only look (status, history, verify, archive):
     nothing is written, not even a migration, so a campaign on read-only media can be read. Opened for writing, a
     ledger of an earlier schema is brought up to date first (`schema`)."""

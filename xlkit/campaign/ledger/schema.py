@@ -3,13 +3,14 @@ applies the numbered migrations after it, in one transaction. Version 1 is the l
 seam (tables added since its first release were created when missing, so step 1 is idempotent and completes them);
 version 2 adds the claims on runs and on units' upload slots, which replace lock files and process memory; version 3
 the officers' accounts (the shared password of the releases before becomes the account `admin`), the audit trail,
-units' e-mail addresses and the mail queue with its failures. Each
+units' e-mail addresses and the mail queue with its failures; version 4 `blob_data`, received files' bytes for a
+campaign that keeps them in its database (`--blobs database`; empty elsewhere). Each
 step is the SQLite DDL, written so that it can run again (a ledger missing a table of its own version gets every
 step again); another backend keeps its own DDL for the same numbers."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CORE_TABLES = frozenset({"meta", "units", "blobs", "runs", "checks", "receipts", "actions"})  # a ledger without one is damaged
 
 SQLITE_STEPS: dict[int, str] = {
@@ -62,6 +63,9 @@ CREATE TABLE IF NOT EXISTS mail(id INTEGER PRIMARY KEY, created_at TEXT NOT NULL
     next_at REAL NOT NULL, sent_at TEXT, outcome TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS mail_pending ON mail(sent_at, next_at);
 CREATE TABLE IF NOT EXISTS mail_failures(id INTEGER PRIMARY KEY, mail INTEGER NOT NULL REFERENCES mail, at TEXT NOT NULL, error TEXT NOT NULL);
+""",
+    4: """
+CREATE TABLE IF NOT EXISTS blob_data(sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);
 """,
 }
 
