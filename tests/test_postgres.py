@@ -256,3 +256,46 @@ def test_two_servers_one_ledger_and_one_killed_mid_wave(pg_server, files, tmp_pa
     assert len(receipts) - len(answered) <= 8  # at most the uploads in flight on the killed server (one per thread)
     assert set(statuses(folder).values()) <= {"received", "resubmitted", "failed"} and verify(folder)[1] == []
     assert ledger_rows(folder, "SELECT COUNT(*) FROM claims") in ([(0,)], [(1,)], [(2,)])  # a dead server's claim is dead, not held
+
+
+def test_a_session_made_on_one_server_is_valid_on_another(pg_server, files, tmp_path):
+    """Two `xlkit serve` processes on one campaign whose files are kept in the database: an officer logs in on A;
+    the same cookie opens the board on B, B takes the CSRF token A made, and logging out on B ends the session on A.
+    A unit's upload through B is checked by B's checker from the database's bytes (no archive/ anywhere)."""
+    from web import PASSWORD, login
+
+    from xlkit.campaign.access import set_password
+
+    folder = tmp_path / "c"
+    make_campaign(folder, files / "roster.csv", 2019, pg_server.url, blobs="database")
+    with Ledger(folder) as ledger:
+        set_password(ledger, PASSWORD)
+        token = issue_links(ledger, ["P002"])[0].token
+    ports = [pgserver.free_port(), pgserver.free_port()]
+    servers = [_serve(folder, port) for port in ports]
+    try:
+        for port in ports:
+            _wait_for(port)
+        on_a = Client(ports[0])
+        assert login(on_a).status == 303 and on_a.cookies
+        board_a = on_a.get("/admin")
+        assert board_a.status == 200 and "报送情况" in board_a.text
+        on_b = Client(ports[1])
+        assert on_b.get("/admin").status in (302, 303)  # no session of its own: B sends it to the login page
+        on_b.cookies = dict(on_a.cookies)  # the same browser, its next request balanced to B
+        board_b = on_b.get("/admin")
+        assert board_b.status == 200 and "报送情况" in board_b.text
+        assert on_b.post("/admin/logout", {"csrf": "not-the-token"}).status == 400  # B checks the token...
+        assert on_b.post("/admin/logout", {"csrf": board_a.csrf()}).status == 303  # ...and takes the one A made
+        after = on_a.get("/admin")  # A's cookie as it was before the logout: the session row has ended
+        assert after.status in (302, 303) and after.headers["location"].endswith("/admin/login")
+
+        uploaded = upload(Client(ports[1]), token, "P002.xlsx", (files / "P002.xlsx").read_bytes())
+        assert uploaded.status == 303 and receipt_of(uploaded)
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait()
+    assert ledger_rows(folder, "SELECT unit_code, errors FROM receipts") == [("P002", 0)]
+    assert ledger_rows(folder, "SELECT COUNT(*) FROM blob_data") == [(1,)] and not (folder / "archive").exists()
+    assert verify(folder)[1] == []
