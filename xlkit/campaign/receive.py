@@ -1,9 +1,11 @@
 """Receiving files into a campaign: archive, check, record — and never half of it.
 
 Order of work: each file is copied into the archive (durable before anything refers to it), the whole batch is
-registered as a run, the blobs are checked (or their cached checks reused), then each file's receipt is recorded in
-its own transaction. Killed at any point, a re-run with the same files resumes the unfinished run: receipts already
-recorded are not recorded twice, and blobs left without a receipt are simply reused."""
+registered as a run, the blobs are checked (or their cached checks reused), then the receipts are recorded, each
+with its audit line, `BATCH` files to a transaction. Killed at any point, a re-run with the same files resumes the
+unfinished run: receipts already recorded are not recorded twice, and blobs left without a receipt are simply
+reused. A ledger that fails part-way (its server gone, its file locked or unwritable) is `Interrupted`: every file
+is told, recorded or not, and the same command run again once the ledger is back records the rest."""
 
 from __future__ import annotations
 
@@ -21,9 +23,13 @@ from ..intake.report import FileReport
 from .accounts import Actor, cli_actor
 from .blobs import blob_store
 from .checks import Bounds, reports_for
-from .ledger import LEASE, Ledger, NewReceipt, Owner, now
+from .ledger import LEASE, Ledger, LedgerUnavailable, NewReceipt, Owner, Receipt, now
+from .ledger.backend import LedgerError
 from .mail import queue_receipts
 from .state import STATUS_LABELS, status_of
+
+BATCH = 1  # receipts recorded in one transaction: a commit (a disk flush, a server round trip) is most of a receipt's cost
+NOT_RECORDED = "台账数据库不可用，本文件未记录（已存入存档）；台账恢复后用同样的命令再运行一次即可补记，已记录的不会重复"
 
 
 @dataclass
@@ -42,7 +48,21 @@ class Received:
     def label(self) -> str:
         if self.repeated:
             return f"此前已收件（收件 {self.receipt}）"
-        return STATUS_LABELS[self.status] if self.status else "未记录"
+        if self.status:
+            return STATUS_LABELS[self.status]
+        return f"已记录（收件 {self.receipt}）" if self.receipt else "未记录"  # recorded: its status unread when the ledger went
+
+
+class Interrupted(LedgerUnavailable):
+    """The ledger failed part-way through a receive: `results` tells each file, recorded or not (and why). A web
+    request answers it as the ledger being away; the command prints every file, then this, and exits 2."""
+
+    def __init__(self, cause: LedgerError, results: list[Received]) -> None:
+        missing = sum(1 for r in results if r.reason == NOT_RECORDED)
+        told = (f"{missing} 个文件未记录（见上），已存入存档；台账恢复后用同样的命令再运行一次即可补记，已记录的不会重复" if missing
+                else "已收到的文件都已记录，但未能读出各单位的状态，也未能发出收件回执")
+        super().__init__(f"收件中断：{cause}；{told}")
+        self.results = results
 
 
 def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "", bounds: Bounds | None = None,
@@ -64,38 +84,74 @@ def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "",
                 stored.append((index, size, os.stat(path).st_mtime_ns))
             except (CampaignError, OSError) as exc:
                 results[index].reason = str(exc)
-        owner = Owner.me(LEASE)
-        run, done = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size, mtime) for i, size, mtime in stored],
-                              note, by, owner)
-        try:  # the run's claim is given up however this ends (a long-lived web server keeps running)
-            todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
-            reports, _checked = reports_for(ledger, todo, bounds, progress)
-            roster = {u.code for u in ledger.units()}
-            year = ledger.meta("year")
-            acknowledged: list[tuple[str, int]] = []
-            for item, (index, _size, _mtime) in enumerate(stored):
-                result = results[index]
-                if item not in done:
-                    new = _decide(result, reports[result.sha256], roster, year, note, by, unit)
-                    with ledger.writing():
-                        result.receipt = ledger.add_receipt(run, item, new, owner)
-                        ledger.add_audit(actor.entry("receipt", new.unit_code, result.receipt, None, result.name))
-                    acknowledged.append((new.unit_code, result.receipt))
-                else:
-                    result.receipt, result.repeated = done[item], True
-            ledger.finish_run(run, owner, now())
-        except BaseException:
-            _give_up(ledger, run, owner)
-            raise
-        for result in results:
-            if result.receipt:
-                receipt = ledger.receipt(result.receipt)
-                assert receipt is not None
-                result.unit_code, result.reason = receipt.unit_code, receipt.summary
-                result.status = status_of(ledger.receipts(result.unit_code), ledger.actions(result.unit_code)) if result.unit_code \
-                    else status_of([receipt], [])
-        queue_receipts(ledger, [(code, rid) for code, rid in acknowledged if code in roster])
+        try:
+            run, acknowledged = _record(ledger, paths, results, stored, note, by, unit, actor, bounds, progress)
+            _tell_statuses(ledger, run, results)
+        except LedgerError as exc:  # the ledger went away part-way: each file not recorded says so
+            for index, *_rest in stored:
+                if not results[index].receipt:
+                    results[index].reason = NOT_RECORDED
+            raise Interrupted(exc, results) from None
+        queue_receipts(ledger, acknowledged)
         return results
+
+
+def _record(ledger: Ledger, paths: list[Path], results: list[Received], stored: list[tuple[int, int, int]], note: str, by: str,
+            unit: str | None, actor: Actor, bounds: Bounds, progress: Callable[[], None] | None) -> tuple[int, list[tuple[str, int]]]:
+    """The archived files' run, checks and receipts: the run, and the (unit, receipt) of each new receipt of a roster unit."""
+    owner = Owner.me(LEASE)
+    run, done = _open_run(ledger, [(os.path.abspath(paths[i]), results[i].sha256, size, mtime) for i, size, mtime in stored],
+                          note, by, owner)
+    try:  # the run's claim is given up however this ends (a long-lived web server keeps running)
+        todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
+        reports, _checked = reports_for(ledger, todo, bounds, progress)
+        roster = {u.code for u in ledger.units()}
+        year = ledger.meta("year")
+        pending: list[tuple[int, Received]] = []
+        for item, (index, _size, _mtime) in enumerate(stored):
+            result = results[index]
+            if item in done:
+                result.receipt, result.repeated = done[item], True
+            else:
+                pending.append((item, result))
+        new: list[tuple[int, Received, NewReceipt]] = []
+        for start in range(0, len(pending), BATCH):  # each batch decided just before it is recorded
+            batch = [(item, r, _decide(r, reports[r.sha256], roster, year, note, by, unit)) for item, r in pending[start:start + BATCH]]
+            _record_batch(ledger, run, owner, actor, batch)
+            new += batch
+        ledger.finish_run(run, owner, now())
+    except BaseException:
+        _give_up(ledger, run, owner)
+        raise
+    return run, [(receipt.unit_code, result.receipt) for _item, result, receipt in new if receipt.unit_code in roster]
+
+
+def _record_batch(ledger: Ledger, run: int, owner: Owner, actor: Actor, batch: list[tuple[int, Received, NewReceipt]]) -> None:
+    """Batching: many files' receipts, each with its audit line, in one transaction, so one commit serves them all.
+    All or none: a kill or a failure inside leaves none of the batch (a re-run records it), and the results get
+    their receipt ids only once committed. BATCH = 1 is the plain path, a transaction per file."""
+    ids = []
+    with ledger.writing():
+        for item, result, receipt in batch:
+            ids.append(ledger.add_receipt(run, item, receipt, owner))
+            ledger.add_audit(actor.entry("receipt", receipt.unit_code, ids[-1], None, result.name))
+    for (_item, result, _receipt), receipt_id in zip(batch, ids, strict=True):
+        result.receipt = receipt_id
+
+
+def _tell_statuses(ledger: Ledger, run: int, results: list[Received]) -> None:
+    """Each recorded file's unit and summary, and its unit's status now: from two queries for the whole batch (the
+    receipts and decisions of the units concerned), not three per file."""
+    recorded = [r for r in results if r.receipt]
+    if not recorded:
+        return
+    receipts, actions = ledger.histories(run)
+    mine: dict[int, Receipt] = {r.id: r for unit_receipts in receipts.values() for r in unit_receipts}
+    for result in recorded:
+        receipt = mine[result.receipt]
+        result.unit_code, result.reason = receipt.unit_code, receipt.summary
+        result.status = status_of(receipts[receipt.unit_code], actions.get(receipt.unit_code, [])) if receipt.unit_code \
+            else status_of([receipt], [])
 
 
 def safe_name(name: str) -> str:
@@ -117,8 +173,9 @@ def _open_run(ledger: Ledger, items: list[tuple[str, str, int, int]], note: str,
 
 
 def _give_up(ledger: Ledger, run: int, owner: Owner) -> None:
-    """The run stays open for the same batch to resume; a ledger that cannot take even this leaves the claim to die
-    with the process (the failure that stopped the run is the one told)."""
+    """The run stays open for the same batch to resume; a ledger that cannot take even this leaves the claim to this
+    process's next run on it (`Ledger.release_run`), or to die with the process (the failure that stopped the run is
+    the one told)."""
     with suppress(CampaignError):
         ledger.release_run(run, owner)
 

@@ -193,21 +193,30 @@ def migrate(directory: str, db: str, schema: str | None, db_password_file: str |
 @bounds
 @reports_errors
 def receive(directory: str, inputs: tuple[str, ...], note: str, by: str, jobs: int | None, timeout: float, memory_mb: int) -> None:
-    """Record files (or every file in folders) in campaign DIRECTORY: archived, checked, each unit's status updated."""
+    """Record files (or every file in folders) in campaign DIRECTORY: archived, checked, each unit's status updated.
+    Exit 1 when a file was not recorded; 2 when the ledger failed part-way (every file is still listed: run the
+    same command again once it is back)."""
     from ..campaign.checks import Bounds
+    from ..campaign.receive import Interrupted
     from ..campaign.receive import receive as run
     from ..intake.discover import collect_files
 
     paths = collect_files(list(inputs))
     if not paths:
         raise CliError(f"{'、'.join(inputs)} 中没有找到文件")
+    interrupted = None
     with click.progressbar(length=len(paths), label="收件", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
-        results = run(directory, paths, note, by, Bounds(jobs, timeout, memory_mb), progress=lambda: bar.update(1))
+        try:
+            results = run(directory, paths, note, by, Bounds(jobs, timeout, memory_mb), progress=lambda: bar.update(1))
+        except Interrupted as exc:
+            results, interrupted = exc.results, exc
     for r in results:
         where = f" [{r.unit_code}]" if r.unit_code else ""
         click.echo(f"{r.label} {r.name}{where}" + (f"：{r.reason}" if r.reason else ""))
     recorded = sum(1 for r in results if r.receipt)
     click.echo(f"收到 {len(results)} 个文件：已记录 {recorded}，未记录 {len(results) - recorded}")
+    if interrupted is not None:
+        raise CliError(str(interrupted))
     if recorded < len(results):
         sys.exit(1)
 

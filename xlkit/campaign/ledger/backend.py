@@ -20,6 +20,11 @@ from ...errors import CampaignError
 Params = Sequence[Any]
 
 
+class LedgerError(CampaignError):
+    """The ledger's database failed an operation (locked too long, unwritable, full, damaged, its server gone): that
+    operation recorded nothing. What `receive` tells apart from a problem of the files."""
+
+
 class Backend(ABC):
     readonly: bool
     _depth: int = 0  # nesting of transaction(): only the outermost begins and commits

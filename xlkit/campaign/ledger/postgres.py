@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from ...caches import memo
 from ...errors import CampaignError
-from .backend import Backend, Params
+from .backend import Backend, LedgerError, Params
 from .location import Location
 from .schema import CORE_TABLES, SQLITE_STEPS, statements
 from .unavailable import LedgerUnavailable
@@ -82,18 +82,18 @@ def unavailable(exc: Exception, where: Location) -> CampaignError:
     text = str(exc)
     database = where.database.rsplit("/", 1)[-1].split("?")[0]
     if "password authentication failed" in text or "no password supplied" in text:
-        return CampaignError(f"台账数据库 {where.host} 拒绝登录：密码不对或没有提供"
+        return LedgerError(f"台账数据库 {where.host} 拒绝登录：密码不对或没有提供"
                              "（用环境变量 PGPASSWORD、.pgpass 文件或 --db-password-file 指定的文件）")
     if f'database "{database}" does not exist' in text:
-        return CampaignError(f"台账数据库 {where.host} 上没有数据库 {database}；请先创建（createdb {database}）或改正地址")
+        return LedgerError(f"台账数据库 {where.host} 上没有数据库 {database}；请先创建（createdb {database}）或改正地址")
     if psycopg is not None and isinstance(exc, psycopg.Error) and exc.sqlstate:
         state = exc.sqlstate
         if state in ("53100",):
-            return CampaignError(f"台账数据库 {where.host} 磁盘已满，无法写入；台账保持原样（写入是整笔的）")
+            return LedgerError(f"台账数据库 {where.host} 磁盘已满，无法写入；台账保持原样（写入是整笔的）")
         if state.startswith("42501") or state == "25006":
-            return CampaignError(f"台账数据库 {where.host} 拒绝写入（没有权限或只读）；只读时只能查看（status、history、verify、archive）")
+            return LedgerError(f"台账数据库 {where.host} 拒绝写入（没有权限或只读）；只读时只能查看（status、history、verify、archive）")
         if not state.startswith(("08", "57")):
-            return CampaignError(f"台账数据库 {where.host} 报告错误：{exc.diag.message_primary or text}")
+            return LedgerError(f"台账数据库 {where.host} 报告错误：{exc.diag.message_primary or text}")
     reason = "连接超时" if "timeout" in text.lower() else "连接被拒绝" if "refused" in text.lower() else "连接中断或无法建立"
     return LedgerUnavailable(f"无法连接台账数据库 {where.host}（{reason}）；请确认数据库服务器在运行、地址无误，稍后再试")
 

@@ -5,13 +5,19 @@ died (kill -9, power loss) is known dead and given up by the next run."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from .backend import Backend
-from .records import NewReceipt, OpenRun, Owner, now
+from .backend import Backend, LedgerError
+from .records import Action, NewReceipt, OpenRun, Owner, Receipt, now
 
 LEASE = 600.0  # seconds a claim from another host holds without being renewed (each receipt renews a run's)
 OWNER = "host, pid, since, expires"
+ACTION = "id, unit_code, kind, at, by, text, receipt, letter"  # as Ledger.actions reads them
 MINE = "host = ? AND pid = ? AND since = ?"
+# Claims this process gave up while the ledger could not take it (its server gone, its file locked), by ledger: the
+# next run this process starts on that ledger drops them first. Else the same process (a web server), retrying the
+# batch once the ledger is back, would find its own claim alive on the run, start another, and record twice.
+_STRANDED: dict[str, set[tuple[int, Owner]]] = {}
 
 
 def _mine(owner: Owner) -> tuple[str, int, str]:
@@ -28,7 +34,10 @@ class RunOps:
         In one transaction: claims of dead owners are dropped and their runs closed where every file was recorded;
         the batch's blobs (sha256, size, stored at) are registered; an earlier run of the same batch nobody holds is
         taken over (a re-run after a kill resumes it; after its end, finds every file recorded), else a new one."""
+        stranded = list(_STRANDED.get(self._db.where, ()))
         with self._db.transaction():
+            if stranded:
+                self._db.run_many(f"DELETE FROM claims WHERE run = ? AND {MINE}", [(run, *_mine(who)) for run, who in stranded])
             self._tidy(started_at)
             self._db.run_many("INSERT INTO blobs(sha256, size, stored_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", blobs)
             held = {run for (run,) in self._db.rows("SELECT run FROM claims")}
@@ -39,6 +48,7 @@ class RunOps:
             else:
                 run, done = self._db.insert("INSERT INTO runs(key, started_at, files) VALUES (?, ?, ?)", (key, started_at, files)), {}
             self._db.run(f"INSERT INTO claims(run, {OWNER}) VALUES (?, ?, ?, ?, ?)", (run, *_mine(owner), owner.expires))
+        _STRANDED.get(self._db.where, set()).difference_update(stranded)
         return run, done
 
     def _tidy(self, stamp: str) -> None:
@@ -56,7 +66,8 @@ class RunOps:
             "WHERE finished_at IS NULL ORDER BY runs.id")]
 
     def add_receipt(self, run: int, item: int, receipt: NewReceipt, owner: Owner) -> int:
-        """One receipt, in its own transaction; the run's claim is renewed with it."""
+        """One receipt, in its own transaction or the caller's (`receive` writes many in one); the run's claim is
+        renewed with it."""
         r = receipt
         with self._db.transaction():  # stamped once the campaign's writers wait for this one: receipt order = time order
             new = self._db.insert(
@@ -67,15 +78,35 @@ class RunOps:
             self._db.run(f"UPDATE claims SET expires = ? WHERE run = ? AND {MINE}", (time.time() + LEASE, run, *_mine(owner)))
         return new
 
+    def histories(self, run: int) -> tuple[dict[str, list[Receipt]], dict[str, list[Action]]]:
+        """The receipts and decisions, by unit, of every unit a receipt of the run counts for, and the run's receipts
+        that name no unit (under ""): two queries however many files the run had (the statuses after a receive)."""
+        units = "unit_code IN (SELECT unit_code FROM receipts WHERE run = ? AND unit_code <> '')"
+        receipts: dict[str, list[Receipt]] = {}
+        for receipt in self._receipts(f"WHERE {units} OR run = ?", (run, run)):
+            receipts.setdefault(receipt.unit_code, []).append(receipt)
+        actions: dict[str, list[Action]] = {}
+        for row in self._db.rows(f"SELECT {ACTION} FROM actions WHERE {units} ORDER BY id", (run,)):
+            actions.setdefault(row[1], []).append(Action(*row))
+        return receipts, actions
+
+    def _receipts(self, where: str, params: tuple[Any, ...]) -> list[Receipt]:
+        raise NotImplementedError  # Ledger's
+
     def finish_run(self, run: int, owner: Owner, stamp: str) -> None:
         with self._db.transaction():
             self._db.run("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (stamp, run))
             self._db.run(f"DELETE FROM claims WHERE run = ? AND {MINE}", (run, *_mine(owner)))
 
     def release_run(self, run: int, owner: Owner) -> None:
-        """Given up unfinished (an error on the way): the run stays open, for the same batch to resume."""
-        with self._db.transaction():
-            self._db.run(f"DELETE FROM claims WHERE run = ? AND {MINE}", (run, *_mine(owner)))
+        """Given up unfinished (an error on the way): the run stays open, for the same batch to resume. A ledger that
+        cannot take even this leaves the claim to this process's next run on it (`_STRANDED`)."""
+        try:
+            with self._db.transaction():
+                self._db.run(f"DELETE FROM claims WHERE run = ? AND {MINE}", (run, *_mine(owner)))
+        except LedgerError:
+            _STRANDED.setdefault(self._db.where, set()).add((run, owner))
+            raise
 
     def open_runs(self) -> list[OpenRun]:
         """Runs not finished, with whether a live process holds each (read only: nothing is closed or dropped)."""

@@ -16,34 +16,34 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ...errors import CampaignError
-from .backend import Backend, Params
+from .backend import Backend, LedgerError, Params
 from .schema import CORE_TABLES, SCHEMA_VERSION, SQLITE_STEPS, statements
 
 LEDGER = "ledger.sqlite"
 T = TypeVar("T")
 
 
-def ledger_problem(exc: sqlite3.Error, path: Path | str = LEDGER) -> CampaignError:
+def ledger_problem(exc: sqlite3.Error, path: Path | str = LEDGER) -> LedgerError:
     """What a failing ledger means to the bureau, and what to do (SQLite's own words only as a last resort)."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in text or "malformed" in text:
         return damaged(path, "不是完整的 SQLite 数据库")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return CampaignError(f"台账 {path} 正被其他程序长时间占用（如正在运行的 xlkit serve 或 receive），请稍后再试")
+        return LedgerError(f"台账 {path} 正被其他程序长时间占用（如正在运行的 xlkit serve 或 receive），请稍后再试")
     if name.startswith(("SQLITE_FULL", "SQLITE_TOOBIG")) or "is full" in text:
-        return CampaignError(f"台账 {path} 无法写入：磁盘已满或超过文件大小限制；台账保持原样")
+        return LedgerError(f"台账 {path} 无法写入：磁盘已满或超过文件大小限制；台账保持原样")
     if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return CampaignError(f"台账 {path} 无法写入：所在位置只读或没有写权限；只读的位置只能查看（status、history、verify、archive）")
+        return LedgerError(f"台账 {path} 无法写入：所在位置只读或没有写权限；只读的位置只能查看（status、history、verify、archive）")
     if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or "unable to open" in text:
-        return CampaignError(f"无法打开台账 {path}：文件或所在目录只读或没有读写权限；只读的位置只能查看（status、history、verify、archive）")
+        return LedgerError(f"无法打开台账 {path}：文件或所在目录只读或没有读写权限；只读的位置只能查看（status、history、verify、archive）")
     if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
-        return CampaignError(f"读写台账 {path} 时出错（磁盘已满、超过文件大小限制或磁盘故障）；台账保持原样（写入是整笔的），请检查后再试")
-    return CampaignError(f"台账 {path} 无法读写（SQLite 报告：{text}）")
+        return LedgerError(f"读写台账 {path} 时出错（磁盘已满、超过文件大小限制或磁盘故障）；台账保持原样（写入是整笔的），请检查后再试")
+    return LedgerError(f"台账 {path} 无法读写（SQLite 报告：{text}）")
 
 
-def damaged(path: Path | str, why: str) -> CampaignError:
-    return CampaignError(f"台账 {path} 已损坏（{why}）；请停止使用该报送任务，从备份恢复 {LEDGER}"
+def damaged(path: Path | str, why: str) -> LedgerError:
+    return LedgerError(f"台账 {path} 已损坏（{why}）；请停止使用该报送任务，从备份恢复 {LEDGER}"
                          "（archive/ 中收到的文件不受影响，xlkit campaign verify 可核对）")
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...errors import CampaignError
+from .backend import LedgerError
 
 
-class LedgerUnavailable(CampaignError):
+class LedgerUnavailable(LedgerError):
     """The ledger's server is down or unreachable: nothing was recorded by the failing operation; try again later."""
