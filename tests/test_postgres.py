@@ -260,7 +260,8 @@ def test_two_servers_one_ledger_and_one_killed_mid_wave(pg_server, files, tmp_pa
 
 def test_a_session_made_on_one_server_is_valid_on_another(pg_server, files, tmp_path):
     """Two `xlkit serve` processes on one campaign whose files are kept in the database: an officer logs in on A;
-    the same cookie opens the board on B, B takes the CSRF token A made, and logging out on B ends the session on A.
+    the same cookie opens the board on B, a new unit link made on A is shown by B, B takes the CSRF token A made, and
+    logging out on B ends the session on A.
     A unit's upload through B is checked by B's checker from the database's bytes (no archive/ anywhere)."""
     from web import PASSWORD, login
 
@@ -285,6 +286,14 @@ def test_a_session_made_on_one_server_is_valid_on_another(pg_server, files, tmp_
         on_b.cookies = dict(on_a.cookies)  # the same browser, its next request balanced to B
         board_b = on_b.get("/admin")
         assert board_b.status == 200 and "报送情况" in board_b.text
+        made = on_a.post("/admin/unit/P003/link", {"csrf": board_a.csrf()})  # a new link made on A...
+        assert made.status == 303 and made.headers["location"].endswith("/admin/unit/P003")
+        [(sealed,)] = ledger_rows(folder, "SELECT sealed FROM session_links")
+        shown = on_b.get("/admin/unit/P003").text  # ...shown once by B, which answers the redirect
+        link = shown.split("新的报送链接（只显示这一次）：<code>", 1)[1].split("</code>", 1)[0]
+        assert Client(ports[0]).get(f"/u/{token_of(link)}").status == 200 and "<code>" not in on_a.get("/admin/unit/P003").text
+        assert token_of(link) not in str(on_a.cookies) and token_of(link).encode() not in sealed  # neither cookie nor row shows it
+        assert ledger_rows(folder, "SELECT COUNT(*) FROM session_links") == [(0,)]
         assert on_b.post("/admin/logout", {"csrf": "not-the-token"}).status == 400  # B checks the token...
         assert on_b.post("/admin/logout", {"csrf": board_a.csrf()}).status == 303  # ...and takes the one A made
         after = on_a.get("/admin")  # A's cookie as it was before the logout: the session row has ended

@@ -168,3 +168,25 @@ def session_account(ledger: Ledger, token: str, idle: float) -> tuple[str | None
 
 def end_session(ledger: Ledger, token: str, why: str = "logout") -> None:
     ledger.end_session(_digest(token), why, time.time())
+
+
+def keep_link(ledger: Ledger, token: str, url: str) -> None:
+    """A new unit link made on the board, kept for the session's next page, which any server may answer. The ledger
+    gets it sealed with the session's id, which only the cookie holds (the ledger keeps the id's digest): neither the
+    database nor the cookie alone shows the link."""
+    nonce = secrets.token_bytes(16)
+    data = url.encode()
+    ledger.keep_session_link(_digest(token), nonce + bytes(a ^ b for a, b in zip(data, _pad(token, nonce, len(data)), strict=True)))
+
+
+def take_link(ledger: Ledger, token: str) -> str:
+    """The link kept for this session, once ('' when none)."""
+    sealed = ledger.take_session_link(_digest(token)) if token else None
+    if not sealed or len(sealed) < 16:
+        return ""
+    nonce, body = sealed[:16], sealed[16:]
+    return bytes(a ^ b for a, b in zip(body, _pad(token, nonce, len(body)), strict=True)).decode("utf-8", "replace")
+
+
+def _pad(token: str, nonce: bytes, size: int) -> bytes:
+    return hashlib.shake_256(b"xlkit session link\0" + token.encode() + nonce).digest(size)

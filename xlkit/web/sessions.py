@@ -1,18 +1,17 @@
 """The officers' login on the web: server-side sessions (rows of the ledger; the cookie holds only a random id) bound
 to an account, and attempts reserved in the ledger, per account and address, before a password is checked. A new
-unit link made on the board is kept here, in this process, until its page shows it once: never in the cookie, which
-the browser can read."""
+unit link made on the board is kept in the ledger, sealed with the session's id, until the session's next page (on
+any server) shows it once: never in the cookie, which the browser can read. Nothing lives in this process's memory,
+so several servers behind a load balancer need no stickiness."""
 
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from flask import session
 
-from ..campaign.access import end_session, login_succeeded, open_session, reserve_login, session_account
+from ..campaign.access import end_session, keep_link, login_succeeded, open_session, reserve_login, session_account, take_link
 from ..campaign.accounts import verify_login
 from ..campaign.ledger import Account, Ledger
 
@@ -20,7 +19,6 @@ ENDED = {"idle": "长时间未操作，已自动退出登录；请重新登录�
          "disabled": "账号已停用；如有疑问请联系管理员。"}
 WRONG_PASSWORD = "账号或密码不正确，请重新输入。"
 DEFAULT_LOGIN = "admin"  # the login form without a login: the first 管理员 (the shared password of earlier releases)
-KEPT_LINKS = 64  # new links waiting to be shown, at most (one per officer's session)
 
 
 def wait_text(seconds: float) -> str:
@@ -32,8 +30,6 @@ class Guard:
     def __init__(self, folder: Path, idle_minutes: float):
         self.folder = folder
         self.idle = idle_minutes * 60
-        self._links: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
 
     def admin(self) -> tuple[Account | None, str]:
         """The account of this request's live session (its idle clock restarted), else None and why it ended."""
@@ -67,17 +63,18 @@ class Guard:
         token = str(session.get("sid", ""))
         if token:
             with Ledger(self.folder) as ledger:
-                end_session(ledger, token)
-            with self._lock:
-                self._links.pop(token, None)
+                end_session(ledger, token)  # a link still waiting goes with it
         session.clear()
 
     def keep_link(self, url: str) -> None:
-        with self._lock:
-            self._links[str(session.get("sid", ""))] = url
-            while len(self._links) > KEPT_LINKS:
-                self._links.popitem(last=False)
+        token = str(session.get("sid", ""))
+        if token:
+            with Ledger(self.folder) as ledger:
+                keep_link(ledger, token, url)
 
     def take_link(self) -> str:
-        with self._lock:
-            return self._links.pop(str(session.get("sid", "")), "")
+        token = str(session.get("sid", ""))
+        if not token:
+            return ""
+        with Ledger(self.folder) as ledger:
+            return take_link(ledger, token)

@@ -79,3 +79,17 @@ class AccessOps:
     def end_session(self, digest: str, why: str, stamp: float) -> None:
         with self._db.transaction():
             self._db.run("UPDATE sessions SET ended = ?, ended_why = ? WHERE digest = ? AND ended IS NULL", (stamp, why, digest))
+            self._db.run("DELETE FROM session_links WHERE session = ?", (digest,))
+
+    def keep_session_link(self, digest: str, sealed: bytes) -> None:
+        """A session's new link, sealed, until its next page takes it (a newer one replaces it)."""
+        with self._db.transaction():
+            self._db.run("INSERT INTO session_links(session, sealed) VALUES (?, ?) ON CONFLICT(session) DO UPDATE SET sealed = excluded.sealed",
+                         (digest, sealed))
+
+    def take_session_link(self, digest: str) -> bytes | None:
+        """The sealed link, removed as it is read: shown once."""
+        with self._db.transaction():
+            found = self._db.value("SELECT sealed FROM session_links WHERE session = ?", (digest,))
+            self._db.run("DELETE FROM session_links WHERE session = ?", (digest,))
+        return bytes(found) if found is not None else None

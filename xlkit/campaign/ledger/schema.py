@@ -4,7 +4,8 @@ seam (tables added since its first release were created when missing, so step 1 
 version 2 adds the claims on runs and on units' upload slots, which replace lock files and process memory; version 3
 the officers' accounts (the shared password of the releases before becomes the account `admin`), the audit trail,
 units' e-mail addresses and the mail queue with its failures; version 4 `blob_data`, received files' bytes for a
-campaign that keeps them in its database (`--blobs database`; empty elsewhere). Each
+campaign that keeps them in its database (`--blobs database`; empty elsewhere), and `session_links`, a new unit link
+made on the board waiting, sealed, for its officer's next page (on whichever server). Each
 step is the SQLite DDL, written so that it can run again (a ledger missing a table of its own version gets every
 step again); another backend keeps its own DDL for the same numbers."""
 
@@ -66,6 +67,7 @@ CREATE TABLE IF NOT EXISTS mail_failures(id INTEGER PRIMARY KEY, mail INTEGER NO
 """,
     4: """
 CREATE TABLE IF NOT EXISTS blob_data(sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS session_links(session TEXT PRIMARY KEY, sealed BLOB NOT NULL);
 """,
 }
 
