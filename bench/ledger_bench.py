@@ -1,10 +1,13 @@
-"""The ledger on SQLite and on PostgreSQL side by side: receive ms/file, and uploads per second through 1 and 4
-`xlkit serve` processes on one campaign (real HTTP on 127.0.0.1, 8 clients at once).
+"""The ledger on SQLite and on PostgreSQL side by side: receive ms/file (files one by one, and --batch-files in one
+receive with the receipts' transactions plain, one per file, and batched, receive.BATCH per transaction, alternately
+in the same minutes), and uploads per second through 1 and 4 `xlkit serve` processes on one campaign (real HTTP on
+127.0.0.1, 8 clients at once).
 
 Every file has the same bytes under its own name, so its check is cached after the first and what is measured is
 the ledger's share of a receipt (archive, run, receipt, status), not the reader's. PostgreSQL: a private server
 started here (initdb, pg_ctl; tests/pgserver.py) unless --db names one.
-Usage: python bench/ledger_bench.py [--files 100] [--uploads 200] [--db postgresql://…] [--workdir /tmp/bench_ledger]
+Usage: python bench/ledger_bench.py [--files 100] [--batch-files 1000] [--rounds 2] [--uploads 200] [--no-uploads]
+       [--db postgresql://…] [--workdir /tmp/bench_ledger]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +64,25 @@ def receive_ms(folder: Path, source: Path, count: int) -> float:
     return (time.perf_counter() - start) * 1000 / (count - 1)
 
 
+def batch_ms(folder: Path, source: Path, count: int, batch: int) -> float:
+    """`count` new files in one receive, `batch` receipts to a transaction (1: the plain path)."""
+    import xlkit.campaign.receive as receiving
+
+    copies = folder.parent / "copies"
+    copies.mkdir(exist_ok=True)
+    paths = [Path(shutil.copy(source, copies / f"B{k % UNITS + 1:03d}_{k}.xlsx")) for k in range(count + 1)]
+    receiving.receive(folder, paths[:1])  # the check cached: the rest is the ledger's work
+    saved, receiving.BATCH = receiving.BATCH, batch
+    try:
+        start = time.perf_counter()
+        results = receiving.receive(folder, paths[1:])
+        elapsed = time.perf_counter() - start
+    finally:
+        receiving.BATCH = saved
+    assert all(r.receipt and not r.repeated for r in results)
+    return elapsed * 1000 / count
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -100,9 +123,14 @@ def uploads_per_second(folder: Path, data: bytes, servers: int, uploads: int) ->
 
 
 def main() -> None:
+    from xlkit.campaign.receive import BATCH
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=100)
+    parser.add_argument("--batch-files", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2, help="Plain and batched runs, alternately, this many times each.")
     parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--no-uploads", action="store_true", help="Receive only: no `xlkit serve` processes.")
     parser.add_argument("--db", help="A PostgreSQL database to use (default: a private server started here).")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_ledger"))
     args = parser.parse_args()
@@ -112,22 +140,34 @@ def main() -> None:
     server = None if args.db else pgserver.PgServer()
     try:
         url = args.db or server.url  # type: ignore[union-attr]
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for name, backend in (("SQLite", "sqlite"), ("PostgreSQL", url)):
-            figures = []
+            figures: list[float | str] = []
             for servers in (0, 1, 4):
                 folder = args.workdir / f"{name}-{servers}" / "c"
                 folder.parent.mkdir()
                 make_campaign(folder, args.workdir / "roster.csv", 2019, backend)
                 if servers == 0:
                     figures.append(receive_ms(folder, source, args.files))
+                elif args.no_uploads:
+                    figures.append("-")
                 else:
                     figures.append(uploads_per_second(folder, source.read_bytes(), servers, args.uploads))
-            rows.append((name, *figures))
-        print(f"{'ledger':<12} {'receive ms/file':>16} {'uploads/s, 1 server':>20} {'uploads/s, 4 servers':>21}")
-        for name, ms, one, four in rows:
-            print(f"{name:<12} {ms:16.1f} {one:20.1f} {four:21.1f}")
-        print(f"({args.files} files received one by one; {args.uploads} uploads by 8 clients; {os.cpu_count()} cores)")
+            runs: dict[int, list[float]] = {1: [], BATCH: []}
+            for k in range(args.rounds):
+                for batch in (1, BATCH):  # alternately, in the same minutes
+                    folder = args.workdir / f"{name}-batch{batch}-{k}" / "c"
+                    folder.parent.mkdir()
+                    make_campaign(folder, args.workdir / "roster.csv", 2019, backend)
+                    runs[batch].append(batch_ms(folder, source, args.batch_files, batch))
+            rows.append((name, figures[0], "–".join(f"{v:.2f}" for v in runs[1]), "–".join(f"{v:.2f}" for v in runs[BATCH]), *figures[1:]))
+        print(f"{'ledger':<12} {'one by one':>11} {f'{args.batch_files} at once, plain':>24} {f'batched ({BATCH})':>16} "
+              f"{'uploads/s, 1 server':>20} {'4 servers':>10}  (receive: ms/file)")
+        for name, ms, plain, batched, one, four in rows:
+            shown = [f"{v:.1f}" if isinstance(v, float) else v for v in (ms, one, four)]
+            print(f"{name:<12} {shown[0]:>11} {plain:>24} {batched:>16} {shown[1]:>20} {shown[2]:>10}")
+        print(f"({args.files} files received one by one; {args.batch_files} in one receive, plain and batched alternately, {args.rounds} "
+              f"rounds; {args.uploads} uploads by 8 clients; {os.cpu_count()} cores)")
     finally:
         if server is not None:
             server.stop()

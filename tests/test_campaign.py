@@ -288,10 +288,10 @@ def _survivors(marker: str) -> list[int]:
         time.sleep(0.1)
 
 
-def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int, writes: int = 0) -> None:
+def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int, writes: int = 0, batch: int = 0) -> None:
     """In a forked child: receive, dying with os._exit (no cleanup, as under SIGKILL) at the `clock_call`-th reading of
     the bureau's clock (the run's, each receipt's, the run's end), after `puts` blobs, or right after the `writes`-th
-    row written inside a ledger transaction (before its commit)."""
+    row written inside a ledger transaction (before its commit); `batch`: receipts per transaction (receive.BATCH)."""
     import xlkit.campaign.blobs as blobs
     import xlkit.campaign.receive as receiving
     from xlkit.campaign.ledger.location import location
@@ -336,6 +336,8 @@ def _die_at(folder: Path, inputs: list[Path], clock_call: int, puts: int, writes
             os._exit(9)
         return real_put(store, source)
 
+    if batch:
+        receiving.BATCH = batch
     receiving.now = dying_now  # type: ignore[assignment]
     blobs.BlobStore.put = dying_put  # type: ignore[method-assign]
     receive(folder, inputs)
@@ -370,6 +372,36 @@ def test_receive_dying_at_every_step_then_rerun(camp, tmp_path):
         assert receipts_count(work) == 4, f"dying at clock call {clock_call}, blob {puts}, write {writes}"
         assert verify(work)[1] == [] and set(status_by_code(work).values()) == {"received"}
     assert died == len(points)
+
+
+def test_receive_killed_inside_a_batched_transaction_then_rerun(camp, tmp_path):
+    """Two receipts to a transaction: death right after the second receipt is written inside the first batch's
+    transaction, or the second's, leaves none of that batch and the batch before it whole (each receipt with its
+    audit line); the re-run records each file exactly once."""
+    import multiprocessing
+
+    folder, files = camp
+    pristine = tmp_path / "pristine"
+    copy_campaign(folder, pristine)
+    inputs = list(files.values())
+    # rows written inside transactions: the run (4), four cached checks (5-8), then each receipt, its claim renewed, its audit line
+    for writes, kept in ((12, 0), (18, 2)):
+        work = tmp_path / f"die{writes}"
+        copy_campaign(pristine, work)
+        child = multiprocessing.get_context("fork").Process(target=_die_at, args=(work, inputs, 0, 99, writes, 2))
+        child.start()
+        child.join(timeout=120)
+        assert child.exitcode == 9
+        _intact(work)
+        with Ledger(work) as ledger:
+            receipts = [r.id for r in ledger.receipts()]
+            assert len(receipts) == kept and sorted(e.receipt for e in ledger.audit() if e.kind == "receipt") == receipts
+        results = receive(work, inputs)
+        assert [r.repeated for r in results] == [k < kept for k in range(4)] and all(r.receipt for r in results)
+        with Ledger(work) as ledger:
+            receipts = [r.id for r in ledger.receipts()]
+            assert len(receipts) == 4 and sorted(e.receipt for e in ledger.audit() if e.kind == "receipt") == receipts
+        assert verify(work)[1] == [] and set(status_by_code(work).values()) == {"received"}
 
 
 def test_concurrent_receives_all_recorded(camp):
@@ -710,11 +742,11 @@ def test_claims_go_and_dead_runs_are_closed_or_reported(camp, tmp_path):
     context = multiprocessing.get_context("fork")
     pristine = tmp_path / "pristine"
     copy_campaign(folder, pristine)
-    # clock readings of a four-file receive: 4 blob rows, the run, 4 receipts, the end
-    for clock_call, complete in ((10, True), (8, False)):
+    # clock readings of a four-file receive, two receipts to a transaction: 4 blob rows, the run, 4 receipts, the end
+    for clock_call, complete in ((10, True), (8, False)):  # 8: the first of the second batch
         work = tmp_path / f"die{clock_call}"
         copy_campaign(pristine, work)
-        child = context.Process(target=_die_at, args=(work, inputs, clock_call, 99))
+        child = context.Process(target=_die_at, args=(work, inputs, clock_call, 99, 0, 2))
         child.start()
         child.join(timeout=120)
         assert child.exitcode == 9

@@ -28,7 +28,7 @@ from .ledger.backend import LedgerError
 from .mail import queue_receipts
 from .state import STATUS_LABELS, status_of
 
-BATCH = 1  # receipts recorded in one transaction: a commit (a disk flush, a server round trip) is most of a receipt's cost
+BATCH = 200  # receipts recorded in one transaction: a commit (a disk flush, a server round trip) is most of a receipt's cost
 NOT_RECORDED = "台账数据库不可用，本文件未记录（已存入存档）；台账恢复后用同样的命令再运行一次即可补记，已记录的不会重复"
 
 
