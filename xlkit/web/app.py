@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, redirect, render_template_string, request, send_file, session
+from flask import Flask, abort, g, redirect, request, send_file, session
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
@@ -35,6 +35,7 @@ from ..errors import CampaignError
 from . import officers, pages, policy, review_page
 from .checker import CHECKER_NOTICE, checker_notice
 from .limits import FORM_BYTES, MB, WEB_NOTE, LinkGate, LinkLimits, Refused, bound_requests
+from .pages import compiled
 from .sessions import Guard
 
 ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请刷新页面后重试。"),
@@ -68,9 +69,9 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         shutil.rmtree(leftover, ignore_errors=True)
 
     def page(title: str, body: str, http_status: int = 200, **context: Any) -> tuple[str, int]:
-        inner = render_template_string(body, csrf=csrf_token(), script=Markup(pages.SCRIPT), roles=SHOWN_ROLES, **context)
-        return render_template_string(pages.LAYOUT, title=title, heading=title, style=Markup(pages.STYLE), body=Markup(inner),
-                                      flash=session.pop("flash", "")), http_status
+        inner = compiled(app.jinja_env, body).render(csrf=csrf_token(), script=Markup(pages.SCRIPT), roles=SHOWN_ROLES, **context)
+        return compiled(app.jinja_env, pages.LAYOUT).render(title=title, heading=title, style=Markup(pages.STYLE), body=Markup(inner),
+                                                            flash=session.pop("flash", "")), http_status
 
     def csrf_token() -> str:
         if "csrf" not in session:

@@ -21,6 +21,7 @@ from waitress.utilities import RequestEntityTooLarge
 
 from . import pages
 from .limits import FORM_BYTES, is_upload
+from .pages import compiled
 
 # What `xlkit serve` runs with (options may change the first three). waitress's defaults (100 connections, 120 s
 # of silence) let about a hundred clients sending a byte every few seconds stop the service.
@@ -36,8 +37,8 @@ _pages = Environment(autoescape=True)
 
 
 def error_page(code: int, what: str, detail: str) -> bytes:
-    inner = _pages.from_string(pages.ERROR).render(code=code, what=what, detail=detail)
-    return _pages.from_string(pages.LAYOUT).render(title=f"{code} {what}", heading=f"{code} {what}", style=Markup(pages.STYLE),
+    inner = compiled(_pages, pages.ERROR).render(code=code, what=what, detail=detail)
+    return compiled(_pages, pages.LAYOUT).render(title=f"{code} {what}", heading=f"{code} {what}", style=Markup(pages.STYLE),
                                                    body=Markup(inner), flash="").encode("utf-8")
 
 
