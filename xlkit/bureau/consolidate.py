@@ -19,6 +19,7 @@ from ..form.params import BuildParams
 from ..form.placement import build_layout
 from ..form.registry import registry_for
 from ..form.spec import Spec
+from ..intake.batch import shape_hint
 from ..intake.check import check_file
 from ..intake.discover import collect_files, display_name
 from ..intake.report import FileReport, Issue, file_issue
@@ -113,12 +114,15 @@ def check_one(item: tuple[str, tuple[str, ...], bool]) -> list[FileReport]:
 
 def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | None = None, timeout: float = 120.0,
              memory_mb: int | None = 2048, progress: Callable[[], None] | None = None, whole: bool = False,
-             workers: Workers | None = None) -> list[FileReport]:
+             workers: Workers | None = None, by_shape: bool = True) -> list[FileReport]:
     """Check every file in its own reader process, bounded in time and memory; a reader failure becomes that
     file's `reader-crash`. Reports come in the order of `paths` (`whole`: exactly one per path). `workers`: readers
-    kept from an earlier call (a server's), which then set the bounds."""
+    kept from an earlier call (a server's), which then set the bounds. `by_shape`, the batch check: files that look
+    of one shape (`intake.batch`) go to one reader one after another, which sets the shape up once; without it
+    (the plain path, same reports) files go out in their order."""
     jobs = jobs or os.cpu_count() or 1
     items = [(str(p), spec_paths, whole) for p in paths]
+    affinity = [shape_hint(p) for p in paths] if by_shape and not workers else None
 
     def tick(_outcome: Outcome) -> None:
         if progress:
@@ -126,7 +130,7 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
 
     registry_for(spec_paths)  # loaded before the readers fork
     outcomes = workers.run(items, tick) if workers else run_isolated(check_one, items, jobs, timeout=timeout, memory_mb=memory_mb,
-                                                                      on_outcome=tick)
+                                                                      on_outcome=tick, affinity=affinity)
     reports: list[FileReport] = []
     for path, outcome in zip(paths, outcomes, strict=True):
         if outcome.ok:

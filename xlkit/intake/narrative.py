@@ -15,7 +15,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fnmatch import fnmatch
 from typing import Any
 
-from ..caches import BoundedDict
+from ..caches import BoundedDict, memo
 from ..form.a1 import cell_name
 from ..form.layout import Layout
 from ..form.params import BuildParams
@@ -147,9 +147,21 @@ def reader_of(narrative: Narrative) -> Reader:
     return kept[1]
 
 
-def text_fields(layout: Layout, narrative: Narrative) -> list[str]:
+def text_fields(layout: Layout, narrative: Narrative) -> tuple[str, ...]:
     """The fields read, in the form's order."""
-    return [f for f in layout.field_ids if any(f == p or fnmatch(f, p) for p in narrative.texts)]
+    if narrative is layout.spec.narrative:
+        return _layout_text_fields(layout)
+    return _text_fields(layout, narrative)
+
+
+def _text_fields(layout: Layout, narrative: Narrative) -> tuple[str, ...]:
+    return tuple(f for f in layout.field_ids if any(f == p or fnmatch(f, p) for p in narrative.texts))
+
+
+@memo(256)  # per layout, not per file: matching every field id against the patterns took a third of a check
+def _layout_text_fields(layout: Layout) -> tuple[str, ...]:
+    assert layout.spec.narrative is not None
+    return _text_fields(layout, layout.spec.narrative)
 
 
 def matches(figure: Figure, value: Decimal) -> bool:

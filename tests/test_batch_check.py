@@ -1,0 +1,146 @@
+"""The batch check: files of one shape go to one reader, and nothing else changes. Each fast path is held to its plain
+path: `run_isolated` with affinity to the plain order (random items that crash, raise and answer), `read_all` by
+shape to `read_all` in folder order (every report the same), the per-layout text fields to the per-file match."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import zipfile
+
+import pytest
+from tamper import edit, rezip
+
+from xlkit.bureau import isolate
+from xlkit.bureau.consolidate import read_all
+from xlkit.bureau.isolate import SHARE_FROM, run_isolated
+from xlkit.form.placement import build_layout
+from xlkit.intake.batch import shape_hint
+from xlkit.intake.narrative import _text_fields, text_fields
+
+
+def act(item: tuple[str, str]) -> str:
+    """What a reader does with one item: answer with its pid, raise, or die."""
+    what, _key = item
+    if what == "die":
+        os._exit(3)
+    if what == "raise":
+        raise ValueError("bad item")
+    return f"{what}:{os.getpid()}"
+
+
+def _answers(outcomes: list[isolate.Outcome]) -> list[tuple[bool, str]]:
+    return [(o.ok, o.value.split(":")[0] if o.ok else o.failure) for o in outcomes]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_affinity_gives_the_plain_paths_outcomes(seed):
+    """Random groups, random failures: with affinity every item has the outcome it has in plain order, once."""
+    rng = random.Random(seed)
+    keys = [rng.choice("ABCDE") for _ in range(rng.randint(1, 60))]
+    kinds = rng.choices(["ok", "raise", "die"], [20, 2, 1], k=len(keys))
+    items = [(f"ok{k}" if kind == "ok" else kind, key) for k, (kind, key) in enumerate(zip(kinds, keys, strict=True))]
+    jobs = rng.randint(1, 3)
+    seen: list[int] = []
+    grouped = run_isolated(act, items, jobs, timeout=30, memory_mb=None, on_outcome=lambda o: seen.append(o.index), affinity=keys)
+    plain = run_isolated(act, items, jobs, timeout=30, memory_mb=None)
+    assert _answers(grouped) == _answers(plain)
+    assert [o.index for o in grouped] == list(range(len(items))) and sorted(seen) == list(range(len(items)))
+
+
+def test_a_group_stays_with_one_worker():
+    """Two shapes interleaved, two workers: each shape is read by one process (smaller than SHARE_FROM, no sharing)."""
+    count = SHARE_FROM - 2
+    items = [(f"ok{k}", "AB"[k % 2]) for k in range(2 * count)]
+    outcomes = run_isolated(act, items, 2, timeout=30, memory_mb=None, affinity=[key for _what, key in items])
+    pids = {key: {o.value.split(":")[1] for o, (_w, k) in zip(outcomes, items, strict=True) if k == key} for key in "AB"}
+    assert len(pids["A"]) == 1 and len(pids["B"]) == 1 and pids["A"] != pids["B"]
+    plain = run_isolated(act, items, 2, timeout=30, memory_mb=None)
+    assert len({o.value.split(":")[1] for o in plain}) == 2
+
+
+def test_a_large_group_is_shared_when_a_worker_is_idle():
+    items = [(f"ok{k}", "A") for k in range(4 * SHARE_FROM)]
+    outcomes = run_isolated(act, items, 2, timeout=30, memory_mb=None, affinity=["A"] * len(items))
+    assert all(o.ok for o in outcomes)
+    assert len({o.value.split(":")[1] for o in outcomes}) == 2
+
+
+def test_one_key_per_item():
+    with pytest.raises(ValueError, match="one affinity key per item"):
+        run_isolated(act, [("ok", "A")], 1, affinity=["A", "B"])
+
+
+def test_a_worker_that_died_gives_its_queued_items_back_to_their_group():
+    pending = isolate._Pending([("ok", "A"), ("ok", "B"), ("ok", "A")], ["A", "B", "A"])
+    slot = isolate._Slot(process=None, conn=None)  # type: ignore[arg-type]
+    first, second = pending.take(slot, [slot]), pending.take(slot, [slot])
+    assert (first, second) == ((0, ("ok", "A")), (2, ("ok", "A")))  # the largest group first, kept to
+    pending.put_back([first, second])
+    assert [pending.take(slot, [slot]) for _ in range(3)] == [first, second, (1, ("ok", "B"))]
+    assert pending.take(slot, [slot]) is None
+
+
+def test_shape_hint(tmp_path, returned, seed_filled):
+    files = sorted(returned.glob("*.xlsx"))
+    hints = {f: shape_hint(f) for f in files}
+    assert all(len(h) == 12 for h in hints.values())
+    for f in files:  # the same hint exactly when the workbook part is the same
+        with zipfile.ZipFile(f) as z:
+            info = z.getinfo("xl/workbook.xml")
+            assert hints[f] == info.CRC.to_bytes(4, "little") + info.compress_size.to_bytes(4, "little") + info.file_size.to_bytes(4, "little")
+    assert shape_hint(shutil.copy(seed_filled, tmp_path / "copy.xlsx")) == shape_hint(seed_filled)
+    (tmp_path / "empty.xlsx").write_bytes(b"")
+    (tmp_path / "page.xlsx").write_text("<html></html>")
+    (tmp_path / "short.xlsx").write_bytes(seed_filled.read_bytes()[:-30])  # the directory cut off
+    os.mkfifo(tmp_path / "fifo.xlsx")  # never opened to wait for a writer
+    no_workbook = tmp_path / "none.xlsx"
+    with zipfile.ZipFile(no_workbook, "w") as z:
+        z.writestr("xl/workbook.xmlx", b"x")
+    for name in ["empty.xlsx", "page.xlsx", "fifo.xlsx", "none.xlsx", "missing.xlsx", "."]:
+        assert shape_hint(tmp_path / name) == b"", name
+    assert shape_hint(tmp_path / "short.xlsx") in (b"", shape_hint(seed_filled))
+
+
+def test_random_bytes_never_raise(seed_filled, tmp_path):
+    rng = random.Random(7)
+    data = bytearray(seed_filled.read_bytes())
+    for k in range(300):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 20)):
+            damaged[rng.randrange(max(0, len(data) - 3000), len(data))] = rng.randrange(256)
+        path = tmp_path / f"d{k}.xlsx"
+        path.write_bytes(bytes(damaged))
+        assert len(shape_hint(path)) in (0, 12)
+
+
+def test_read_all_by_shape_gives_the_plain_paths_reports(tmp_path, returned, seed_filled, spec):
+    """A folder of several shapes, tampered returns and bad files: by shape and in folder order, the same reports."""
+    folder = tmp_path / "in"
+    shutil.copytree(returned, folder)
+    files = sorted(folder.glob("*.xlsx"))
+    edit(files[0], folder / "zz_edited.xlsx", unprotect=("封面",), set_cell=("基本概况", "C5", "1,126.28"))
+    rezip(seed_filled, folder / "zz_no_meta.xlsx", change=lambda parts: parts.pop("xl/worksheets/sheet1.xml", None))
+    (folder / "empty.xlsx").write_bytes(b"")
+    (folder / "page.xlsx").write_text("<html></html>", encoding="utf-8")
+    paths = sorted(folder.iterdir())
+    grouped = read_all(paths, jobs=2, by_shape=True)
+    plain = read_all(paths, jobs=2, by_shape=False)
+    assert [r.to_dict() for r in grouped] == [r.to_dict() for r in plain]
+    assert len({shape_hint(p) for p in paths}) >= 3
+
+
+def test_text_fields_per_layout_match_the_plain_match(spec):
+    narrative = spec.narrative
+    assert narrative is not None
+    rng = random.Random(3)
+    for _ in range(8):  # as units differ: their project rows and sub-units
+        from xlkit.form.params import make_params
+
+        counts = {"projects": rng.randint(3, 7)}
+        names = {"sub_units": [f"所属机构{k}" for k in range(rng.randint(0, 3))]}
+        params = make_params(spec, {"unit_code": "B1", "unit_name": "单位", "year": 2019}, counts, names)
+        layout = build_layout(spec, params.shape())
+        assert text_fields(layout, narrative) == _text_fields(layout, narrative)
+        assert text_fields(layout, narrative)  # the form's report texts are read
