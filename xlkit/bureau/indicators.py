@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .consolidate import Consolidation, departments
-from .sheets import Formats, header_row, print_setup, row_height, values_row
+from .sheets import Formats, header_row, print_setup, row_height, values_height
 
 
 @dataclass
@@ -117,23 +117,25 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
     ws.set_row(1, row_height([(note, sum(widths))]))
     headers = ["序号", "单位名称", "主管部门", *[i.label for i in indicators], "综合得分", "总排名", "部门内排名"]
     row = header_row(ws, fmt, 2, headers, widths)
-    for number, unit in enumerate(table.units, start=1):
-        values: list[Any] = [number, unit.unit_name, unit.department, *[unit.ratios[i.id] for i in indicators], unit.score, unit.rank,
-                             unit.rank_in_department]
-        formats = [fmt["text"], fmt["text"], fmt["text"], *[percent] * len(indicators), score, fmt["text"], fmt["text"]]
-        values_row(ws, row, values, formats, widths)
-        row += 1
+    formats = [fmt["text"], fmt["text"], fmt["text"], *[percent] * len(indicators), score, fmt["text"], fmt["text"]]
+    with fmt.rows(ws) as writer:
+        for number, unit in enumerate(table.units, start=1):
+            values: list[Any] = [number, unit.unit_name, unit.department, *[unit.ratios[i.id] for i in indicators], unit.score,
+                                 unit.rank, unit.rank_in_department]
+            writer.row(row, values, formats, values_height(values, widths))
+            row += 1
     row += 1
     grades = [band.label for band in consolidation.spec.grades]
     headers = ["", "主管部门", "纳入汇总单位数", *[i.label for i in indicators], "平均得分", *[f"{g}（个）" for g in grades]]
     widths += [7] * (len(headers) - len(widths))
     row = header_row(ws, fmt, row, headers, widths)
-    for department in table.departments:
-        values = ["", department.department, department.units, *[department.ratios[i.id] for i in indicators], department.average_score,
-                  *[department.grades.get(g, 0) for g in grades]]
-        formats = [fmt["text"], fmt["text"], fmt["text"], *[percent] * len(indicators), score, *[fmt["text"]] * len(grades)]
-        values_row(ws, row, values, formats, widths)
-        row += 1
+    formats = [fmt["text"], fmt["text"], fmt["text"], *[percent] * len(indicators), score, *[fmt["text"]] * len(grades)]
+    with fmt.rows(ws) as writer:
+        for department in table.departments:
+            values = ["", department.department, department.units, *[department.ratios[i.id] for i in indicators],
+                      department.average_score, *[department.grades.get(g, 0) for g in grades]]
+            writer.row(row, values, formats, values_height(values, widths))
+            row += 1
     for c, width in enumerate(widths):
         ws.set_column(c, c, width)
     print_setup(ws, "共性指标", (row - 1, len(widths) - 1), repeat=2)

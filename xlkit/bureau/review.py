@@ -5,7 +5,8 @@ names the unit, the figures and why it matters; the weights add up to a unit's r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from statistics import median
@@ -56,7 +57,7 @@ def review(consolidation: Consolidation) -> ReviewResult:
     result = ReviewResult()
     if spec.review is None:
         return result
-    rows = consolidation.frame.to_dict("records")
+    rows = consolidation.frame[_read(consolidation.frame.columns, spec.review)].to_dict("records")
     order = {str(r["unit_code"]): k for k, r in enumerate(rows)}
     groups = departments(consolidation)
     labels = {slot.id: slot.label for slot in build_layout(spec).fields.values()}
@@ -67,6 +68,13 @@ def review(consolidation: Consolidation) -> ReviewResult:
     _scores(consolidation, rows, groups, spec.review, labels, result)
     result.signals.sort(key=lambda s: (order.get(s.unit_code, len(order)), list(KINDS).index(s.kind)))
     return result
+
+
+def _read(columns: Sequence[Any], review: Review) -> list[Any]:
+    """The frame's columns the signals read, in its order (a unit has ~600; a dict of each was most of the time)."""
+    wanted = {f for r in review.ratios for f in (r.numerator, r.denominator)} | {"unit_code", "unit_name", "department"}
+    wanted |= {review.score_field, review.rate.numerator, review.rate.denominator} if review.score_field and review.rate else set()
+    return [c for c in columns if c in wanted or _copied(str(c), review.copy_texts)]
 
 
 def number(value: Any) -> float | None:
@@ -149,8 +157,13 @@ def _matching(labels: Mapping[str, str], patterns: Sequence[str]) -> list[str]:
     return [label for f, label in labels.items() if any(f == p or fnmatch(f, p) for p in patterns)]
 
 
-def _copy_text(values: Mapping[str, Any], patterns: Sequence[str]) -> str:
-    return "\n".join(str(v) for k, v in values.items() if isinstance(v, str) and any(k == p or fnmatch(k, p) for p in patterns))
+def _copied(key: str, patterns: Sequence[str]) -> bool:
+    return any(key == p or fnmatch(key, p) for p in patterns)
+
+
+def _copy_text(values: Mapping[str, Any], patterns: Sequence[str], keys: Collection[str] | None = None) -> str:
+    """`keys`: those the patterns match, when known (every row of the frame has the same)."""
+    return "\n".join(str(v) for k, v in values.items() if isinstance(v, str) and (k in keys if keys is not None else _copied(k, patterns)))
 
 
 def _copies(consolidation: Consolidation, rows: list[dict[str, Any]], review: Review, labels: Mapping[str, str],
@@ -158,7 +171,8 @@ def _copies(consolidation: Consolidation, rows: list[dict[str, Any]], review: Re
     if not review.copy_texts:
         return
     names = {str(r["unit_code"]): (str(r["unit_name"]), str(r["department"])) for r in rows}
-    texts = [Text(str(r["unit_code"]), _copy_text(r, review.copy_texts), names[str(r["unit_code"])]) for r in rows]
+    keys = {k for k in (rows[0] if rows else {}) if _copied(k, review.copy_texts)}
+    texts = [Text(str(r["unit_code"]), _copy_text(r, review.copy_texts, keys), names[str(r["unit_code"])]) for r in rows]
     for code, values in consolidation.previous.items():
         texts.append(Text(code, _copy_text(values, review.copy_texts), names.get(code, ()), last_year=True))
     pairs = near_copies(texts, review.copy_shingle, review.copy_threshold, review.copy_min_chars, review.copy_common,
@@ -203,7 +217,7 @@ def _scores(consolidation: Consolidation, rows: list[dict[str, Any]], groups: li
         all_rates = sorted(v for _r, v in rated)
         for row, value in rated:
             score = number(row.get(review.score_field))
-            below = sum(1 for v in all_rates if v < value)
+            below = bisect_left(all_rates, value)  # how many rates are lower
             if score is None or not low <= score < high or below >= review.rate_share * len(rated) or value >= review.rate_below:
                 continue
             result.signals.append(Signal(

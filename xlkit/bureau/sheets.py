@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,7 +13,8 @@ from ..form.formula import compile_formula, parse
 from ..form.functions import Value
 from ..form.placement import build_layout
 from ..write.build import FONT
-from ..write.textfit import OPENING, height_for, lines_needed, width_for, wrap
+from ..write.textfit import OPENING, capacity, char_units, height_for, lines_needed, width_for, wrap
+from .fastrows import FastRows, PlainRows, row_writer
 
 PAPER = {"A4": 9, "A3": 8}  # xlsxwriter's paper codes
 PAPER_POINTS = {"A4": (595.0, 842.0), "A3": (842.0, 1191.0)}  # short side, long side
@@ -50,14 +52,28 @@ def label_width(text: str, lines: int, narrowest: float = 6.0) -> float:
 
 def row_height(cells: Iterable[tuple[str, float]]) -> float:
     """The height that shows each (text, column width) of a row whole at the body size."""
-    return height_for(max((lines_needed(text, width, BODY_SIZE) for text, width in cells), default=1), BODY_SIZE)
+    return height_for(max((lines(text, width) for text, width in cells), default=1), BODY_SIZE)
+
+
+NARROW, WIDE = char_units("0", BODY_SIZE), char_units("中", BODY_SIZE)
+
+
+def lines(text: str, width: float) -> int:
+    """`lines_needed` at the body size, told without wrapping for a text whose characters fit on one line (wrapping
+    ten thousand unit names several times over was a quarter of the summary's time). Fitting here means wrapping
+    finds one line too: no partial sum of the widths passes the line's room (the margin is far above rounding)."""
+    if "\n" not in text:
+        wide = 0 if text.isascii() else sum(1 for ch in text if not ch.isascii() and unicodedata.east_asian_width(ch) in "WF")
+        if (len(text) - wide) * NARROW + wide * WIDE <= capacity(width) - 1e-6:
+            return 1
+    return lines_needed(text, width, BODY_SIZE)
 
 
 class Formats:
     """The summary's cell formats, made once per workbook."""
 
-    def __init__(self, book: Any, spec: Any):
-        self.book = book
+    def __init__(self, book: Any, spec: Any, fast: bool = True):
+        self.book, self.fast = book, fast
         self.base = {"font_name": FONT, "font_size": BODY_SIZE, "border": 1, "border_color": "#808080", "valign": "vcenter"}
         base = self.base
         self.named: dict[str, Any] = {
@@ -81,6 +97,10 @@ class Formats:
 
     def __getitem__(self, name: str) -> Any:
         return self.named[name]
+
+    def rows(self, ws: Worksheet) -> PlainRows:
+        """The writer of a run of rows: the fast path unless the workbook is written the plain way (`fast`)."""
+        return row_writer(ws, self.fast)
 
     def number(self, kind: str, type_name: str | None, wrap: bool = False) -> Any:
         """A cell of a unit, subtotal or total row, in the type's number format (no type: General); `wrap`: text
@@ -118,10 +138,51 @@ class Formats:
 PERCENT = "0.00%"
 
 
+def recorded(value: Any) -> Value:
+    """A cell's value as the summary's formulas read it: a number as a float, text as text, nothing as None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None if value is None or value == "" else str(value)
+
+
+class CellValues:
+    """The cells the summary's own formulas read, by (sheet, row, column): recorded one by one (the plain path), or
+    a row at a time as the list it was written from (the fast path: no entry per cell for ten thousand units)."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[str, int, int], Value] = {}
+        self.rows: dict[str, dict[int, Sequence[Any]]] = {}
+
+    def __setitem__(self, key: tuple[str, int, int], value: Value) -> None:
+        self.cells[key] = value
+
+    def get(self, key: tuple[str, int, int]) -> Value:
+        rows = self.rows.get(key[0])
+        values = rows.get(key[1]) if rows is not None else None  # a row recorded whole has no cell recorded apart
+        if values is None:
+            return self.cells.get(key)
+        return recorded(values[key[2]]) if key[2] < len(values) else None
+
+    def record_row(self, sheet: str, row: int, values: Sequence[Any], whole: bool) -> None:
+        if whole:
+            self.rows.setdefault(sheet, {})[row] = values
+            return
+        for col, value in enumerate(values):
+            if (cell := recorded(value)) is not None:
+                self.cells[(sheet, row, col)] = cell
+
+    def column(self, sheet: str, col: int, first: int, last: int) -> list[Value]:
+        """The values of one column's rows first to last (blanks left out), in no particular order."""
+        found = [v for (s, r, c), v in self.cells.items() if s == sheet and c == col and first <= r <= last]
+        rows = self.rows.get(sheet, {})
+        return found + [cell for r, values in rows.items() if first <= r <= last and col < len(values)
+                        and (cell := recorded(values[col])) is not None]
+
+
 class RecordedSheet:
     """Cells written, remembered so the summary's own formulas are computed here and written with their values."""
 
-    def __init__(self, ws: Worksheet, name: str, values: dict[tuple[str, int, int], Value]):
+    def __init__(self, ws: Worksheet, name: str, values: CellValues):
         self.ws, self.name, self.values = ws, name, values
 
     def text(self, row: int, col: int, value: Any, fmt: Any = None) -> None:
@@ -140,21 +201,16 @@ class RecordedSheet:
         else:
             self.text(row, col, value, fmt)
 
+    def row(self, writer: PlainRows, row: int, values: Sequence[Any], formats: Sequence[Any], height: float) -> None:
+        """A row of cells as `number` writes each, through a row writer; recorded whole on the fast path."""
+        writer.row(row, values, formats, height)
+        self.values.record_row(self.name, row, values, isinstance(writer, FastRows))
+
     def formula(self, row: int, col: int, text: str, fmt: Any = None) -> Value:
         value = compile_formula(parse(text), self.name)(self.values.get)
         self.ws.write_formula(row, col, "=" + text, fmt, value)
         self.values[(self.name, row, col)] = value
         return value
-
-
-def write_cell(ws: Worksheet, row: int, col: int, value: Any, cell_format: Any) -> None:
-    """A number as a number, nothing as a blank, anything else as text (never a formula, whatever it starts with)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        ws.write_number(row, col, value, cell_format)
-    elif value is None or value == "":
-        ws.write_blank(row, col, None, cell_format)
-    else:
-        ws.write_string(row, col, str(value), cell_format)
 
 
 def write_table(book: Any, fmt: Formats, name: str, title: str, headers: list[tuple[str, float]], rows: list[list[Any]],
@@ -172,8 +228,9 @@ def write_table(book: Any, fmt: Formats, name: str, title: str, headers: list[tu
     for c, width in enumerate(widths):
         ws.set_column(c, c, width, None, {"hidden": c >= shown})
     header_row(ws, fmt, 1, [label for label, _w in headers], widths)
-    for r, values in enumerate(rows, start=2):
-        values_row(ws, r, values, formats or [fmt["text"]] * len(values), widths)
+    with fmt.rows(ws) as writer:
+        for r, values in enumerate(rows, start=2):
+            writer.row(r, values, formats or [fmt["text"]] * len(values), values_height(values, widths))
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(len(rows) + 1, 2), len(headers) - 1)
     print_setup(ws, name, (len(rows) + 1, shown - 1), repeat=1)
@@ -202,8 +259,6 @@ def header_row(ws: Worksheet, fmt: Formats, row: int, labels: list[str], widths:
     return row + 1
 
 
-def values_row(ws: Worksheet, row: int, values: list[Any], formats: list[Any], widths: list[float]) -> None:
-    """A row of cells, as high as its longest wrapped text."""
-    for c, (value, cell_format) in enumerate(zip(values, formats, strict=True)):
-        write_cell(ws, row, c, value, cell_format)
-    ws.set_row(row, row_height((v, w) for v, w in zip(values, widths, strict=False) if isinstance(v, str)))
+def values_height(values: Sequence[Any], widths: Sequence[float]) -> float:
+    """A row of cells as high as its longest wrapped text."""
+    return row_height((v, w) for v, w in zip(values, widths, strict=False) if isinstance(v, str))

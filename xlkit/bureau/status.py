@@ -10,7 +10,7 @@ from typing import Any
 
 from .clock import DEFAULT_ZONE, local_time
 from .consolidate import DUPLICATE, EMPTY_SUMMARY, STATUS_LABELS, Consolidation, FileStatus
-from .sheets import Formats, header_row, print_setup, values_row, write_table
+from .sheets import Formats, header_row, print_setup, values_height, write_table
 
 # widths sum to one A4 landscape page at full size: text stays legible on paper, long cells wrap
 STATUS_HEADERS = [("序号", 4), ("单位编码", 10), ("单位名称", 15), ("主管部门", 11), ("联系人", 8), ("电话", 12), ("报送状态", 10),
@@ -155,15 +155,18 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
         ws.set_column(c, c, width)
     entity = consolidation.spec.summary.entity if consolidation.spec.summary else "单位"  # 项目编码 in a project campaign
     header_row(ws, fmt, 2, [label.replace("单位", entity) for label, _w in STATUS_HEADERS], [w for _l, w in STATUS_HEADERS])
-    for r, unit in enumerate(units, start=3):
-        counted = unit.counted
-        shown = [counted] if counted is not None else unit.files
-        values: list[Any] = [r - 2, unit.unit_code, unit.unit_name, unit.department, unit.contact_name, unit.contact_phone, unit.status,
-                             _files_cell(unit.files),
-                             local_time(shown[0].saved_at, zone) if shown else "",
-                             sum(f.errors for f in shown), sum(f.warnings for f in shown),
-                             _note(unit, shown, empty.get(unit.department) if not unit.files else None)]
-        values_row(ws, r, values, [fmt["text"]] * len(values), [width for _label, width in STATUS_HEADERS])
+    widths = [width for _label, width in STATUS_HEADERS]
+    formats = [fmt["text"]] * len(STATUS_HEADERS)
+    with fmt.rows(ws) as writer:
+        for r, unit in enumerate(units, start=3):
+            counted = unit.counted
+            shown = [counted] if counted is not None else unit.files
+            values: list[Any] = [r - 2, unit.unit_code, unit.unit_name, unit.department, unit.contact_name, unit.contact_phone,
+                                 unit.status, _files_cell(unit.files),
+                                 local_time(shown[0].saved_at, zone) if shown else "",
+                                 sum(f.errors for f in shown), sum(f.warnings for f in shown),
+                                 _note(unit, shown, empty.get(unit.department) if not unit.files else None)]
+            writer.row(r, values, formats, values_height(values, widths))
     ws.freeze_panes(3, 3)
     ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
     print_setup(ws, "报送情况", (len(units) + 2, len(STATUS_HEADERS) - 1), repeat=2)

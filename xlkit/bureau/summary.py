@@ -13,7 +13,7 @@ import xlsxwriter
 from ..errors import ConsolidationError
 from ..files import atomic_path
 from ..form.a1 import cell_name, col_letters, quote_sheet
-from ..form.functions import Value, XlError
+from ..form.functions import XlError
 from ..form.identity import META_SHEET, UNITS_SHEET, Identity
 from ..intake.node import FIXED as NODE_COLUMNS
 from .clock import DEFAULT_ZONE, bureau_zone
@@ -21,7 +21,7 @@ from .compare import compare_sheet
 from .consolidate import Consolidation, entity
 from .indicators import indicators_sheet
 from .review_sheet import review_sheet
-from .sheets import Formats, RecordedSheet, header_row, print_setup, write_cell, write_table
+from .sheets import CellValues, Formats, RecordedSheet, header_row, print_setup, write_table
 from .status import files_sheet, status_sheet
 from .themed import FIXED as THEMED_FIXED
 from .themed import Placement, themed_sheets
@@ -34,28 +34,30 @@ ISSUE_COLUMNS = [("单位编码", 10.0), ("单位名称", 13.0), ("文件", 12.0
                  ("说明", 26.0), ("发现值", 9.0), ("应为值", 10.0), ("字段编号", 24.0), ("问题代码", 20.0)]
 
 
-def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE, streaming: bool = True) -> None:
+def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE, streaming: bool = True,
+                  fast: bool = True) -> None:
     """Written to a temporary file first: a failed self-check leaves no summary behind. `streaming`: each row goes
     to disk once the next is begun, so memory stays flat in the number of units (every sheet writes its rows in
-    order; a test holds the streamed workbook to the one built in memory)."""
+    order; a test holds the streamed workbook to the one built in memory). `fast`: streamed rows are written as
+    rows (`fastrows.FastRows`); False writes every cell through xlsxwriter, the plain path a test holds it to."""
     local = bureau_zone(zone)
     with atomic_path(path) as tmp:
-        _write(consolidation, tmp, local, streaming)
+        _write(consolidation, tmp, local, streaming, fast)
 
 
-def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bool) -> None:
+def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bool, fast: bool = True) -> None:
     spec = consolidation.spec
     summary = spec.summary
     if summary is None:
         raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
     book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
                                            "constant_memory": streaming})
-    fmt = Formats(book, spec)
-    values: dict[tuple[str, int, int], Value] = {}
+    fmt = Formats(book, spec, fast)
+    values = CellValues()
     placement = themed_sheets(book, fmt, consolidation, values, zone)
     others = _other_forms(consolidation)
     for other in others:  # project workbooks that came in with the units: their 项目汇总
-        themed_sheets(book, Formats(book, other.spec), other, values, zone)
+        themed_sheets(book, Formats(book, other.spec, fast), other, values, zone)
     if consolidation.previous and spec.previous.figures:
         compare_sheet(book, fmt, consolidation)
     _issues_sheet(book, fmt, consolidation)
@@ -67,7 +69,7 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
     if summary.grade_chart or summary.structure_chart:  # no chart declared: no empty 统计 sheet
         _charts_sheet(book, fmt, consolidation, values, placement)
     _fields_sheet(book, fmt, [consolidation, *others])
-    _write_units_for_next_level(book, consolidation)
+    _write_units_for_next_level(book, fmt, consolidation)
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
 
@@ -81,7 +83,7 @@ def _other_forms(consolidation: Consolidation) -> list[Consolidation]:
     return others
 
 
-def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None:
+def _write_units_for_next_level(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     """The summary as an input of the next level: very hidden identity (kind summary) and one row per unit in the
     totals with the fields the summary reports and where each unit's figures came from."""
     spec = consolidation.spec
@@ -105,15 +107,16 @@ def _write_units_for_next_level(book: Any, consolidation: Consolidation) -> None
         units.write_string(0, c, name)
     units.write_string(0, len(NODE_COLUMNS), json.dumps(fields, ensure_ascii=False))  # the figures' field ids
     sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
-    for r, record in enumerate(frame[[*FRAME_FIXED, *fields]].itertuples(index=False, name=None), start=1):
-        code, name, department, status, file, *figures = record
-        for c, value in enumerate([code, name, department, status, Path(str(file)).name, sources.get(str(file), "")]):
-            write_cell(units, r, c, _node_value(value), None)
-        # a unit's figures in one cell, a JSON list in the order of the field ids (a cell each was most of the writing)
-        text = json.dumps([_node_value(v) for v in figures], ensure_ascii=False, allow_nan=False)
-        if len(text) > MAX_CELL_TEXT:
-            raise ConsolidationError(f"单位 {code} 的汇总数据超过一个单元格的容量（{len(text)} 个字符）")
-        units.write_string(r, len(NODE_COLUMNS), text)
+    formats = [None] * (len(NODE_COLUMNS) + 1)
+    with fmt.rows(units) as writer:
+        for r, record in enumerate(frame[[*FRAME_FIXED, *fields]].itertuples(index=False, name=None), start=1):
+            code, name, department, status, file, *figures = record
+            # a unit's figures in one cell, a JSON list in the order of the field ids (a cell each was most of the writing)
+            text = json.dumps([_node_value(v) for v in figures], ensure_ascii=False, allow_nan=False)
+            if len(text) > MAX_CELL_TEXT:
+                raise ConsolidationError(f"单位 {code} 的汇总数据超过一个单元格的容量（{len(text)} 个字符）")
+            values = [_node_value(v) for v in (code, name, department, status, Path(str(file)).name, sources.get(str(file), ""))]
+            writer.row(r, [*values, text], formats)
     units.very_hidden()
 
 
@@ -157,8 +160,7 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, (int, float, str)) or value is None else str(value)
 
 
-def _charts_sheet(book: Any, fmt: Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
-                  placement: Placement) -> None:
+def _charts_sheet(book: Any, fmt: Formats, consolidation: Consolidation, values: CellValues, placement: Placement) -> None:
     """The grade distribution and each department's spending structure, as tables of live formulas over the themed
     sheets and a chart beside each."""
     summary = consolidation.spec.summary
@@ -174,7 +176,7 @@ def _charts_sheet(book: Any, fmt: Formats, consolidation: Consolidation, values:
         row = header_row(ws, fmt, row, [summary.grade_chart.title, f"{summary.entity}数"], [24, 11]) - 1
         letters = col_letters(col)
         span = f"{quote_sheet(source)}!${letters}${placement.first_row + 1}:${letters}${placement.last_row + 1}"
-        grade_values = [v for (s, r, c), v in values.items() if s == source and c == col and placement.first_row <= r <= placement.last_row]
+        grade_values = values.column(source, col, placement.first_row, placement.last_row)
         for k, grade in enumerate(grades, start=1):
             sheet.text(row + k, 0, grade, fmt["text"])
             count = float(sum(1 for v in grade_values if v == grade))

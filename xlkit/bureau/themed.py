@@ -17,7 +17,8 @@ from ..form.functions import Value
 from ..form.spec import SummaryColumn, SummarySheet
 from ..write.textfit import char_units
 from .consolidate import Consolidation, FileStatus, column_values, departments
-from .sheets import BODY_SIZE, Formats, RecordedSheet, broken, label_width, page_units, print_setup, row_height
+from .fastrows import PlainRows
+from .sheets import BODY_SIZE, CellValues, Formats, RecordedSheet, broken, label_width, page_units, print_setup, row_height
 
 FIXED = [("序号", 4.0), ("单位编码", 10.0), ("单位名称", 28.0)]
 HEADER_ROWS = (3, 4)  # group row, label row; row 2 (hidden) holds the field ids for machines
@@ -44,8 +45,7 @@ class Placement:
     last_row: int
 
 
-def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values: dict[tuple[str, int, int], Value],
-                  zone: tzinfo) -> Placement:
+def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values: CellValues, zone: tzinfo) -> Placement:
     summary = consolidation.spec.summary
     assert summary is not None
     rows = _rows(consolidation)
@@ -140,35 +140,45 @@ def _header(ws: Any, fmt: Formats, sheet: SummarySheet, widths: list[float], tit
 
 def _body(sheet: RecordedSheet, fmt: Formats, spec_sheet: SummarySheet, per_column: list[list[Value]], rows: list[Row],
           widths: list[float], entity: str) -> None:
+    """Each department's unit rows as one run of a row writer (the fast path writes them as rows), then its 小计."""
     number = 0
+    columns = spec_sheet.columns
+    formats: list[list[Any]] = [[None, None] for _ in columns]  # each column's unit format, as number and as wrapped text
+    writer: PlainRows | None = None
     for i, row in enumerate(rows):
         r = FIRST_ROW + i
         if row.kind == "unit":
             number += 1
             assert row.unit is not None
-            sheet.number(r, 0, number, fmt["center"])
-            sheet.text(r, 1, row.unit.unit_code, fmt["text"])
-            sheet.text(r, 2, row.unit.unit_name, fmt["text"])
+            values: list[Any] = [number, row.unit.unit_code, row.unit.unit_name]
+            cell_formats = [fmt["center"], fmt["text"], fmt["text"]]
             texts = [(row.unit.unit_name, widths[2])]
-            for k, column in enumerate(spec_sheet.columns):
-                value = per_column[k][row.index]
+            for k, figures in enumerate(per_column):
+                value = figures[row.index]
                 is_text = isinstance(value, str)
-                sheet.number(r, len(FIXED) + k, value, fmt.column("unit", column, wrap=is_text))
                 if is_text:
                     texts.append((str(value), widths[len(FIXED) + k]))
-            sheet.ws.set_row(r, row_height(texts))  # every text of the row wraps and shows whole
+                if formats[k][is_text] is None:
+                    formats[k][is_text] = fmt.column("unit", columns[k], wrap=is_text)
+                values.append(value)
+                cell_formats.append(formats[k][is_text])
+            writer = writer or fmt.rows(sheet.ws)
+            sheet.row(writer, r, values, cell_formats, row_height(texts))  # every text of the row wraps and shows whole
             continue
+        if writer is not None:  # the department's last unit row is written before its 小计
+            writer.close()
+            writer = None
         label = "合计" if row.kind == "total" else f"{row.department} 小计" + ("" if row.units else f"（无已接收{entity}）")
         sheet.ws.write_blank(r, 0, None, fmt[f"{row.kind}_text"])
         sheet.ws.merge_range(r, 1, r, 2, broken(label, widths[1] + widths[2]), fmt[f"{row.kind}_text"])  # wraps, whole
         sheet.values[(sheet.name, r, 1)] = label
         sheet.ws.set_row(r, row_height([(label, widths[1] + widths[2])]))
-        place = {c.field: len(FIXED) + k for k, c in enumerate(spec_sheet.columns) if c.field}
-        results: list[Value] = [None] * len(spec_sheet.columns)
-        for k in sorted(range(len(spec_sheet.columns)), key=lambda k: spec_sheet.columns[k].total == "ratio"):  # ratios last
-            results[k] = _total_cell(sheet, fmt, r, len(FIXED) + k, spec_sheet.columns[k], row, place)
+        place = {c.field: len(FIXED) + k for k, c in enumerate(columns) if c.field}
+        results: list[Value] = [None] * len(columns)
+        for k in sorted(range(len(columns)), key=lambda k: columns[k].total == "ratio"):  # ratios last
+            results[k] = _total_cell(sheet, fmt, r, len(FIXED) + k, columns[k], row, place)
         if row.kind == "total":
-            _self_check(spec_sheet.columns, per_column, results)
+            _self_check(columns, per_column, results)
 
 
 def _total_cell(sheet: RecordedSheet, fmt: Formats, r: int, col: int, column: SummaryColumn, row: Row, place: dict[str, int]) -> Value:

@@ -1,0 +1,136 @@
+"""The summary's rows, written two ways: the plain path (`PlainRows`, each cell through xlsxwriter) and the fast
+path (`FastRows`, each row's XML at once).
+
+In constant-memory mode xlsxwriter keeps the cells of the current row as tuples and writes the row's XML when the
+next row begins: some 5 µs a cell, most of the summary's time at ten thousand units. `FastRows` writes a row of
+ordinary cells (numbers, blanks, text with no character XML or Excel escapes, each with its format) as the same
+bytes at once, and leaves anything else to the plain path: a row holding an unusual value, a row something else
+has already written to, a workbook built in memory. It gives formats their style numbers in the order the plain
+path does (the cells of each row in order, when the next row begins), and writes the last row of each run the
+plain way, so that a style first used there gets its number when xlsxwriter would give it (a sheet's last row is
+written when the workbook closes). `tests/test_summary_fast.py` holds the two paths to the same workbook, part by
+part.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
+
+# text written as it is: no control character (Excel's _xHHHH_ escapes), no XML special, no _xHHHH_ (an escape
+# written out is escaped again), no white space at either end (xml:space="preserve")
+ORDINARY = re.compile(r"(?!\s)(?:[^\x00-\x1f&<>_\ufffe\uffff]|_(?!x[0-9a-fA-F]{4}_))*(?<!\s)")
+
+
+def write_cell(ws: Worksheet, row: int, col: int, value: Any, cell_format: Any) -> None:
+    """A number as a number, nothing as a blank, anything else as text (never a formula, whatever it starts with)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        ws.write_number(row, col, value, cell_format)
+    elif value is None or value == "":
+        ws.write_blank(row, col, None, cell_format)
+    else:
+        ws.write_string(row, col, str(value), cell_format)
+
+
+class PlainRows:
+    """Rows of cells through xlsxwriter's own writes, each cell as `write_cell` writes it, then the row's height."""
+
+    def __init__(self, ws: Worksheet):
+        self.ws = ws
+
+    def row(self, row: int, values: Sequence[Any], formats: Sequence[Any], height: float | None = None) -> None:
+        for col, (value, cell_format) in enumerate(zip(values, formats, strict=True)):
+            write_cell(self.ws, row, col, value, cell_format)
+        if height is not None:
+            self.ws.set_row(row, height)
+
+    def close(self) -> None:
+        """Nothing held back."""
+
+    def __enter__(self) -> PlainRows:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        if kind is None:
+            self.close()
+
+
+class FastRows(PlainRows):
+    """Each row but the last of a run written as XML when the next one is given; the last, on `close`, the plain way.
+    Use it as a context around one run of rows: nothing else may write to the sheet in between."""
+
+    def __init__(self, ws: Worksheet):
+        super().__init__(ws)
+        self.held: tuple[int, Sequence[Any], Sequence[Any], float | None] | None = None
+        self.letters: list[str] = []
+
+    def row(self, row: int, values: Sequence[Any], formats: Sequence[Any], height: float | None = None) -> None:
+        if self.held is not None:
+            held = self.held
+            if not self._write(*held):
+                super().row(*held)
+        self.held = (row, values, formats, height)
+
+    def close(self) -> None:
+        if self.held is not None:
+            super().row(*self.held)
+            self.held = None
+
+    def _write(self, row: int, values: Sequence[Any], formats: Sequence[Any], height: float | None) -> bool:
+        """The row's XML, as xlsxwriter's `_write_single_row` writes it; False when the plain path must write it (then
+        nothing is written, and what was done is what the plain path's first cell does too)."""
+        ws = self.ws
+        if len(values) != len(formats) or not values or row < ws.previous_row or ws.table.get(row):
+            return False
+        if formats[0] is None and (values[0] is None or values[0] == ""):
+            return False  # the plain path writes nothing for this cell: the row before goes out at a later one
+        while len(self.letters) < len(values):
+            self.letters.append(xl_col_to_name(len(self.letters)))
+        if row > ws.previous_row:  # the row xlsxwriter holds goes out first, as the plain path's first cell sends it
+            ws._write_single_row(row)
+        number, letters, table = str(row + 1), self.letters, ws.col_info
+        cells = []
+        last = 0
+        # styles are numbered cell by cell, after the row before, as the plain path numbers them
+        for col, (value, cell_format) in enumerate(zip(values, formats, strict=True)):
+            if cell_format is None:
+                if col in table or row in ws.row_info:
+                    return False  # a cell without a format takes its column's or row's: left to xlsxwriter
+                style = ""
+            else:
+                xf = cell_format.xf_index
+                style = f' s="{cell_format._get_xf_index() if xf is None else xf}"'
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if not math.isfinite(value):
+                    return False
+                cells.append(f'<c r="{letters[col]}{number}"{style}><v>{value:.16G}</v></c>')
+            elif value is None or value == "":
+                if cell_format is None:  # xlsxwriter writes no blank without a format
+                    continue
+                cells.append(f'<c r="{letters[col]}{number}"{style}/>')
+            else:
+                text = str(value)
+                if len(text) > ws.xls_strmax // 2 or not ORDINARY.fullmatch(text):  # long: xlsxwriter may cut it
+                    return False
+                cells.append(f'<c r="{letters[col]}{number}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
+            last = col
+        ws._check_dimensions(row, 0)
+        ws._check_dimensions(row, last)
+        if height is not None:
+            ws.set_row(row, height)
+        ws._write_row(row, None, ws.row_info.get(row))
+        cells.append("</row>")
+        ws.fh.write("".join(cells))
+        ws.previous_row = row + 1  # written: xlsxwriter must not write it again (its height is in row_info)
+        return True
+
+
+def row_writer(ws: Worksheet, fast: bool) -> PlainRows:
+    """The fast path where the sheet is written streaming (constant memory), else the plain one."""
+    return FastRows(ws) if fast and ws.constant_memory else PlainRows(ws)
