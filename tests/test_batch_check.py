@@ -144,3 +144,81 @@ def test_text_fields_per_layout_match_the_plain_match(spec):
         layout = build_layout(spec, params.shape())
         assert text_fields(layout, narrative) == _text_fields(layout, narrative)
         assert text_fields(layout, narrative)  # the form's report texts are read
+
+
+def test_a_check_proven_once_is_not_run_again(tmp_path, monkeypatch):
+    """Start-up: a spec's validation at its largest row counts is run once per spec and per xlkit, not per command."""
+    from xlkit import caches
+
+    monkeypatch.setenv(caches.CACHE_ENV, str(tmp_path / "cache"))
+    runs: list[str] = []
+
+    def passes() -> None:
+        runs.append("pass")
+
+    def fails() -> None:
+        runs.append("fail")
+        raise ValueError("no")
+
+    caches.proven("t", "a", passes)
+    caches.proven("t", "a", passes)
+    caches.proven("t", "b", passes)
+    assert runs == ["pass", "pass"]
+    for _ in range(2):  # a failure is never remembered
+        with pytest.raises(ValueError):
+            caches.proven("t", "c", fails)
+    assert runs == ["pass", "pass", "fail", "fail"]
+    monkeypatch.setattr(caches, "_code_digest", lambda: "other code")  # another xlkit checks again
+    caches.proven("t", "a", passes)
+    assert runs[-1] == "pass" and len(runs) == 5
+    monkeypatch.setenv(caches.CACHE_ENV, "")  # nothing kept: every check runs
+    caches.proven("t", "a", passes)
+    caches.proven("t", "a", passes)
+    assert len(runs) == 7
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv(caches.CACHE_ENV, str(blocked))  # a folder that cannot be made: only the time is lost
+    caches.proven("t", "a", passes)
+    caches.proven("t", "a", passes)
+    assert len(runs) == 9
+
+
+def test_a_spec_that_fails_its_check_fails_at_every_load(tmp_path, monkeypatch):
+    from xlkit import caches
+    from xlkit.errors import SpecError
+    from xlkit.form.load import builtin_spec_path, load_spec
+
+    monkeypatch.setenv(caches.CACHE_ENV, str(tmp_path / "cache"))
+    text = builtin_spec_path().read_text(encoding="utf-8")
+    good = tmp_path / "good.yaml"
+    good.write_text(text, encoding="utf-8")
+    for name in ["project_self_eval.yaml"]:  # the form it composes, beside it
+        shutil.copy(builtin_spec_path().parent / name, tmp_path / name)
+    calls: list[str] = []
+    from xlkit.form import load
+
+    real = load.check_spec
+    monkeypatch.setattr(load, "check_spec", lambda spec, path: (calls.append(str(path)), real(spec, path))[1])
+    load_spec(good)
+    caches.clear()
+    load_spec(good)
+    assert sorted(calls) == sorted([str(good), str(tmp_path / "project_self_eval.yaml")])  # once: the second load skips both
+    assert (tmp_path / "cache" / "proven" / "spec-check").is_dir()
+    bad = tmp_path / "bad.yaml"  # valid YAML and model, refused by check_spec only: a placeholder no field has
+    assert "ROUND({personnel}+{public},2)" in text
+    bad.write_text(text.replace("ROUND({personnel}+{public},2)", "ROUND({personnel}+{publik},2)"), encoding="utf-8")
+    for _ in range(2):
+        caches.clear()
+        with pytest.raises(SpecError, match="publik"):
+            load_spec(bad)
+    assert calls[2:] == [str(bad), str(bad)]
+
+
+def test_check_does_not_import_pandas():
+    """A third of `xlkit check`'s start-up was importing pandas, which only the summary and the CSV use."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import xlkit.cli; from xlkit.bureau.consolidate import read_all; "
+            "from xlkit.intake.check import check_file; print('pandas' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

@@ -9,9 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConsolidationError
 from ..form.functions import Value
@@ -28,6 +26,9 @@ from ..kinds import FileState
 from .isolate import Outcome, Workers, run_isolated
 from .roster import Roster
 from .wide_csv import csv_safe, field_order, write_wide_csv
+
+if TYPE_CHECKING:  # imported when a frame is made: `xlkit check` never needs pandas (a third of its start-up)
+    import pandas as pd
 
 __all__ = ["Consolidation", "FileStatus", "account", "consolidate", "csv_safe", "field_order", "write_wide_csv"]  # the CSV's, here too
 
@@ -345,6 +346,8 @@ def _prefill(params_json: str, key: str) -> str:
 
 def _frame(included: list[FileStatus], values: dict[str, Mapping[str, Value]], roster: Roster | None) -> pd.DataFrame:
     """Built column by column: one copy of the units' values, whatever N is."""
+    import pandas as pd
+
     order = {u.code: i for i, u in enumerate(roster.units)} if roster else {}
     included = sorted(included, key=lambda f: (order.get(f.unit_code, len(order)), f.department, f.unit_code))
     data: dict[str, Any] = {

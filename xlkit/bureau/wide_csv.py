@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..form.functions import Value
 from ..form.placement import build_layout
 from ..form.spec import Spec
@@ -48,6 +46,8 @@ def write_wide_csv(consolidation: Any, path: str | Path) -> None:
     Excel shows them (at most 15 significant digits, whole numbers without `.0`); text starting with = + - @ is
     prefixed with ' so it never runs. Each other form of the run gets its own file beside it, named with its template
     id (summary.project-self-eval.csv)."""
+    import pandas as pd  # here, not at import: `xlkit check` imports this module and never needs pandas
+
     path = Path(path)
     for part, target in [(consolidation, path), *[(o, path.with_name(f"{path.stem}.{form}{path.suffix}"))
                                                     for form, o in consolidation.others.items()]]:

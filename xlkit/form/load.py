@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..caches import clear as forget_all
-from ..caches import memo
+from ..caches import memo, proven
 from ..errors import SpecError, XlkitError
 from .compute import formula_order
 from .layout import Layout
@@ -75,7 +75,9 @@ def _load_text(source: str, text: str) -> Spec:
         raise SpecError(problems[0] + more)
     try:
         spec = _resolve_watch(_load_composed(spec, path))
-        check_spec(spec, path)
+        # once per spec as resolved (and each form it composes) and per xlkit: a second at every start-up otherwise
+        content = [spec.model_dump_json(), repr(spec.supplied_types), *[e.loaded.model_dump_json() for e in spec.compose if e.loaded]]
+        proven("spec-check", "\0".join(content), lambda: check_spec(spec, path))
     except SpecError as exc:
         raise SpecError(located(source, text, str(exc).removeprefix(f"{path}: "))) from None
     return spec
