@@ -18,7 +18,8 @@ from xlkit.intake.package import open_package
 from xlkit.intake.xlsx import XlsxReader
 
 PACKAGE = Path(__file__).resolve().parent.parent / "xlkit"
-NOT_MEMOS = {"_POOLS"}  # open database connections: resources their owner closes, not results to forget
+NOT_MEMOS = {"_POOLS", "_STRANDED"}  # open database connections (resources their owner closes) and claims this process
+# could not give up (state it must act on): not results to forget
 
 
 def test_no_memo_is_made_outside_the_caches_module():

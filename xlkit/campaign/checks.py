@@ -44,7 +44,7 @@ def registry_of(ledger: Ledger) -> SpecRegistry:
 
 def spec_key(registry: SpecRegistry) -> str:
     """Changes whenever any spec that reads the files changes (a new form version, an edited rule)."""
-    parts = sorted(f"{s.template.id}@{s.template.version}:{s.fingerprint()}" for s in registry.specs)
+    parts = sorted(f"{s.template.id}@{s.template.version}:{f}" for s, f in zip(registry.specs, registry.fingerprints, strict=True))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
