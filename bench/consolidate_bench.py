@@ -221,7 +221,15 @@ def baseline_formulas(files: list[Path]) -> float:
 
 
 def main() -> None:
+    if "--summary-share" in sys.argv[1:]:  # the summary workbook's share of the command instead (bench/summary_share.py)
+        from summary_share import main as summary_share
+
+        summary_share([arg for arg in sys.argv[1:] if arg != "--summary-share"])
+        return
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--summary-share", action="store_true",
+                        help="measure the summary workbook's share of `xlkit consolidate` instead, fast and plain path alternately "
+                             "(--rounds N; see bench/summary_share.py)")
     parser.add_argument("--sizes", default="1000,10000", help="numbers of unit workbooks to consolidate, one run each")
     parser.add_argument("--formulas-sample", type=int, default=5, help="files timed with the formulas baseline (slow)")
     parser.add_argument("--openpyxl-sample", type=int, default=300, help="files timed with the openpyxl baseline")

@@ -69,6 +69,7 @@ class FastRows(PlainRows):
         super().__init__(ws)
         self.held: tuple[int, Sequence[Any], Sequence[Any], float | None] | None = None
         self.letters: list[str] = []
+        self.styles: dict[int, str] = {}  # a format's style attribute once it has its number (formats live with the book)
 
     def row(self, row: int, values: Sequence[Any], formats: Sequence[Any], height: float | None = None) -> None:
         if self.held is not None:
@@ -95,18 +96,27 @@ class FastRows(PlainRows):
         if row > ws.previous_row:  # the row xlsxwriter holds goes out first, as the plain path's first cell sends it
             ws._write_single_row(row)
         number, letters, table = str(row + 1), self.letters, ws.col_info
+        strmax, ordinary, styles = ws.xls_strmax // 2, ORDINARY.fullmatch, self.styles
         cells = []
         last = 0
         # styles are numbered cell by cell, after the row before, as the plain path numbers them
         for col, (value, cell_format) in enumerate(zip(values, formats, strict=True)):
-            if cell_format is None:
-                if col in table or row in ws.row_info:
-                    return False  # a cell without a format takes its column's or row's: left to xlsxwriter
-                style = ""
-            else:
-                xf = cell_format.xf_index
-                style = f' s="{cell_format._get_xf_index() if xf is None else xf}"'
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            style = styles.get(id(cell_format))
+            if style is None:
+                if cell_format is None:
+                    if col in table or row in ws.row_info:
+                        return False  # a cell without a format takes its column's or row's: left to xlsxwriter
+                    style = ""
+                else:
+                    style = f' s="{cell_format._get_xf_index()}"'
+                    if cell_format.xf_index is not None:  # numbered for good (a format like another takes its number)
+                        styles[id(cell_format)] = style
+            kind = value.__class__
+            if kind is str and value:
+                if len(value) > strmax or not ordinary(value):  # long: xlsxwriter may cut it
+                    return False
+                cells.append(f'<c r="{letters[col]}{number}"{style} t="inlineStr"><is><t>{value}</t></is></c>')
+            elif (kind is float or kind is int) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
                 if not math.isfinite(value):
                     return False
                 cells.append(f'<c r="{letters[col]}{number}"{style}><v>{value:.16G}</v></c>')
@@ -116,7 +126,7 @@ class FastRows(PlainRows):
                 cells.append(f'<c r="{letters[col]}{number}"{style}/>')
             else:
                 text = str(value)
-                if len(text) > ws.xls_strmax // 2 or not ORDINARY.fullmatch(text):  # long: xlsxwriter may cut it
+                if len(text) > strmax or not ordinary(text):
                     return False
                 cells.append(f'<c r="{letters[col]}{number}"{style} t="inlineStr"><is><t>{text}</t></is></c>')
             last = col

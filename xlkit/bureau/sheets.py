@@ -9,6 +9,7 @@ from typing import Any
 
 from xlsxwriter.worksheet import Worksheet
 
+from ..caches import memo
 from ..form.formula import compile_formula, parse
 from ..form.functions import Value
 from ..form.placement import build_layout
@@ -62,11 +63,17 @@ def lines(text: str, width: float) -> int:
     """`lines_needed` at the body size, told without wrapping for a text whose characters fit on one line (wrapping
     ten thousand unit names several times over was a quarter of the summary's time). Fitting here means wrapping
     finds one line too: no partial sum of the widths passes the line's room (the margin is far above rounding)."""
-    if "\n" not in text:
-        wide = 0 if text.isascii() else sum(1 for ch in text if not ch.isascii() and unicodedata.east_asian_width(ch) in "WF")
-        if (len(text) - wide) * NARROW + wide * WIDE <= capacity(width) - 1e-6:
-            return 1
+    if "\n" not in text and _units(text) <= capacity(width) - 1e-6:
+        return 1
     return lines_needed(text, width, BODY_SIZE)
+
+
+@memo(1 << 15)  # a unit's name is measured on every sheet that lists it
+def _units(text: str) -> float:
+    """The width of a line of text at the body size, in column units."""
+    kinds = [] if text.isascii() else list(map(unicodedata.east_asian_width, text))
+    wide = kinds.count("W") + kinds.count("F")
+    return (len(text) - wide) * NARROW + wide * WIDE
 
 
 class Formats:

@@ -109,14 +109,14 @@ def _write_units_for_next_level(book: Any, fmt: Formats, consolidation: Consolid
     sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
     formats = [None] * (len(NODE_COLUMNS) + 1)
     with fmt.rows(units) as writer:
-        for r, record in enumerate(frame[[*FRAME_FIXED, *fields]].itertuples(index=False, name=None), start=1):
+        columns = [[_node_value(v) for v in frame[name].tolist()] for name in [*FRAME_FIXED, *fields]]  # column by column
+        for r, record in enumerate(zip(*columns, strict=True), start=1):
             code, name, department, status, file, *figures = record
             # a unit's figures in one cell, a JSON list in the order of the field ids (a cell each was most of the writing)
-            text = json.dumps([_node_value(v) for v in figures], ensure_ascii=False, allow_nan=False)
+            text = json.dumps(figures, ensure_ascii=False, allow_nan=False)
             if len(text) > MAX_CELL_TEXT:
                 raise ConsolidationError(f"单位 {code} 的汇总数据超过一个单元格的容量（{len(text)} 个字符）")
-            values = [_node_value(v) for v in (code, name, department, status, Path(str(file)).name, sources.get(str(file), ""))]
-            writer.row(r, [*values, text], formats)
+            writer.row(r, [code, name, department, status, _node_value(Path(str(file)).name), sources.get(str(file), ""), text], formats)
     units.very_hidden()
 
 
@@ -125,6 +125,8 @@ MAX_CELL_TEXT = 32_767  # Excel's limit for the text of one cell
 
 
 def _node_value(value: Any) -> Any:
+    if value.__class__ is float:
+        return None if value != value else value  # pandas' missing value
     if isinstance(value, float) and value != value:
         return None  # pandas' missing value
     if isinstance(value, (date, XlError, bool)):
