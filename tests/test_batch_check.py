@@ -222,3 +222,37 @@ def test_check_does_not_import_pandas():
     code = ("import sys; import xlkit.cli; from xlkit.bureau.consolidate import read_all; "
             "from xlkit.intake.check import check_file; print('pandas' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_a_batch_plans_when_the_formulas_are_generated(seed_filled):
+    """Many files of a shape: generated at the second; few: never (not at the 64th use). The same reports either way
+    as without a plan."""
+    from xlkit import caches
+    from xlkit.bureau.consolidate import check_one
+    from xlkit.form.compute import Calculator, calculator
+    from xlkit.form.registry import registry_for
+    from xlkit.intake.batch import GENERATE_FROM, NEVER
+    from xlkit.intake.check import check_file
+
+    path = str(seed_filled)
+    plain = [r.to_dict() for r in check_one((path, (), False))]
+
+    def fresh() -> Calculator:
+        """The seed's layout with a calculator that has computed nothing yet."""
+        caches.clear()
+        layout = check_file(path, registry_for(())).layout  # the registry check_one uses
+        assert layout is not None
+        calc = calculator(layout)
+        calc.uses = 0
+        return calc
+
+    calc = fresh()
+    first = check_one((path, (), False, GENERATE_FROM))
+    assert calc.HOT == 2 and calc.program is None
+    second = check_one((path, (), False, GENERATE_FROM))
+    assert calc.program is not None and calc.source
+    assert [r.to_dict() for r in first] == [r.to_dict() for r in second] == plain
+    calc = fresh()
+    few = [check_one((path, (), False, 67)) for _ in range(Calculator.HOT + 2)]
+    assert calc.HOT == NEVER and calc.program is None and calc.uses == Calculator.HOT + 2
+    assert all([r.to_dict() for r in reports] == plain for reports in few)

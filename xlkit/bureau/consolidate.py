@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConsolidationError
+from ..form.compute import calculator
 from ..form.functions import Value
 from ..form.params import BuildParams
 from ..form.placement import build_layout
 from ..form.registry import registry_for
 from ..form.spec import Spec
-from ..intake.batch import shape_hint
+from ..intake.batch import plan_formulas, shape_hint
 from ..intake.check import check_file
 from ..intake.discover import collect_files, display_name
 from ..intake.report import FileReport, Issue, file_issue
@@ -104,11 +105,14 @@ class Consolidation:
         return self.files + [f for other in self.others.values() for f in other.files]
 
 
-def check_one(item: tuple[str, tuple[str, ...], bool]) -> list[FileReport]:
+def check_one(item: tuple[str, tuple[str, ...], bool] | tuple[str, tuple[str, ...], bool, int]) -> list[FileReport]:
     """Worker entry point: check one file; the layout stays behind (the values and issues travel). A summary of
-    the level below gives one report per unit it carries, unless `whole` (then its own, the units inside)."""
-    path, spec_paths, whole = item
+    the level below gives one report per unit it carries, unless `whole` (then its own, the units inside). A batch
+    check adds how many files of the file's shape the run has (`plan_formulas`)."""
+    path, spec_paths, whole, *batch = item
     report = check_file(path, registry_for(spec_paths))
+    if batch and report.layout is not None:
+        plan_formulas(calculator(report.layout), batch[0])
     report.layout = None
     return [report] if whole else report.units or [report]
 
@@ -122,8 +126,11 @@ def read_all(paths: list[Path], spec_paths: tuple[str, ...] = (), jobs: int | No
     of one shape (`intake.batch`) go to one reader one after another, which sets the shape up once; without it
     (the plain path, same reports) files go out in their order."""
     jobs = jobs or os.cpu_count() or 1
-    items = [(str(p), spec_paths, whole) for p in paths]
     affinity = [shape_hint(p) for p in paths] if by_shape and not workers else None
+    items: list[Any] = [(str(p), spec_paths, whole) for p in paths]
+    if affinity is not None:
+        shapes = Counter(affinity)
+        items = [(*item, shapes[hint]) if hint else item for item, hint in zip(items, affinity, strict=True)]
 
     def tick(_outcome: Outcome) -> None:
         if progress:
