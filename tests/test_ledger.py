@@ -158,3 +158,21 @@ def test_one_upload_at_a_time_holds_across_server_processes(old):
         gate.enter("U1", 1)  # now held by this process
     gate.leave("U1")
     gate.enter("U1", 1)
+
+
+def test_a_not_durable_write_commits_and_a_receipt_waits_for_the_disk_again(old):
+    """Coordination (an upload slot, a run's claim, a cached check) commits without waiting for the disk; the
+    safety level comes back for the next write, and a durable write may not hide inside a relaxed transaction."""
+    with Ledger(old) as ledger:
+        backend = ledger._db
+        with backend.transaction(durable=False):
+            assert backend.rows("PRAGMA synchronous") == [(1,)]  # NORMAL: the commit is not waited onto the disk
+            backend.run("INSERT INTO meta(key, value) VALUES ('probe', 'relaxed')")
+        assert backend.rows("PRAGMA synchronous") == [(2,)]  # FULL again
+        with pytest.raises(RuntimeError), backend.transaction(durable=False), backend.transaction():
+            pass
+        assert backend.rows("PRAGMA synchronous") == [(2,)]
+        with backend.transaction(durable=False), backend.transaction(durable=False):
+            backend.run("UPDATE meta SET value = 'nested' WHERE key = 'probe'")
+    with sqlite3.connect(old / "ledger.sqlite") as other:  # committed: another connection sees it
+        assert other.execute("SELECT value FROM meta WHERE key = 'probe'").fetchall() == [("nested",)]

@@ -154,7 +154,7 @@ class Ledger(RunOps, AccessOps, PeopleOps, BlobDataOps):
 
     # -------------------------------------------------------------- writing
     def cache_report(self, sha256: str, spec_key: str, version: str, report: bytes) -> None:
-        with self._db.transaction():
+        with self._db.transaction(durable=False):  # a cache: lost, the file is checked again
             self._db.run("INSERT INTO checks(sha256, spec_key, version, report) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                          (sha256, spec_key, version, report))
 

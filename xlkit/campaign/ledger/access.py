@@ -73,7 +73,7 @@ class AccessOps:
         return Session(str(row[0]), int(row[1]), float(row[2]), row[3], str(row[4])) if row else None
 
     def mark_session(self, digest: str, last_seen: float, ended: float | None, why: str) -> None:
-        with self._db.transaction():
+        with self._db.transaction(durable=ended is not None):  # a session's last use may be lost; its end may not
             self._db.run("UPDATE sessions SET last_seen = ?, ended = ?, ended_why = ? WHERE digest = ?", (last_seen, ended, why, digest))
 
     def end_session(self, digest: str, why: str, stamp: float) -> None:

@@ -28,6 +28,7 @@ class LedgerError(CampaignError):
 class Backend(ABC):
     readonly: bool
     _depth: int = 0  # nesting of transaction(): only the outermost begins and commits
+    _durable: bool = True  # the open transaction's commit waits for the disk
     where: str  # the ledger as people name it in messages (a file, a server)
 
     @abstractmethod
@@ -42,18 +43,26 @@ class Backend(ABC):
     def run_many(self, sql: str, rows: Iterable[Params]) -> None: ...
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction, all or nothing, writers serialised; nested calls join the open one."""
+    def transaction(self, durable: bool = True) -> Iterator[None]:
+        """One write transaction, all or nothing, writers serialised; nested calls join the open one.
+
+        `durable=False`: coordination whose loss in a power failure loses nothing anyone was told (upload slots, run
+        claims and ends, cached checks). Its commit is in the operating system's hands, as safe from a killed process
+        as any, but not waited onto the disk: the next durable commit, a receipt, flushes it with its own (one log,
+        written in order). At 50 uploads at once the waits for the disk under the writers' lock were most of the
+        time; now a receipt is the one wait of an upload."""
         if self._depth:
+            if durable and not self._durable:
+                raise RuntimeError("a durable write cannot join a transaction opened as not durable")
             self._depth += 1
             try:
                 yield
             finally:
                 self._depth -= 1
             return
-        self._depth = 1
+        self._depth, self._durable = 1, durable
         try:
-            self._begin()
+            self._begin(durable)
             yield
         except BaseException:
             self._depth = 0
@@ -67,7 +76,7 @@ class Backend(ABC):
             raise
 
     @abstractmethod
-    def _begin(self) -> None:
+    def _begin(self, durable: bool) -> None:
         """Open the transaction and wait until this writer is the campaign's only one."""
 
     @abstractmethod

@@ -179,8 +179,10 @@ class PostgresBackend(Backend):
         if rows:
             self._call(lambda: self._conn.cursor().executemany(prepare(sql), rows))
 
-    def _begin(self) -> None:
+    def _begin(self, durable: bool) -> None:
         self._call(lambda: self._conn.execute("BEGIN"))
+        if not durable:
+            self._call(lambda: self._conn.execute("SET LOCAL synchronous_commit TO OFF"))
         self._call(lambda: self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,)))
 
     def _commit(self) -> None:

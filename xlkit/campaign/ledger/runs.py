@@ -35,7 +35,7 @@ class RunOps:
         the batch's blobs (sha256, size, stored at) are registered; an earlier run of the same batch nobody holds is
         taken over (a re-run after a kill resumes it; after its end, finds every file recorded), else a new one."""
         stranded = list(_STRANDED.get(self._db.where, ()))
-        with self._db.transaction():
+        with self._db.transaction(durable=False):  # the receipts' commit makes it durable
             if stranded:
                 self._db.run_many(f"DELETE FROM claims WHERE run = ? AND {MINE}", [(run, *_mine(who)) for run, who in stranded])
             self._tidy(started_at)
@@ -94,7 +94,7 @@ class RunOps:
         raise NotImplementedError  # Ledger's
 
     def finish_run(self, run: int, owner: Owner, stamp: str) -> None:
-        with self._db.transaction():
+        with self._db.transaction(durable=False):  # lost in a power failure, the run looks died with every file recorded
             self._db.run("UPDATE runs SET finished_at = COALESCE(finished_at, ?) WHERE id = ?", (stamp, run))
             self._db.run(f"DELETE FROM claims WHERE run = ? AND {MINE}", (run, *_mine(owner)))
 
@@ -102,7 +102,7 @@ class RunOps:
         """Given up unfinished (an error on the way): the run stays open, for the same batch to resume. A ledger that
         cannot take even this leaves the claim to this process's next run on it (`_STRANDED`)."""
         try:
-            with self._db.transaction():
+            with self._db.transaction(durable=False):
                 self._db.run(f"DELETE FROM claims WHERE run = ? AND {MINE}", (run, *_mine(owner)))
         except LedgerError:
             _STRANDED.setdefault(self._db.where, set()).add((run, owner))
@@ -124,7 +124,7 @@ class RunOps:
 
     def take_upload_slot(self, unit_code: str, owner: Owner) -> bool:
         """The unit's one upload at a time: taken unless a live owner holds it (a dead one's is taken over)."""
-        with self._db.transaction():
+        with self._db.transaction(durable=False):
             row = self._db.row(f"SELECT {OWNER} FROM upload_slots WHERE unit_code = ?", (unit_code,))
             if row is not None and Owner(*row).alive():
                 return False
@@ -134,5 +134,5 @@ class RunOps:
         return True
 
     def free_upload_slot(self, unit_code: str, owner: Owner) -> None:
-        with self._db.transaction():
+        with self._db.transaction(durable=False):
             self._db.run(f"DELETE FROM upload_slots WHERE unit_code = ? AND {MINE}", (unit_code, *_mine(owner)))

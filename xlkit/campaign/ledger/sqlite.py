@@ -77,24 +77,32 @@ class SQLiteBackend(Backend):
     def run_many(self, sql: str, rows: Iterable[Params]) -> None:
         self._call(lambda: self._db.executemany(sql, rows))
 
-    def _begin(self) -> None:
+    def _begin(self, durable: bool) -> None:
+        if not durable:  # the safety level cannot change inside a transaction; _commit and _rollback restore it
+            self.run("PRAGMA synchronous=NORMAL")
         self._call(lambda: self._db.execute("BEGIN IMMEDIATE"))
 
     def _commit(self) -> None:
         self._call(lambda: self._db.execute("COMMIT"))
+        self._restore()
 
     def _rollback(self) -> None:
         try:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+            self._restore()
         except sqlite3.Error:
             pass  # the failure that brought us here is the one to tell
+
+    def _restore(self) -> None:
+        if not self._durable:
+            self._db.execute("PRAGMA synchronous=FULL")
 
     def tables(self) -> set[str]:
         return {row[0] for row in self.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def schema_tables(self) -> set[str]:
-        return {s.split()[5].split("(")[0] for step in SQLITE_STEPS.values() for s in statements(step) if s.startswith("CREATE TABLE")}
+        return set(_SCHEMA_TABLES)
 
     def migrate(self, version: int) -> None:
         for step in range(max(1, version), SCHEMA_VERSION + 1):  # step 1 again: it completes ledgers of the early releases
@@ -103,6 +111,10 @@ class SQLiteBackend(Backend):
 
     def close(self) -> None:
         self._db.close()
+
+
+_SCHEMA_TABLES = frozenset(s.split()[5].split("(")[0] for step in SQLITE_STEPS.values() for s in statements(step)
+                           if s.startswith("CREATE TABLE"))  # parsed once: a server opens the ledger a few times a request
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
