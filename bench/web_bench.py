@@ -6,7 +6,7 @@ Two measurements, each in one run:
   every unit uploads its own new return at the same moment (a barrier), then fetches its result page; prints
   p50, p95 and the slowest upload-to-result time over all waves (issue #27's target: p95 ≤ 0.5 s at 50 units).
 Every upload carries new bytes, so each is a real check, never a cached one.
-Usage: python bench/web_bench.py [--rounds 20] [--concurrent 50] [--waves 3] [--workdir /tmp/bench_web]
+Usage: python bench/web_bench.py [--rounds 20] [--concurrent 50] [--waves 3] [--servers 1] [--workdir /tmp/bench_web]
 """
 
 from __future__ import annotations
@@ -76,37 +76,43 @@ def one_at_a_time(folder: Path, data: bytes, rounds: int) -> list[float]:
         checker.close()
 
 
-def at_once(folder: Path, returns: dict[str, bytes], waves: int) -> list[float]:
-    """Upload-to-result seconds of every upload of every wave, through `xlkit serve` in a process of its own."""
+def at_once(folder: Path, returns: dict[str, bytes], waves: int, servers: int) -> list[float]:
+    """Upload-to-result seconds of every upload of every wave, through `servers` `xlkit serve` processes on the
+    campaign, each unit sent to one of them as a load balancer would."""
     from xlkit.campaign.access import issue_links
     from xlkit.campaign.ledger import Ledger
 
     with Ledger(folder) as ledger:
         tokens = {link.unit_code: token_of(link.url("http://x")) for link in issue_links(ledger)}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = subprocess.Popen([sys.executable, "-m", "xlkit", "serve", str(folder), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ports = []
+    for _ in range(servers):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+    started = [subprocess.Popen([sys.executable, "-m", "xlkit", "serve", str(folder), "--port", str(p)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for p in ports]
     try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > end or server.poll() is not None:
-                    raise SystemExit(f"xlkit serve did not start: {server.stderr.read().decode() if server.stderr else ''}") from None
-                time.sleep(0.2)
         codes = sorted(returns)
-        warm = Client(port)
-        receipt_of(upload(warm, tokens[codes[0]], "warm.xlsx", returns[codes[0]] + b"\0warm"))  # the checker loads its specs
+        port_of = {code: ports[k % servers] for k, code in enumerate(codes)}
+        for port, server in zip(ports, started, strict=True):
+            end = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > end or server.poll() is not None:
+                        said = server.stderr.read().decode() if server.stderr else ""
+                        raise SystemExit(f"xlkit serve did not start: {said}") from None
+                    time.sleep(0.2)
+            code = next(c for c in codes if port_of[c] == port)
+            receipt_of(upload(Client(port), tokens[code], "warm.xlsx", returns[code] + b"\0warm"))  # its checker loads the specs
         times: list[float] = []
         for wave in range(waves):
             barrier = threading.Barrier(len(codes), timeout=60)
 
             def send(code: str, wave: int = wave, barrier: threading.Barrier = barrier) -> float:
-                client = Client(port)
+                client = Client(port_of[code])
                 page = client.get(f"/u/{tokens[code]}")
                 barrier.wait()
                 start = time.perf_counter()
@@ -121,8 +127,9 @@ def at_once(folder: Path, returns: dict[str, bytes], waves: int) -> list[float]:
                 times += list(pool.map(send, codes, timeout=600))
         return times
     finally:
-        server.kill()
-        server.wait()
+        for server in started:
+            server.kill()
+            server.wait()
 
 
 def main() -> None:
@@ -130,10 +137,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--waves", type=int, default=3)
+    parser.add_argument("--servers", type=int, default=1, help="xlkit serve processes on the campaign (a load balancer before them)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_web"))
     args = parser.parse_args()
-    if not (1 <= args.concurrent <= 200 and 1 <= args.waves <= 20 and 0 <= args.rounds <= 500):
-        raise SystemExit("--concurrent 1..200, --waves 1..20, --rounds 0..500")
+    if not (1 <= args.concurrent <= 200 and 1 <= args.waves <= 20 and 0 <= args.rounds <= 500 and 1 <= args.servers <= 8):
+        raise SystemExit("--concurrent 1..200, --waves 1..20, --rounds 0..500, --servers 1..8")
 
     from xlkit.campaign.setup import init_campaign
 
@@ -149,9 +157,10 @@ def main() -> None:
         times = one_at_a_time(folder, returns[codes[0]], args.rounds)
         print(f"one unit at a time, a normal return ({len(returns[codes[0]]) // 1024} KB), {len(times)} rounds: "
               f"median {1000 * statistics.median(times):.0f} ms, slowest {1000 * max(times):.0f} ms")
-    times = sorted(at_once(folder, returns, args.waves))
+    times = sorted(at_once(folder, returns, args.waves, args.servers))
     p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
-    print(f"{args.concurrent} units at once through xlkit serve, {args.waves} waves ({len(times)} uploads, each a new return "
+    print(f"{args.concurrent} units at once through {args.servers} xlkit serve process(es), {args.waves} waves "
+          f"({len(times)} uploads, each a new return "
           f"checked in full): p50 {1000 * statistics.median(times):.0f} ms, p95 {1000 * p95:.0f} ms, "
           f"slowest {1000 * times[-1]:.0f} ms (target p95 ≤ 500 ms; {os.cpu_count()} cores)")
 
