@@ -76,9 +76,32 @@ def one_at_a_time(folder: Path, data: bytes, rounds: int) -> list[float]:
         checker.close()
 
 
-def at_once(folder: Path, returns: dict[str, bytes], waves: int, servers: int) -> list[float]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and every process under it, living or ended (what a server and its checker spent)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        here = todo.pop()
+        if here in stats:
+            total += sum(int(v) for v in stats[here][11:15]) / tick  # utime, stime, cutime, cstime
+        todo += children.get(here, [])
+    return total
+
+
+def at_once(folder: Path, returns: dict[str, bytes], waves: int, servers: int) -> tuple[list[float], float, float]:
     """Upload-to-result seconds of every upload of every wave, through `servers` `xlkit serve` processes on the
-    campaign, each unit sent to one of them as a load balancer would."""
+    campaign, each unit sent to one of them as a load balancer would; and the CPU seconds the servers (with their
+    checkers) and this process's clients spent over the waves."""
     from xlkit.campaign.access import issue_links
     from xlkit.campaign.ledger import Ledger
 
@@ -108,6 +131,7 @@ def at_once(folder: Path, returns: dict[str, bytes], waves: int, servers: int) -
             code = next(c for c in codes if port_of[c] == port)
             receipt_of(upload(Client(port), tokens[code], "warm.xlsx", returns[code] + b"\0warm"))  # its checker loads the specs
         times: list[float] = []
+        server_cpu, client_cpu = sum(cpu_seconds(s.pid) for s in started), time.process_time()
         for wave in range(waves):
             barrier = threading.Barrier(len(codes), timeout=60)
 
@@ -125,7 +149,7 @@ def at_once(folder: Path, returns: dict[str, bytes], waves: int, servers: int) -
 
             with ThreadPoolExecutor(len(codes)) as pool:
                 times += list(pool.map(send, codes, timeout=600))
-        return times
+        return times, sum(cpu_seconds(s.pid) for s in started) - server_cpu, time.process_time() - client_cpu
     finally:
         for server in started:
             server.kill()
@@ -157,12 +181,15 @@ def main() -> None:
         times = one_at_a_time(folder, returns[codes[0]], args.rounds)
         print(f"one unit at a time, a normal return ({len(returns[codes[0]]) // 1024} KB), {len(times)} rounds: "
               f"median {1000 * statistics.median(times):.0f} ms, slowest {1000 * max(times):.0f} ms")
-    times = sorted(at_once(folder, returns, args.waves, args.servers))
+    times, server_cpu, client_cpu = at_once(folder, returns, args.waves, args.servers)
+    times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * len(times)) - 1)]
     print(f"{args.concurrent} units at once through {args.servers} xlkit serve process(es), {args.waves} waves "
           f"({len(times)} uploads, each a new return "
           f"checked in full): p50 {1000 * statistics.median(times):.0f} ms, p95 {1000 * p95:.0f} ms, "
           f"slowest {1000 * times[-1]:.0f} ms (target p95 ≤ 500 ms; {os.cpu_count()} cores)")
+    print(f"CPU per upload: the server(s) with their checkers {1000 * server_cpu / len(times):.1f} ms, "
+          f"the bench's HTTP clients {1000 * client_cpu / len(times):.1f} ms (on the same cores)")
 
 
 if __name__ == "__main__":
