@@ -3,8 +3,9 @@
 Each run is the whole command in a fresh process (start-up, reading and checking, the account, the summary and the
 CSV written side by side), timed end to end with the peak memory of its process tree as `consolidate_bench` measures
 it; inside, `write_summary` is timed, the fast path (`fast=True`, the default) or the plain one (`fast=False`).
-Usage: python bench/consolidate_bench.py --summary-share [--sizes 1000,10000] [--rounds 2] [--reuse]
-(or python bench/summary_share.py with the same options).
+Usage: python bench/consolidate_bench.py --summary-share [--sizes 1000,10000] [--rounds 2] [--reuse] [--in-process]
+(or python bench/summary_share.py with the same options). `--in-process`: write_summary alone, both paths alternately
+on one consolidation read once (no command, no CSV beside it).
 """
 
 from __future__ import annotations
@@ -81,6 +82,28 @@ def summary_share(sizes: list[int], rounds: int, jobs: int, workdir: Path, reuse
               f"| {m['pss'] / 2**20:.0f} MiB ({m['rss'] / 2**20:.0f} MiB) | {load:.1f} |")
 
 
+def in_process(sizes: list[int], rounds: int, jobs: int, workdir: Path, reuse: bool) -> None:
+    """write_summary alone, fast and plain path alternately on one consolidation read once (no CSV beside it)."""
+    import time
+
+    from consolidate_bench import generate
+
+    from xlkit.bureau.consolidate import consolidate
+    from xlkit.bureau.summary import write_summary
+
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")
+    for n in sizes:
+        folder = workdir / f"units_{n}"
+        generate(folder, n, jobs, reuse)
+        result = consolidate([folder], jobs=jobs)
+        for k in range(rounds):
+            for fast in (True, False) if k % 2 == 0 else (False, True):
+                start = time.perf_counter()
+                write_summary(result, workdir / f"summary_{n}.xlsx", fast=fast)
+                print(f"| {n:,} | {k + 1} | {'fast' if fast else 'plain'} | {time.perf_counter() - start:.2f} s "
+                      f"| {os.getloadavg()[0]:.1f} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000", help="numbers of unit workbooks to consolidate")
@@ -88,8 +111,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--reuse", action="store_true", help="reuse generated files from an earlier run of the same code")
+    parser.add_argument("--in-process", action="store_true", help="write_summary alone on one consolidation, no command around it")
     args, _rest = parser.parse_known_args(argv)
-    summary_share(sorted({int(size) for size in args.sizes.split(",")}), args.rounds, args.jobs, args.workdir, args.reuse)
+    sizes = sorted({int(size) for size in args.sizes.split(",")})
+    (in_process if args.in_process else summary_share)(sizes, args.rounds, args.jobs, args.workdir, args.reuse)
 
 
 if __name__ == "__main__":

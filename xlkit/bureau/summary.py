@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, tzinfo
 from fnmatch import fnmatch
 from pathlib import Path
@@ -109,8 +110,8 @@ def _write_units_for_next_level(book: Any, fmt: Formats, consolidation: Consolid
     sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
     formats = [None] * (len(NODE_COLUMNS) + 1)
     with fmt.rows(units) as writer:
-        columns = [[_node_value(v) for v in frame[name].tolist()] for name in [*FRAME_FIXED, *fields]]  # column by column
-        for r, record in enumerate(zip(*columns, strict=True), start=1):
+        table = frame[[*FRAME_FIXED, *fields]]
+        for r, record in enumerate(_records(table), start=1):
             code, name, department, status, file, *figures = record
             # a unit's figures in one cell, a JSON list in the order of the field ids (a cell each was most of the writing)
             text = json.dumps(figures, ensure_ascii=False, allow_nan=False)
@@ -118,6 +119,14 @@ def _write_units_for_next_level(book: Any, fmt: Formats, consolidation: Consolid
                 raise ConsolidationError(f"单位 {code} 的汇总数据超过一个单元格的容量（{len(text)} 个字符）")
             writer.row(r, [code, name, department, status, _node_value(Path(str(file)).name), sources.get(str(file), ""), text], formats)
     units.very_hidden()
+
+
+def _records(table: Any, chunk: int = 2048) -> Iterator[tuple[Any, ...]]:
+    """The table's rows as values `_node_value` gives, read column by column a chunk of rows at a time (a column's
+    `tolist` is far cheaper than a row's values one by one; a chunk keeps memory flat)."""
+    for start in range(0, len(table), chunk):
+        part = table.iloc[start:start + chunk]
+        yield from zip(*[[_node_value(v) for v in part[name].tolist()] for name in part.columns], strict=True)
 
 
 FRAME_FIXED = ["unit_code", "unit_name", "department", "status", "file"]
