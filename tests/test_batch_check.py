@@ -256,3 +256,12 @@ def test_a_batch_plans_when_the_formulas_are_generated(seed_filled):
     few = [check_one((path, (), False, 67)) for _ in range(Calculator.HOT + 2)]
     assert calc.HOT == NEVER and calc.program is None and calc.uses == Calculator.HOT + 2
     assert all([r.to_dict() for r in reports] == plain for reports in few)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_files_behind_a_crash_are_read_when_their_group_is_small(jobs):
+    """A worker dies on the first of a small group: the files queued behind it go to the fresh worker, none is lost."""
+    for items in ([("die", "A"), ("ok1", "A"), ("ok2", "A"), ("ok3", "B")], [("die", "A"), ("ok1", "A"), ("ok2", "A")]):
+        outcomes = run_isolated(act, items, jobs, timeout=30, memory_mb=None, affinity=[key for _what, key in items])
+        assert [o.ok for o in outcomes] == [False] + [True] * (len(items) - 1)
+        assert [o.value.split(":")[0] for o in outcomes[1:]] == [what for what, _key in items[1:]]

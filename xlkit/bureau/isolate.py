@@ -220,6 +220,7 @@ class _Supervisor:
         self.finish(Outcome(slot.index, False, failure=reason))
         slot.queue.popleft()
         self.pending.put_back(slot.queue)
+        slot.queue.clear()  # the dead worker holds its group no longer: the fresh one may take it up
         fresh = self.start()
         self.feed(fresh)
         return fresh
