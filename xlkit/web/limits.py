@@ -63,22 +63,21 @@ class LinkGate:
         with Ledger(self.folder) as ledger:
             if not ledger.take_upload_slot(code, Owner.me(LEASE)):
                 raise Refused(429, "正在上传", "本单位已有一个文件正在上传或审核；请等它完成（结果显示在页面上）后再上传。", 30)
-        try:
-            self._within_limits(code, size)
-        except BaseException:
-            self.leave(code)
-            raise
+            try:
+                self._within_limits(ledger, code, size)
+            except BaseException:
+                ledger.free_upload_slot(code, Owner.me(LEASE))
+                raise
 
     def leave(self, code: str) -> None:
         with Ledger(self.folder) as ledger:
             ledger.free_upload_slot(code, Owner.me(LEASE))
 
-    def _within_limits(self, code: str, size: int) -> None:
+    def _within_limits(self, ledger: Ledger, code: str, size: int) -> None:
         moment = datetime.now(timezone.utc)
-        with Ledger(self.folder) as ledger:
-            day = [(at, r.sha256) for r in ledger.receipts(code)
-                   if r.note == WEB_NOTE and (at := _moment(r.received_at)) > moment - timedelta(days=1)]
-            sizes = {b.sha256: b.size for b in ledger.blobs()} if day else {}
+        day = [(at, r.sha256) for r in ledger.receipts(code)
+               if r.note == WEB_NOTE and (at := _moment(r.received_at)) > moment - timedelta(days=1)]
+        sizes = {sha: blob.size for sha in {sha for _at, sha in day} if (blob := ledger.blob(sha)) is not None}  # not every blob
         hour = [at for at, _sha in day if at > moment - timedelta(hours=1)]
         per_hour = self.limits.uploads_per_hour
         if len(hour) >= per_hour:
