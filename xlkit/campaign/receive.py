@@ -105,7 +105,7 @@ def _record(ledger: Ledger, paths: list[Path], results: list[Received], stored: 
     try:  # the run's claim is given up however this ends (a long-lived web server keeps running)
         todo = [results[index].sha256 for item, (index, *_rest) in enumerate(stored) if item not in done]
         reports, _checked = reports_for(ledger, todo, bounds, progress)
-        roster = {u.code for u in ledger.units()}
+        roster = ledger.known_units(code for _item, (index, *_rest) in enumerate(stored) for code in _named(results[index], reports, unit))
         year = ledger.meta("year")
         pending: list[tuple[int, Received]] = []
         for item, (index, _size, _mtime) in enumerate(stored):
@@ -178,6 +178,12 @@ def _give_up(ledger: Ledger, run: int, owner: Owner) -> None:
     the one told)."""
     with suppress(CampaignError):
         ledger.release_run(run, owner)
+
+
+def _named(result: Received, reports: dict[str, FileReport], unit: str | None) -> list[str]:
+    """The unit codes a file may count for (`_decide` keeps those of the roster)."""
+    ident = reports[result.sha256].identity if result.sha256 in reports else None
+    return [c for c in (ident.unit_code if ident else "", result.name.split("_", 1)[0], unit or "") if c]
 
 
 def _decide(result: Received, report: FileReport, roster: set[str], year: str, note: str, by: str, unit: str | None) -> NewReceipt:

@@ -99,6 +99,14 @@ class Ledger(RunOps, AccessOps, PeopleOps, BlobDataOps):
     def units(self) -> list[Unit]:
         return [Unit(*row) for row in self._db.rows("SELECT code, position, name, department, contact, phone FROM units ORDER BY position")]
 
+    def known_units(self, codes: Iterable[str]) -> set[str]:
+        """Which of these codes are roster units: a web upload asks about one or two, not the whole roster."""
+        wanted, known = sorted(set(codes)), set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            known |= {str(c) for (c,) in self._db.rows(f"SELECT code FROM units WHERE code IN ({', '.join('?' * len(chunk))})", chunk)}
+        return known
+
     def unit(self, code: str) -> Unit | None:
         row = self._db.row("SELECT code, position, name, department, contact, phone FROM units WHERE code = ?", (code,))
         return Unit(*row) if row else None
