@@ -32,6 +32,9 @@ def test_a_row_reads_as_its_dict_and_travels(values):
         assert dict(candidate) == plain and list(candidate) == list(plain) and len(candidate) == len(plain)
         assert all(candidate.get(k, "x") == plain.get(k, "x") and (k in candidate) == (k in plain) for k in [*KEYS, "nope"])
         assert all(type(candidate[k]) is type(plain[k]) for k in plain)
+        items = list(candidate.items())  # the fast items() (from the arrays) against Mapping's lookups, type and all
+        assert items == list(plain.items()) and [type(v) for _k, v in items] == [type(v) for v in plain.values()]
+        assert candidate.items() == plain.items()
     assert back.keys_ is row.keys_  # the field ids are held once, however many reports bring them
 
 
