@@ -1,7 +1,7 @@
 """The summary workbook's share of `xlkit consolidate`, its fast path and its plain path run alternately.
 
 Each run is the whole command in a fresh process (start-up, reading and checking, the account, the summary and the
-CSV written side by side), timed end to end with the peak memory of its process tree as `consolidate_bench` measures
+CSV written after it), timed end to end with the peak memory of its process tree as `consolidate_bench` measures
 it; inside, `write_summary` is timed, the fast path (`fast=True`, the default) or the plain one (`fast=False`).
 Usage: python bench/consolidate_bench.py --summary-share [--sizes 1000,10000] [--rounds 2] [--reuse] [--in-process]
 (or python bench/summary_share.py with the same options). `--in-process`: write_summary alone, both paths alternately
@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-# the command as `python -m xlkit` runs it, with write_summary (and the outputs phase around it) timed
+# the command as `python -m xlkit` runs it, with write_summary and the CSV's writing timed
 WRAPPER = """
 import atexit, json, os, sys, time
-import xlkit.bureau.isolate as isolate
+import xlkit.bureau.consolidate as consolidate
 import xlkit.bureau.summary as summary
 fast, times = os.environ["XLKIT_BENCH_FAST"] == "1", {}
 def timed(name, function, **extra):
@@ -36,7 +36,7 @@ def timed(name, function, **extra):
             times[name] = times.get(name, 0.0) + time.perf_counter() - start
     return run
 summary.write_summary = timed("summary", summary.write_summary, fast=fast)
-isolate.side_by_side = timed("outputs", isolate.side_by_side)
+consolidate.write_wide_csv = timed("csv", consolidate.write_wide_csv)
 atexit.register(lambda: open(os.environ["XLKIT_BENCH_TIMES"], "w").write(json.dumps(times)))
 from xlkit.cli import main
 main(prog_name="xlkit")
@@ -44,7 +44,7 @@ main(prog_name="xlkit")
 
 
 def measure(n: int, folder: Path, workdir: Path, jobs: int, fast: bool) -> dict[str, float]:
-    """One run of the whole command: seconds end to end, in write_summary and in the outputs phase; peak PSS and RSS."""
+    """One run of the whole command: seconds end to end, in write_summary and in the CSV's writing; peak PSS and RSS."""
     from consolidate_bench import run_measured
 
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
@@ -56,7 +56,7 @@ def measure(n: int, folder: Path, workdir: Path, jobs: int, fast: bool) -> dict[
         times = json.loads(Path(times_path).read_text())
     finally:
         os.unlink(times_path)
-    return {"whole": elapsed, "summary": times["summary"], "outputs": times["outputs"], "pss": pss, "rss": rss}
+    return {"whole": elapsed, "summary": times["summary"], "csv": times.get("csv", 0.0), "pss": pss, "rss": rss}
 
 
 def summary_share(sizes: list[int], rounds: int, jobs: int, workdir: Path, reuse: bool) -> None:
@@ -73,12 +73,12 @@ def summary_share(sizes: list[int], rounds: int, jobs: int, workdir: Path, reuse
                 print(f"N = {n}, round {k + 1}, {'fast' if fast else 'plain'} path:")
                 rows.append((n, k + 1, fast, measure(n, folder, workdir, jobs, fast), os.getloadavg()[0]))
     print()
-    print("| N | round | summary path | xlkit consolidate, whole command | write_summary | share | outputs phase (with the CSV) "
+    print("| N | round | summary path | xlkit consolidate, whole command | write_summary | share | the CSV after it "
           "| peak memory (PSS; RSS summed) | load |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n, k, fast, m, load in rows:
         print(f"| {n:,} | {k} | {'fast' if fast else 'plain'} | {m['whole']:.1f} s ({m['whole'] / n * 1000:.2f} ms/file) "
-              f"| {m['summary']:.2f} s | {m['summary'] / m['whole']:.1%} | {m['outputs']:.2f} s "
+              f"| {m['summary']:.2f} s | {m['summary'] / m['whole']:.1%} | {m['csv']:.2f} s "
               f"| {m['pss'] / 2**20:.0f} MiB ({m['rss'] / 2**20:.0f} MiB) | {load:.1f} |")
 
 

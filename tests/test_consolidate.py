@@ -252,6 +252,12 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path, spec):
     assert result.output.startswith("13 个文件，2019 年度：已接收 13，有警告 0，有错误 0（未计入汇总），已拒收 0，已被替代 0；未报送 0 个单位；"
                                     "项目支出绩效自评表：单位报表中的重点项目 1 个。")
     assert summary.exists() and wide.exists()
+    summary.unlink()
+    wide.unlink()
+    blocked = tmp_path / "blocked"  # a file where a folder should be: the summary cannot be written there
+    blocked.write_text("")
+    failed = runner.invoke(main, ["consolidate", str(returned), "-o", str(blocked / "sum.xlsx"), "--csv", str(wide), "--jobs", "2"])
+    assert failed.exit_code != 0 and wide.exists()  # the CSV is still made, the summary's failure told
 
 
 @pytest.mark.parametrize(

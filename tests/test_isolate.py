@@ -9,11 +9,8 @@ import time
 import weakref
 from pathlib import Path
 
-import pytest
-
 from xlkit.bureau import isolate
-from xlkit.bureau.isolate import COLLECT_EVERY, Workers, run_isolated, side_by_side
-from xlkit.errors import ConsolidationError
+from xlkit.bureau.isolate import COLLECT_EVERY, Workers, run_isolated
 
 
 def behave(item: str) -> str:
@@ -87,27 +84,6 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def test_side_by_side_makes_every_output_and_reports_a_child_that_failed(tmp_path):
-    def writer(name: str):
-        def task():
-            (tmp_path / name).write_text(str(os.getpid()))
-        return task
-
-    side_by_side([writer("summary"), writer("csv"), writer("more")])
-    made = {(tmp_path / n).read_text() for n in ("summary", "csv", "more")}
-    assert len(made) == 3 and str(os.getpid()) in made  # the first here, the others in processes of their own
-
-    def full_disk():
-        raise OSError(28, "No space left on device")
-
-    with pytest.raises(ConsolidationError, match="No space left"):
-        side_by_side([writer("summary2"), full_disk])
-    assert (tmp_path / "summary2").exists()  # the other output is still made
-    with pytest.raises(OSError):  # the first task's own error comes out as itself, once the child has ended
-        side_by_side([full_disk, writer("csv2")])
-    assert (tmp_path / "csv2").exists()
 
 
 class _Cycle:

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from ..errors import ConsolidationError
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 try:
@@ -311,42 +309,3 @@ def _memory_bound(memory_mb: int | None) -> int | None:
     except (OSError, ValueError):
         return None
     return current + memory_mb * 1024 * 1024
-
-
-def side_by_side(tasks: list[Callable[[], None]]) -> None:
-    """Independent outputs made at once (the summary workbook and the CSV): the first task here, each other one in
-    a forked child, which sees the same data without a copy and runs on another core. A child's failure is raised
-    here once every task has ended."""
-    if len(tasks) < 2 or not hasattr(os, "fork"):
-        for task in tasks:
-            task()
-        return
-    parent = os.getpid()
-    children = []
-    for task in tasks[1:]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child's coverage is not collected
-            os.close(read)
-            code = 0
-            try:
-                die_with_parent(parent)
-                task()
-            except BaseException as exc:
-                os.write(write, f"{type(exc).__name__}: {exc}".encode()[:4000])
-                code = 1
-            os._exit(code)  # nothing of the parent's (atexit, buffers) runs twice
-        os.close(write)
-        children.append((pid, read))
-    try:
-        tasks[0]()
-    finally:
-        failures = []
-        for pid, read in children:
-            with os.fdopen(read, "rb") as pipe:
-                said = pipe.read().decode(errors="replace")
-            _, status = os.waitpid(pid, 0)
-            if status:
-                failures.append(said or f"进程退出状态 {status}")
-    if failures:
-        raise ConsolidationError("；".join(failures))

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..errors import XlkitError
 from ..form.forms import FORMS_ENV, forms_folders
 from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
@@ -250,7 +251,6 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
     from ..bureau.clock import bureau_zone
     from ..bureau.consolidate import consolidate as run
     from ..bureau.consolidate import entity, write_wide_csv
-    from ..bureau.isolate import side_by_side
     from ..bureau.roster import load_roster
     from ..bureau.summary import write_summary
     from ..intake.discover import collect_files
@@ -280,10 +280,17 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
     if csv_path:
         outputs.append(lambda: write_wide_csv(result, csv_path))
     gc.freeze()  # the units' figures live while the outputs are made: the collector need not walk them again and again
+    failures = []
     try:
-        side_by_side(outputs)  # the CSV on the other core while the summary is written
+        for make in outputs:  # one after another: a CSV writer forked beside the summary copied 130 MiB of the units' pages
+            try:
+                make()
+            except (OSError, XlkitError) as exc:  # the other output is still made
+                failures.append(exc)
     finally:
         gc.unfreeze()
+    if failures:
+        raise failures[0]
     if department_dir:
         from ..bureau.consolidate import by_department
         from ..bureau.distribute import UNSAFE_FILENAME
