@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -276,7 +277,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         with click.progressbar(length=len(paths), label="读取", file=sys.stderr, hidden=not sys.stderr.isatty()) as bar:
             result = run(list(inputs), roster, tuple(spec_paths), year, strict, jobs, timeout, progress=lambda: bar.update(1), paths=paths,
                          include_errors=include_errors, memory_mb=memory_mb, roll_up=roll_up)
-    outputs = [lambda: write_summary(result, output, zone)]
+    outputs: list[Callable[[], None]] = [lambda: write_summary(result, output, zone)]
     if csv_path:
         outputs.append(lambda: write_wide_csv(result, csv_path))
     gc.freeze()  # the units' figures live while the outputs are made: the collector need not walk them again and again
