@@ -185,3 +185,17 @@ def test_the_last_row_of_a_run_is_numbered_when_xlsxwriter_would(tmp_path):
     assert_same_workbooks(tmp_path / "fast.xlsx", tmp_path / "plain.xlsx")
     two_sheets(tmp_path / "eager.xlsx", FastRows, eager=True)
     assert parts(tmp_path / "eager.xlsx")["xl/styles.xml"] != parts(tmp_path / "plain.xlsx")["xl/styles.xml"]
+
+
+def test_an_xlsxwriter_without_the_internals_gets_the_plain_path(monkeypatch, tmp_path):
+    from xlsxwriter.worksheet import Worksheet
+
+    from xlkit.bureau.fastrows import row_writer
+
+    book = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"), {"constant_memory": True})
+    ws = book.add_worksheet()
+    assert type(row_writer(ws, True)) is FastRows and type(row_writer(ws, False)) is PlainRows
+    monkeypatch.delattr(Worksheet, "_write_single_row")
+    assert type(row_writer(ws, True)) is PlainRows
+    monkeypatch.undo()
+    book.close()

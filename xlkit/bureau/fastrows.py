@@ -141,6 +141,11 @@ class FastRows(PlainRows):
         return True
 
 
+# what FastRows reads and calls inside xlsxwriter's worksheet (3.x): without any of them, the plain path
+INTERNALS = ("_write_single_row", "_write_row", "_check_dimensions", "fh", "previous_row", "row_info", "col_info", "table", "xls_strmax")
+
+
 def row_writer(ws: Worksheet, fast: bool) -> PlainRows:
-    """The fast path where the sheet is written streaming (constant memory), else the plain one."""
-    return FastRows(ws) if fast and ws.constant_memory else PlainRows(ws)
+    """The fast path where the sheet is written streaming (constant memory) by an xlsxwriter with the internals it
+    writes through, else the plain one (a later xlsxwriter that moved them costs speed, never a wrong workbook)."""
+    return FastRows(ws) if fast and ws.constant_memory and all(hasattr(ws, name) for name in INTERNALS) else PlainRows(ws)
