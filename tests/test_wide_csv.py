@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xlkit.bureau.consolidate import Consolidation, consolidate, field_order, write_wide_csv
 from xlkit.form.placement import build_layout
@@ -60,3 +62,40 @@ def test_every_field_of_the_returned_workbooks_is_a_column(returned, roster, spe
     assert numbers and not [v for v in numbers if v.endswith(".0") or len(v.replace("-", "").replace(".", "").lstrip("0")) > 15]
     project = out.with_name("w.project-self-eval.csv")
     assert project.exists() and list(read(project)[0])[:3] == ["unit_code", "unit_name", "status"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_the_fast_csv_is_the_bytes_pandas_writes(tmp_path_factory, data):
+    """write_rows (columns formatted as lists, the csv module) against write_frame (pandas), on frames of floats
+    (signed zeros, NaN, huge, tiny, inexact), integers, text with separators, quotes and line breaks, and blanks."""
+    from xlkit.bureau.wide_csv import write_frame, write_rows
+
+    rows = data.draw(st.integers(0, 6))
+    floats = st.one_of(st.floats(allow_infinity=False), st.sampled_from([-0.0, 0.1 + 0.2, 1e20, 1e-7, 123456789012345.0]))
+    texts = st.one_of(st.none(), st.text(alphabet=st.sampled_from('a,"\n\r中 =\'-x'), max_size=6))
+    columns = {}
+    for k in range(data.draw(st.integers(1, 5))):
+        kind = data.draw(st.sampled_from(["float", "int", "text", "object"]))
+        if kind == "float":
+            columns[f"f{k}"] = pd.Series(data.draw(st.lists(floats, min_size=rows, max_size=rows)), dtype="float64")
+        elif kind == "int":
+            columns[f"i{k}"] = pd.Series(data.draw(st.lists(st.integers(-10**12, 10**12), min_size=rows, max_size=rows)), dtype="int64")
+        elif kind == "text":
+            columns[f"t{k}"] = pd.Series(data.draw(st.lists(texts, min_size=rows, max_size=rows)), dtype="str")
+        else:
+            columns[f"o{k},\"x\""] = pd.Series(data.draw(st.lists(texts, min_size=rows, max_size=rows)), dtype=object)
+    frame = pd.DataFrame(columns)
+    folder = tmp_path_factory.mktemp("csv")
+    write_frame(frame, folder / "plain.csv")
+    assert write_rows(frame, folder / "fast.csv")
+    assert (folder / "fast.csv").read_bytes() == (folder / "plain.csv").read_bytes()
+
+
+def test_a_frame_with_other_values_is_left_to_pandas(tmp_path):
+    import datetime
+
+    from xlkit.bureau.wide_csv import write_rows
+
+    frame = pd.DataFrame({"when": pd.Series([datetime.date(2019, 12, 31)], dtype=object)})
+    assert not write_rows(frame, tmp_path / "x.csv") and not (tmp_path / "x.csv").exists()
