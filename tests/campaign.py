@@ -88,3 +88,18 @@ def ledger_rows(folder: Path, query: str, params: tuple = ()) -> list[tuple]:
         conn.execute(f'SET search_path TO "{data["schema"]}"')
         cursor = conn.execute(query.replace("?", "%s"), params)
         return cursor.fetchall() if cursor.description else []
+
+
+def filled_returns(root: Path, roster: str, codes: tuple[str, ...], spec) -> Path:  # type: ignore[no-untyped-def]
+    """`root` with the roster and each unit's filled workbook (`<code>.xlsx`), made in a throwaway SQLite campaign."""
+    from xlkit.campaign.setup import DISTRIBUTED
+    from xlkit.demo.sample_data import generate_unit_data
+    from xlkit.intake.identify import open_template_workbook
+    from xlkit.write.fill import fill_workbook
+
+    (root / "roster.csv").write_text(roster, encoding="utf-8")
+    make_campaign(root / "c", root / "roster.csv", 2019, "sqlite")
+    for code in codes:
+        template = next((root / "c" / DISTRIBUTED).glob(f"{code}_*.xlsx"))
+        fill_workbook(template, generate_unit_data(open_template_workbook(template, spec).layout, code), root / f"{code}.xlsx", spec)
+    return root

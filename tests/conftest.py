@@ -150,12 +150,7 @@ def pg_server():
     """One private PostgreSQL server for the session. With CI=true it must start: a missing server fails the run."""
     import pgserver
 
-    why = pgserver.available()
-    if why:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and no PostgreSQL: {why}")
-        pytest.skip(why)
-    server = pgserver.PgServer()
+    server = pgserver.required()
     yield server
     from xlkit.campaign.ledger.postgres import _close_pools
 

@@ -29,6 +29,18 @@ def available() -> str:
     return ""
 
 
+def required() -> PgServer:
+    """A private server started now; a test that needs one skips without it, or fails when CI=true."""
+    import pytest
+
+    why = available()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and no PostgreSQL: {why}")
+        pytest.skip(why)
+    return PgServer()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from campaign import ledger_rows, make_campaign
+from campaign import filled_returns, ledger_rows, make_campaign
 from click.testing import CliRunner
 
 from xlkit.campaign.access import issue_links
@@ -20,27 +20,17 @@ from xlkit.campaign.account import consolidate_campaign
 from xlkit.campaign.integrity import copy_out, verify
 from xlkit.campaign.ledger import Ledger
 from xlkit.campaign.receive import receive
-from xlkit.campaign.setup import DISTRIBUTED
 from xlkit.cli import main
-from xlkit.demo.sample_data import generate_unit_data
 from xlkit.errors import CampaignError
-from xlkit.intake.identify import open_template_workbook
 from xlkit.web.app import create_app
-from xlkit.write.fill import fill_workbook
 
 ROSTER = "单位编码,单位名称,主管部门,联系人,联系电话\n" + "".join(f"B{k:03d},单位{k},一局,张{k},0730-{k}\n" for k in range(1, 6))
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, spec) -> Path:
-    """A roster of 5 units and B001's and B002's workbooks, filled (made in a throwaway SQLite campaign)."""
-    root = tmp_path_factory.mktemp("blob_files")
-    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    make_campaign(root / "c", root / "roster.csv", 2019, "sqlite")
-    for code in ("B001", "B002"):
-        template = next((root / "c" / DISTRIBUTED).glob(f"{code}_*.xlsx"))
-        fill_workbook(template, generate_unit_data(open_template_workbook(template, spec).layout, code), root / f"{code}.xlsx", spec)
-    return root
+    """A roster of 5 units and B001's and B002's workbooks, filled."""
+    return filled_returns(tmp_path_factory.mktemp("blob_files"), ROSTER, ("B001", "B002"), spec)
 
 
 def _schema(folder: Path) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pgserver
 import pytest
-from campaign import ledger_rows, make_campaign
+from campaign import filled_returns, ledger_rows, make_campaign
 from click.testing import CliRunner
 from web import Client, receipt_of, token_of, upload
 
@@ -27,13 +27,9 @@ from xlkit.campaign.actions import accept_unit, history, return_unit
 from xlkit.campaign.integrity import verify
 from xlkit.campaign.ledger import Ledger, LedgerUnavailable
 from xlkit.campaign.receive import receive
-from xlkit.campaign.setup import DISTRIBUTED
 from xlkit.campaign.state import unit_states
 from xlkit.cli import main
-from xlkit.demo.sample_data import generate_unit_data
-from xlkit.intake.identify import open_template_workbook
 from xlkit.web.app import create_app
-from xlkit.write.fill import fill_workbook
 
 XLKIT = [sys.executable, "-m", "xlkit"]
 ROSTER = "单位编码,单位名称,主管部门,联系人,联系电话\n" + "".join(f"P{k:03d},单位{k},一局,张{k},0730-{k}\n" for k in range(1, 101))
@@ -41,14 +37,8 @@ ROSTER = "单位编码,单位名称,主管部门,联系人,联系电话\n" + "".
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, spec) -> Path:
-    """A roster of 100 units and P001's and P002's workbooks, filled (made in a throwaway SQLite campaign)."""
-    root = tmp_path_factory.mktemp("pg_files")
-    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    make_campaign(root / "c", root / "roster.csv", 2019, "sqlite")
-    for code in ("P001", "P002"):
-        template = next((root / "c" / DISTRIBUTED).glob(f"{code}_*.xlsx"))
-        fill_workbook(template, generate_unit_data(open_template_workbook(template, spec).layout, code), root / f"{code}.xlsx", spec)
-    return root
+    """A roster of 100 units and P001's and P002's workbooks, filled."""
+    return filled_returns(tmp_path_factory.mktemp("pg_files"), ROSTER, ("P001", "P002"), spec)
 
 
 def statuses(folder: Path) -> dict[str, str]:

@@ -15,18 +15,14 @@ from pathlib import Path
 
 import pgserver
 import pytest
-from campaign import make_campaign
+from campaign import filled_returns, make_campaign
 from click.testing import CliRunner
 
 import xlkit.campaign.receive as receiving
 from xlkit.campaign.integrity import verify
 from xlkit.campaign.ledger import Ledger, LedgerUnavailable
 from xlkit.campaign.receive import NOT_RECORDED, Interrupted, receive
-from xlkit.campaign.setup import DISTRIBUTED
 from xlkit.cli import main
-from xlkit.demo.sample_data import generate_unit_data
-from xlkit.intake.identify import open_template_workbook
-from xlkit.write.fill import fill_workbook
 
 XLKIT = [sys.executable, "-m", "xlkit"]
 CODES = ("R1", "R2", "R3")
@@ -35,25 +31,14 @@ ROSTER = "单位编码,单位名称,主管部门,联系人,联系电话\n" + "".
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory, spec) -> Path:
-    """The roster and each unit's filled workbook (made in a throwaway SQLite campaign)."""
-    root = tmp_path_factory.mktemp("outage_files")
-    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    make_campaign(root / "c", root / "roster.csv", 2019, "sqlite")
-    for code in CODES:
-        template = next((root / "c" / DISTRIBUTED).glob(f"{code}_*.xlsx"))
-        fill_workbook(template, generate_unit_data(open_template_workbook(template, spec).layout, code), root / f"{code}.xlsx", spec)
-    return root
+    """The roster and each unit's filled workbook."""
+    return filled_returns(tmp_path_factory.mktemp("outage_files"), ROSTER, CODES, spec)
 
 
 @pytest.fixture(scope="module")
 def server():
     """A server of this module's own, to stop and start again."""
-    why = pgserver.available()
-    if why:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and no PostgreSQL: {why}")
-        pytest.skip(why)
-    own = pgserver.PgServer()
+    own = pgserver.required()
     yield own
     own.stop()
 
