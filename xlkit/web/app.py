@@ -122,9 +122,11 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         what, detail = ERRORS[500]
         return page(f"500 {what}", pages.ERROR, 500, code=500, what=what, detail=detail)
 
-    def unit_of(token: str) -> str:
-        with Ledger(folder) as open_ledger:
-            code = unit_for_token(open_ledger, token)
+    def unit_of(token: str, open_ledger: Ledger | None = None) -> str:
+        if open_ledger is None:
+            with Ledger(folder) as opened:
+                return unit_of(token, opened)
+        code = unit_for_token(open_ledger, token)
         if code is None:
             abort(403)
         return code
@@ -135,9 +137,8 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.get("/u/<token>")
     def unit_page(token: str) -> tuple[str, int]:
-        code = unit_of(token)
         with Ledger(folder) as open_ledger:
-            state = state_of(open_ledger, code)
+            state = state_of(open_ledger, unit_of(token, open_ledger))
             deadline = parse_deadline(open_ledger.meta("deadline"))
             wanted = request.args.get("r", type=int)
             chosen = next((r for r in reversed(state.receipts) if wanted in (None, r.id)), None)
@@ -153,7 +154,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.post("/u/<token>/upload")
     def upload(token: str) -> Any:
-        code = unit_of(token)
+        code = g.get("link_slot") or unit_of(token)  # the slot was taken for the token's unit (limits.bound_requests)
         file = request.files.get("file")
         if file is None or not file.filename:
             abort(400)
