@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,30 +72,46 @@ def write_frame(frame: Any, target: Path) -> None:
 
 
 def write_rows(frame: Any, target: Path) -> bool:
-    """The fast path: the same bytes `write_frame` writes, each column formatted as a list at once (a third of the
-    time: 4 s of `consolidate` at N = 10,000 before). False, with nothing written, for a frame holding anything but
-    floats, integers, text and blanks: pandas writes that."""
+    """The fast path: the same bytes `write_frame` writes, formatted a column at a time for `CHUNK` rows at once (a
+    third of pandas' time, and memory bounded by the chunk, not the units). False, with nothing written, for a frame
+    holding anything but floats, integers, text and blanks: pandas writes that."""
     import pandas as pd
 
-    columns: list[list[str]] = []
+    columns: list[tuple[Callable[[list[Any]], list[str]], Any]] = []
     for name in frame.columns:
         series = frame[name]
         if pd.api.types.is_float_dtype(series):
-            columns.append(["" if v != v else "%.15g" % v for v in series.tolist()])  # noqa: UP031 (pandas' own format)
+            columns.append((_numbers, series.to_numpy()))
         elif pd.api.types.is_integer_dtype(series):
-            columns.append([str(v) for v in series.tolist()])
+            columns.append((_integers, series.to_numpy()))
         elif series.dtype == object or pd.api.types.is_string_dtype(series):
-            values = series.tolist()
+            values = series.to_numpy(dtype=object)
             if any(type(v) is not str and v is not None and not (type(v) is float and v != v) for v in values):
                 return False
-            columns.append([v if type(v) is str else "" for v in values])
+            columns.append((_texts, values))
         else:
             return False
     with open(target, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL)
         writer.writerow([str(c) for c in frame.columns])
-        writer.writerows(zip(*columns, strict=True))
+        for start in range(0, len(frame), CHUNK):
+            writer.writerows(zip(*[cells(values[start:start + CHUNK].tolist()) for cells, values in columns], strict=True))
     return True
+
+
+CHUNK = 1024  # rows formatted at once by write_rows
+
+
+def _numbers(values: list[Any]) -> list[str]:
+    return ["" if v != v else "%.15g" % v for v in values]  # noqa: UP031 (pandas' own float_format)
+
+
+def _integers(values: list[Any]) -> list[str]:
+    return [str(v) for v in values]
+
+
+def _texts(values: list[Any]) -> list[str]:
+    return [v if type(v) is str else "" for v in values]
 
 
 def csv_safe(value: Any) -> Any:
