@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -59,6 +60,10 @@ class PgServer:
         self._run([str(BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", USER, "-E", "UTF8", "--locale=C.UTF-8"])
         self.ctl = [str(BIN / "pg_ctl"), "-D", str(data)]
         self.start()
+        # pg_ctl detaches the server: a watcher stops it (and removes its folder) once this process is gone, even killed
+        watch = (f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+                 f"{shlex.join([*self.as_user, *self.ctl, '-m', 'immediate', 'stop'])}; rm -rf {shlex.quote(str(self.root))}")
+        subprocess.Popen(["sh", "-c", watch], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.database = "xlkit"
         self._run([str(BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, self.database])
 

@@ -301,3 +301,27 @@ def test_a_session_made_on_one_server_is_valid_on_another(pg_server, files, tmp_
     assert ledger_rows(folder, "SELECT unit_code, errors FROM receipts") == [("P002", 0)]
     assert ledger_rows(folder, "SELECT COUNT(*) FROM blob_data") == [(1,)] and not (folder / "archive").exists()
     assert verify(folder)[1] == []
+
+
+def test_a_test_run_killed_with_sigkill_leaves_no_server_behind():
+    """pg_ctl detaches the private server; its watcher stops it and removes its folder once the process that made it
+    is gone, however it ended."""
+    why = pgserver.available()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and no PostgreSQL: {why}")
+        pytest.skip(why)
+    code = "import pgserver, time; s = pgserver.PgServer(); print(s.port, s.root, flush=True); time.sleep(600)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent)
+    try:
+        port, root = child.stdout.readline().split()  # type: ignore[union-attr]
+        socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()  # it serves
+    finally:
+        child.kill()
+        child.wait(30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Path(root).exists():
+        time.sleep(0.5)
+    assert not Path(root).exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(port)), timeout=2).close()
