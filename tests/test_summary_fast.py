@@ -21,7 +21,7 @@ from xlkit.bureau.summary import write_summary
 from xlkit.form.load import builtin_spec_path, load_spec
 from xlkit.form.placement import build_layout
 from xlkit.intake.report import Issue
-from xlkit.write.textfit import lines_needed
+from xlkit.write.textfit import count_lines, lines_needed, wrap
 
 TIMES = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
 STAMP = re.compile("生成时间 [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}".encode())  # the minute each was written
@@ -160,6 +160,14 @@ def test_lines_are_textfits_lines(text, width):
     assert lines(text, width) == lines_needed(text, width, 10)
 
 
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet="岳阳市单位（）()《》“”【】ab Z09 _-\n、，。" + "\u3000\u00e9", max_size=60),
+       width=st.sampled_from([2.0, 4.0, 6.0, 9.5, 10.0, 12.0, 15.0, 16.0, 24.0, 28.0, 37.0]), size=st.sampled_from([9, 10, 11, 14]))
+def test_counted_lines_are_the_lines_wrap_breaks(text, width, size):
+    """The fast count (`count_lines`) finds the breaks `wrap` makes: brackets kept whole, long tokens cut, newlines."""
+    assert count_lines(text, width, size) == len(wrap(text, width, size))
+
+
 def two_sheets(path: Path, writer: type[PlainRows], eager: bool = False) -> None:
     """A run whose last row has a style first used there, then a second sheet with a new style of its own."""
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
@@ -199,3 +207,24 @@ def test_an_xlsxwriter_without_the_internals_gets_the_plain_path(monkeypatch, tm
     assert type(row_writer(ws, True)) is PlainRows
     monkeypatch.undo()
     book.close()
+
+
+def test_the_fast_summary_is_stored_at_zlibs_fastest_level(tmp_path):
+    """The same parts, compressed faster (so less): the fast path's zip is larger; xlsxwriter's own name for its zip
+    file is given back after the store, and a later xlsxwriter that opens its zip another way gets the plain one."""
+    import xlsxwriter.workbook
+
+    from xlkit.bureau.fastrows import QuickZipWorkbook, summary_workbook
+
+    case = ("perf_self_eval.yaml", 3, [(f"U{k:03}", f"单位{k}", f"部门{k % 3}") for k in range(60)], ["accepted"] * 60, 0)
+    write_summary(consolidation(case), tmp_path / "fast.xlsx")
+    write_summary(consolidation(case), tmp_path / "plain.xlsx", fast=False)
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    assert_same_workbooks(tmp_path / "fast.xlsx", tmp_path / "plain.xlsx")
+    sizes = {name: sum(i.compress_size for i in zipfile.ZipFile(tmp_path / name).infolist()) for name in ("fast.xlsx", "plain.xlsx")}
+    assert sizes["fast.xlsx"] > sizes["plain.xlsx"] * 1.05
+    assert type(summary_workbook(str(tmp_path / "a.xlsx"), {}, True)) is QuickZipWorkbook
+    assert type(summary_workbook(str(tmp_path / "b.xlsx"), {}, False)) is xlsxwriter.Workbook
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(xlsxwriter.workbook, "ZipFile", type("Other", (zipfile.ZipFile,), {}))
+        assert type(summary_workbook(str(tmp_path / "c.xlsx"), {}, True)) is xlsxwriter.Workbook

@@ -9,8 +9,6 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from ..errors import ConsolidationError
 from ..files import atomic_path
 from ..form.a1 import cell_name, col_letters, quote_sheet
@@ -20,6 +18,7 @@ from ..intake.node import FIXED as NODE_COLUMNS
 from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
 from .consolidate import Consolidation, entity
+from .fastrows import summary_workbook
 from .indicators import indicators_sheet
 from .review_sheet import review_sheet
 from .sheets import CellValues, Formats, RecordedSheet, header_row, print_setup, write_table
@@ -40,7 +39,8 @@ def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DE
     """Written to a temporary file first: a failed self-check leaves no summary behind. `streaming`: each row goes
     to disk once the next is begun, so memory stays flat in the number of units (every sheet writes its rows in
     order; a test holds the streamed workbook to the one built in memory). `fast`: streamed rows are written as
-    rows (`fastrows.FastRows`); False writes every cell through xlsxwriter, the plain path a test holds it to."""
+    rows (`fastrows.FastRows`) and the workbook stored at zlib's fastest level; False writes every cell through
+    xlsxwriter at its default level, the plain path a test holds it to."""
     local = bureau_zone(zone)
     with atomic_path(path) as tmp:
         _write(consolidation, tmp, local, streaming, fast)
@@ -51,8 +51,8 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
     summary = spec.summary
     if summary is None:
         raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-                                           "constant_memory": streaming})
+    book = summary_workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
+                                        "constant_memory": streaming}, fast)
     fmt = Formats(book, spec, fast)
     values = CellValues()
     placement = themed_sheets(book, fmt, consolidation, values, zone)
