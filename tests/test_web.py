@@ -98,6 +98,34 @@ def test_a_unit_uploads_sees_its_result_and_explains_a_warning(site):
     assert "W02.xlsx" not in other.get(f"/u/{links['W01']}").text
 
 
+def test_an_upload_opens_the_ledger_once_and_closes_it(site, monkeypatch):
+    """The hooks and the view of a request share one opening (request_ledger), closed when the request ends: an
+    upload used to open it five times."""
+    _folder, links, port, files = site
+    client = Client(port)
+    page = client.get(f"/u/{links['W01']}")
+    opened, closed = [], []
+    init, close = Ledger.__init__, Ledger.close
+
+    def counted_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    def counted_close(self):
+        closed.append(self)
+        close(self)
+    monkeypatch.setattr(Ledger, "__init__", counted_init)
+    monkeypatch.setattr(Ledger, "close", counted_close)
+    answer = client.post(f"/u/{links['W01']}/upload", {"csrf": page.csrf()}, {"file": ("W01.xlsx", (files / "W01.xlsx").read_bytes())})
+    assert answer.status == 303 and receipt_of(answer)
+    end = time.monotonic() + 10
+    while not closed and time.monotonic() < end:  # the request ends (teardown) once its answer has gone out
+        time.sleep(0.01)
+    assert len(opened) == 1 and closed == opened
+    monkeypatch.undo()
+    assert "未发现问题" in client.get(f"/u/{links['W01']}?r={receipt_of(answer)}").text
+
+
 def test_errors_are_listed_where_to_fix_them(site):
     _folder, links, port, files = site
     client = Client(port)

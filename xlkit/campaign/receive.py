@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +67,15 @@ class Interrupted(LedgerUnavailable):
 
 def receive(folder: str | Path, paths: list[Path], note: str = "", by: str = "", bounds: Bounds | None = None,
             progress: Callable[[], None] | None = None, names: list[str] | None = None, unit: str | None = None,
-            actor: Actor | None = None) -> list[Received]:
+            actor: Actor | None = None, ledger: Ledger | None = None) -> list[Received]:
     """Receive every file given; one entry per file, in the order given. `names`: the names people gave the files
     (an upload's), shown instead of the paths'. `unit`: the unit that handed them in (a unit's own web link): a
     file naming another unit is recorded for this one, as an error. `actor`: who handed them in, for the audit
-    trail (default: the command line, named `by`). Each unit with an e-mail address is sent an acknowledgement."""
+    trail (default: the command line, named `by`). Each unit with an e-mail address is sent an acknowledgement.
+    `ledger`: the folder's ledger, open already (a web request's), left open; else it is opened here."""
     bounds = bounds or Bounds()
     actor = actor or cli_actor(by)
-    with Ledger(folder) as ledger:
+    with nullcontext(ledger) if ledger is not None else Ledger(folder) as ledger:
         store = blob_store(ledger)
         results = [Received(safe_name(names[k]) if names else Path(display_name(p)).name) for k, p in enumerate(paths)]
         stored: list[tuple[int, int, int]] = []  # (index in paths, size, modification time)

@@ -36,6 +36,7 @@ from . import officers, pages, policy, review_page
 from .checker import CHECKER_NOTICE, checker_notice
 from .limits import FORM_BYTES, MB, WEB_NOTE, LinkGate, LinkLimits, Refused, bound_requests
 from .pages import compiled
+from .request_ledger import close_request_ledgers, request_ledger
 from .sessions import Guard
 
 ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请刷新页面后重试。"),
@@ -78,6 +79,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             session["csrf"] = secrets.token_urlsafe(32)
         return str(session["csrf"])
 
+    close_request_ledgers(app)  # its teardown runs after the others, which use the request's ledger
     bound_requests(app, folder, max_upload_mb * MB, LinkGate(folder, limits or LinkLimits(), local))  # first: before the form is read
 
     @app.before_request
@@ -124,7 +126,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     def unit_of(token: str, open_ledger: Ledger | None = None) -> str:
         if open_ledger is None:
-            with Ledger(folder) as opened:
+            with request_ledger(folder) as opened:
                 return unit_of(token, opened)
         code = unit_for_token(open_ledger, token)
         if code is None:
@@ -137,7 +139,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.get("/u/<token>")
     def unit_page(token: str) -> tuple[str, int]:
-        with Ledger(folder) as open_ledger:
+        with request_ledger(folder) as open_ledger:
             state = state_of(open_ledger, unit_of(token, open_ledger))
             deadline = parse_deadline(open_ledger.meta("deadline"))
             wanted = request.args.get("r", type=int)
@@ -165,11 +167,11 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
                 file.save(out)
                 if out.tell() > max_upload_mb * MB:
                     abort(413)
-            with Ledger(folder) as open_ledger:
+            with request_ledger(folder) as open_ledger:
                 found = open_ledger.unit(code)  # links are issued to roster units only
                 unit_name = found.name if found is not None else code
-            result = receive(folder, [path], note=WEB_NOTE, by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code,
-                             actor=Actor("", f"{unit_name}（网页）", "unit", "", request.remote_addr or ""))[0]
+                result = receive(folder, [path], note=WEB_NOTE, by=f"{unit_name}（网页）", bounds=bounds, names=[file.filename], unit=code,
+                                 actor=Actor("", f"{unit_name}（网页）", "unit", "", request.remote_addr or ""), ledger=open_ledger)[0]
         finally:
             path.unlink(missing_ok=True)
         if not result.receipt:

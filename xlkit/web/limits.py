@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from ..bureau.clock import local_time
 from ..campaign.access import unit_for_token
 from ..campaign.ledger import LEASE, Ledger, Owner
+from .request_ledger import request_ledger
 
 FORM_BYTES = 64 * 1024  # a form's whole body (a login, 说明, 退回 reasons): ample, and cheap to parse
 UPLOAD_FIELDS = 1024 * 1024  # an upload's text parts; Werkzeug's decoder holds a 64 KB read plus a boundary against it
@@ -60,7 +61,7 @@ class LinkGate:
         self.folder, self.limits, self.zone = folder, limits, zone
 
     def enter(self, code: str, size: int) -> None:
-        with Ledger(self.folder) as ledger:
+        with request_ledger(self.folder) as ledger:
             if not ledger.take_upload_slot(code, Owner.me(LEASE)):
                 raise Refused(429, "正在上传", "本单位已有一个文件正在上传或审核；请等它完成（结果显示在页面上）后再上传。", 30)
             try:
@@ -70,7 +71,7 @@ class LinkGate:
                 raise
 
     def leave(self, code: str) -> None:
-        with Ledger(self.folder) as ledger:
+        with request_ledger(self.folder) as ledger:
             ledger.free_upload_slot(code, Owner.me(LEASE))
 
     def _within_limits(self, ledger: Ledger, code: str, size: int) -> None:
@@ -121,7 +122,7 @@ def bound_requests(app: Flask, folder: Path, upload_bytes: int, gate: LinkGate) 
         if request.mimetype != ("multipart/form-data" if upload else "application/x-www-form-urlencoded"):
             abort(415)
         if upload:
-            with Ledger(folder) as ledger:
+            with request_ledger(folder) as ledger:
                 code = unit_for_token(ledger, (request.view_args or {}).get("token", ""))
             if code is not None:  # an unknown link is the route's to refuse
                 gate.enter(code, request.content_length or 0)
