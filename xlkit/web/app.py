@@ -36,7 +36,7 @@ from . import officers, pages, policy, review_page
 from .checker import CHECKER_NOTICE, checker_notice
 from .limits import FORM_BYTES, MB, WEB_NOTE, LinkGate, LinkLimits, Refused, bound_requests
 from .pages import compiled
-from .request_ledger import close_request_ledgers, request_ledger
+from .request_ledger import close_request_ledgers, ledger_failed, request_ledger
 from .sessions import Guard
 
 ERRORS = {400: ("请求无效", "请求缺少必要的内容或已过期；请刷新页面后重试。"),
@@ -114,12 +114,14 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
     @app.errorhandler(LedgerUnavailable)
     def unavailable(error: LedgerUnavailable) -> tuple[str, int, list[tuple[str, str]]]:
         """The ledger's server is away: nothing of this request was recorded (a receipt is one transaction)."""
+        ledger_failed()
         app.logger.warning("%s %s: %s", request.method, request.path, error)
         return (*page("503 系统暂时无法接收", pages.ERROR, 503, code=503, what="系统暂时无法接收",
                       detail="系统暂时无法接收，请稍后再试。本次提交没有记录，请稍后重新提交。"), [("Retry-After", "30")])
 
     @app.errorhandler(Exception)
     def crash(error: Exception) -> tuple[str, int]:
+        ledger_failed()
         app.logger.error("%s %s failed", request.method, request.path, exc_info=error)  # the server's log; never the page
         what, detail = ERRORS[500]
         return page(f"500 {what}", pages.ERROR, 500, code=500, what=what, detail=detail)

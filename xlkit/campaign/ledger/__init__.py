@@ -21,7 +21,7 @@ from .people import PeopleOps
 from .records import Account, Action, Attempts, AuditEntry, Blob, Mail, NewReceipt, OpenRun, Owner, Receipt, Session, Unit, now, quoted
 from .runs import LEASE, RunOps
 from .schema import SCHEMA_VERSION
-from .sqlite import LEDGER, damaged, ledger_problem
+from .sqlite import LEDGER, SQLiteBackend, damaged, ledger_problem
 from .unavailable import LedgerUnavailable
 
 __all__ = ["LEASE", "LEDGER", "SCHEMA_VERSION", "SETTINGS", "Account", "Action", "Attempts", "AuditEntry", "Blob", "Ledger", "LedgerUnavailable",
@@ -61,6 +61,12 @@ class Ledger(RunOps, AccessOps, PeopleOps, BlobDataOps):
 
     def close(self) -> None:
         self._db.close()
+
+    @property
+    def reusable(self) -> bool:
+        """Whether this opening may stay open for later work of the same thread (a web server's next request): a
+        SQLite connection outside any transaction. A server database's connections come from its backend's pool."""
+        return isinstance(self._db, SQLiteBackend) and not self._db.readonly and not self._db._depth
 
     def __enter__(self) -> Ledger:
         return self
