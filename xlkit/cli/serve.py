@@ -54,10 +54,6 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
             click.echo("提示：尚未建立账号，/admin 无法登录；请运行 xlkit campaign password DIR 或 xlkit campaign user add", err=True)
     checker = Checker(spec_paths, timeout, memory_mb)  # before the server's threads: readers fork from one thread
     postman = Postman(directory).start()  # queued mail is sent in the background, never by a request
-    # One connection to the ledger stays open while serving, used by nothing: when the last connection to a SQLite
-    # ledger closes, SQLite folds its write-ahead log into the file and removes it, and the next opening builds it
-    # anew. Held open, each of a request's openings costs half (0.3 ms instead of 0.6; an upload opens seven).
-    keeper = Ledger(directory)
     try:
         app = create_app(directory, checker, max_upload_mb, zone, base_url,
                          limits=LinkLimits(uploads_per_hour=uploads_per_hour, mb_per_day=upload_mb_per_day),
@@ -69,6 +65,5 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
                   ident="xlkit", clear_untrusted_proxy_headers=True, connection_limit=connections, header_timeout=header_timeout,
                   url_scheme="https" if https else "http", **proxy)
     finally:
-        keeper.close()
         postman.stop()
         checker.close()
