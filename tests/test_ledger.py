@@ -176,3 +176,26 @@ def test_a_not_durable_write_commits_and_a_receipt_waits_for_the_disk_again(old)
             backend.run("UPDATE meta SET value = 'nested' WHERE key = 'probe'")
     with sqlite3.connect(old / "ledger.sqlite") as other:  # committed: another connection sees it
         assert other.execute("SELECT value FROM meta WHERE key = 'probe'").fetchall() == [("nested",)]
+
+
+def test_an_opening_is_kept_for_later_only_while_its_file_is_the_folders_ledger(old):
+    """A web server's thread keeps a clean SQLite opening for its next request (`Ledger.reusable`): not inside a
+    transaction, nor once the folder's ledger is another file (restored from a backup) or has moved to a database
+    server (the file renamed, `ledger.json` written), where it would go on writing to a file nothing reads."""
+    with Ledger(old) as ledger:
+        assert ledger.reusable
+        with ledger.writing():
+            assert not ledger.reusable
+        assert ledger.reusable
+        (old / "ledger.sqlite").rename(old / "ledger.sqlite.migrated")
+        assert not ledger.reusable
+        (old / "ledger.sqlite.migrated").rename(old / "ledger.sqlite")
+        assert ledger.reusable
+        (old / "ledger.json").write_text("{}", encoding="utf-8")
+        assert not ledger.reusable
+        (old / "ledger.json").unlink()
+        shutil.copyfile(old / "ledger.sqlite", old / "backup.sqlite")
+        os.replace(old / "backup.sqlite", old / "ledger.sqlite")  # the same name, another file
+        assert not ledger.reusable
+    with Ledger(old) as again, Ledger(old, readonly=True) as looking:
+        assert again.reusable and not looking.reusable

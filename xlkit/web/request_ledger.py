@@ -13,7 +13,7 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context
 
 from ..campaign.ledger import Ledger
 
@@ -22,11 +22,18 @@ _KEPT = threading.local()  # this thread's SQLite opening, by folder (a SQLite c
 
 def request_ledger(folder: Path) -> AbstractContextManager[Ledger]:
     """The request's ledger, opened at its first use (or the one this thread kept); used as `with
-    request_ledger(folder) as ledger:` like an opening of its own, but left open for the rest of the request."""
+    request_ledger(folder) as ledger:` like an opening of its own, but left open for the rest of the request.
+    Outside a request, an opening of its own."""
+    if not has_request_context():
+        return Ledger(folder)
     found = g.get("ledger")
     if found is None:
         kept: dict[Path, Ledger] = _KEPT.__dict__.setdefault("ledgers", {})
-        found = g.ledger = kept.pop(folder, None) or Ledger(folder)
+        found = kept.pop(folder, None)
+        if found is not None and not found.reusable:  # its file was replaced or moved since the last request
+            found.close()
+            found = None
+        found = g.ledger = found or Ledger(folder)
     return nullcontext(found)
 
 

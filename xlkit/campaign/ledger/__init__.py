@@ -65,8 +65,12 @@ class Ledger(RunOps, AccessOps, PeopleOps, BlobDataOps):
     @property
     def reusable(self) -> bool:
         """Whether this opening may stay open for later work of the same thread (a web server's next request): a
-        SQLite connection outside any transaction. A server database's connections come from its backend's pool."""
-        return isinstance(self._db, SQLiteBackend) and not self._db.readonly and not self._db._depth
+        SQLite connection outside any transaction, to the file that is still the folder's ledger: one restored from
+        a backup or moved to a database server (`ledger.json`) would go on writing to a file nothing reads. A server
+        database's connections come from its backend's pool."""
+        db = self._db
+        return (isinstance(db, SQLiteBackend) and not db.readonly and not db._depth and db.still_the_ledger()
+                and not (self.folder / SETTINGS).exists())
 
     def __enter__(self) -> Ledger:
         return self

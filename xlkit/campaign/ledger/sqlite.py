@@ -54,6 +54,7 @@ class SQLiteBackend(Backend):
             raise CampaignError(f"{folder} 不是报送任务目录（没有 {LEDGER}）；请先运行 xlkit campaign init")
         self.path, self.where, self.readonly, self._depth = path, str(path), readonly, 0
         self._db = self._call(lambda: _open_readonly(path) if readonly else sqlite3.connect(path, timeout=60, isolation_level=None))
+        self.file = _identity(path)  # the file opened (see `still_the_ledger`)
         tables = self.tables()
         if not create and not tables >= CORE_TABLES:  # checked before anything is written: an empty file stays empty
             self._db.close()
@@ -111,6 +112,19 @@ class SQLiteBackend(Backend):
 
     def close(self) -> None:
         self._db.close()
+
+    def still_the_ledger(self) -> bool:
+        """Whether the file under the ledger's name is still the one this connection opened (not restored from a
+        backup, not renamed away by a move to a database server)."""
+        return _identity(self.path) == self.file
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 _SCHEMA_TABLES = frozenset(s.split()[5].split("(")[0] for step in SQLITE_STEPS.values() for s in statements(step)
