@@ -199,3 +199,25 @@ def test_an_opening_is_kept_for_later_only_while_its_file_is_the_folders_ledger(
         assert not ledger.reusable
     with Ledger(old) as again, Ledger(old, readonly=True) as looking:
         assert again.reusable and not looking.reusable
+        again._db.run("BEGIN")  # a transaction left open whatever the nesting count says
+        assert not again.reusable
+        again._db.run("ROLLBACK")
+        with sqlite3.connect(old / "ledger.sqlite") as other:  # another process changes the schema (a later release)
+            other.execute("CREATE TABLE later_release(x)")
+        assert not again.reusable
+
+
+def test_a_checkpoint_makes_the_file_alone_the_whole_ledger(old):
+    """A server keeps its openings, so SQLite's log outlives requests; `checkpoint` (every 30 s and when `serve`
+    stops) folds it in, so a copy of ledger.sqlite alone, or a restore over it, holds every commit."""
+    with Ledger(old) as kept, Ledger(old) as writer:
+        with writer.writing():
+            writer._db.run_many("INSERT INTO meta(key, value) VALUES (?, ?)", [(f"probe{k}", "x") for k in range(50)])
+        assert (old / "ledger.sqlite-wal").stat().st_size > 0
+        shutil.copyfile(old / "ledger.sqlite", old / "before.sqlite")
+        writer.checkpoint()
+        assert (old / "ledger.sqlite-wal").stat().st_size == 0 and kept.reusable
+        shutil.copyfile(old / "ledger.sqlite", old / "after.sqlite")
+    for name, probes in (("before.sqlite", 0), ("after.sqlite", 50)):
+        with sqlite3.connect(old / name) as copy:
+            assert copy.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'probe%'").fetchall() == [(probes,)]

@@ -134,6 +134,29 @@ def test_a_request_opens_the_ledger_at_most_once_and_a_failed_one_closes_it(site
     assert len(closed) == 1
 
 
+def test_while_serving_the_log_is_folded_into_the_ledger_file(site):
+    """The serving threads keep their SQLite openings, so SQLite's log outlives the requests: `serve`'s checkpoints
+    fold it into ledger.sqlite while idle (every 30 s; here 0.1) and when it stops."""
+    from xlkit.web.request_ledger import Checkpoints
+
+    folder, links, port, files = site
+    answer = upload(Client(port), links["W01"], "W01.xlsx", (files / "W01.xlsx").read_bytes())
+    assert answer.status == 303
+    log = folder / "ledger.sqlite-wal"
+    if (folder / "ledger.json").exists():  # PostgreSQL keeps its own files: nothing to fold, and stopping is quiet
+        Checkpoints(folder, every=0.1).start().stop()
+        return
+    assert log.stat().st_size > 0
+    checkpoints = Checkpoints(folder, every=0.1).start()
+    end = time.monotonic() + 10
+    while log.stat().st_size > 0 and time.monotonic() < end:
+        time.sleep(0.05)
+    checkpoints.stop()
+    assert log.stat().st_size == 0 and not checkpoints.thread.is_alive()
+    with sqlite3.connect(f"file:{folder / 'ledger.sqlite'}?immutable=1", uri=True) as alone:  # the file alone, no log
+        assert alone.execute("SELECT COUNT(*) FROM receipts").fetchall() == [(1,)]
+
+
 def test_errors_are_listed_where_to_fix_them(site):
     _folder, links, port, files = site
     client = Client(port)

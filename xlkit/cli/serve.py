@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .campaign import ZONE_OPTION
@@ -40,6 +42,7 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
     from ..web.app import create_app
     from ..web.checker import Checker
     from ..web.limits import FORM_BYTES, LinkLimits
+    from ..web.request_ledger import Checkpoints
     from ..web.serving import serve as serve_app
 
     if upload_mb_per_day < max_upload_mb:
@@ -54,6 +57,7 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
             click.echo("提示：尚未建立账号，/admin 无法登录；请运行 xlkit campaign password DIR 或 xlkit campaign user add", err=True)
     checker = Checker(spec_paths, timeout, memory_mb)  # before the server's threads: readers fork from one thread
     postman = Postman(directory).start()  # queued mail is sent in the background, never by a request
+    checkpoints = Checkpoints(Path(directory)).start()  # the serving threads keep their SQLite openings
     try:
         app = create_app(directory, checker, max_upload_mb, zone, base_url,
                          limits=LinkLimits(uploads_per_hour=uploads_per_hour, mb_per_day=upload_mb_per_day),
@@ -65,5 +69,6 @@ def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: flo
                   ident="xlkit", clear_untrusted_proxy_headers=True, connection_limit=connections, header_timeout=header_timeout,
                   url_scheme="https" if https else "http", **proxy)
     finally:
+        checkpoints.stop()
         postman.stop()
         checker.close()

@@ -9,6 +9,7 @@ its backend already (`ledger.postgres`), so its openings are given back at the e
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -17,6 +18,7 @@ from flask import Flask, g, has_request_context
 
 from ..campaign.ledger import Ledger
 
+logger = logging.getLogger("xlkit.web")
 _KEPT = threading.local()  # this thread's SQLite opening, by folder (a SQLite connection belongs to its thread)
 
 
@@ -43,9 +45,10 @@ def ledger_failed() -> None:
 
 
 def close_request_ledgers(app: Flask) -> None:
-    """Registered before every other teardown that uses the request's ledger, so that it runs after them."""
+    """At the end of the request's application context: after every teardown of the request, which may use its
+    ledger, and even when one of them failed."""
 
-    @app.teardown_request
+    @app.teardown_appcontext
     def close(error: BaseException | None) -> None:
         found: Ledger | None = g.pop("ledger", None)
         if found is None:
@@ -54,3 +57,34 @@ def close_request_ledgers(app: Flask) -> None:
             _KEPT.__dict__.setdefault("ledgers", {})[found.folder] = found
         else:
             found.close()
+
+
+class Checkpoints:
+    """While the kept openings are idle SQLite keeps recent commits in its log beside the file: every `every`
+    seconds, and when the server stops, they are folded into the file (`Ledger.checkpoint`), so that the file alone
+    is the whole ledger for a backup that copies it."""
+
+    def __init__(self, folder: Path, every: float = 30.0):
+        self.folder, self.every = folder, every
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="xlkit-checkpoints", daemon=True)
+
+    def start(self) -> Checkpoints:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+        self._once()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self._once()
+
+    def _once(self) -> None:
+        try:
+            with Ledger(self.folder) as ledger:
+                ledger.checkpoint()
+        except Exception as exc:  # a busy or absent ledger: the next time, or SQLite's own when the log grows
+            logger.warning("台账检查点未完成：%s", exc)

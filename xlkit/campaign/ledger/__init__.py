@@ -65,12 +65,17 @@ class Ledger(RunOps, AccessOps, PeopleOps, BlobDataOps):
     @property
     def reusable(self) -> bool:
         """Whether this opening may stay open for later work of the same thread (a web server's next request): a
-        SQLite connection outside any transaction, to the file that is still the folder's ledger: one restored from
-        a backup or moved to a database server (`ledger.json`) would go on writing to a file nothing reads. A server
-        database's connections come from its backend's pool."""
-        db = self._db
-        return (isinstance(db, SQLiteBackend) and not db.readonly and not db._depth and db.still_the_ledger()
-                and not (self.folder / SETTINGS).exists())
+        SQLite connection `keepable` says is fit, while the folder has not moved to a database server
+        (`ledger.json`). A server database's connections come from its backend's pool, never kept."""
+        try:
+            return isinstance(self._db, SQLiteBackend) and self._db.keepable() and not (self.folder / SETTINGS).exists()
+        except (OSError, CampaignError):
+            return False  # whatever fails to tell is not kept
+
+    def checkpoint(self) -> None:
+        """The database's own file made complete (`Backend.checkpoint`): a server that keeps connections open does
+        this while idle and when it stops."""
+        self._db.checkpoint()
 
     def __enter__(self) -> Ledger:
         return self

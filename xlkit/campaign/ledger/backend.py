@@ -100,6 +100,10 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def checkpoint(self) -> None:
+        """Make the database's own file complete (SQLite: its write-ahead log folded in and emptied)."""
+
     def row(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         found = self.rows(sql, params)
         return found[0] if found else None

@@ -225,6 +225,9 @@ class PostgresBackend(Backend):
         with suppress(Exception):
             self.close()
 
+    def checkpoint(self) -> None:
+        """Nothing: the server keeps its own files (and its backups)."""
+
     def close(self) -> None:
         conn, self._conn = getattr(self, "_conn", None), None
         if conn is not None:

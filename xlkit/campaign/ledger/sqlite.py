@@ -54,7 +54,7 @@ class SQLiteBackend(Backend):
             raise CampaignError(f"{folder} 不是报送任务目录（没有 {LEDGER}）；请先运行 xlkit campaign init")
         self.path, self.where, self.readonly, self._depth = path, str(path), readonly, 0
         self._db = self._call(lambda: _open_readonly(path) if readonly else sqlite3.connect(path, timeout=60, isolation_level=None))
-        self.file = _identity(path)  # the file opened (see `still_the_ledger`)
+        self.file = _identity(path)  # the file opened, and its schema's version (see `keepable`)
         tables = self.tables()
         if not create and not tables >= CORE_TABLES:  # checked before anything is written: an empty file stays empty
             self._db.close()
@@ -62,6 +62,7 @@ class SQLiteBackend(Backend):
         if not readonly:
             for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
                 self.run(f"PRAGMA {pragma}")
+        self.schema_version = self._schema_version()
 
     def _call(self, work: Callable[[], T]) -> T:
         try:
@@ -109,14 +110,25 @@ class SQLiteBackend(Backend):
         for step in range(max(1, version), SCHEMA_VERSION + 1):  # step 1 again: it completes ledgers of the early releases
             for statement in statements(SQLITE_STEPS[step]):
                 self.run(statement)
+        self.schema_version = self._schema_version()  # changed by this connection, not by another process
 
     def close(self) -> None:
         self._db.close()
 
-    def still_the_ledger(self) -> bool:
-        """Whether the file under the ledger's name is still the one this connection opened (not restored from a
-        backup, not renamed away by a move to a database server)."""
-        return _identity(self.path) == self.file
+    def keepable(self) -> bool:
+        """Whether this connection may stay open for later work: writable, outside any transaction, on the file that
+        is still under the ledger's name (not one restored from a backup, nor renamed away by a move to a database
+        server), whose schema no other process has changed since (a later release migrating it)."""
+        return (not self.readonly and not self._depth and not self._db.in_transaction and _identity(self.path) == self.file
+                and self._schema_version() == self.schema_version)
+
+    def _schema_version(self) -> int:
+        return int(self.rows("PRAGMA schema_version")[0][0])
+
+    def checkpoint(self) -> None:
+        """The log folded into the file and emptied when no reader holds it (a reader's snapshot leaves it for the
+        next time): the file alone is then the whole ledger, for a backup that copies it or a restore over it."""
+        self.rows("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
