@@ -157,6 +157,30 @@ def test_while_serving_the_log_is_folded_into_the_ledger_file(site):
         assert alone.execute("SELECT COUNT(*) FROM receipts").fetchall() == [(1,)]
 
 
+def test_an_upload_recorded_before_the_ledger_went_away_is_not_asked_again(site, monkeypatch):
+    """The ledger fails after the receipt was written (reading the unit's status): the unit is told its file was
+    received and recorded, and to look again later, not that nothing was recorded; a ledger gone before the receipt
+    still says nothing was recorded."""
+    from xlkit.campaign.ledger import LedgerUnavailable
+    from xlkit.campaign.ledger.backend import LedgerError
+
+    folder, links, port, files = site
+
+    def gone(*_args: object) -> None:
+        raise LedgerError("台账数据库不可用")
+    monkeypatch.setattr("xlkit.campaign.receive._tell_statuses", gone)
+    answer = upload(Client(port), links["W01"], "W01.xlsx", (files / "W01.xlsx").read_bytes())
+    assert answer.status == 503 and "文件已收到并已记录" in answer.text and "没有记录" not in answer.text
+    assert [r.unit_code for r in receipts(folder)] == ["W01"]
+
+    def gone_before(*_args: object) -> None:
+        raise LedgerUnavailable("台账数据库不可用")
+    monkeypatch.setattr("xlkit.campaign.receive._record", gone_before)
+    again = upload(Client(port), links["W02"], "W02.xlsx", (files / "W02.xlsx").read_bytes())
+    assert again.status == 503 and "本次提交没有记录" in again.text
+    assert [r.unit_code for r in receipts(folder)] == ["W01"]
+
+
 def test_errors_are_listed_where_to_fix_them(site):
     _folder, links, port, files = site
     client = Client(port)

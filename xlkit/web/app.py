@@ -28,7 +28,7 @@ from ..campaign.accounts import SHOWN_ROLES, Actor, officer
 from ..campaign.actions import accept_unit, events, pass_unit, return_unit
 from ..campaign.checks import Bounds, Reader, latest_report, registry_of
 from ..campaign.ledger import Ledger, LedgerUnavailable, now
-from ..campaign.receive import receive
+from ..campaign.receive import Interrupted, receive
 from ..campaign.reminders import write_reminders
 from ..campaign.state import STATUS_LABELS, UnitState, parse_deadline, state_of, unit_states
 from ..errors import CampaignError
@@ -113,9 +113,14 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
 
     @app.errorhandler(LedgerUnavailable)
     def unavailable(error: LedgerUnavailable) -> tuple[str, int, list[tuple[str, str]]]:
-        """The ledger's server is away: nothing of this request was recorded (a receipt is one transaction)."""
+        """The ledger's server is away: nothing of this request was recorded (a receipt is one transaction), unless
+        an upload's receipt was written before it went (then the unit is told so, not asked to send it again)."""
         ledger_failed()
         app.logger.warning("%s %s: %s", request.method, request.path, error)
+        if isinstance(error, Interrupted) and any(r.receipt for r in error.results):
+            return (*page("503 暂时无法显示结果", pages.ERROR, 503, code=503, what="暂时无法显示结果",
+                          detail="文件已收到并已记录，但系统暂时无法读出审核结果。请稍后刷新本页面查看结果，不必重新提交。"),
+                    [("Retry-After", "30")])
         return (*page("503 系统暂时无法接收", pages.ERROR, 503, code=503, what="系统暂时无法接收",
                       detail="系统暂时无法接收，请稍后再试。本次提交没有记录，请稍后重新提交。"), [("Retry-After", "30")])
 
