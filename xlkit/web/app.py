@@ -79,7 +79,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
             session["csrf"] = secrets.token_urlsafe(32)
         return str(session["csrf"])
 
-    close_request_ledgers(app)  # its teardown runs after the others, which use the request's ledger
+    close_request_ledgers(app)  # at the end of the app context: after the request's teardowns, which use its ledger
     bound_requests(app, folder, max_upload_mb * MB, LinkGate(folder, limits or LinkLimits(), local))  # first: before the form is read
 
     @app.before_request

@@ -54,7 +54,7 @@ class SQLiteBackend(Backend):
             raise CampaignError(f"{folder} 不是报送任务目录（没有 {LEDGER}）；请先运行 xlkit campaign init")
         self.path, self.where, self.readonly, self._depth = path, str(path), readonly, 0
         self._db = self._call(lambda: _open_readonly(path) if readonly else sqlite3.connect(path, timeout=60, isolation_level=None))
-        self.file = _identity(path)  # the file opened, and its schema's version (see `keepable`)
+        self.file = _identity(path)  # the file opened (see `keepable`)
         tables = self.tables()
         if not create and not tables >= CORE_TABLES:  # checked before anything is written: an empty file stays empty
             self._db.close()
@@ -140,7 +140,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 _SCHEMA_TABLES = frozenset(s.split()[5].split("(")[0] for step in SQLITE_STEPS.values() for s in statements(step)
-                           if s.startswith("CREATE TABLE"))  # parsed once: a server opens the ledger a few times a request
+                           if s.startswith("CREATE TABLE"))  # parsed once: a server opens the ledger at each request
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
