@@ -33,7 +33,7 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
         ("ROUND({basic}+{project},2)", "ROUND({basic}+,2)", "sheets[2].blocks[3].table.columns[0].formula:"),
         ("ROUND({basic}+{project},2)", "FOO({basic})", "unsupported function FOO"),
         ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[1].blocks[3].fields[2][1].type: unknown type 'fone'"),
-        ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[2].name: Field required"),
+        ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[2].name: 缺少必填项"),
         ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[2].blocks[2].table.header[0]: wider than the table"),
         ("repeat: sub_units}", "repeat: sub_unitz}", "repeat names unknown parameter 'sub_unitz'"),
         ("{id: staff, name:", "{id: income_rows, name:", ""),  # a duplicated check id is caught below
@@ -43,7 +43,7 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
         ('formula: "ROUND({personnel}+{public},2)"', 'formula: "ROUND({personnel}+{public}+{total},2)"',
          "circular reference: expense.all.total → expense.all.basic → expense.all.total"),
         ('formula: "ROUND({basic}+{project},2)"', 'formula: "ROUND({basic}+SUM({nosuch.*.total}),2)"', "must be TABLE.*.COLUMN (or TABLE.<rows>*.COLUMN, e.g. quantity*) with a known table"),
-        ("default: 2, min: 0, max: 40", "default: 2, min: 0, max: 5000", "parameters.sub_units.max: Input should be less than or equal to 1000"),
+        ("default: 2, min: 0, max: 40", "default: 2, min: 0, max: 5000", "parameters.sub_units.max: 不能大于 1000（实际为 5000）"),
         ("default: 2, min: 0, max: 40", "default: 2, min: 3, max: 1", "parameters.sub_units: default 2 outside 3..1"),
     ],
 )
@@ -94,3 +94,20 @@ def test_a_cycle_is_reported_by_every_command(tmp_path):
         assert result.exit_code == 2, result.output
         assert "circular reference" in result.output and "Traceback" not in result.output
         assert "unexpected" not in result.output and "内部错误" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("default: 2, min: 0, max: 40", "default: 2, min: abc, max: 40", "parameters.sub_units.min: 应为整数（实际为 「abc」）"),
+        ("type: score, total: none}", "type: score, total: nada}", "total: 应为以下之一：'auto'、'none'、'input'（实际为 「nada」）"),
+        ("{key: all, label: 局机关及二级机构汇总, total: true}", "{key: all, label: 局机关及二级机构汇总, total: maybe}",
+         "rows[0].total: 应为 true 或 false（实际为 「maybe」）（另有 4 处问题，xlkit spec check 全部列出）"),
+    ],
+)
+def test_a_model_problem_is_said_in_chinese_with_what_was_found(tmp_path, old, new, message):
+    """The bureau writes its own form in YAML: what the model finds (a wrong type, a word not among the choices) is
+    said in Chinese with the value found, after the file, line and spec path."""
+    with pytest.raises(SpecError) as info:
+        load_edited(tmp_path, old, new)
+    assert message in str(info.value) and "Input should" not in str(info.value)

@@ -70,7 +70,7 @@ def test_a_model_problem_names_the_yaml_line_of_its_key(tmp_path):
     path = edited(tmp_path, "type: phone, span: 2, required: true}", "type: phone, span: 2, requird: true}")
     with pytest.raises(SpecError) as info:
         load_spec(path)
-    assert f"{path}:{line_of(path, 'requird: true')}: sheets[1].blocks[3].fields[2][1].requird: Extra inputs are not permitted" in str(info.value)
+    assert f"{path}:{line_of(path, 'requird: true')}: sheets[1].blocks[3].fields[2][1].requird: 不认识的键（拼写有误，或放错了层级）" in str(info.value)
 
 
 def test_a_layout_problem_names_the_yaml_line_too(tmp_path):
@@ -85,7 +85,7 @@ def test_spec_check_lists_every_model_problem_with_its_line(tmp_path):
     problems = spec_problems(path)
     assert len(problems) == 2
     assert all(p.startswith(f"{path}:{line_of(path, 'requird: true')}: sheets[1].blocks[3].fields[2][1].") for p in problems)
-    with pytest.raises(SpecError, match=r"and 1 more; xlkit spec check lists them all"):
+    with pytest.raises(SpecError, match=r"另有 1 处问题，xlkit spec check 全部列出"):
         load_spec(path)
 
 

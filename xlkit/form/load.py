@@ -71,7 +71,7 @@ def _load_text(source: str, text: str) -> Spec:
     if isinstance(problems, Spec):
         spec = problems
     else:
-        more = f" (and {len(problems) - 1} more; xlkit spec check lists them all)" if len(problems) > 1 else ""
+        more = f"（另有 {len(problems) - 1} 处问题，xlkit spec check 全部列出）" if len(problems) > 1 else ""
         raise SpecError(problems[0] + more)
     try:
         spec = _resolve_watch(_load_composed(spec, path))
@@ -83,9 +83,34 @@ def _load_text(source: str, text: str) -> Spec:
     return spec
 
 
+# what pydantic finds in a spec's model, said in Chinese by the kind of finding (its `type`); any other kind in its
+# own words, a validator of the model in the validator's
+MODEL_ERRORS = {
+    "missing": "缺少必填项", "extra_forbidden": "不认识的键（拼写有误，或放错了层级）",
+    "string_type": "应为文本", "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数",
+    "float_type": "应为数字", "float_parsing": "应为数字", "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表（每项以 - 开头）", "dict_type": "应为映射（键: 值）", "model_type": "应为映射（键: 值）",
+    "model_attributes_type": "应为映射（键: 值）", "literal_error": "应为以下之一：{expected}",
+    "less_than_equal": "不能大于 {le}", "greater_than_equal": "不能小于 {ge}", "less_than": "应小于 {lt}", "greater_than": "应大于 {gt}",
+    "too_short": "至少要有 {min_length} 项", "too_long": "至多 {max_length} 项", "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "至多 {max_length} 个字符", "string_pattern_mismatch": "格式不符（应匹配 {pattern}）",
+}
+FOUND_NOT_SHOWN = {"missing", "extra_forbidden"}  # the input is the enclosing mapping: nothing to show
+
+
 def _said(error: Any) -> str:
     """A model error as `spec path: what`; a check of the whole spec names its own path in its message."""
-    message = str(error["msg"]).removeprefix("Value error, ")
+    template = MODEL_ERRORS.get(str(error.get("type", "")))
+    try:
+        context = {k: str(v).replace(" or ", ", ").replace(", ", "、") if k == "expected" else str(v)
+                   for k, v in (error.get("ctx") or {}).items()}  # 'a', 'b' or 'c' as 'a'、'b'、'c'
+        message = template.format(**context) if template else str(error["msg"]).removeprefix("Value error, ")
+    except (KeyError, IndexError):  # a context this pydantic words otherwise
+        message = str(error["msg"])
+    if template and error.get("type") not in FOUND_NOT_SHOWN:
+        found = error.get("input")
+        shown = f"「{found}」" if isinstance(found, str) else repr(found)
+        message += f"（实际为 {shown if len(shown) <= 40 else shown[:39] + '…'}）"
     return f"{_path(error['loc'])}: {message}" if error["loc"] else message
 
 
