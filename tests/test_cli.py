@@ -45,7 +45,7 @@ def test_build_with_sub_unit_names(runner, tmp_path):
         (["build", "-o", "X/t.xlsx", "--sub-units", "3"], "Usage:"),  # a parameter of one form is no option of the command
         (["build", "-o", "X/t.xlsx", "--param", "tasks"], "Error: --param takes NAME=N, got 'tasks'"),
         (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "Error: unknown build parameter(s): nosuch"),
-        (["build", "missing.yaml", "-o", "X/t.xlsx"], "Error: missing.yaml: cannot read spec"),
+        (["build", "missing.yaml", "-o", "X/t.xlsx"], "Error: missing.yaml: 无法读取表式文件："),
         (["fields", "nosuch.xlsx"], "Error: nosuch.xlsx: no such file"),
         (["fill", "nosuch.xlsx", "d.json", "-o", "X/o.xlsx"], "Error: d.json: cannot read fill data"),
     ],

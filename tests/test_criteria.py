@@ -201,5 +201,5 @@ def test_a_wildcard_over_rows_not_adjacent_is_refused_in_countif(tmp_path):
     path = tmp_path / "counting.yaml"
     path.write_text(text.replace(old, old + "            - {key: sub, label: 小计, total: true}\n"
                                  "            - {key: late, label: 补充指标}\n"), encoding="utf-8")
-    with pytest.raises(SpecError, match=r"counting.yaml:\d+: .*is not one block of adjacent cells .*(COUNTBLANK|COUNTIF)\(\) takes one range"):
+    with pytest.raises(SpecError, match=r"counting.yaml:\d+: .*不是一块相邻的单元格.*(COUNTBLANK|COUNTIF)\(\) 只接受一个区域"):
         load_spec(path)

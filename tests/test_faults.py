@@ -36,7 +36,7 @@ def test_a_spec_beside_the_builtin_one_that_fails_to_load_is_an_error(broken_bes
     with pytest.raises(SpecError) as caught:
         SpecRegistry.default()
     assert str(broken_beside) in str(caught.value)
-    assert "does not load" in str(caught.value)
+    assert "内置表式旁的表式无法加载（请修正或移走）：" in str(caught.value)
 
 
 def test_a_broken_spec_beside_the_builtin_one_is_exit_2_in_the_cli(broken_beside: Path, seed_filled: Path) -> None:

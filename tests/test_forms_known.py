@@ -50,10 +50,10 @@ def test_forms_option_and_environment_make_the_form_known(forms, tmp_path, monke
 
 
 def test_a_forms_folder_that_is_missing_or_broken_is_an_error(forms):
-    with pytest.raises(SpecError, match="does not exist"):
+    with pytest.raises(SpecError, match=r"表式文件夹 .*nothing 不存在（由 --forms 或 XLKIT_FORMS 指定）"):
         SpecRegistry.default(forms=[str(forms / "nothing")])
     (forms / "broken.yaml").write_text("template: {id: x\n", encoding="utf-8")
-    with pytest.raises(SpecError, match=r"a spec in the forms folder .* does not load .*broken.yaml:\d+:\d+"):
+    with pytest.raises(SpecError, match=r"表式文件夹 .* 中的表式无法加载（请修正或移走）：.*broken.yaml:\d+:\d+: 不是有效的 YAML："):
         SpecRegistry.default(forms=[str(forms)])
 
 

@@ -232,13 +232,13 @@ def _with_narrative(tmp_path: Path, change: dict[str, Any]) -> Path:
 
 def test_an_unknown_field_or_unit_is_a_spec_error_with_its_line(tmp_path: Path) -> None:
     path = _with_narrative(tmp_path, {"terms": [{"field": "funds.total.spnt", "unit": "万元", "phrases": ["支出"]}]})
-    with pytest.raises(SpecError, match=r"spec\.yaml:\d+: narrative\.terms\[0\]\.field: unknown field 'funds\.total\.spnt'"):
+    with pytest.raises(SpecError, match=r"spec\.yaml:\d+: narrative\.terms\[0\]\.field: 未知的字段 'funds\.total\.spnt'"):
         load_spec(path)
     path = _with_narrative(tmp_path, {"terms": [{"field": "funds.total.spent", "unit": "美元", "phrases": ["支出"]}]})
-    with pytest.raises(SpecError, match=r"narrative\.terms\[0\]\.unit: unknown unit '美元'"):
+    with pytest.raises(SpecError, match=r"narrative\.terms\[0\]\.unit: 未知的单位 '美元'（narrative\.units 中有：万元"):
         load_spec(path)
     path = _with_narrative(tmp_path, {"texts": ["report.nothing"]})
-    with pytest.raises(SpecError, match=r"narrative\.texts\[0\]: no field matches"):
+    with pytest.raises(SpecError, match=r"narrative\.texts\[0\]: 没有字段与 'report\.nothing' 相符"):
         load_spec(path)
 
 

@@ -118,8 +118,8 @@ def spec_with_roster(tmp_path: Path, roster: str) -> Path:
 @pytest.mark.parametrize(
     ("roster", "message"),
     [
-        ("roster:\n  parameters:\n    quantitty: {column: 数量指标数}", r"target.yaml:\d+: roster.parameters.quantitty: not among the spec's parameters"),
-        ("roster:\n  prefill: {budget: 预算数}", r"target.yaml:\d+: roster.prefill.budget: not a prefill key"),
+        ("roster:\n  parameters:\n    quantitty: {column: 数量指标数}", r"target.yaml:\d+: roster.parameters.quantitty: 不是表式的参数（已定义："),
+        ("roster:\n  prefill: {budget: 预算数}", r"target.yaml:\d+: roster.prefill.budget: 不是预填键；可用的键为 "),
         ("roster:\n  parameters:\n    quantity: {column: 数量指标数, name: true}", "roster.parameters.quantity.name"),
     ],
 )

@@ -29,27 +29,27 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("{carryover}+{fiscal}", "{carryover}+{fiscl}", "sheets[2].blocks[2].table.columns[0].formula: unknown field {fiscl}"),
+        ("{carryover}+{fiscal}", "{carryover}+{fiscl}", "sheets[2].blocks[2].table.columns[0].formula: 未知的字段 {fiscl}"),
         ("ROUND({basic}+{project},2)", "ROUND({basic}+,2)", "sheets[2].blocks[3].table.columns[0].formula:"),
-        ("ROUND({basic}+{project},2)", "FOO({basic})", "unsupported function FOO"),
-        ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[1].blocks[3].fields[2][1].type: unknown type 'fone'"),
+        ("ROUND({basic}+{project},2)", "FOO({basic})", "公式 'FOO({basic})' 有误：unsupported function FOO"),
+        ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[1].blocks[3].fields[2][1].type: 未知的类型 'fone'（已定义："),
         ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[2].name: 缺少必填项"),
-        ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[2].blocks[2].table.header[0]: wider than the table"),
-        ("repeat: sub_units}", "repeat: sub_unitz}", "repeat names unknown parameter 'sub_unitz'"),
+        ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[2].blocks[2].table.header[0]: 超出了表格的 "),
+        ("repeat: sub_units}", "repeat: sub_unitz}", "rows[2].repeat: 指向未定义的参数 'sub_unitz'（已定义：sub_units, projects"),
         ("{id: staff, name:", "{id: income_rows, name:", ""),  # a duplicated check id is caught below
-        ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: default 50 outside 0..40"),
-        ("for: sangong, op:", "for: nosuch, op:", "rules[11].for: unknown table 'nosuch'"),
-        ("{id: duties, label: 职能职责概述", "{id: Duties, label: 职能职责概述", "must be lower-case ASCII"),
+        ("default: 2, min: 0, max: 40", "default: 50, min: 0, max: 40", "parameters.sub_units: default 50 超出 0..40 的范围"),
+        ("for: sangong, op:", "for: nosuch, op:", "rules[11].for: 未知的表格 'nosuch'"),
+        ("{id: duties, label: 职能职责概述", "{id: Duties, label: 职能职责概述", "字段编号 'Duties' 须为小写 ASCII 字母、数字和下划线"),
         ('formula: "ROUND({personnel}+{public},2)"', 'formula: "ROUND({personnel}+{public}+{total},2)"',
-         "circular reference: expense.all.total → expense.all.basic → expense.all.total"),
-        ('formula: "ROUND({basic}+{project},2)"', 'formula: "ROUND({basic}+SUM({nosuch.*.total}),2)"', "must be TABLE.*.COLUMN (or TABLE.<rows>*.COLUMN, e.g. quantity*) with a known table"),
+         "循环引用：expense.all.total → expense.all.basic → expense.all.total"),
+        ('formula: "ROUND({basic}+{project},2)"', 'formula: "ROUND({basic}+SUM({nosuch.*.total}),2)"', "{nosuch.*.total} 应写作 TABLE.*.COLUMN（或 TABLE.<行>*.COLUMN，如 quantity*），TABLE 为已定义的表格"),
         ("default: 2, min: 0, max: 40", "default: 2, min: 0, max: 5000", "parameters.sub_units.max: 不能大于 1000（实际为 5000）"),
-        ("default: 2, min: 0, max: 40", "default: 2, min: 3, max: 1", "parameters.sub_units: default 2 outside 3..1"),
+        ("default: 2, min: 0, max: 40", "default: 2, min: 3, max: 1", "parameters.sub_units: default 2 超出 3..1 的范围"),
     ],
 )
 def test_spec_errors_name_the_path(tmp_path, old, new, message):
     if not message:
-        with pytest.raises(SpecError, match="used twice"):
+        with pytest.raises(SpecError, match=r"rules\[16\]\.left: 字段编号 'check\.income_rows\.left' 重复使用"):
             load_edited(tmp_path, old, new)
         return
     with pytest.raises(SpecError) as info:
@@ -61,12 +61,12 @@ def test_spec_errors_name_the_path(tmp_path, old, new, message):
 def test_not_yaml_and_not_a_mapping(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("template: [unclosed", encoding="utf-8")
-    with pytest.raises(SpecError, match="not valid YAML"):
+    with pytest.raises(SpecError, match="不是有效的 YAML："):
         load_spec(bad)
     bad.write_text("- 1\n- 2\n", encoding="utf-8")
-    with pytest.raises(SpecError, match="a YAML mapping"):
+    with pytest.raises(SpecError, match="表式应为 YAML 映射"):
         load_spec(bad)
-    with pytest.raises(SpecError, match="cannot read spec"):
+    with pytest.raises(SpecError, match="无法读取表式文件"):
         load_spec(tmp_path / "missing.yaml")
 
 
@@ -92,7 +92,7 @@ def test_a_cycle_is_reported_by_every_command(tmp_path):
     for args in (["fields", str(path)], ["build", str(path), "-o", str(tmp_path / "t.xlsx")]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2, result.output
-        assert "circular reference" in result.output and "Traceback" not in result.output
+        assert "循环引用：" in result.output and "Traceback" not in result.output
         assert "unexpected" not in result.output and "内部错误" not in result.output
 
 

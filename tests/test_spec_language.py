@@ -76,7 +76,7 @@ def test_constants_are_checked_at_build(tmp_path):
         make_params(spec, constants={"time_progress": 7})
     with pytest.raises(XlkitError, match=r"unknown constant.*progress_time.*the spec has time_progress"):
         make_params(spec, constants={"progress_time": 0.5})
-    with pytest.raises(SpecError, match=r"monitor.yaml:\d+: sheets\[0\].blocks\[1\].fields\[1\]\[0\].formula: unknown constant \{const.nope\}"):
+    with pytest.raises(SpecError, match=r"monitor.yaml:\d+: sheets\[0\].blocks\[1\].fields\[1\]\[0\].formula: 未知的常量 \{const.nope\}（已定义：time_progress）"):
         spec_with(tmp_path, '"{const.time_progress}"}]', '"{const.nope}"}]')
 
 
@@ -126,14 +126,14 @@ def test_a_text_column_can_be_an_input_on_the_total_row():
 def test_a_form_without_grades_loads_and_grade_needs_bands(tmp_path):
     spec = load_spec(SPEC_PATH)
     assert spec.grades == []
-    with pytest.raises(SpecError, match=r"GRADE\(\) needs the spec's grades"):
+    with pytest.raises(SpecError, match=r"GRADE\(\) 需要表式的 grades:（等次划分），本表式没有"):
         spec_with(tmp_path, '"{const.time_progress}"}]', '"GRADE(80)"}]')
 
 
 # ------------------------------------------------------------------ row sets a counting function cannot take
 def test_counting_rows_a_table_may_not_have_is_refused_at_load(tmp_path):
     """COUNTA of no rows would be written COUNTA(0), which counts 1: the smallest row counts are tried at load."""
-    with pytest.raises(SpecError, match=r"monitor.yaml:\d+: .*\{indicators.\*.goal\} has no rows .* COUNTA\(\) of nothing"):
+    with pytest.raises(SpecError, match=r"monitor.yaml:\d+: .*\{indicators.\*.goal\} 在这些行数下没有行，而 Excel 写不出空的 COUNTA\(\)"):
         text = SPEC_TEXT.replace("indicators: {label: 绩效指标数, default: 2, min: 1, max: 10}",
                                  "indicators: {label: 绩效指标数, default: 2, min: 0, max: 10}")
         text = text.replace('"{const.time_progress}"}]', '"{const.time_progress}"}]\n          - [{id: named, label: 指标数, type: ratio, formula: "COUNTA({indicators.*.goal})"}]')
@@ -147,7 +147,7 @@ def test_a_criteria_range_split_by_a_total_row_is_refused(tmp_path):
     assert text != SPEC_TEXT
     text = text.replace('"{const.time_progress}"}]', '"{const.time_progress}"}]\n          - [{id: late, label: 未说明, type: ratio, formula: \'COUNTIF({funds.*.reason},"")\'}]')
     (tmp_path / "monitor.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(SpecError, match=r"\{funds.\*.reason\} is not one block of adjacent cells .* COUNTIF\(\) takes one range"):
+    with pytest.raises(SpecError, match=r"\{funds.\*.reason\} 不是一块相邻的单元格.*COUNTIF\(\) 只接受一个区域"):
         load_spec(tmp_path / "monitor.yaml")
 
 
@@ -203,7 +203,7 @@ def test_a_summary_counts_rows_by_value_and_watches_against_a_constant(tmp_path)
     assert by_unit == {"P1": 2.0, "P2": 0.0}
     bad = SUMMARY.replace('"{const.time_progress}"', '"{const.progress}"')
     path.write_text(SPEC_TEXT + bad, encoding="utf-8")
-    with pytest.raises(SpecError, match=r"below is a number or a constant of the spec .*time_progress"):
+    with pytest.raises(SpecError, match=r"below 应为数字或表式的常量 \{const.名称\}（已定义：time_progress）"):
         load_spec(path)
 
 
@@ -217,6 +217,6 @@ def test_a_rules_cells_show_the_type_it_names(tmp_path):
     layout = build_layout(load_spec(path))
     assert layout.fields["check.flag.left"].type == "ratio"  # the percentage field's type, as before
     assert layout.fields["check.flag2.left"].type == "whole"
-    with pytest.raises(SpecError, match=r"rules\[\d+\].value_type: unknown type 'nothing'"):
+    with pytest.raises(SpecError, match=r"rules\[\d+\].value_type: 未知的类型 'nothing'（已定义："):
         path.write_text(text.replace("value_type: whole", "value_type: nothing"), encoding="utf-8")
         load_spec(path)

@@ -77,7 +77,7 @@ def test_a_layout_problem_names_the_yaml_line_too(tmp_path):
     path = edited(tmp_path, "{carryover}+{fiscal}", "{carryover}+{fiscl}")
     with pytest.raises(SpecError) as info:
         load_spec(path)
-    assert f"{path}:{line_of(path, '{fiscl}')}: sheets[2].blocks[2].table.columns[0].formula: unknown field {{fiscl}}" in str(info.value)
+    assert f"{path}:{line_of(path, '{fiscl}')}: sheets[2].blocks[2].table.columns[0].formula: 未知的字段 {{fiscl}}（解析为 'fiscl'）" in str(info.value)
 
 
 def test_spec_check_lists_every_model_problem_with_its_line(tmp_path):
@@ -100,9 +100,9 @@ def test_spec_check_command(tmp_path):
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert [s["problems"] == [] for s in data["specs"]] == [True, False]
-    assert "unknown field {fiscl}" in data["specs"][1]["problems"][0]
+    assert "未知的字段 {fiscl}" in data["specs"][1]["problems"][0]
     result = runner.invoke(main, ["spec", "check", str(tmp_path / "nothing.yaml")])
-    assert result.exit_code == 1 and "cannot read spec" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1 and "无法读取表式文件" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
@@ -140,17 +140,17 @@ def test_rules_without_a_rules_block_are_refused(tmp_path):
     cut = monitor[monitor.index("  - name: 校验"):monitor.index("rules:\n")]
     path = tmp_path / "m.yaml"
     path.write_text(monitor.replace(cut, ""), encoding="utf-8")
-    with pytest.raises(SpecError, match="no sheet ends with a rules block"):
+    with pytest.raises(SpecError, match="没有哪个工作表以 rules 块（校验表）结尾"):
         load_spec(path)
 
 
 def test_required_blanks_needs_for_sheets(tmp_path):
     path = edited(tmp_path, "for_sheets: true, required_blanks: true}", "required_blanks: true}")
-    with pytest.raises(SpecError, match="add for_sheets: true"):
+    with pytest.raises(SpecError, match="required_blanks 规则按工作表计数：请加上 for_sheets: true"):
         load_spec(path)
 
 
 def test_a_validation_excel_cannot_take_is_a_problem_of_spec_check(tmp_path):
     path = edited(tmp_path, "      validate: custom\n", "      validate: costum\n")
     problems = spec_problems(path)  # one per trial build (default, largest and smallest row counts)
-    assert problems and all("types.money.validation: not a data validation Excel can take" in p and "costum" in p for p in problems)
+    assert problems and all("types.money.validation: Excel 不接受这样的数据验证" in p and "costum" in p for p in problems)

@@ -71,7 +71,7 @@ def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, Bu
                 slot.prefill = sources.get(slot.prefill)
                 slot.locked = slot.prefill is not None and host.params.value_of(slot.prefill) is not None
             if slot.id in host.fields:
-                raise SpecError(f"{path}: field id {slot.id!r} is used twice")
+                raise SpecError(f"{path}: 字段编号 {slot.id!r} 重复使用")
             host.fields[slot.id] = slot
         sheets.extend(copy.sheets)
         for table, rows in copy.table_rows.items():
@@ -80,7 +80,7 @@ def place_copies(host: Any, entry: Compose, path: str, place: Callable[[Spec, Bu
         for link in entry.links:
             target = host.fields.get(fill_in(link.field, n=n))
             if target is None:
-                raise SpecError(f"{path}.links: {fill_in(link.field, n=n)!r} is not a field of this form (too few rows for copy {n}?)")
+                raise SpecError(f"{path}.links: {fill_in(link.field, n=n)!r} 不是本表的字段（第 {n} 份副本所需的行不够？）")
             target.kind, target.required, target.locked = "formula", False, False
             host.pending.append((target, fill_in(link.formula, n=n), None, None))
     return sheets

@@ -53,7 +53,7 @@ def formula_order(layout: Layout) -> list[str]:
                 if child in on_path:
                     cycle = [*path[path.index(child):], child]
                     where = layout.fields[child].spec_path
-                    raise SpecError(f"{where}: circular reference: {' → '.join(cycle)}")
+                    raise SpecError(f"{where}: 循环引用：{' → '.join(cycle)}")
                 stack.append((child, 0))
                 path.append(child)
                 on_path.add(child)

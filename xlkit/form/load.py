@@ -56,7 +56,7 @@ def load_spec(source: str | Path | None = None) -> Spec:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SpecError(f"{path}: cannot read spec: {exc.strerror or exc}") from None
+        raise SpecError(f"{path}: 无法读取表式文件：{exc.strerror or exc}") from None
     spec = _load_text(str(path), text)
     if any(load_spec(_composed_path(path, entry.spec)).fingerprint() != entry.fingerprint for entry in spec.compose):
         forget_all()  # a form it composes has changed since: everything afresh (its layouts too)
@@ -121,7 +121,7 @@ def model_problems(source: str, text: str) -> Spec | list[str]:
     except yaml.YAMLError as exc:
         return [yaml_problem(source, exc)]
     if not isinstance(raw, dict):
-        return [f"{source}: a spec is a YAML mapping with template, types and sheets"]
+        return [f"{source}: 表式应为 YAML 映射（键: 值），含 template、types、sheets 等键"]
     try:
         return Spec.model_validate(raw)
     except ValidationError as exc:
@@ -139,8 +139,8 @@ def _resolve_watch(spec: Spec) -> Spec:
             if isinstance(w.below, str):
                 name = w.below.strip().removeprefix("{").removesuffix("}").removeprefix("const.")
                 if not w.below.strip().startswith("{const.") or name not in spec.constants:
-                    raise SpecError(f"summary.sheets[{sheet.name}].watch: below is a number or a constant of the spec "
-                                    f"({{const.name}}: {', '.join(spec.constants) or 'none'}), not {w.below!r}")
+                    raise SpecError(f"summary.sheets[{sheet.name}].watch: below 应为数字或表式的常量 {{const.名称}}"
+                                    f"（已定义：{', '.join(spec.constants) or '无'}），实际为 {w.below!r}")
                 w = w.model_copy(update={"below": spec.constants[name].value})
             watch.append(w)
         sheets.append(sheet.model_copy(update={"watch": watch}))
@@ -158,12 +158,12 @@ def _load_composed(spec: Spec, path: Path) -> Spec:
         other_path = _composed_path(path, entry.spec)
         other = load_spec(other_path) if other_path.resolve() != path.resolve() else None
         if other is None or other.compose:
-            raise SpecError(f"{path}: compose[{k}].spec: {entry.spec} must be another spec without compose")
+            raise SpecError(f"{path}: compose[{k}].spec: {entry.spec} 应为另一份不含 compose 的表式")
         missing = [name for name in entry.sheets if name not in [s.name for s in other.sheets]]
         if missing:
-            raise SpecError(f"{path}: compose[{k}].sheets: {other.template.id} has no sheet {', '.join(missing)}")
+            raise SpecError(f"{path}: compose[{k}].sheets: {other.template.id} 没有工作表 {', '.join(missing)}")
         if entry.repeat not in spec.parameters:
-            raise SpecError(f"{path}: compose[{k}].repeat: unknown parameter {entry.repeat!r}")
+            raise SpecError(f"{path}: compose[{k}].repeat: 指向未定义的参数 {entry.repeat!r}（已定义：{', '.join(spec.parameters) or '无'}）")
         for name, values in other.lists.items():
             lists[f"{entry.id}:{name}"] = values
         for name, vtype in other.types.items():
@@ -185,13 +185,13 @@ def check_spec(spec: Spec, path: Path) -> None:
     at the default row counts and at the largest (a formula may reach rows only larger counts create)."""
     try:
         if spec.rules and not any(block.rules for sheet in spec.sheets for block in sheet.blocks):
-            raise SpecError("rules: the spec has rules but no sheet ends with a rules block (the 校验 table) to place them on")
+            raise SpecError("rules: 表式写了 rules，但没有哪个工作表以 rules 块（校验表）结尾，规则无处安放")
         for counts in trial_counts(spec):
             layout = build_layout(spec, make_params(spec, counts=counts))
             formula_order(layout)
             for slot in layout.fields.values():
                 if slot.type not in spec.types:
-                    raise SpecError(f"{slot.spec_path}: unknown type {slot.type!r}; the spec defines {', '.join(spec.types)}")
+                    raise SpecError(f"{slot.spec_path}: 未知的类型 {slot.type!r}（已定义：{', '.join(spec.types)}）")
         _check_summary(spec, build_layout(spec))
         _check_previous(spec, build_layout(spec))
         problem = narrative_problem(spec.narrative, build_layout(spec).field_ids) if spec.narrative else None
@@ -216,13 +216,13 @@ def trial_counts(spec: Spec) -> list[dict[str, int]]:
 def _check_previous(spec: Spec, layout: Layout) -> None:
     for k, figure in enumerate(spec.previous.figures):
         if figure.field not in layout.fields:
-            raise SpecError(f"previous.figures[{k}].field: unknown field {figure.field!r}")
+            raise SpecError(f"previous.figures[{k}].field: 未知的字段 {figure.field!r}")
         if figure.rule is not None and figure.rule not in {r.id for r in spec.rules}:
-            raise SpecError(f"previous.figures[{k}].rule: unknown rule {figure.rule!r}")
+            raise SpecError(f"previous.figures[{k}].rule: 未知的规则 {figure.rule!r}")
     inputs = [s.id for s in layout.inputs()]
     for k, pattern in enumerate(spec.previous.texts):
         if not any(fnmatch(f, pattern) for f in inputs):
-            raise SpecError(f"previous.texts[{k}]: no input field matches {pattern!r}")
+            raise SpecError(f"previous.texts[{k}]: 没有填报字段与 {pattern!r} 相符")
 
 
 def _check_summary(spec: Spec, layout: Layout) -> None:
@@ -232,26 +232,26 @@ def _check_summary(spec: Spec, layout: Layout) -> None:
     for k, column in enumerate(spec.summary.columns):
         path = f"summary.columns[{k}]"
         if column.type is not None and column.type not in spec.types:
-            raise SpecError(f"{path}.type: unknown type {column.type!r}")
+            raise SpecError(f"{path}.type: 未知的类型 {column.type!r}（已定义：{', '.join(spec.types)}）")
         if column.field is not None and column.field not in known:
-            raise SpecError(f"{path}.field: unknown field {column.field!r}")
+            raise SpecError(f"{path}.field: 未知的字段 {column.field!r}")
         if column.count is not None and not any(fnmatch(f, column.count) for f in known):
-            raise SpecError(f"{path}.count: {column.count!r} matches no field")
+            raise SpecError(f"{path}.count: {column.count!r} 没有匹配任何字段")
     for sheet in spec.summary.sheets:
         for watch in sheet.watch:
             if watch.field not in [c.field for c in sheet.columns if c.field]:
-                raise SpecError(f"summary.sheets[{sheet.name}].watch: {watch.field!r} is not a column of the sheet")
+                raise SpecError(f"summary.sheets[{sheet.name}].watch: {watch.field!r} 不是该汇总表的列")
     for k, indicator in enumerate(spec.summary.indicators):
         for side in ("numerator", "denominator"):
             if getattr(indicator, side) not in known:
-                raise SpecError(f"summary.indicators[{k}].{side}: unknown field {getattr(indicator, side)!r}")
+                raise SpecError(f"summary.indicators[{k}].{side}: 未知的字段 {getattr(indicator, side)!r}")
     if spec.summary.ranking is not None and spec.summary.ranking not in known:
-        raise SpecError(f"summary.ranking: unknown field {spec.summary.ranking!r}")
+        raise SpecError(f"summary.ranking: 未知的字段 {spec.summary.ranking!r}")
     charts = spec.summary
     for k, field_id in enumerate(charts.structure_chart.fields if charts.structure_chart else []):
         if field_id not in [c.field for c in spec.summary.columns]:
-            raise SpecError(f"summary.structure_chart.fields[{k}]: {field_id!r} is not a summary column")
+            raise SpecError(f"summary.structure_chart.fields[{k}]: {field_id!r} 不是汇总列（summary.columns 中没有）")
     if charts.grade_chart and not spec.grades:
-        raise SpecError("summary.grade_chart: the spec has no grades: (等次 bands) to chart")
+        raise SpecError("summary.grade_chart: 表式没有 grades:（等次划分），无从统计等次")
     if charts.grade_chart and charts.grade_chart.field not in [c.field for c in spec.summary.columns]:
-        raise SpecError(f"summary.grade_chart.field: {charts.grade_chart.field!r} is not a summary column")
+        raise SpecError(f"summary.grade_chart.field: {charts.grade_chart.field!r} 不是汇总列（summary.columns 中没有）")

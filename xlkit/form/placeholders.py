@@ -64,24 +64,24 @@ class Resolver:
                 return self.wildcard(name, sheet, path, enclosing_function(text, match.start()))
             slot = self.fields.get(name)
             if slot is None:
-                raise SpecError(f"{path}: unknown field {{{match.group(1)}}} (resolved to {name!r})")
+                raise SpecError(f"{path}: 未知的字段 {{{match.group(1)}}}（解析为 {name!r}）")
             return slot.ref(sheet)
 
         resolved = PLACEHOLDER.sub(ref, text)
         if GRADE_CALL.search(resolved) and not self.spec.grades:
-            raise SpecError(f"{path}: GRADE() needs the spec's grades: (等次 bands); this spec has none")
+            raise SpecError(f"{path}: GRADE() 需要表式的 grades:（等次划分），本表式没有")
         resolved = GRADE_CALL.sub(lambda m: self.grade_formula(m.group(1)), resolved)
         try:
             parse(resolved)
         except FormulaSyntaxError as exc:
-            raise SpecError(f"{path}: {exc} in formula {text!r}") from None
+            raise SpecError(f"{path}: 公式 {text!r} 有误：{exc}") from None
         return resolved
 
     def constant(self, name: str, path: str) -> str:
         """A constant is written into the formula as its number (the value this copy was built with)."""
         if name not in self.constants:
-            known = ", ".join(self.constants) or "none"
-            raise SpecError(f"{path}: unknown constant {{{CONSTANT_PREFIX}{name}}}; the spec's constants: {known}")
+            known = ", ".join(self.constants) or "无"
+            raise SpecError(f"{path}: 未知的常量 {{{CONSTANT_PREFIX}{name}}}（已定义：{known}）")
         value = self.constants[name]
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else format(value, ".15g")
 
@@ -90,34 +90,34 @@ class Resolver:
             for block in sheet.blocks:
                 if block.table is not None and block.table.id == table_id:
                     return block.table
-        raise SpecError(f"unknown table {table_id!r}")
+        raise SpecError(f"未知的表格 {table_id!r}")
 
     def wildcard(self, name: str, sheet: str, path: str, function: str | None = None) -> str:
         """The cells of a table's detail rows as one range where they are adjacent, else a list; "0" for no rows
         (a SUM of nothing). A counting function cannot take either stand-in: that is a SpecError, not a wrong count."""
         parts = name.split(".")
         if len(parts) != 3 or "*" not in parts[1] or parts[0] not in self.table_rows:
-            raise SpecError(f"{path}: {{{name}}} must be TABLE.*.COLUMN (or TABLE.<rows>*.COLUMN, e.g. quantity*) with a known table")
+            raise SpecError(f"{path}: {{{name}}} 应写作 TABLE.*.COLUMN（或 TABLE.<行>*.COLUMN，如 quantity*），TABLE 为已定义的表格")
         slots = []
         for instance in self.table_rows[parts[0]]:
             if instance.total or not fnmatchcase(instance.key, parts[1]):  # * = every detail row; quantity* = those rows
                 continue
             slot = self.fields.get(f"{parts[0]}.{instance.key}.{parts[2]}")
             if slot is None:
-                raise SpecError(f"{path}: no column {parts[2]!r} in table {parts[0]!r}")
+                raise SpecError(f"{path}: 表格 {parts[0]!r} 没有列 {parts[2]!r}")
             slots.append(slot)
         if not slots:
             if function in COUNTING:
-                raise SpecError(f"{path}: {{{name}}} has no rows at these row counts, and {function}() of nothing cannot be written "
-                                "in Excel; give the parameter a min of at least 1, or count another way")
+                raise SpecError(f"{path}: {{{name}}} 在这些行数下没有行，而 Excel 写不出空的 {function}()；"
+                                "请把参数的 min 设为至少 1，或换一种方式计数")
             return "0"
         rows = [s.row for s in slots]
         if all(s.col == slots[0].col and s.sheet == slots[0].sheet for s in slots) and rows == list(range(rows[0], rows[0] + len(rows))):
             first = slots[0].ref(sheet)
             return first if len(slots) == 1 else f"{first}:{slots[-1].address}"
         if function in ONE_RANGE:
-            raise SpecError(f"{path}: {{{name}}} is not one block of adjacent cells (a total row lies between its rows), "
-                            f"and {function}() takes one range; name the rows with a row pattern such as {{table.quantity*.col}}")
+            raise SpecError(f"{path}: {{{name}}} 不是一块相邻的单元格（其行之间隔着合计行），而 {function}() 只接受一个区域；"
+                            f"请用行模式指明这些行，如 {{table.quantity*.col}}")
         return ",".join(s.ref(sheet) for s in slots)
 
     def grade_formula(self, argument: str) -> str:

@@ -38,24 +38,24 @@ class _Placer(RulePlacement):
         if isinstance(repeat, int):
             return [str(n + 1) for n in range(repeat)]
         if repeat not in self.params.items:
-            raise SpecError(f"{path}: repeat names unknown parameter {repeat!r}")
+            raise SpecError(f"{path}: 指向未定义的参数 {repeat!r}（已定义：{', '.join(self.params.items) or '无'}）")
         return self.params.items[repeat]
 
     def type_of(self, name: str | None, path: str) -> str:
         if name is None:
-            raise SpecError(f"{path}: no type given (set it on the column or the table)")
+            raise SpecError(f"{path}: 没有给出 type（在列上或表格上设置）")
         if name not in self.spec.types:
-            raise SpecError(f"{path}: unknown type {name!r}; the spec defines {', '.join(self.spec.types)}")
+            raise SpecError(f"{path}: 未知的类型 {name!r}（已定义：{', '.join(self.spec.types)}）")
         vtype = self.spec.types[name]
         if vtype.choices and vtype.choices not in self.spec.lists:
-            raise SpecError(f"types.{name}.choices: unknown list {vtype.choices!r}")
+            raise SpecError(f"types.{name}.choices: 未知的列表 {vtype.choices!r}（已定义：{', '.join(self.spec.lists) or '无'}）")
         return name
 
     def add(self, sheet: SheetLayout, slot: FieldSlot, spec_formula: str | None = None, table: str | None = None, row_key: str | None = None) -> None:
         if slot.id in self.fields:
-            raise SpecError(f"{slot.spec_path}: field id {slot.id!r} is used twice")
+            raise SpecError(f"{slot.spec_path}: 字段编号 {slot.id!r} 重复使用")
         if CELL_LIKE_NAME.match(slot.id):
-            raise SpecError(f"{slot.spec_path}: field id {slot.id!r} looks like a cell reference and cannot be a defined name")
+            raise SpecError(f"{slot.spec_path}: 字段编号 {slot.id!r} 形如单元格地址，不能用作 Excel 的定义名称")
         self.fields[slot.id] = slot
         sheet.slots.append(slot)
         if spec_formula is not None:
@@ -81,7 +81,7 @@ class _Placer(RulePlacement):
         names = [s.name for s in self.spec.sheets]
         for i, sheet_spec in enumerate(self.spec.sheets):
             if names.count(sheet_spec.name) > 1:
-                raise SpecError(f"sheets[{i}].name: sheet {sheet_spec.name!r} appears twice")
+                raise SpecError(f"sheets[{i}].name: 工作表名 {sheet_spec.name!r} 重复出现")
             sheet = SheetLayout(sheet_spec)
             sheets.append(sheet)
             row = 0
@@ -91,7 +91,7 @@ class _Placer(RulePlacement):
                     sheet.page_breaks.append(row)
                 if block.rules is not None:
                     if j != len(sheet_spec.blocks) - 1:
-                        raise SpecError(f"{path}: a checks block must be the last block of its sheet")
+                        raise SpecError(f"{path}: rules 块须为所在工作表的最后一块")
                     deferred.append((sheet, row, block, path))
                     continue
                 row = self.block(sheet, row, block, path)
@@ -102,7 +102,7 @@ class _Placer(RulePlacement):
             sheets[at:at] = copies
             names[at:at] = [c.name for c in copies]
         if len(set(names)) < len(names):
-            raise SpecError(f"compose: a copy's sheet name is already a sheet of the form: {', '.join(names)}")
+            raise SpecError(f"compose: 副本的工作表名与本表已有的工作表重名：{', '.join(names)}")
         for sheet, row, block, path in deferred:
             sheet.last_row = self.place_rules(sheets, sheet, row, block, path) - 1
         resolver = Resolver(self.spec, self.fields, self.table_rows, self.params.constants)
@@ -142,13 +142,13 @@ class _Placer(RulePlacement):
             for k, item in enumerate(items):
                 ipath = f"{path}[{r}][{k}]"
                 if col + item.label_span + item.span > sheet.width:
-                    raise SpecError(f"{ipath}: row is wider than the sheet's {sheet.width} columns")
+                    raise SpecError(f"{ipath}: 这一行超出了工作表的 {sheet.width} 列宽")
                 if item.label_span:
                     sheet.statics.append(Static(row, col, item.label, "label", row, col + item.label_span - 1))
                 col += item.label_span
                 locked = item.prefill is not None and self.params.value_of(item.prefill) is not None
                 if item.prefill is not None and not is_prefill_key(item.prefill):
-                    raise SpecError(f"{ipath}.prefill: must be one of {', '.join(PREFILL_KEYS)} or {PREVIOUS_PREFIX}<name>")
+                    raise SpecError(f"{ipath}.prefill: 应为 {', '.join(PREFILL_KEYS)} 之一或 {PREVIOUS_PREFIX}<名称>")
                 slot = FieldSlot(
                     item.id, sheet.name, row, col, "formula" if item.formula else "input", self.type_of(item.type, f"{ipath}.type"),
                     item.label, item.required and not item.formula, span=item.span, locked=locked, prefill=item.prefill,
@@ -164,7 +164,7 @@ class _Placer(RulePlacement):
 
     def place_list(self, sheet: SheetLayout, row: int, block: ListBlock, path: str) -> int:
         if 2 + block.span > sheet.width:
-            raise SpecError(f"{path}.span: wider than the sheet's {sheet.width} columns")
+            raise SpecError(f"{path}.span: 超出了工作表的 {sheet.width} 列宽")
         numbers = self.count(block.repeat, f"{path}.repeat")
         vtype = self.type_of(block.type, f"{path}.type")
         if numbers:
@@ -192,30 +192,30 @@ class _Placer(RulePlacement):
                 labels = [spec_row.label] if isinstance(spec_row.label, str) else list(spec_row.label)
                 hints = [spec_row.hint] if isinstance(spec_row.hint, str) else list(spec_row.hint or [])
                 if len(hints) > len(labels):
-                    raise SpecError(f"{path}.rows[{r}].hint: {len(hints)} hints for {len(labels)} labels")
+                    raise SpecError(f"{path}.rows[{r}].hint: 有 {len(hints)} 条提示，但只有 {len(labels)} 个标签")
                 values = {"n": n, "i": detail, "name": name}
                 item = (spec_row.repeat, n - 1) if isinstance(spec_row.repeat, str) else None
                 unknown = set(spec_row.formulas) - {c.key for c in table.columns}
                 if unknown:
-                    raise SpecError(f"{path}.rows[{r}].formulas: no column {', '.join(sorted(unknown))}")
+                    raise SpecError(f"{path}.rows[{r}].formulas: 表格没有列 {', '.join(sorted(unknown))}")
                 rows.append(RowInstance(fill_in(spec_row.key, **values), [fill_in(x, **values) for x in labels], spec_row.total,
                                         item, fill_in(labels[0], n=n, i=detail), hints + [""] * (len(labels) - len(hints)),
                                         spec_row.formulas))
         keys = [r.key for r in rows]
         dupes = {k for k in keys if keys.count(k) > 1}
         if dupes:
-            raise SpecError(f"{path}.rows: row keys repeat: {', '.join(sorted(dupes))}")
+            raise SpecError(f"{path}.rows: 行键重复：{', '.join(sorted(dupes))}")
         return rows
 
     def place_table(self, sheet: SheetLayout, row: int, table: Table, path: str) -> int:
         width = table.label_columns + sum(c.span for c in table.columns)
         if width > sheet.width:
-            raise SpecError(f"{path}.columns: the table is {width} columns wide, the sheet has {sheet.width}")
+            raise SpecError(f"{path}.columns: 表格宽 {width} 列，工作表只有 {sheet.width} 列")
         if table.id in self.table_rows:
-            raise SpecError(f"{path}.id: table {table.id!r} appears twice")
+            raise SpecError(f"{path}.id: 表格 {table.id!r} 重复出现")
         keys = [c.key for c in table.columns]
         if len(set(keys)) != len(keys):
-            raise SpecError(f"{path}.columns: column keys repeat")
+            raise SpecError(f"{path}.columns: 列键重复")
         if table.caption:
             sheet.statics.append(Static(row, 0, table.caption, "caption", row, sheet.width - 1))
             row += 1
@@ -242,17 +242,17 @@ class _Placer(RulePlacement):
                 while (h, col) in taken:
                     col += 1
                 if col + cols > width:
-                    raise SpecError(f"{path}.header[{h}]: wider than the table's {width} grid columns "
-                                    f"({table.label_columns} label column(s) + each column's span)")
+                    raise SpecError(f"{path}.header[{h}]: 超出了表格的 {width} 个网格列"
+                                    f"（{table.label_columns} 个标签列 + 各列的 span）")
                 sheet.statics.append(Static(row + h, col, text, "header", row + h + rows - 1, col + cols - 1))
                 taken.update((h + dr, col + dc) for dr in range(rows) for dc in range(cols))
                 col += cols
         for h in range(len(table.header)):
             short = [c for c in range(width) if (h, c) not in taken]
             if short:
-                raise SpecError(f"{path}.header[{h}]: covers {width - len(short)} of the table's {width} grid columns "
-                                f"({table.label_columns} label column(s) + each column's span); widen a cell with "
-                                "{text: …, cols: N}, or let a cell of the row above reach down with rows: N")
+                raise SpecError(f"{path}.header[{h}]: 只覆盖了表格 {width} 个网格列中的 {width - len(short)} 个"
+                                f"（{table.label_columns} 个标签列 + 各列的 span）；可用 {{text: …, cols: N}} 加宽某格，"
+                                "或用 rows: N 让上一行的某格向下延伸")
         return row + len(table.header)
 
     def place_row(self, sheet: SheetLayout, row: int, table: Table, instance: RowInstance, detail_index: int, path: str) -> None:
@@ -263,7 +263,7 @@ class _Placer(RulePlacement):
             sheet.statics.append(Static(row, 0, printed[0], "rowlabel", row, table.label_columns - 1))
         else:
             if len(labels) != table.label_columns:
-                raise SpecError(f"{path}.rows: row {instance.key!r} has {len(labels)} labels for {table.label_columns} label columns")
+                raise SpecError(f"{path}.rows: 行 {instance.key!r} 有 {len(labels)} 个标签，而表格有 {table.label_columns} 个标签列")
             for c, label in enumerate(printed):
                 sheet.statics.append(Static(row, c, label, "totallabel" if instance.total else "rowlabel"))
         col = table.label_columns

@@ -16,7 +16,7 @@ class SpecRegistry:
 
     def __init__(self, specs: list[Spec]):
         if not specs:
-            raise SpecError("no spec to read workbooks with")
+            raise SpecError("没有可用来读取工作簿的表式")
         self.current = specs[0]
         self.specs = specs
         self.fingerprints = [s.fingerprint() for s in specs]  # hashing a spec's model takes a millisecond or two: once
@@ -39,13 +39,13 @@ class SpecRegistry:
         specs = [load_spec(p) for p in _expand(extra or [])] or [load_spec(builtin)]
         known = {s.fingerprint() for s in specs}
         # the other forms beside the built-in one, then archived versions (in subfolders): a form's current spec comes first
-        folders = [(builtin.parent, "a spec beside the built-in form"),
-                   *[(Path(f), f"a spec in the forms folder {f}") for f in (forms if forms is not None else forms_folders())]]
+        folders = [(builtin.parent, "内置表式旁的表式"),
+                   *[(Path(f), f"表式文件夹 {f} 中的表式") for f in (forms if forms is not None else forms_folders())]]
         for path, where in [(p, where) for folder, where in folders for p in _in_order(folder)]:
             try:
                 spec = load_spec(path)
             except SpecError as exc:
-                raise SpecError(f"{where} does not load (fix or remove it): {exc}") from None
+                raise SpecError(f"{where}无法加载（请修正或移走）：{exc}") from None
             if spec.fingerprint() not in known:
                 known.add(spec.fingerprint())
                 specs.append(spec)
@@ -57,7 +57,7 @@ def _in_order(folder: Path) -> list[Path]:
     if folder.is_file():
         return [folder]
     if not folder.is_dir():
-        raise SpecError(f"forms folder {folder} does not exist (set by --forms or {FORMS_ENV})")
+        raise SpecError(f"表式文件夹 {folder} 不存在（由 --forms 或 {FORMS_ENV} 指定）")
     return sorted(folder.rglob("*.yaml"), key=lambda p: (len(p.relative_to(folder).parts), p))
 
 

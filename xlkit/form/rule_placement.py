@@ -35,7 +35,7 @@ class RulePlacement:
         spec_block = block.rules
         assert spec_block is not None
         if sheet.width < len(spec_block.header):
-            raise SpecError(f"{path}.rules: the 校验 sheet needs {len(spec_block.header)} columns")
+            raise SpecError(f"{path}.rules: 校验表需要 {len(spec_block.header)} 列")
         for c, text in enumerate(spec_block.header):
             sheet.statics.append(Static(row, c, text, "header"))
         sheet.title_rows = max(sheet.title_rows, row + 1)
@@ -114,7 +114,7 @@ class RulePlacement:
         if check.for_ is None:
             return [(check.id, check.name, check.left, check.right, self.anchored(check, check.left, None, path), None, None)]
         if check.for_ not in self.table_rows:
-            raise SpecError(f"{path}.for: unknown table {check.for_!r}")
+            raise SpecError(f"{path}.for: 未知的表格 {check.for_!r}")
         out = []
         instances = self.table_rows[check.for_]
         labels = [ROW_LABEL_JOIN.join(instance.labels) for instance in instances]
@@ -138,7 +138,7 @@ class RulePlacement:
             return self.blame(left)
         anchor = check.anchor.replace("#", row_key) if row_key is not None else check.anchor
         if anchor not in self.fields:
-            raise SpecError(f"{path}.anchor: unknown field {anchor!r}")
+            raise SpecError(f"{path}.anchor: 未知的字段 {anchor!r}")
         return [anchor]
 
     def blame(self, text: str) -> list[str]:

@@ -38,7 +38,7 @@ class Parameter(Model):
     @model_validator(mode="after")
     def _range(self) -> Parameter:
         if not self.min <= self.default <= self.max:
-            raise ValueError(f"default {self.default} outside {self.min}..{self.max}")
+            raise ValueError(f"default {self.default} 超出 {self.min}..{self.max} 的范围")
         return self
 
 
@@ -54,7 +54,7 @@ class Constant(Model):
     @model_validator(mode="after")
     def _range(self) -> Constant:
         if not within(self.value, self.min, self.max):
-            raise ValueError(f"value {self.value} outside {self.min}..{self.max}")
+            raise ValueError(f"value {self.value} 超出 {self.min}..{self.max} 的范围")
         return self
 
 
@@ -87,7 +87,7 @@ class ValueType(Model):
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from exc
+                raise ValueError(f"正则表达式有误：{exc}") from exc
         return value
 
 
@@ -109,7 +109,7 @@ class FieldItem(Model):
     @classmethod
     def _id(cls, value: str) -> str:
         if not FIELD_ID.match(value):
-            raise ValueError(f"field id {value!r} must be lower-case ASCII, dotted")
+            raise ValueError(f"字段编号 {value!r} 须为小写 ASCII 字母、数字和下划线，以点分段（如 funds.total.rate）")
         return value
 
 
@@ -131,7 +131,7 @@ class TableRow(Model):
     @classmethod
     def _key(cls, value: str) -> str:
         if not KEY.match(value):
-            raise ValueError(f"row key {value!r} must be lower-case ASCII")
+            raise ValueError(f"行键 {value!r} 须为小写 ASCII 字母、数字和下划线")
         return value
 
 
@@ -203,7 +203,7 @@ class Block(Model):
     def _one_kind(self) -> Block:
         kinds = [k for k in ("title", "heading", "note", "fields", "table", "list_", "rules") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"a block has exactly one of title/heading/note/fields/table/list/rules, found {kinds or 'none'}")
+            raise ValueError(f"块须恰有 title/heading/note/fields/table/list/rules 之一，实际为 {'、'.join(k.rstrip('_') for k in kinds) or '无'}")
         return self
 
 
@@ -219,7 +219,7 @@ class Sheet(Model):
     @classmethod
     def _sheet_name(cls, value: str) -> str:
         if re.search(r"[\[\]:*?/\\']", value):
-            raise ValueError(f"sheet name {value!r} has a character Excel forbids")
+            raise ValueError(f"工作表名 {value!r} 含有 Excel 不允许的字符（[ ] : * ? / \\ '）")
         return value
 
 
@@ -246,11 +246,11 @@ class Rule(Model):
     def _sides(self) -> Rule:
         if self.required_blanks:
             if self.left or self.right:
-                raise ValueError("a required_blanks check has no left/right")
+                raise ValueError("required_blanks 规则不应写 left/right")
             if not self.for_sheets:
-                raise ValueError("a required_blanks check counts per sheet: add for_sheets: true")
+                raise ValueError("required_blanks 规则按工作表计数：请加上 for_sheets: true")
         elif not (self.left and self.right):
-            raise ValueError("a check needs left and right (or required_blanks: true)")
+            raise ValueError("规则需要 left 和 right（或 required_blanks: true）")
         return self
 
 
@@ -324,7 +324,7 @@ class Spec(Model):
         if not isinstance(data, dict):
             return data
         if "supplied_types" in data:
-            raise ValueError("supplied_types is set by xlkit, not written in a spec")
+            raise ValueError("supplied_types 由 xlkit 设定，不能写在表式中")
         types = data.get("types")
         if not isinstance(types, dict):
             return data
@@ -336,24 +336,24 @@ class Spec(Model):
     def _constant_names(cls, value: dict[str, Constant]) -> dict[str, Constant]:
         bad = [name for name in value if not re.fullmatch(r"[a-z][a-z0-9_]*", name)]
         if bad:
-            raise ValueError(f"constant name(s) {', '.join(bad)} must be lower-case ASCII (letters, digits, _)")
+            raise ValueError(f"常量名 {', '.join(bad)} 须为小写 ASCII 字母、数字和下划线，以字母开头")
         return value
 
     @model_validator(mode="after")
     def _grades_descending(self) -> Spec:
         mins = [band.min for band in self.grades]
         if mins != sorted(mins, reverse=True):
-            raise ValueError("grades must be listed from the highest band down")
+            raise ValueError("grades 须从最高的等次往下排列")
         return self
 
     @model_validator(mode="after")
     def _roster_names(self) -> Spec:
         unknown = [name for name in self.roster.parameters if name not in self.parameters]
         if unknown:
-            raise ValueError(f"roster.parameters.{unknown[0]}: not among the spec's parameters ({', '.join(self.parameters) or 'none'})")
+            raise ValueError(f"roster.parameters.{unknown[0]}: 不是表式的参数（已定义：{', '.join(self.parameters) or '无'}）")
         bad = [key for key in self.roster.prefill if not is_prefill_key(key)]
         if bad:
-            raise ValueError(f"roster.prefill.{bad[0]}: not a prefill key; the keys are {', '.join(PREFILL_KEYS)} and {PREVIOUS_PREFIX}<name>")
+            raise ValueError(f"roster.prefill.{bad[0]}: 不是预填键；可用的键为 {', '.join(PREFILL_KEYS)} 和 {PREVIOUS_PREFIX}<名称>")
         return self
 
     def fingerprint(self) -> str:

@@ -39,7 +39,7 @@ class NarrativeTerm(Model):
     def _phrases(cls, value: list[str]) -> list[str]:
         for phrase in value:
             if not all(part.strip() for part in phrase.split(GAP)):
-                raise ValueError(f"phrase {phrase!r} has an empty part")
+                raise ValueError(f"短语 {phrase!r} 中有空的部分")
         return value
 
 
@@ -71,19 +71,19 @@ def narrative_problem(narrative: Narrative, fields: Sequence[str]) -> str | None
     """What the model alone cannot say (the form's fields are known only from a layout): `path: what`, or None."""
     for k, pattern in enumerate(narrative.texts):
         if not any(f == pattern or fnmatch(f, pattern) for f in fields):
-            return f"narrative.texts[{k}]: no field matches {pattern!r}"
+            return f"narrative.texts[{k}]: 没有字段与 {pattern!r} 相符"
     known, owner = set(fields), dict[str, str]()
     for k, term in enumerate(narrative.terms):
         if term.field not in known:
-            return f"narrative.terms[{k}].field: unknown field {term.field!r}"
+            return f"narrative.terms[{k}].field: 未知的字段 {term.field!r}"
         if term.unit not in narrative.units:
-            return f"narrative.terms[{k}].unit: unknown unit {term.unit!r}; narrative.units has {', '.join(narrative.units)}"
+            return f"narrative.terms[{k}].unit: 未知的单位 {term.unit!r}（narrative.units 中有：{', '.join(narrative.units) or '无'}）"
         for phrase in term.phrases:
             if owner.setdefault(phrase, term.field) != term.field:
-                return f"narrative.terms[{k}].phrases: {phrase!r} already names {owner[phrase]!r}"
+                return f"narrative.terms[{k}].phrases: {phrase!r} 已用来指称 {owner[phrase]!r}"
     for k, ratio in enumerate(narrative.ratios):
         if ratio.unit not in narrative.units:
-            return f"narrative.ratios[{k}].unit: unknown unit {ratio.unit!r}; narrative.units has {', '.join(narrative.units)}"
+            return f"narrative.ratios[{k}].unit: 未知的单位 {ratio.unit!r}（narrative.units 中有：{', '.join(narrative.units) or '无'}）"
     return None
 
 
@@ -149,15 +149,15 @@ def review_problem(review: Review, fields: Sequence[str], grades: Sequence[str])
     named += [(f"review.figures[{k}]", f) for k, f in enumerate(review.figures)]
     for path, field_id in named:
         if field_id not in known:
-            return f"{path}: unknown field {field_id!r}"
+            return f"{path}: 未知的字段 {field_id!r}"
     for k, pattern in enumerate(review.copy_texts):
         if not any(f == pattern or fnmatch(f, pattern) for f in fields):
-            return f"review.copy_texts[{k}]: no field matches {pattern!r}"
+            return f"review.copy_texts[{k}]: 没有字段与 {pattern!r} 相符"
     if review.grade_top is not None and review.grade_top not in grades:
-        return f"review.grade_top: {review.grade_top!r} is not among the grades ({', '.join(grades) or 'none'})"
+        return f"review.grade_top: {review.grade_top!r} 不是表式的等次（grades 中有：{', '.join(grades) or '无'}）"
     if (review.grade_top is None) != (review.score_field is None) or (review.rate is None) != (review.score_field is None):
-        return "review: score_field, grade_top and rate go together (the score signal needs all three)"
+        return "review: score_field、grade_top 和 rate 须一并给出（得分信号三者都要）"
     ids = [ratio.id for ratio in review.ratios]
     if len(set(ids)) < len(ids):
-        return f"review.ratios: an id appears twice ({', '.join(ids)})"
+        return f"review.ratios: id 重复（{', '.join(ids)}）"
     return None

@@ -24,9 +24,9 @@ class SummaryColumn(Model):
     @model_validator(mode="after")
     def _source(self) -> SummaryColumn:
         if (self.field is None) == (self.count is None):
-            raise ValueError("a summary column has exactly one of field/count")
+            raise ValueError("汇总列须恰有 field 或 count 之一")
         if self.equals is not None and self.count is None:
-            raise ValueError("equals goes with count: it counts the fields holding that value")
+            raise ValueError("equals 须与 count 同用：统计取该值的字段个数")
         return self
 
 
@@ -81,9 +81,9 @@ class SummarySheet(Model):
         fields = [c.field for c in self.columns]
         for column in self.columns:
             if (column.total == "ratio") != (column.ratio_of is not None):
-                raise ValueError(f"{column.label}: total: ratio goes with ratio_of: [numerator, denominator]")
+                raise ValueError(f"{column.label}: total: ratio 须与 ratio_of: [分子, 分母] 同用")
             if column.ratio_of and not all(f in fields for f in column.ratio_of):
-                raise ValueError(f"{column.label}: ratio_of names fields that are not columns of sheet {self.name}")
+                raise ValueError(f"{column.label}: ratio_of 所列的字段不是汇总表 {self.name} 的列")
         return self
 
 
@@ -111,7 +111,7 @@ class Summary(Model):
         names = [s.name for s in self.sheets]
         for name in names:
             if name in RESERVED_SUMMARY_SHEETS or names.count(name) > 1:
-                raise ValueError(f"summary sheet name {name!r} is used twice or reserved")
+                raise ValueError(f"汇总表名 {name!r} 重复或为保留名称")
         return self
 
     @property

@@ -77,4 +77,4 @@ def yaml_problem(source: str, exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     what = " ".join(str(p) for p in (getattr(exc, "context", None), getattr(exc, "problem", None)) if p) or str(exc)
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
-    return f"{where}: not valid YAML: {what}"
+    return f"{where}: 不是有效的 YAML：{what}"

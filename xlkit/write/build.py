@@ -288,8 +288,8 @@ def _write_slot(ws: Worksheet, slot: FieldSlot, layout: Layout, results: Mapping
             warnings.simplefilter("always")
             refused = ws.data_validation(slot.row, slot.col, slot.row, slot.col + slot.span - 1, options) == -2
         if refused:  # xlsxwriter would only warn and leave the cell without its validation
-            why = "; ".join(str(w.message) for w in said) or "refused"
-            raise SpecError(f"types.{slot.type}.validation: not a data validation Excel can take ({why})")
+            why = "; ".join(str(w.message) for w in said) or "被拒绝"
+            raise SpecError(f"types.{slot.type}.validation: Excel 不接受这样的数据验证（{why}）")
     if slot.required or slot.required_if:
         blank = f"LEN({slot.address})=0"
         ws.conditional_format(slot.row, slot.col, slot.row, slot.col, {

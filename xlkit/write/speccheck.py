@@ -21,7 +21,7 @@ def spec_problems(path: str | Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [f"{path}: cannot read spec: {getattr(exc, 'strerror', None) or exc}"]
+        return [f"{path}: 无法读取表式文件：{getattr(exc, 'strerror', None) or exc}"]
     model = model_problems(str(path), text)
     if not isinstance(model, Spec):
         return model
@@ -37,12 +37,13 @@ def spec_problems(path: str | Path) -> list[str]:
 
 
 def _trial_build(path: Path, spec: Spec, counts: dict[str, int], out: Path) -> list[str]:
+    shown = "行数 " + ", ".join(f"{key}={count}" for key, count in counts.items()) if counts else "无参数"
     try:
         layout = build_layout(spec, make_params(spec, counts=counts))
         write_workbook(layout, {}, out, password_hash(spec.template.password or ""))
     except XlkitError as exc:
-        return [f"{path}: building the template with {counts or 'no parameters'} fails: {exc}"]
+        return [f"{path}: 生成模板失败（{shown}）：{exc}"]
     except Exception as exc:  # a spec that loads must build: anything else is a gap in the loader's checks
-        return [f"{path}: building the template with {counts or 'no parameters'} fails ({type(exc).__name__}: {exc}); "
-                "please report this spec to the xlkit maintainers"]
+        return [f"{path}: 生成模板失败（{shown}；{type(exc).__name__}: {exc}）；"
+                "这是 xlkit 检查的疏漏，请把这份表式报给 xlkit 的维护者"]
     return []
