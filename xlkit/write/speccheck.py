@@ -44,6 +44,6 @@ def _trial_build(path: Path, spec: Spec, counts: dict[str, int], out: Path) -> l
     except XlkitError as exc:
         return [f"{path}: 生成模板失败（{shown}）：{exc}"]
     except Exception as exc:  # a spec that loads must build: anything else is a gap in the loader's checks
-        return [f"{path}: 生成模板失败（{shown}；{type(exc).__name__}: {exc}）；"
+        return [f"{path}: 生成模板失败（{shown}：{str(exc) or '没有说明'}）；"
                 "这是 xlkit 检查的疏漏，请把这份表式报给 xlkit 的维护者"]
     return []
