@@ -121,14 +121,14 @@ def test_counta_and_countblank():
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('=COUNTIF(A1,A3,A5,"x")', "not 4 arguments.*rows are not adjacent"),
-    ('=COUNTIF(1,"x")', "argument 1 must be a range"),
-    ("=COUNTIF(A1:A3,B1:B2)", "argument 2 must be one criterion"),
-    ('=COUNTIFS(A1:A3,"x",B1:B2,1)', "size of the first"),
-    ('=SUMIFS(A1:A3,B1:B3,"x",C1:C4,"y")', "size of the first"),
-    ('=SUMIF(A1:A3,"x",B1,C1)', "not 4 arguments"),
-    ("=COUNTBLANK(A1,A2)", "one range"),
-    ("=COUNTA()", "at least one"),
+    ('=COUNTIF(A1,A3,A5,"x")', "不是 4 个参数.*行不相邻"),
+    ('=COUNTIF(1,"x")', "第 1 个参数应为单元格区域"),
+    ("=COUNTIF(A1:A3,B1:B2)", "第 2 个参数应为一个条件"),
+    ('=COUNTIFS(A1:A3,"x",B1:B2,1)', "与第一个区域一样大"),
+    ('=SUMIFS(A1:A3,B1:B3,"x",C1:C4,"y")', "与第一个区域一样大"),
+    ('=SUMIF(A1:A3,"x",B1,C1)', "不是 4 个参数"),
+    ("=COUNTBLANK(A1,A2)", "只接受一个区域"),
+    ("=COUNTA()", "至少要有一个参数"),
 ])
 def test_wrong_arguments_are_refused_when_the_formula_is_read(text, message):
     with pytest.raises(FormulaSyntaxError, match=message):

@@ -31,7 +31,7 @@ def test_builtin_spec_loads_and_has_a_stable_fingerprint():
     [
         ("{carryover}+{fiscal}", "{carryover}+{fiscl}", "sheets[2].blocks[2].table.columns[0].formula: 未知的字段 {fiscl}"),
         ("ROUND({basic}+{project},2)", "ROUND({basic}+,2)", "sheets[2].blocks[3].table.columns[0].formula:"),
-        ("ROUND({basic}+{project},2)", "FOO({basic})", "公式 'FOO({basic})' 有误：unsupported function FOO"),
+        ("ROUND({basic}+{project},2)", "FOO({basic})", "公式 'FOO({basic})' 有误：不支持的函数 FOO"),
         ("type: phone, span: 2, required: true}", "type: fone, span: 2, required: true}", "sheets[1].blocks[3].fields[2][1].type: 未知的类型 'fone'（已定义："),
         ("  - name: 收支情况\n", "  - nme: 收支情况\n", "sheets[2].name: 缺少必填项"),
         ("{text: 其中：, cols: 5}]", "{text: 其中：, cols: 6}]", "sheets[2].blocks[2].table.header[0]: 超出了表格的 "),

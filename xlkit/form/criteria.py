@@ -187,7 +187,7 @@ def list_hint(single_cells: list[bool]) -> str:
     """Why there are too many arguments, when single cells follow each other: how a {table.*.column} reads whose rows
     are not adjacent."""
     if any(a and b for a, b in pairwise(single_cells)):
-        return " (a {table.*.column} whose rows are not adjacent is a list of cells, not one range)"
+        return "（行不相邻的 {table.*.column} 是一串单元格，不是一个区域）"
     return ""
 
 

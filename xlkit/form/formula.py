@@ -43,7 +43,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise FormulaSyntaxError(f"unexpected text at position {pos + 1}: {text[pos:pos + 15]!r}")
+            raise FormulaSyntaxError(f"第 {pos + 1} 个字符起无法识别：{text[pos:pos + 15]!r}")
         kind = m.lastgroup
         assert kind is not None
         tokens.append((kind, m.group(kind)))
@@ -76,21 +76,21 @@ class Parser:
     def take(self) -> tuple[str, str]:
         tok = self.peek()
         if tok is None:
-            raise FormulaSyntaxError("formula ends too early")
+            raise FormulaSyntaxError("公式不完整（提前结束）")
         self.pos += 1
         return tok
 
     def expect(self, op: str) -> None:
         tok = self.take()
         if tok != ("op", op):
-            raise FormulaSyntaxError(f"expected {op!r}, found {tok[1]!r}")
+            raise FormulaSyntaxError(f"此处应为 {op!r}，实际为 {tok[1]!r}")
 
     def parse(self) -> Node:
         if not self.tokens:
-            raise FormulaSyntaxError("empty formula")
+            raise FormulaSyntaxError("公式为空")
         node = self.expression(0)
         if self.peek() is not None:
-            raise FormulaSyntaxError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+            raise FormulaSyntaxError(f"多余的 {self.peek()[1]!r}")  # type: ignore[index]
         return node
 
     def expression(self, min_prec: int) -> Node:
@@ -144,13 +144,13 @@ class Parser:
                     break
             self.expect(")")
             if name not in FUNCTIONS:
-                raise FormulaSyntaxError(f"unsupported function {name}")
+                raise FormulaSyntaxError(f"不支持的函数 {name}")
             return Node("call", name, checked_arguments(name, tuple(args)))
         if (kind, text) == ("op", "("):
             node = self.expression(0)
             self.expect(")")
             return node
-        raise FormulaSyntaxError(f"unexpected {text!r}")
+        raise FormulaSyntaxError(f"此处不能出现 {text!r}")
 
 
 def checked_arguments(name: str, args: tuple[Node, ...]) -> tuple[Node, ...]:
@@ -159,27 +159,27 @@ def checked_arguments(name: str, args: tuple[Node, ...]) -> tuple[Node, ...]:
     in Excel, so that the cells it reads are the ones the formula is known to depend on."""
     single_cells = [a.kind == "ref" and not a.value.is_range for a in args]
     if name == "COUNTBLANK" and (len(args) != 1 or args[0].kind != "ref"):
-        raise FormulaSyntaxError("COUNTBLANK takes one range" + list_hint(single_cells))
+        raise FormulaSyntaxError("COUNTBLANK 只接受一个区域" + list_hint(single_cells))
     if name == "COUNTA" and not args:
-        raise FormulaSyntaxError("COUNTA takes at least one argument")
+        raise FormulaSyntaxError("COUNTA 至少要有一个参数")
     if name not in CRITERIA_USAGE:
         return args
     roles = criteria_roles(name, len(args))
     if roles is None:
-        raise FormulaSyntaxError(f"{name} takes {CRITERIA_USAGE[name]}, not {len(args)} arguments" + list_hint(single_cells))
+        raise FormulaSyntaxError(f"{name} 的写法是 {CRITERIA_USAGE[name]}，不是 {len(args)} 个参数" + list_hint(single_cells))
     for k, (role, arg) in enumerate(zip(roles, args, strict=True)):
         if role != "c" and arg.kind != "ref":
-            raise FormulaSyntaxError(f"{name}: argument {k + 1} must be a range of cells, as in {CRITERIA_USAGE[name]}")
+            raise FormulaSyntaxError(f"{name}：第 {k + 1} 个参数应为单元格区域，如 {CRITERIA_USAGE[name]}")
         if role == "c" and arg.kind == "ref" and arg.value.is_range:
-            raise FormulaSyntaxError(f"{name}: argument {k + 1} must be one criterion, not a range")
+            raise FormulaSyntaxError(f"{name}：第 {k + 1} 个参数应为一个条件，不能是区域")
     size = shape(args[roles.index("r")].value)
     if roles == "rcs":
         top = args[2].value
         if top.row + size[0] > MAX_ROWS or top.col + size[1] > MAX_COLS:
-            raise FormulaSyntaxError(f"{name}: the sum range runs off the sheet")
+            raise FormulaSyntaxError(f"{name}：求和区域超出了工作表")
         return (*args[:2], Node("ref", Ref(top.sheet, top.row, top.col, top.row + size[0] - 1, top.col + size[1] - 1)))
     if any(shape(arg.value) != size for role, arg in zip(roles, args, strict=True) if role != "c"):
-        raise FormulaSyntaxError(f"{name}: every range must have the size of the first ({size[0]} × {size[1]})")
+        raise FormulaSyntaxError(f"{name}：各区域应与第一个区域一样大（{size[0]} × {size[1]}）")
     return args
 
 
@@ -322,7 +322,7 @@ def _call(node: Node, own_sheet: str) -> Compiled:
         return lambda get: round_number(number(get), digits)
     if name == "IF":
         if not 1 < len(node.args) < 4:
-            raise FormulaSyntaxError("IF takes 2 or 3 arguments")
+            raise FormulaSyntaxError("IF 要有 2 或 3 个参数")
         cond = _scalar(node.args[0], own_sheet)
         then = _zero_if_blank(node.args[1], _scalar(node.args[1], own_sheet))
         other = _zero_if_blank(node.args[2], _scalar(node.args[2], own_sheet)) if len(node.args) == 3 else None
@@ -337,7 +337,7 @@ def _call(node: Node, own_sheet: str) -> Compiled:
         return if_
     if name == "IFERROR":
         if len(node.args) != 2:
-            raise FormulaSyntaxError("IFERROR takes 2 arguments")
+            raise FormulaSyntaxError("IFERROR 要有 2 个参数")
         value_fn = _zero_if_blank(node.args[0], _scalar(node.args[0], own_sheet))
         fallback = _zero_if_blank(node.args[1], _scalar(node.args[1], own_sheet))
 
