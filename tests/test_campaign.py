@@ -227,7 +227,7 @@ def test_a_ledger_that_cannot_be_written_is_a_clear_error(camp):
             "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000)); from xlkit.cli import main; sys.exit(main())")
     run = subprocess.run([sys.executable, "-c", code, "receive", str(folder), str(files["U1"])], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "TQDM_DISABLE": "1"})
-    assert run.returncode == 2 and run.stderr.startswith("Error: ") and "ledger.sqlite" in run.stderr
+    assert run.returncode == 2 and run.stderr.startswith("错误：") and "ledger.sqlite" in run.stderr
     assert "Traceback" not in run.stderr
     assert receipts_count(folder) == 0 and verify(folder)[1] == []
     with sqlite3.connect(folder / "ledger.sqlite") as db:
@@ -683,7 +683,7 @@ def test_a_campaign_on_read_only_media_can_be_read(camp, tmp_path, monkeypatch):
                 code, text = run.returncode, run.stdout + run.stderr
             if args[0] == "receive":
                 if wrap is not None:
-                    assert code == 2 and "只读" in text and "Error: " in text and "Traceback" not in text, text
+                    assert code == 2 and "只读" in text and "错误：" in text and "Traceback" not in text, text
             else:
                 assert code == 0 and "Traceback" not in text, (args, text)
                 assert "已接收 1" in text or "全部完好" in text or "已取出" in text or '"received": 1' in text or "收到文件" in text
@@ -705,7 +705,7 @@ def test_a_damaged_or_empty_ledger_is_a_clear_error_and_stays_as_it_was(camp, tm
         for args in (["status", str(folder)], ["receive", str(folder), str(files["U1"])], ["campaign", "verify", str(folder)]):
             result = CliRunner().invoke(main, args)
             assert result.exit_code == 2 and "台账" in result.output and "已损坏" in result.output and "从备份恢复" in result.output, result.output
-            assert "Error" not in result.output.replace("Error: ", "", 1) and "no such table" not in result.output
+            assert result.output.startswith("错误：") and "Error" not in result.output and "no such table" not in result.output
             assert (folder / "ledger.sqlite").read_bytes() == content  # a read-only command never writes; a damaged ledger is left for repair
             assert not (folder / "ledger.sqlite-wal").exists()
 

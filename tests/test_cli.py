@@ -41,13 +41,17 @@ def test_build_with_sub_unit_names(runner, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["build", "-o", "X/t.xlsx", "--param", "sub_units=99"], "Error: 二级机构数 (sub_units) must be between 0 and 40, got 99"),
+        (["build", "-o", "X/t.xlsx", "--param", "sub_units=99"], "错误：二级机构数 (sub_units) 应在 0 到 40 之间，实为 99"),
         (["build", "-o", "X/t.xlsx", "--sub-units", "3"], "Usage:"),  # a parameter of one form is no option of the command
-        (["build", "-o", "X/t.xlsx", "--param", "tasks"], "Error: --param takes NAME=N, got 'tasks'"),
-        (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "Error: unknown build parameter(s): nosuch"),
-        (["build", "missing.yaml", "-o", "X/t.xlsx"], "Error: missing.yaml: 无法读取表式文件："),
-        (["fields", "nosuch.xlsx"], "Error: nosuch.xlsx: no such file"),
-        (["fill", "nosuch.xlsx", "d.json", "-o", "X/o.xlsx"], "Error: d.json: cannot read fill data"),
+        (["build", "-o", "X/t.xlsx", "--param", "tasks"], "错误：--param 应写作 NAME=N（N 为非负整数），实际为 'tasks'"),
+        (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "错误：未知的构建参数 nosuch（已定义："),
+        (["build", "missing.yaml", "-o", "X/t.xlsx"], "错误：missing.yaml: 无法读取表式文件："),
+        (["fields", "nosuch.xlsx"], "错误：nosuch.xlsx: no such file"),
+        (["fill", "nosuch.xlsx", "d.json", "-o", "X/o.xlsx"], "错误：d.json: 无法读取填报数据："),
+        (["build", "-o", "X/t.xlsx", "--item", "sub_units="], "错误：--item 应写作 NAME=TEXT（TEXT 不能为空），实际为 'sub_units='"),
+        (["build", "-o", "X/t.xlsx", "--item", "sub_units=甲", "--param", "sub_units=3"], "错误：二级机构数 (sub_units) 要求 3 项，但给出了 1 个名称"),
+        (["consolidate", "-o", "X/s.xlsx"], "错误：没有给出要汇总的文件或文件夹：请给出 INPUTS，或用 --campaign DIR"),
+        (["consolidate", "--campaign", "C", "--year", "2024", "-o", "X/s.xlsx"], "错误：--campaign 从报送任务目录取文件、名单、年度和表式：与它同用时不要再给"),
     ],
 )
 def test_usage_and_file_problems_exit_2_with_one_line(runner, tmp_path, monkeypatch, args, message):
@@ -56,6 +60,13 @@ def test_usage_and_file_problems_exit_2_with_one_line(runner, tmp_path, monkeypa
     assert result.exit_code == 2
     assert result.output.startswith(message), result.output
     assert "Traceback" not in result.output
+
+
+def test_an_error_is_one_chinese_line_on_stderr(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["build", "-o", "X/t.xlsx", "--param", "tasks"])
+    assert result.exit_code == 2
+    assert result.stdout == "" and result.stderr == "错误：--param 应写作 NAME=N（N 为非负整数），实际为 'tasks'\n"
 
 
 def test_fields_lists_every_field(runner):
@@ -104,8 +115,8 @@ def test_fill_refuses_bad_data(runner, tmp_path, seed_template):
     out = tmp_path / "f.xlsx"
     result = runner.invoke(main, ["fill", str(seed_template), str(data), "-o", str(out)])
     assert result.exit_code == 2
-    assert result.output.startswith("Error: 2 problem(s) in the fill data, nothing written:")
-    assert "bogus: unknown field id" in result.output
+    assert result.output.startswith("错误：填报数据中有 2 处问题，未写入任何内容：")
+    assert "bogus: 未知的字段 id" in result.output
     assert not out.exists()
 
 

@@ -131,9 +131,9 @@ def test_fill_keeps_the_password(tmp_path, spec):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"no.such.field": 1}, "no.such.field: unknown field id"),
-        ({"income.all.total": 5}, "income.all.total: is a formula field"),
-        ({"unit.name": "别的单位"}, "unit.name: is locked"),
+        ({"no.such.field": 1}, "no.such.field: 未知的字段 id"),
+        ({"income.all.total": 5}, "income.all.total: 是公式字段"),
+        ({"unit.name": "别的单位"}, "unit.name: 已锁定"),
         ({"income.office.fiscal": "abc"}, "应为数字"),
         ({"income.office.fiscal": -1}, "不能小于 0"),
         ({"income.office.fiscal": 1.234}, "最多 2 位小数"),
@@ -165,12 +165,21 @@ def test_fill_from_csv(tmp_path, spec, seed_template):
 def test_load_fill_data_errors(tmp_path):
     bad_json = tmp_path / "d.json"
     bad_json.write_text("[1, 2]", encoding="utf-8")
-    with pytest.raises(FillError, match="JSON object"):
+    with pytest.raises(FillError, match=r"以字段 id 为键的 JSON 对象.*，实为 JSON 数组$"):
         load_fill_data(bad_json)
     bad_csv = tmp_path / "d.csv"
     bad_csv.write_text("a,b,c\n", encoding="utf-8")
-    with pytest.raises(FillError, match="line 1"):
+    with pytest.raises(FillError, match=r"d\.csv: 第 1 行：应为 2 列 `field,value`，实有 3 列$"):
         load_fill_data(bad_csv)
+    bad_csv.write_text("field,value\nscore,88\nscore,90\n", encoding="utf-8")
+    with pytest.raises(FillError, match=r"d\.csv: 第 3 行：字段 'score' 已在前面给出过，不能重复$"):
+        load_fill_data(bad_csv)
+    bad_json.write_text('{"score": 88,}', encoding="utf-8")
+    with pytest.raises(FillError, match=r"d\.json: 不是有效的 JSON：第 1 行第 14 列："):
+        load_fill_data(bad_json)
+    bad_json.write_bytes("{}".encode("utf-16"))
+    with pytest.raises(FillError, match=r"d\.json: 填报数据应为 UTF-8 文本（JSON 或 CSV），实为其他编码或二进制内容$"):
+        load_fill_data(bad_json)
 
 
 def test_seed_sample_covers_the_seed(seed_data, spec):

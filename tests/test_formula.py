@@ -242,3 +242,16 @@ def test_memory_error_goes_through_generation(monkeypatch):
     calculator = Calculator(build_layout(spec, make_params(spec)))
     with pytest.raises(MemoryError):
         calculator.generate()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("XFE1+1", "'XFE1' 超出了 Excel 工作表的范围（至多 XFD 列、1048576 行）"),
+        ("A1048577*2", "'A1048577' 超出了 Excel 工作表的范围（至多 XFD 列、1048576 行）"),
+    ],
+)
+def test_a_reference_off_excels_grid_is_refused_in_chinese(text, message):
+    with pytest.raises(FormulaSyntaxError) as raised:
+        parse(text)
+    assert str(raised.value) == message

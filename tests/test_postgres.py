@@ -85,7 +85,7 @@ def test_an_unreachable_database_is_one_line_naming_the_host(pg_server, files, t
     for args in (["status", str(folder)], ["receive", str(folder), str(files / "P001.xlsx")]):
         run = subprocess.run([*XLKIT, *args], capture_output=True, text=True, timeout=120)
         lines = run.stderr.strip().splitlines()
-        assert run.returncode == 2 and len(lines) == 1 and lines[0].startswith("Error: ") and f"127.0.0.1:{port}" in lines[0], run.stderr
+        assert run.returncode == 2 and len(lines) == 1 and lines[0].startswith("错误：") and f"127.0.0.1:{port}" in lines[0], run.stderr
 
 
 def test_migrate_moves_everything_and_a_failed_one_leaves_sqlite_as_it_was(pg_server, files, tmp_path, spec):

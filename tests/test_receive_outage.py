@@ -95,7 +95,7 @@ def test_the_server_gone_mid_receive_names_every_file_and_the_same_command_finis
     assert [line.split(" ", 1)[0] for line in lines[1:3]] == ["未记录", "未记录"]
     assert all(line.endswith(f"：{NOT_RECORDED}") and "R2" in lines[1] and "R3" in lines[2] for line in lines[1:3])
     assert lines[3] == "收到 3 个文件：已记录 1，未记录 2"
-    assert stderr.startswith("Error: 收件中断：无法连接台账数据库") and f"127.0.0.1:{server.port}" in stderr
+    assert stderr.startswith("错误：收件中断：无法连接台账数据库") and f"127.0.0.1:{server.port}" in stderr
     assert "2 个文件未记录" in stderr and "Traceback" not in stderr and "Interrupted" not in stderr
     assert len(list((folder / "archive").glob("??/*"))) == 3  # the archive keeps what it took
 
@@ -154,7 +154,7 @@ def test_a_sqlite_ledger_locked_part_way_is_told_and_the_same_process_finishes(f
     lines = first.stdout.splitlines()
     assert [line.split(" ", 1)[0] for line in lines[:3]] == ["已记录（收件", "已记录（收件", "未记录"]
     assert lines[2].endswith(NOT_RECORDED) and lines[3] == "收到 3 个文件：已记录 2，未记录 1"
-    assert first.stderr.startswith("Error: 收件中断：台账") and "正被其他程序长时间占用" in first.stderr and "1 个文件未记录" in first.stderr
+    assert first.stderr.startswith("错误：收件中断：台账") and "正被其他程序长时间占用" in first.stderr and "1 个文件未记录" in first.stderr
     locker.execute("ROLLBACK")
     locker.close()
     monkeypatch.undo()

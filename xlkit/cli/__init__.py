@@ -62,13 +62,13 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
     for item in params:
         name, sep, value = item.partition("=")
         if not sep or not value.strip().isdigit():
-            raise CliError(f"--param takes NAME=N, got {item!r}")
+            raise CliError(f"--param 应写作 NAME=N（N 为非负整数），实际为 {item!r}")
         counts[name.strip()] = int(value)
     names: dict[str, list[str]] = {}
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not text.strip():
-            raise CliError(f"--item takes NAME=TEXT, got {item!r}")
+            raise CliError(f"--item 应写作 NAME=TEXT（TEXT 不能为空），实际为 {item!r}")
         names.setdefault(name.strip(), []).append(text.strip())
     layout = build_template(output, spec, unit_code=unit_code, unit_name=unit_name, year=year, parent_name=parent_name,
                             issuer=issuer, counts=counts, names=names, password=password, implementer=implementer,
@@ -259,8 +259,8 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
     bureau_zone(zone)  # an unknown zone is a usage error before any file is read
     if campaign_dir:
         if inputs or roster_path or roll_up or spec_paths or year or strict:
-            raise CliError("--campaign takes the files, roster, year and specs from the campaign: give no INPUTS, --roster, "
-                           "--year, --spec, --strict or --roll-up with it")
+            raise CliError("--campaign 从报送任务目录取文件、名单、年度和表式：与它同用时不要再给 INPUTS、--roster、"
+                           "--year、--spec、--strict 或 --roll-up")
         from ..campaign.account import consolidate_campaign
         from ..campaign.checks import Bounds
 
@@ -269,7 +269,7 @@ def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: 
         click.echo(f"报送任务 {campaign_dir}：本次审核 {checked} 个文件，其余 {len(paths) - checked} 个沿用台账中的审核结果", err=True)
     else:
         if not inputs:
-            raise CliError("give the files or folders to consolidate, or --campaign DIR")
+            raise CliError("没有给出要汇总的文件或文件夹：请给出 INPUTS，或用 --campaign DIR")
         roster = load_roster(roster_path) if roster_path else None
         paths = collect_files(list(inputs))
         if not paths:

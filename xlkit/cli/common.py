@@ -19,9 +19,13 @@ class CliError(click.ClickException):
 
     exit_code = 2
 
+    def show(self, file: Any = None) -> None:
+        """click's `Error: ` lead-in said in Chinese, on stderr as click does."""
+        click.echo(f"错误：{self.format_message()}", file=file, err=file is None)
+
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into `Error: …` and exit 2; never a traceback unless XLKIT_DEBUG is set."""
+    """Turn library errors into `错误：…` and exit 2; never a traceback unless XLKIT_DEBUG is set."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

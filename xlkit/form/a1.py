@@ -42,7 +42,7 @@ def col_index(letters: str) -> int:
 
 def col_letters(index: int) -> str:
     if not 0 <= index < MAX_COLS:
-        raise AddressError(f"column {index + 1} is outside A..XFD")
+        raise AddressError(f"第 {index + 1} 列超出了 Excel 的列范围 A..XFD")
     out = ""
     index += 1
     while index:
@@ -53,7 +53,7 @@ def col_letters(index: int) -> str:
 
 def cell_name(row: int, col: int, absolute: bool = False) -> str:
     if not 0 <= row < MAX_ROWS:
-        raise AddressError(f"row {row + 1} is outside 1..{MAX_ROWS}")
+        raise AddressError(f"第 {row + 1} 行超出了 Excel 的行范围 1..{MAX_ROWS}")
     d = "$" if absolute else ""
     return f"{d}{col_letters(col)}{d}{row + 1}"
 
@@ -74,10 +74,10 @@ def parse_ref(text: str) -> Ref:
     m1 = CELL.fullmatch(parts[0])
     m2 = CELL.fullmatch(parts[-1])
     if not (m1 and m2 and len(parts) <= 2):
-        raise AddressError(f"not a cell or range: {text!r}")
+        raise AddressError(f"{text!r} 不是单元格或区域的地址（应如 B5 或 B5:D9）")
     r1, c1 = int(m1.group(2)) - 1, col_index(m1.group(1))
     r2, c2 = int(m2.group(2)) - 1, col_index(m2.group(1))
     for row, col in ((r1, c1), (r2, c2)):
         if not (0 <= row < MAX_ROWS and 0 <= col < MAX_COLS):
-            raise AddressError(f"{text!r} is outside Excel's grid")
+            raise AddressError(f"{text!r} 超出了 Excel 工作表的范围（至多 XFD 列、{MAX_ROWS} 行）")
     return Ref(sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))

@@ -61,33 +61,33 @@ def make_params(
     names = dict(names or {})
     unknown = (set(counts) | set(names)) - set(spec.parameters)
     if unknown:
-        raise XlkitError(f"unknown build parameter(s): {', '.join(sorted(unknown))}; the spec has {', '.join(spec.parameters)}")
+        raise XlkitError(f"未知的构建参数 {', '.join(sorted(unknown))}（已定义：{', '.join(spec.parameters) or '无'}）")
     items: dict[str, list[str]] = {}
     for key, parameter in spec.parameters.items():
         given = names.get(key)
         count = len(given) if given is not None else counts.get(key, parameter.default)
         if given is not None and key in counts and counts[key] != len(given):
-            raise XlkitError(f"{parameter.label}: {counts[key]} requested but {len(given)} names given")
+            raise XlkitError(f"{parameter.label} ({key}) 要求 {counts[key]} 项，但给出了 {len(given)} 个名称")
         if not parameter.min <= count <= parameter.max:
-            raise XlkitError(f"{parameter.label} ({key}) must be between {parameter.min} and {parameter.max}, got {count}")
+            raise XlkitError(f"{parameter.label} ({key}) 应在 {parameter.min} 到 {parameter.max} 之间，实为 {count}")
         pattern = parameter.item_name or "{n}"
         items[key] = [str(n) for n in given] if given is not None else [pattern.replace("{n}", str(i + 1)) for i in range(count)]
     clean = {k: v for k, v in (prefill or {}).items() if v not in (None, "")}
     bad = {k for k in clean if not is_prefill_key(k)}
     if bad:
-        raise XlkitError(f"unknown prefill key(s): {', '.join(sorted(bad))}")
+        raise XlkitError(f"未知的预填键 {', '.join(sorted(bad))}（可用：{', '.join(PREFILL_KEYS)} 和 {PREVIOUS_PREFIX}名称）")
     return BuildParams(prefill=clean, items=items, constants=_constants(spec, constants or {}))
 
 
 def _constants(spec: Spec, given: dict[str, float]) -> dict[str, float]:
     unknown = set(given) - set(spec.constants)
     if unknown:
-        known = ", ".join(spec.constants) or "none"
-        raise XlkitError(f"unknown constant(s): {', '.join(sorted(unknown))}; the spec has {known}")
+        known = ", ".join(spec.constants) or "无"
+        raise XlkitError(f"未知的常量 {', '.join(sorted(unknown))}（已定义：{known}）")
     values = {}
     for name, constant in spec.constants.items():
         value = float(given.get(name, constant.value))
         if not math.isfinite(value) or not within(value, constant.min, constant.max):
-            raise XlkitError(f"{constant.label} ({name}) must be between {constant.min} and {constant.max}, got {value}")
+            raise XlkitError(f"{constant.label} ({name}) 应在 {constant.min} 到 {constant.max} 之间，实为 {value}")
         values[name] = value
     return values
