@@ -22,7 +22,7 @@ def test_build_default_form(runner, tmp_path):
     result = runner.invoke(main, ["build", "-o", str(out), "--unit-code", "U1", "--unit-name", "单位甲", "--year", "2024",
                                   "--param", "sub_units=3", "--param", "projects=2", "--param", "tasks=8", "--password", "pw"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"Wrote {out}: 部门（单位）整体支出绩效自评表 {load_spec().template.version}, ")
+    assert result.output.startswith(f"已生成 {out}：部门（单位）整体支出绩效自评表 {load_spec().template.version}，")
     book = openpyxl.load_workbook(out)
     assert "income.sub3.total" in book.defined_names
     assert "tasks.8" in book.defined_names and "tasks.9" not in book.defined_names
@@ -46,7 +46,7 @@ def test_build_with_sub_unit_names(runner, tmp_path):
         (["build", "-o", "X/t.xlsx", "--param", "tasks"], "错误：--param 应写作 NAME=N（N 为非负整数），实际为 'tasks'"),
         (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "错误：未知的构建参数 nosuch（已定义："),
         (["build", "missing.yaml", "-o", "X/t.xlsx"], "错误：missing.yaml: 无法读取表式文件："),
-        (["fields", "nosuch.xlsx"], "错误：nosuch.xlsx: no such file"),
+        (["fields", "nosuch.xlsx"], "错误：nosuch.xlsx: 文件不存在"),
         (["fill", "nosuch.xlsx", "d.json", "-o", "X/o.xlsx"], "错误：d.json: 无法读取填报数据："),
         (["build", "-o", "X/t.xlsx", "--item", "sub_units="], "错误：--item 应写作 NAME=TEXT（TEXT 不能为空），实际为 'sub_units='"),
         (["build", "-o", "X/t.xlsx", "--item", "sub_units=甲", "--param", "sub_units=3"], "错误：二级机构数 (sub_units) 要求 3 项，但给出了 1 个名称"),
@@ -83,7 +83,7 @@ def test_fields_lists_every_field(runner):
     assert set(rows[0]) >= {"id", "sheet", "cell", "kind", "type", "label", "required"}
     text = runner.invoke(main, ["fields"]).output
     assert text.splitlines()[0].split()[:4] == ["cover.unit_name", "封面!B4", "formula", "name"]
-    assert text.rstrip().endswith(f"{len(rows)} fields; * = required")
+    assert text.rstrip().endswith(f"{len(rows)} 个字段；* 为必填")
 
 
 def test_fields_of_a_workbook_and_of_a_spec(runner, tmp_path, spec):
@@ -103,7 +103,7 @@ def test_fill_command(runner, tmp_path, seed_template):
     out = tmp_path / "f.xlsx"
     result = runner.invoke(main, ["fill", str(seed_template), str(data), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output == f"Wrote {out}: 2 values filled\n"
+    assert result.output == f"已生成 {out}：填入 2 个值\n"
     book = openpyxl.load_workbook(out, data_only=True)
     sheet, cell = next(book.defined_names["grade"].destinations)
     assert book[sheet][cell.replace("$", "")].value == "良好"

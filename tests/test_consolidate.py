@@ -228,7 +228,7 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path, spec):
     args = ["distribute", "--roster", str(ROOT / "samples" / "roster.csv"), "--year", "2019", "-o", str(out)]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("13 units: 13 created, 0 unchanged, 0 replaced, 0 refused")
+    assert result.output.startswith("13 个单位：新生成 13，未变 0，已替换 0，未生成 0")
     first = out / unit_filename(roster.units[0])
     assert first.name == "430600301_岳阳市智慧城管指挥中心.xlsx"
     book = openpyxl.load_workbook(first)
@@ -238,11 +238,11 @@ def test_cli_distribute_and_consolidate(roster, returned, tmp_path, spec):
     assert "4、南片区环卫所" in labels
     manifest = list(csv.DictReader((out / "manifest.csv").read_text(encoding="utf-8-sig").splitlines()))
     assert len(manifest) == 13 and manifest[0]["template_version"] == spec.template.version and manifest[0]["fingerprint"]
-    assert runner.invoke(main, args).output.startswith("13 units: 0 created, 13 unchanged")
+    assert runner.invoke(main, args).output.startswith("13 个单位：新生成 0，未变 13")
     fill_workbook(first, {"score": 50}, first)  # someone wrote into a distributed file
     again = runner.invoke(main, args)
-    assert again.exit_code == 1 and "1 refused" in again.output
-    assert runner.invoke(main, [*args, "--overwrite"]).output.startswith("13 units: 0 created, 12 unchanged, 1 replaced")
+    assert again.exit_code == 1 and "未生成 1" in again.output and "确要替换请加 --overwrite" in again.output
+    assert runner.invoke(main, [*args, "--overwrite"]).output.startswith("13 个单位：新生成 0，未变 12，已替换 1")
 
     summary = tmp_path / "sum.xlsx"
     wide = tmp_path / "wide.csv"

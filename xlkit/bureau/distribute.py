@@ -133,7 +133,7 @@ def _distribute_one(writer: PlainWriter, item: _Unit, overwrite: bool) -> Distri
         if overwrite:
             os.replace(tmp, target)
             return Distributed(unit, target, "replaced", "a different file was there (--overwrite)", digest)
-        return Distributed(unit, target, "refused", "a different file is already there; use --overwrite to replace it")
+        return Distributed(unit, target, "refused", "已有另一个文件，未覆盖；确要替换请加 --overwrite")
 
 
 _RUN: tuple[Spec, str, bool] | None = None  # what forked processes distribute: the spec, the password hash, overwrite

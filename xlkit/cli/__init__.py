@@ -74,8 +74,8 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
                             issuer=issuer, counts=counts, names=names, password=password, implementer=implementer,
                             constants=parse_constants(constants))
     inputs = len(layout.inputs())
-    click.echo(f"Wrote {output}: {spec.template.title} {spec.template.version}, "
-               f"{len(layout.fields)} fields ({inputs} inputs, {len(layout.fields) - inputs} formulas), {len(layout.rules)} rules")
+    click.echo(f"已生成 {output}：{spec.template.title} {spec.template.version}，"
+               f"{len(layout.fields)} 个字段（填报 {inputs} 个，公式 {len(layout.fields) - inputs} 个），校验规则 {len(layout.rules)} 条")
 
 
 @main.command()
@@ -96,7 +96,7 @@ def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
     for r in rows:
         flag = "*" if r["required"] else " "
         click.echo(f"{r['id']:<{width}}  {r['sheet']}!{r['cell']:<5} {r['kind']:<7} {r['type']:<8} {flag} {r['label']}")
-    click.echo(f"{len(rows)} fields; * = required")
+    click.echo(f"{len(rows)} 个字段；* 为必填")
 
 
 @main.command()
@@ -112,7 +112,7 @@ def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
     spec = load(spec_path) if spec_path else None
     values = load_fill_data(data)
     fill_workbook(workbook, values, output, spec)
-    click.echo(f"Wrote {output}: {len(values)} values filled")
+    click.echo(f"已生成 {output}：填入 {len(values)} 个值")
 
 
 SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
@@ -217,9 +217,9 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
     counts = {s: sum(1 for r in results if r.status == s) for s in ("created", "unchanged", "replaced", "refused")}
     for r in results:
         if r.status == "refused":
-            click.echo(f"refused {r.path}: {r.reason}", err=True)
-    click.echo(f"{len(results)} units: {counts['created']} created, {counts['unchanged']} unchanged, "
-               f"{counts['replaced']} replaced, {counts['refused']} refused; manifest {Path(output) / MANIFEST}")
+            click.echo(f"未生成 {r.path}：{r.reason}", err=True)
+    click.echo(f"{len(results)} 个单位：新生成 {counts['created']}，未变 {counts['unchanged']}，"
+               f"已替换 {counts['replaced']}，未生成 {counts['refused']}；清单 {Path(output) / MANIFEST}")
     if counts["refused"]:
         sys.exit(1)
 

@@ -193,7 +193,7 @@ def open_template_workbook(path: str | Path, spec: Spec | None = None) -> Opened
     WorkbookError otherwise."""
     path = Path(path)
     if not path.exists():
-        raise WorkbookError(f"{path}: no such file")
+        raise WorkbookError(f"{path}: 文件不存在")
     try:
         reader = XlsxReader(open_package(path))
     except FileProblem as problem:
