@@ -144,5 +144,5 @@ def test_every_command_has_help(runner):
 def test_demo_runs_end_to_end(runner, tmp_path):
     result = runner.invoke(main, ["demo", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert "seed unit: 收入合计 1126.28, 支出合计 1002.25, 当年结余 20.26, 累计结余 124.03, 三公经费 8.71, 评价等次 优秀" in result.output
+    assert "种子单位：收入合计 1126.28，支出合计 1002.25，当年结余 20.26，累计结余 124.03，三公经费 8.71，评价等次 优秀" in result.output
     assert (tmp_path / "demo" / "summary.xlsx").exists() and (tmp_path / "demo" / "summary.csv").exists()

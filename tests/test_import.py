@@ -326,7 +326,7 @@ def test_the_demo_imports_a_form_and_builds_from_it(tmp_path: Path) -> None:
 
     said: list[str] = []
     _import_step(tmp_path / "imported", said.append)
-    assert (tmp_path / "imported" / "rebuilt.xlsx").exists() and "spec import" in said[0]
+    assert (tmp_path / "imported" / "rebuilt.xlsx").exists() and "导入表式" in said[0]
     assert compare(tmp_path / "imported" / "申报表.xlsx", tmp_path / "imported" / "rebuilt.xlsx") == (1.0, [])
 
 

@@ -52,11 +52,11 @@ def run_campaign_demo(directory: Path, samples: Path, year: int, issuer: str, co
                    {"staff.actual": 150, "check.staff.note": "含年内借调人员，编制调整已报批"} if t == explaining_unit else {})
             for t in sent if t not in late]
     results = receive(first, wave, note="第一批（邮件）", by="收件员")
-    echo(f"5. campaign {first}: ledger, archive, {len(sent)} workbooks in {DISTRIBUTED}/; first wave {len(results)} files: "
+    echo(f"5. 报送任务 {first}：台账、存档，{DISTRIBUTED}/ 中 {len(sent)} 个工作簿；第一批收到 {len(results)} 个文件："
          + "，".join(f"{label} {n}" for label, n in Counter(r.label for r in results).items()))
     blank_code = blank_unit.name.split("_", 1)[0]
     letter = return_unit(first, blank_code, "自评得分未填写", by="审核员", zone=ZONE, contact=contact, issuer=issuer).letter
-    echo(f"   退回 {blank_unit.name}: letter {letter}")
+    echo(f"   退回 {blank_unit.name}：审核意见书 {letter}")
     receive(first, [filled(blank_unit, {}, blank_unit.name.replace(".xlsx", "（修改后）.xlsx"))], note="再报", by="收件员")
     explaining_code = explaining_unit.name.split("_", 1)[0]
     accept_unit(first, explaining_code, by="审核员", require_explanations=True)
@@ -66,8 +66,8 @@ def run_campaign_demo(directory: Path, samples: Path, year: int, issuer: str, co
     summary = directory / f"summary_{year}.xlsx"
     result, checked = consolidate_campaign(str(first))
     write_summary(result, summary, ZONE)
-    echo(f"   statuses: {_counts(first)}; 催报 list of {listed} units: {reminders}")
-    echo(f"   consolidated from the ledger ({checked} files checked again, the rest from its cache): {summary}")
+    echo(f"   状态：{_counts(first)}；催报名单 {listed} 个单位：{reminders}")
+    echo(f"   从台账汇总（重新审核 {checked} 个文件，其余取自台账缓存）：{summary}")
 
     second = directory / str(year + 1)
     init_campaign(second, samples / "roster.csv", year + 1, deadline=f"{year + 2}-03-31", previous=first, issuer=issuer)
@@ -86,14 +86,14 @@ def run_campaign_demo(directory: Path, samples: Path, year: int, issuer: str, co
 
     web_unit = sent[-1]  # hands its return in through its own web link, after the e-mail wave
     results = receive(second, [filled(t, grow(t) if t in grown else {}) for t in sent if t != web_unit], note="邮件", by="收件员")
-    echo(f"6. next year {second} (--previous {first}): 上年数 prefilled in every workbook; {len(results)} files by e-mail: "
+    echo(f"6. 下一年度 {second}（--previous {first}）：每个工作簿预填上年数；邮件收到 {len(results)} 个文件："
          f"{_counts(second)}")
     web = run_web_demo(second, web_unit.name.split("_", 1)[0], filled(web_unit, {}), echo)
     summary_next = directory / f"summary_{year + 1}.xlsx"
     result, _checked = consolidate_campaign(str(second))
     write_summary(result, summary_next, ZONE)
-    echo(f"   {summary_next}: {_counts(second)}; 上年对比 (收入 up by half at {grown[0].name.split('_')[1].removesuffix('.xlsx')}, "
-         f"explained, and at {grown[1].name.split('_')[1].removesuffix('.xlsx')}, not)")
+    echo(f"   {summary_next}：{_counts(second)}；上年对比（{grown[0].name.split('_')[1].removesuffix('.xlsx')} 收入增加一半，已说明；"
+         f"{grown[1].name.split('_')[1].removesuffix('.xlsx')} 同样增加，未说明）")
     return {"campaign": first, "campaign_next": second, "campaign_summary": summary, "campaign_summary_next": summary_next, **web}
 
 

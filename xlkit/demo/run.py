@@ -53,10 +53,10 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     directory.mkdir(parents=True)
     template = directory / "template.xlsx"
     build_template(template, spec, issuer=ISSUER)
-    echo(f"1. template:     {template}")
+    echo(f"1. 模板：{template}")
     sent = directory / "distributed"
     distributed = distribute(spec, roster.units, YEAR, sent, issuer=ISSUER)
-    echo(f"2. distributed:  {len(distributed)} workbooks in {sent} (manifest.csv)")
+    echo(f"2. 下发：{len(distributed)} 个工作簿，在 {sent}（清单 manifest.csv）")
     returned = directory / "returned"
     returned.mkdir()
     units = roster.units
@@ -83,11 +83,11 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
         if unit is scan_unit:  # the signed paper, scanned, dropped into the same folder
             (returned / item.path.name.replace(".xlsx", "_签字扫描件.pdf")).write_bytes(b"%PDF-1.4\n% scanned pages\n")
     projects = _project_returns(samples, directory / "projects_distributed", returned)
-    echo(f"   projects:     {len(projects)} 项目支出绩效自评表 distributed from samples/projects.csv and returned with the units' files "
-         f"(the seed's 数字城管信息采集服务项目 among them)")
-    echo(f"3. returned:     {len(list(returned.iterdir()))} files in {returned} "
-         f"({overwriting_unit.name} typed over a total; {html_unit.name} sent a web page; "
-         f"{twice_unit.name} sent twice; {scan_unit.name} added a PDF scan; {missing.name} sent nothing)")
+    echo(f"   项目表：按 samples/projects.csv 下发 {len(projects)} 份项目支出绩效自评表，随各单位的文件一起报回"
+         f"（其中有种子样表的 数字城管信息采集服务项目）")
+    echo(f"3. 报回：{len(list(returned.iterdir()))} 个文件，在 {returned}"
+         f"（{overwriting_unit.name} 改写了一个合计；{html_unit.name} 交来一个网页；"
+         f"{twice_unit.name} 报了两次；{scan_unit.name} 附了 PDF 扫描件；{missing.name} 未报送）")
     result = consolidate([returned], roster, year=YEAR)
     summary = directory / "summary.xlsx"
     wide = directory / "summary.csv"
@@ -95,25 +95,25 @@ def run_demo(directory: Path, echo: Callable[[str], None] = print) -> dict[str, 
     write_wide_csv(result, wide)
     letters = write_letters(result, directory / "letters", contact=CONTACT, issuer=ISSUER)
     pdfs = letters_to_pdf(letters)
-    echo(f"4. consolidated: {summary} and {wide}; {len(letters)} 审核意见 letters in {directory / 'letters'}"
-         + (f" (and {len(pdfs)} PDFs)" if pdfs else ""))
+    echo(f"4. 汇总：{summary} 和 {wide}；{len(letters)} 份审核意见书，在 {directory / 'letters'}"
+         + (f"（另有 {len(pdfs)} 份 PDF）" if pdfs else ""))
     departments = directory / "departments"
     for department, part in by_department(result).items():
         write_summary(part, departments / f"{department}.xlsx")
     upper = consolidate([departments], roster, year=YEAR, roll_up=True)
-    echo(f"   roll-up: {len(list(departments.glob('*.xlsx')))} department summaries in {departments}, consolidated again: "
-         f"支出合计 {upper.frame['expense.all.total'].sum():.2f} = {result.frame['expense.all.total'].sum():.2f} from the unit files")
+    echo(f"   逐级汇总：{len(list(departments.glob('*.xlsx')))} 份主管部门汇总表，在 {departments}，再汇总一次："
+         f"支出合计 {upper.frame['expense.all.total'].sum():.2f} = 各单位文件的 {result.frame['expense.all.total'].sum():.2f}")
     for status in result.all_files:
         name = Path(status.path).name if status.path else "—"
         echo(f"   {status.label:<10} {status.unit_code} {status.unit_name}  {name}  {status.reason}")
     for form in result.others.values():
         frame = form.frame
-        echo(f"   项目汇总: {len(frame)} projects; 执行率 below 80%: {', '.join(frame[frame['funds.total.rate'] < 0.8]['unit_name']) or 'none'}; "
-             f"below 80 points: {', '.join(frame[frame['total_score'] < 80]['unit_name']) or 'none'}")
+        echo(f"   项目汇总：{len(frame)} 个项目；执行率低于 80%：{'、'.join(frame[frame['funds.total.rate'] < 0.8]['unit_name']) or '无'}；"
+             f"低于 80 分：{'、'.join(frame[frame['total_score'] < 80]['unit_name']) or '无'}")
     seed_row = result.frame[result.frame.unit_code == SEED_UNIT].iloc[0]
-    echo(f"   seed unit: 收入合计 {seed_row['income.all.total']}, 支出合计 {seed_row['expense.all.total']}, "
-         f"当年结余 {seed_row['expense.all.balance_year']}, 累计结余 {seed_row['expense.all.balance_cum']}, "
-         f"三公经费 {seed_row['sangong.all.total']}, 评价等次 {seed_row['grade']}")
+    echo(f"   种子单位：收入合计 {seed_row['income.all.total']}，支出合计 {seed_row['expense.all.total']}，"
+         f"当年结余 {seed_row['expense.all.balance_year']}，累计结余 {seed_row['expense.all.balance_cum']}，"
+         f"三公经费 {seed_row['sangong.all.total']}，评价等次 {seed_row['grade']}")
     targets = _target_declarations(samples, directory / "targets", echo)
     _import_step(directory / "imported", echo)
     campaign = run_campaign_demo(directory / "campaign", samples, YEAR, ISSUER, CONTACT, SEED_UNIT, SEED_PROJECT, echo)
@@ -132,8 +132,8 @@ def _import_step(directory: Path, echo: Callable[[str], None]) -> None:
     draft = directory / "draft.yaml"
     draft.write_text(result.text, encoding="utf-8")
     layout = build_template(directory / "rebuilt.xlsx", load_spec(draft))
-    echo(f"   spec import: {form.name} -> {draft} ({result.guesses} guesses, {len(result.problems)} not understood), "
-         f"built again: {len(layout.fields)} fields in {directory / 'rebuilt.xlsx'}")
+    echo(f"   导入表式：{form.name} -> {draft}（推测 {result.guesses} 处，未能理解 {len(result.problems)} 处），"
+         f"再生成：{len(layout.fields)} 个字段，在 {directory / 'rebuilt.xlsx'}")
 
 
 def _target_declarations(samples: Path, directory: Path, echo: Callable[[str], None]) -> Path:
@@ -153,9 +153,9 @@ def _target_declarations(samples: Path, directory: Path, echo: Callable[[str], N
     result = consolidate([returned], roster, year=YEAR, spec_paths=(str(builtin_spec_path().parent / TARGET_SPEC),))
     summary = directory / "summary.xlsx"
     write_summary(result, summary)
-    echo(f"   third form:   {spec.template.title} (templates/{TARGET_SPEC}, YAML only) for {len(roster.units)} projects: "
-         f"{summary}; 年度资金总额 {result.frame['funds.total.year'].sum():.2f} 万元, "
-         f"{int(result.frame['check.quantity_named.left'].sum())} 数量指标 declared")
+    echo(f"   第三张表：{spec.template.title}（templates/{TARGET_SPEC}，只用 YAML 写成），{len(roster.units)} 个项目："
+         f"{summary}；年度资金总额 {result.frame['funds.total.year'].sum():.2f} 万元，"
+         f"申报数量指标 {int(result.frame['check.quantity_named.left'].sum())} 个")
     return summary
 
 

@@ -36,9 +36,9 @@ def run_web_demo(folder: Path, code: str, upload: Path, echo: Callable[[str], No
     board = folder.parent / "board.html"
     board.write_text(bureau.get("/admin").get_data(as_text=True), encoding="utf-8")
     status = re.search(r"当前状态：<strong>([^<]+)", result)
-    echo(f"7. web intake: links for {len(links)} units in {links_file}; a late unit uploaded {upload.name} on its own page "
-         f"(status now {status.group(1) if status else '?'}; the page as the unit saw it: {unit_page}; the bureau's board: {board}). "
-         f"Serve it for real with: xlkit serve {folder}  (board at {BASE_URL}/admin, password {DEMO_PASSWORD})")
+    echo(f"7. 网上报送：{len(links)} 个单位的链接在 {links_file}；一个迟报单位在自己的页面上传了 {upload.name}"
+         f"（现在的状态：{status.group(1) if status else '?'}；单位看到的页面：{unit_page}；财政部门的看板：{board}）。"
+         f"真正启动服务：xlkit serve {folder}（看板 {BASE_URL}/admin，密码 {DEMO_PASSWORD}）")
     return {"links": links_file, "unit_page": unit_page, "board": board}
 
 
