@@ -119,7 +119,7 @@ def create_app(folder: str | Path, reader: Reader | None = None, max_upload_mb: 
         app.logger.warning("%s %s: %s", request.method, request.path, error)
         if isinstance(error, Interrupted) and any(r.receipt for r in error.results):
             return (*page("503 暂时无法显示结果", pages.ERROR, 503, code=503, what="暂时无法显示结果",
-                          detail="文件已收到并已记录，但系统暂时无法读出审核结果。请稍后刷新本页面查看结果，不必重新提交。"),
+                          detail="文件已收到并已记录，但系统暂时无法读出审核结果。请稍后重新打开本单位的报送链接查看结果，不必重新提交。"),
                     [("Retry-After", "30")])
         return (*page("503 系统暂时无法接收", pages.ERROR, 503, code=503, what="系统暂时无法接收",
                       detail="系统暂时无法接收，请稍后再试。本次提交没有记录，请稍后重新提交。"), [("Retry-After", "30")])
