@@ -42,7 +42,7 @@ def test_build_with_sub_unit_names(runner, tmp_path):
     ("args", "message"),
     [
         (["build", "-o", "X/t.xlsx", "--param", "sub_units=99"], "错误：二级机构数 (sub_units) 应在 0 到 40 之间，实为 99"),
-        (["build", "-o", "X/t.xlsx", "--sub-units", "3"], "Usage:"),  # a parameter of one form is no option of the command
+        (["build", "-o", "X/t.xlsx", "--sub-units", "3"], "用法："),  # a parameter of one form is no option of the command
         (["build", "-o", "X/t.xlsx", "--param", "tasks"], "错误：--param 应写作 NAME=N（N 为非负整数），实际为 'tasks'"),
         (["build", "-o", "X/t.xlsx", "--param", "nosuch=3"], "错误：未知的构建参数 nosuch（已定义："),
         (["build", "missing.yaml", "-o", "X/t.xlsx"], "错误：missing.yaml: 无法读取表式文件："),

@@ -17,14 +17,15 @@ from ..form.forms import FORMS_ENV, forms_folders
 from ..version import __version__
 from .campaign import COMMANDS as CAMPAIGN_COMMANDS
 from .common import CliError, bounds, constants_option, dumps, load, parse_constants, reports_errors, spec_option
+from .helptext import VERSION_MESSAGE, VERSION_OPTION, group
 from .review import review_sample
 from .serve import serve
 from .spec import spec
 from .users import COMMANDS as OFFICER_COMMANDS
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xlkit")
+@group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlkit", message=VERSION_MESSAGE, help=VERSION_OPTION)
 @click.option("--forms", "forms", multiple=True, type=click.Path(exists=True),
               help=f"A folder (or spec file) of your own forms, known to every command; repeatable. Same as the {FORMS_ENV} "
                    "environment variable (folders separated by ':').")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .common import CliError, bounds, dumps, reports_errors
+from .helptext import command, group
 
 
 def db_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,7 +28,7 @@ def db_options(command: Callable[..., Any]) -> Callable[..., Any]:
 ZONE_OPTION = click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time shown (IANA name).")
 
 
-@click.group()
+@group()
 def campaign() -> None:
     """Create and check a campaign folder (ledger, archive, distributed workbooks)."""
 
@@ -185,7 +186,7 @@ def migrate(directory: str, db: str, schema: str | None, db_password_file: str |
         click.echo("收到的文件已存入数据库，此后从数据库读取；目录中的 archive/ 原样保留，不再使用（核对后可另行备份或删除）")
 
 
-@click.command()
+@command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("--note", default="", help="A note kept with each receipt (e.g. how the file came in).")
@@ -221,7 +222,7 @@ def receive(directory: str, inputs: tuple[str, ...], note: str, by: str, jobs: i
         sys.exit(1)
 
 
-@click.command()
+@command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("sha256")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the file.")
@@ -234,7 +235,7 @@ def archive(directory: str, sha256: str, output: str) -> None:
     click.echo(f"已取出 {output}（{size} 字节）")
 
 
-@click.command()
+@command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 @click.option("--reminders", type=click.Path(dir_okay=False), help="Write the 催报 list (units not yet confirmed), .xlsx or .csv.")
@@ -306,7 +307,7 @@ def _decided_receipt(directory: str, unit: str, receipt: int | None, zone: str) 
     return current.id
 
 
-@click.command(name="return")
+@command(name="return")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("unit")
 @click.option("--reason", required=True, help="Why the file is sent back (printed on the letter).")
@@ -327,7 +328,7 @@ def return_(directory: str, unit: str, reason: str, by: str, contact: str, issue
     click.echo(f"{decision.unit.name}（{unit}）：{decision.unit.label}；审核意见 {decision.letter}")
 
 
-@click.command()
+@command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("unit")
 @click.option("--by", default="", help="Who decided.")
@@ -344,7 +345,7 @@ def accept(directory: str, unit: str, by: str, require_explanations: bool | None
     click.echo(f"{decision.unit.name}（{unit}）：{decision.unit.label}")
 
 
-@click.command()
+@command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("unit")
 @ZONE_OPTION

@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 
 from .common import CliError, bounds, reports_errors
+from .helptext import command
 
 
-@click.command(name="review-sample")
+@command(name="review-sample")
 @click.argument("source", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--n", "n", required=True, type=click.IntRange(0, 100_000), help="Units drawn at random from those under the risk threshold.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed of the draw (default: a new one, printed): the same seed draws the same units.")

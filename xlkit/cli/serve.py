@@ -8,9 +8,10 @@ import click
 
 from .campaign import ZONE_OPTION
 from .common import reports_errors
+from .helptext import command
 
 
-@click.command()
+@command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (default: this machine only).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8750, show_default=True)

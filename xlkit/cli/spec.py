@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from .common import dumps, reports_errors
+from .helptext import group
 
 
-@click.group()
+@group()
 def spec() -> None:
     """Write and check form specs (YAML)."""
 

@@ -7,6 +7,7 @@ import click
 
 from .campaign import _admin_password, campaign
 from .common import CliError, reports_errors
+from .helptext import command, group
 
 DIRECTORY = click.argument("directory", type=click.Path(file_okay=False))
 
@@ -158,7 +159,7 @@ def mail_setup(directory: str, smtp_host: str, smtp_port: int, sender: str, user
                    + ("……" if len(missing) > 20 else ""), err=True)
 
 
-@click.command()
+@command()
 @DIRECTORY
 @click.option("--dry-run", is_flag=True, help="Write the messages as .eml files (to --outbox) instead of sending them.")
 @click.option("--outbox", type=click.Path(file_okay=False), help="Where --dry-run writes (default: DIRECTORY/outbox).")
@@ -191,7 +192,7 @@ def remind(directory: str, dry_run: bool, outbox: str | None) -> None:
         click.echo(f"无邮箱 {state.code} {state.name}（{state.label}）：请电话催报 {state.contact} {state.phone}".rstrip())
 
 
-@click.group(name="mail")
+@group(name="mail")
 def mail_group() -> None:
     """The mail queue of a campaign."""
 
