@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
+from collections.abc import Iterator
 
+import click
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -134,11 +138,93 @@ def test_fill_refuses_a_workbook_that_is_not_ours(runner, tmp_path):
     assert result.exit_code == 2 and "not-a-zip: 文件不是Excel工作簿" in result.output
 
 
-def test_every_command_has_help(runner):
-    for name, command in main.commands.items():
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert " ".join((command.help or "").split()[:4]) in " ".join(result.output.split()), name
+def _commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command and group of the tree, with the words that call it."""
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+CLICK_WORDS = ["Usage:", "Options:", "Commands:", "Arguments:", "Show this message", "Show the version", "[default", "[required]",
+               "env var:", "<=x", "x<=", "x>=", "x>", "x<", "[OPTIONS]", "COMMAND [ARGS]", "INTEGER RANGE", "FLOAT RANGE", "(dynamic)"]
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def _help(runner: CliRunner, path: tuple[str, ...]) -> str:
+    result = runner.invoke(main, [*path, "--help"], prog_name="xlkit", terminal_width=78)
+    assert result.exit_code == 0, (path, result.output)
+    return result.output
+
+
+def test_every_help_is_chinese(runner):
+    """Each command's and group's help, every option's, and click's own words (headings, the help and version options,
+    defaults, required, ranges, the usage line's placeholders) are Chinese; lines fit the terminal as they show."""
+    walked = list(_commands(main))
+    assert len(walked) >= 38 and {("campaign", "user", "add"), ("spec", "import"), ("mail", "send")} <= {p for p, _ in walked}
+    for path, command in walked:
+        output = _help(runner, path)
+        assert output.startswith(f"用法：{' '.join(('xlkit', *path))} [选项]"), output
+        assert "\n选项：\n" in output, (path, output)
+        assert ("\n命令：\n" in output) == isinstance(command, click.Group), path
+        for words in CLICK_WORDS:
+            assert words not in output, (path, words, output)
+        assert CJK.search(command.help or ""), (path, command.help)
+        assert CJK.search(command.get_short_help_str(60)), path
+        ctx = click.Context(command, info_name=path[-1] if path else "xlkit")
+        for param in command.get_params(ctx):
+            if isinstance(param, click.Option):
+                assert CJK.search(param.help or ""), (path, param.name, param.help)  # help and version options included
+        for line in output.splitlines():
+            assert _columns(line) <= 78, (path, line)
+    assert "显示本帮助并退出。" in _help(runner, ("spec", "check"))
+    assert "显示版本并退出。" in _help(runner, ())
+
+
+def test_help_says_defaults_ranges_and_required_in_chinese(runner):
+    output = " ".join(_help(runner, ("consolidate",)).split())
+    assert "-o, --output FILE 要写出的汇总表（.xlsx）。 [必填]" in output, output
+    assert "[默认：120；取值 1 到 3600]" in output and "[默认：Asia/Shanghai]" in output and "[取值 1 到 64]" in output
+    assert "[默认：8750；取值 1 到 65535]" in " ".join(_help(runner, ("serve",)).split())
+    assert "[至少 1]" in " ".join(_help(runner, ("accept",)).split())
+
+
+def test_groups_list_each_command_by_its_first_sentence(runner):
+    """A group's command list shows each docstring's first sentence, whole (click's own cut looks for an English full
+    stop and counts a Chinese character as one column)."""
+    for path, group in _commands(main):
+        if not isinstance(group, click.Group):
+            continue
+        rows = _help(runner, path).split("\n命令：\n")[1]
+        for name, command in group.commands.items():
+            first = " ".join((command.help or "").split("。")[0].split())
+            assert re.search(rf"^  {re.escape(name)} +{re.escape(first)}$", rows, re.M), (path, name, rows)
+        assert "..." not in rows and "…" not in rows
+
+
+def test_help_lines_break_where_chinese_text_may():
+    """By columns, between Chinese characters, never before a closing mark or after an opening one; a bracketed note whole."""
+    from xlkit.cli.helptext import wrap
+
+    text = "管理 xlkit serve 的工作人员账号。新增（add）、列出（list）、停用（disable）、改密码（passwd）。"
+    for width in range(16, 80):
+        lines = wrap(text, width, "  ", "  ")
+        assert "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", ""), width
+        for line in lines:
+            assert _columns(line) <= width, (width, line)
+            assert line[2] not in "）、。" and line[-1] not in "（", (width, lines)
+    assert wrap("每个文件最多用时（秒）。  [默认：120；取值 1 到 3600]", 30) == ["每个文件最多用时（秒）。", "[默认：120；取值 1 到 3600]"]
+
+
+def test_version_and_usage_errors_use_the_chinese_words(runner):
+    result = runner.invoke(main, ["--version"], prog_name="xlkit")
+    assert result.exit_code == 0 and result.output.startswith("xlkit 版本 "), result.output
+    result = runner.invoke(main, ["build", "--sub-units", "3"], prog_name="xlkit")
+    assert result.exit_code == 2 and result.output.startswith("用法：xlkit build [选项] [SPEC]\n"), result.output
 
 
 def test_demo_runs_end_to_end(runner, tmp_path):

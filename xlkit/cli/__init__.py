@@ -27,35 +27,34 @@ from .users import COMMANDS as OFFICER_COMMANDS
 @group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xlkit", message=VERSION_MESSAGE, help=VERSION_OPTION)
 @click.option("--forms", "forms", multiple=True, type=click.Path(exists=True),
-              help=f"A folder (or spec file) of your own forms, known to every command; repeatable. Same as the {FORMS_ENV} "
-                   "environment variable (folders separated by ':').")
+              help=f"自有表式所在的文件夹（或单个表式文件），各命令都能识别；可重复。与环境变量 {FORMS_ENV} 相同"
+                   "（多个文件夹以 ':' 分隔）。")
 def main(forms: tuple[str, ...]) -> None:
-    """xlkit: build, fill, check and consolidate the 部门（单位）整体支出绩效自评表 and other form specs."""
+    """xlkit：按表式生成受保护的 Excel 模板，下发各单位，收件、审核、汇总；内置表式为部门（单位）整体支出绩效自评表。"""
     if forms:  # the environment carries it to the reader processes, and to a command that reads the registry
         os.environ[FORMS_ENV] = os.pathsep.join([*forms, *forms_folders()])
 
 
 @main.command()
-@click.argument("spec_path", required=False, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Workbook to write (.xlsx).")
-@click.option("--unit-code", help="Unit code, prefilled and locked.")
-@click.option("--unit-name", help="Unit name, prefilled and locked.")
-@click.option("--year", type=click.IntRange(2000, 2100), help="Year, prefilled and locked.")
-@click.option("--parent-name", help="Parent department (主管部门), prefilled and locked.")
-@click.option("--implementer", help="Project forms: the unit carrying the project out (实施单位), prefilled and locked; "
-              "--unit-code/--unit-name then name the project.")
-@click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
+@click.argument("spec_path", required=False, metavar="[SPEC]", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="要写出的模板（.xlsx）。")
+@click.option("--unit-code", help="单位编码，预填并锁定。")
+@click.option("--unit-name", help="单位名称，预填并锁定。")
+@click.option("--year", type=click.IntRange(2000, 2100), metavar="YEAR", help="年度，预填并锁定。")
+@click.option("--parent-name", help="主管部门，预填并锁定。")
+@click.option("--implementer", help="项目表：实施单位，预填并锁定；此时 --unit-code/--unit-name 填项目的编码和名称。")
+@click.option("--issuer", help="制表的财政部门，印作「…（制）」（默认：表式中的）。")
 @click.option("--param", "params", multiple=True, metavar="NAME=N",
-              help="A row-count parameter of the spec (`xlkit fields` and the spec's parameters: list them); repeatable.")
+              help="表式的行数参数，如 sub_units=3（见表式的 parameters）；可重复。")
 @click.option("--item", "items", multiple=True, metavar="NAME=TEXT",
-              help="Name one item of a parameter, in order (sets the count); repeat for each item.")
-@click.option("--password", help="Protection password of sheets and structure (default: none).")
+              help="按顺序为某个参数的一项命名（项数随之确定）；每项写一次。")
+@click.option("--password", help="工作表和工作簿结构的保护密码（默认：不设）。")
 @constants_option
 @reports_errors
 def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: str | None, year: int | None,
           parent_name: str | None, implementer: str | None, issuer: str | None, params: tuple[str, ...], items: tuple[str, ...],
           password: str | None, constants: tuple[str, ...]) -> None:
-    """Build the form template (SPEC defaults to the built-in form)."""
+    """生成表式的空白模板。SPEC 为表式文件，不给则用内置表式。"""
     from ..write.build import build_template
 
     spec = load(spec_path)
@@ -80,12 +79,12 @@ def build(spec_path: str | None, output: str, unit_code: str | None, unit_name: 
 
 
 @main.command()
-@click.argument("source", required=False, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+@click.argument("source", required=False, metavar="[WORKBOOK]", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供程序读取）。")
 @spec_option
 @reports_errors
 def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
-    """List every field of a spec or a generated WORKBOOK (default: the built-in form)."""
+    """列出表式或模板的全部字段。WORKBOOK 为已生成的工作簿；不给则列出 --spec 给出的表式，或内置表式。"""
     from ..intake.fields import describe_fields, layout_for
 
     spec = load(spec_path) if spec_path else None
@@ -103,11 +102,11 @@ def fields(source: str | None, as_json: bool, spec_path: str | None) -> None:
 @main.command()
 @click.argument("workbook", type=click.Path(dir_okay=False))
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Filled workbook to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="要写出的已填工作簿。")
 @spec_option
 @reports_errors
 def fill(workbook: str, data: str, output: str, spec_path: str | None) -> None:
-    """Fill a generated WORKBOOK with DATA (JSON or CSV `field,value`, keyed by field id)."""
+    """把数据填入已生成的工作簿。DATA 为 JSON，或 field,value 两列的 CSV，按字段 id 对应。"""
     from ..write.fill import fill_workbook, load_fill_data
 
     spec = load(spec_path) if spec_path else None
@@ -123,13 +122,13 @@ WARNINGS_SHOWN = 10  # per file; errors are always listed in full
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON report.")
-@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder of specs (older versions too); repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 格式的审核结果。")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="表式文件或表式文件夹（可含旧版本）；可重复。")
 @bounds
 @reports_errors
 def check(inputs: tuple[str, ...], as_json: bool, spec_paths: tuple[str, ...], jobs: int | None, timeout: float,
           memory_mb: int) -> None:
-    """Check returned workbooks (files, or every file in folders); exit 1 if any has an error."""
+    """审核报回的工作簿。INPUTS 为文件或文件夹（其中全部文件）；有文件出错时退出码为 1。"""
     from ..bureau.consolidate import read_all
     from ..intake.discover import collect_files
 
@@ -169,11 +168,11 @@ def _echo_report(report: Any) -> None:
 
 
 @main.command(name="issues")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @spec_option
 @reports_errors
 def issue_types(as_json: bool, spec_path: str | None) -> None:
-    """List every issue type a check can report: code, severity, message template."""
+    """列出审核可能报告的全部问题类型。每类一行：代码、级别、提示模板。"""
     from ..intake.catalogue import issue_types as catalogue_rows
 
     rows = catalogue_rows(load(spec_path))
@@ -186,20 +185,21 @@ def issue_types(as_json: bool, spec_path: str | None) -> None:
 
 
 @main.command()
-@click.argument("spec_path", required=False, type=click.Path(dir_okay=False))
-@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help="Roster of units (CSV or xlsx).")
-@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="Campaign year, prefilled and locked.")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the workbooks and manifest.csv.")
-@click.option("--password", help="Protection password of sheets and structure.")
-@click.option("--overwrite", is_flag=True, help="Replace existing files that differ (default: refuse).")
-@click.option("--issuer", help="The bureau that issues the form, printed as 「…（制）」 (default: the spec's).")
+@click.argument("spec_path", required=False, metavar="[SPEC]", type=click.Path(dir_okay=False))
+@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help="单位名单（CSV 或 xlsx）。")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), metavar="YEAR", help="报送年度，预填并锁定。")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="存放工作簿和 manifest.csv 的文件夹。")
+@click.option("--password", help="工作表和工作簿结构的保护密码。")
+@click.option("--overwrite", is_flag=True, help="替换已有而内容不同的文件（默认：不替换）。")
+@click.option("--issuer", help="制表的财政部门，印作「…（制）」（默认：表式中的）。")
 @click.option("--prefill-from", "previous", type=click.Path(file_okay=False),
-              help="Last year's campaign folder: each unit's 上年数 and last year's target texts are prefilled.")
+              help="上年的报送任务目录：预填各单位的上年数和上年的目标文字。")
 @constants_option
 @reports_errors
 def distribute(spec_path: str | None, roster_path: str, year: int, output: str, password: str | None, overwrite: bool,
                issuer: str | None, previous: str | None, constants: tuple[str, ...]) -> None:
-    """One personalised workbook per roster unit, named <code>_<name>.xlsx, plus manifest.csv."""
+    """按名单为每个单位生成一份预填的工作簿。文件名为 <单位编码>_<单位名称>.xlsx，另写清单 manifest.csv。SPEC 为表式文件，
+    不给则用内置表式。"""
     from ..bureau.distribute import MANIFEST
     from ..bureau.distribute import distribute as run
     from ..bureau.roster import load_roster
@@ -228,28 +228,28 @@ def distribute(spec_path: str | None, roster_path: str, year: int, output: str, 
 @main.command()
 @click.argument("inputs", nargs=-1, type=click.Path())
 @click.option("--campaign", "campaign_dir", type=click.Path(file_okay=False),
-              help="Consolidate each unit's current file in this campaign's ledger (instead of INPUTS).")
-@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), help="Roster: lists units that sent nothing, flags strangers.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Summary workbook to write.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write one row per unit with every field (UTF-8 BOM).")
-@click.option("--year", type=click.IntRange(2000, 2100), help="Campaign year (default: the most common year of the files).")
-@click.option("--strict", is_flag=True, help="Reject files with errors outright; a unit's earlier clean file then counts.")
-@click.option("--include-errors", is_flag=True, help="Put units whose file has errors into the totals (default: listed apart).")
-@click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time of the 报送情况 sheet (IANA name).")
-@click.option("--roll-up", is_flag=True, help="Inputs are summaries of the level below (节点汇总): take the units they carry.")
+              help="汇总该报送任务台账中各单位的当前文件（代替 INPUTS）。")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), help="单位名单：列出未报送的单位，标出名单外的单位。")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="要写出的汇总表（.xlsx）。")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="另写一份 CSV：每个单位一行，含全部字段（UTF-8 BOM）。")
+@click.option("--year", type=click.IntRange(2000, 2100), metavar="YEAR", help="报送年度（默认：文件中最常见的年度）。")
+@click.option("--strict", is_flag=True, help="有错误的文件直接拒收；该单位此前无错误的文件则照常采用。")
+@click.option("--include-errors", is_flag=True, help="有错误的单位也计入合计（默认：单列，不计入）。")
+@click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, metavar="ZONE", help="报送情况表所用的本地时间（IANA 时区名）。")
+@click.option("--roll-up", is_flag=True, help="输入为下一级的汇总表（节点汇总）：采用其中所含的单位。")
 @click.option("--by-department", "department_dir", type=click.Path(file_okay=False),
-              help="Also write one summary per 主管部门 into this folder; each is an input of the next level.")
-@click.option("--letters", "letters_dir", type=click.Path(file_okay=False), help="Also write a 审核意见 letter for every unit with issues.")
-@click.option("--contact", default="", help="The bureau's contact line printed on the letters.")
-@click.option("--issuer", help="The bureau's name on the letters (default: the one the returns were distributed with, else the spec's).")
-@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (older versions too); repeatable.")
+              help="另按主管部门各写一份汇总表到此文件夹；每份可作上一级汇总的输入。")
+@click.option("--letters", "letters_dir", type=click.Path(file_okay=False), help="另为每个有问题的单位写一份审核意见，存入此文件夹。")
+@click.option("--contact", default="", help="审核意见上印的财政部门联系方式。")
+@click.option("--issuer", help="审核意见上的财政部门名称（默认：下发时所用的，否则为表式中的）。")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="表式文件或文件夹（可含旧版本）；可重复。")
 @bounds
 @reports_errors
 def consolidate(inputs: tuple[str, ...], campaign_dir: str | None, roster_path: str | None, output: str, csv_path: str | None, year: int | None,
                 strict: bool, include_errors: bool, zone: str, roll_up: bool, department_dir: str | None, letters_dir: str | None, contact: str,
                 issuer: str | None,
                 spec_paths: tuple[str, ...], jobs: int | None, timeout: float, memory_mb: int) -> None:
-    """Check every returned file and consolidate them into the bureau summary workbook."""
+    """审核报回的全部文件，汇总成财政部门的汇总表。INPUTS 为文件或文件夹，或用 --campaign 汇总报送任务的台账。"""
     from ..bureau.clock import bureau_zone
     from ..bureau.consolidate import consolidate as run
     from ..bureau.consolidate import entity, write_wide_csv
@@ -330,7 +330,8 @@ def _other_forms_note(other: Any) -> str:
 @click.argument("directory", required=False, default="build/demo", type=click.Path(file_okay=False))
 @reports_errors
 def demo(directory: str) -> None:
-    """Run the main job end to end on the bundled samples, writing into DIRECTORY."""
+    """用自带的样例把整个流程演示一遍。结果写入 DIRECTORY（默认 build/demo）。"""
+
     from ..demo.run import run_demo
 
     run_demo(Path(directory), echo=click.echo)

@@ -17,42 +17,43 @@ from .helptext import command, group
 
 def db_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--db-password-file", type=click.Path(dir_okay=False),
-                           help="File holding the database password (its path is recorded, never the password).")(command)
+                           help="存放数据库密码的文件（台账只记它的路径，不记密码）。")(command)
     command = click.option("--blobs", type=click.Choice(["folder", "database"]), default="folder", show_default=True,
-                           help="Where received files are kept: the folder's archive/ (share the folder between machines), "
-                                "or the ledger's database, so machines share nothing but it (PostgreSQL only).")(command)
-    command = click.option("--schema", help="PostgreSQL schema of this campaign (default: from the folder's name).")(command)
-    return click.option("--db", help="Keep the ledger in PostgreSQL: postgresql://USER@HOST:PORT/DBNAME (no password).")(command)
+                           help="收到的文件存放在哪里：folder 为目录中的 archive/（多台机器共用该目录），"
+                                "database 为台账的数据库，多台机器只共用数据库（仅限 PostgreSQL）。")(command)
+    command = click.option("--schema", help="本报送任务的 PostgreSQL schema（默认：由目录名生成）。")(command)
+    return click.option("--db", metavar="URL", help="台账存入 PostgreSQL：postgresql://USER@HOST:PORT/DBNAME（不含密码）。")(command)
 
 
-ZONE_OPTION = click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, help="Local time shown (IANA name).")
+ZONE_OPTION = click.option("--timezone", "zone", default="Asia/Shanghai", show_default=True, metavar="ZONE",
+                           help="显示时间所用的本地时区（IANA 时区名）。")
 
 
 @group()
 def campaign() -> None:
-    """Create and check a campaign folder (ledger, archive, distributed workbooks)."""
+    """建立和核对报送任务。报送任务目录中有台账、存档和下发的工作簿。"""
 
 
 @campaign.command(name="init")
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help="Roster of units (CSV or xlsx).")
-@click.option("--year", required=True, type=click.IntRange(2000, 2100), help="Campaign year.")
-@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (the first is current); repeatable.")
-@click.option("--deadline", help="Deadline, YYYY-MM-DD (status shows the days left).")
-@click.option("--previous", type=click.Path(file_okay=False), help="Last year's campaign folder: 上年数 prefilled, 上年对比 in the summary.")
-@click.option("--require-explanations", is_flag=True, help="`accept` refuses a file whose warnings have no 说明.")
-@click.option("--password", help="Protection password of the distributed workbooks.")
-@click.option("--issuer", help="The bureau that issues the form (default: the spec's).")
-@click.option("--admin-password-file", type=click.Path(dir_okay=False), help="File holding the bureau's password for `xlkit serve`.")
-@click.option("--admin-password", "ask_password", is_flag=True, help="Ask for the bureau's password for `xlkit serve`.")
+@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False), help="单位名单（CSV 或 xlsx）。")
+@click.option("--year", required=True, type=click.IntRange(2000, 2100), metavar="YEAR", help="报送年度。")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="表式文件或文件夹（第一个为现行表式）；可重复。")
+@click.option("--deadline", metavar="YYYY-MM-DD", help="截止日期（xlkit status 显示剩余天数）。")
+@click.option("--previous", type=click.Path(file_okay=False), help="上年的报送任务目录：预填上年数，汇总表中做上年对比。")
+@click.option("--require-explanations", is_flag=True, help="警告未填说明的文件，xlkit accept 不予确认。")
+@click.option("--password", help="下发工作簿的保护密码。")
+@click.option("--issuer", help="制表的财政部门（默认：表式中的）。")
+@click.option("--admin-password-file", type=click.Path(dir_okay=False), help="存放 xlkit serve 管理密码的文件。")
+@click.option("--admin-password", "ask_password", is_flag=True, help="在命令行输入 xlkit serve 的管理密码。")
 @click.option("--review", type=click.Choice(["one-level", "two-level"]), default="one-level", show_default=True,
-              help="two-level: each 主管部门 reviews its units first (初审), then the bureau confirms.")
+              help="one-level 由财政部门审核；two-level 由各主管部门先初审其单位，再由财政部门确认。")
 @db_options
 @reports_errors
 def init(directory: str, roster_path: str, year: int, spec_paths: tuple[str, ...], deadline: str | None, previous: str | None,
          require_explanations: bool, password: str | None, issuer: str | None, admin_password_file: str | None, ask_password: bool,
          review: str, db: str | None, schema: str | None, blobs: str, db_password_file: str | None) -> None:
-    """Create campaign DIRECTORY: ledger, roster copy, one workbook per unit in distributed/."""
+    """建立报送任务。在 DIRECTORY 中写入台账和名单副本，distributed/ 中每个单位一份工作簿。"""
     from ..campaign.access import MIN_PASSWORD
     from ..campaign.setup import DISTRIBUTED, init_campaign
 
@@ -112,22 +113,22 @@ def _set_password(directory: str, password: str) -> None:
 
 @campaign.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--file", "password_file", type=click.Path(dir_okay=False), help="File holding the password (default: ask).")
+@click.option("--file", "password_file", type=click.Path(dir_okay=False), help="存放密码的文件（默认：在命令行输入）。")
 @reports_errors
 def password(directory: str, password_file: str | None) -> None:
-    """Set or change the bureau's password of `xlkit serve`."""
+    """设置或更改 xlkit serve 的管理密码。"""
     _set_password(directory, _admin_password(password_file, password_file is None) or "")
 
 
 @campaign.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--base-url", default="http://127.0.0.1:8750", show_default=True, help="Where units reach `xlkit serve`.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV to write (default: print).")
-@click.option("--unit", "units", multiple=True, help="Only these units (repeatable); default: every roster unit.")
-@click.option("--revoke", is_flag=True, help="Revoke the units' links instead of issuing new ones.")
+@click.option("--base-url", default="http://127.0.0.1:8750", show_default=True, metavar="URL", help="单位访问 xlkit serve 的地址。")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="要写出的 CSV（默认：直接显示）。")
+@click.option("--unit", "units", multiple=True, metavar="UNIT", help="只处理这些单位（单位编码，可重复）；默认：名单中全部单位。")
+@click.option("--revoke", is_flag=True, help="作废这些单位的链接，不发新链接。")
 @reports_errors
 def links(directory: str, base_url: str, output: str | None, units: tuple[str, ...], revoke: bool) -> None:
-    """Each unit's personal upload link BASE/u/<token> (a new one revokes the old; tokens are stored hashed)."""
+    """生成各单位专属的报送链接。链接形如 URL/u/<token>；新链接发出，旧链接即作废；台账只存令牌的摘要。"""
     from ..campaign.access import issue_links, revoke_links, write_links
     from ..campaign.ledger import Ledger
 
@@ -151,7 +152,7 @@ def links(directory: str, base_url: str, output: str | None, units: tuple[str, .
 @ZONE_OPTION
 @reports_errors
 def verify(directory: str, zone: str) -> None:
-    """Check the ledger against the archive: every file present, every hash right; exit 1 on any mismatch."""
+    """核对台账与存档。每个文件都在、摘要都对；有不符时退出码为 1。"""
     from ..campaign.integrity import verify as run
 
     count, problems, notes = run(directory, zone)
@@ -166,16 +167,17 @@ def verify(directory: str, zone: str) -> None:
 
 @campaign.command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--to", "db", required=True, help="postgresql://USER@HOST:PORT/DBNAME (no password: PGPASSWORD, .pgpass or --db-password-file).")
-@click.option("--schema", help="PostgreSQL schema of this campaign (default: from the folder's name).")
+@click.option("--to", "db", required=True, metavar="URL",
+              help="目标数据库 postgresql://USER@HOST:PORT/DBNAME（不含密码：用 PGPASSWORD、.pgpass 或 --db-password-file）。")
+@click.option("--schema", help="本报送任务的 PostgreSQL schema（默认：由目录名生成）。")
 @click.option("--db-password-file", type=click.Path(dir_okay=False),
-              help="File holding the database password (its path is recorded, never the password).")
+              help="存放数据库密码的文件（台账只记它的路径，不记密码）。")
 @click.option("--blobs", type=click.Choice(["folder", "database"]), default="folder", show_default=True,
-              help="database: copy the received files of archive/ into the database too (archive/ is left as it was).")
+              help="database：把 archive/ 中收到的文件也复制进数据库（archive/ 保持原样）。")
 @reports_errors
 def migrate(directory: str, db: str, schema: str | None, db_password_file: str | None, blobs: str) -> None:
-    """Move the SQLite ledger of DIRECTORY into PostgreSQL; checked (rows, then `campaign verify`) before the folder
-    is switched over. Stop `xlkit serve` and receives of this campaign first; a failure leaves the SQLite ledger as it was."""
+    """把台账从 SQLite 迁移到 PostgreSQL。迁移后先核对（逐行比对，再核对存档），通过后目录 DIRECTORY 才改用新台账。
+    请先停止本报送任务的 xlkit serve 和收件；迁移失败时 SQLite 台账保持原样。"""
     from ..campaign.migrate import MIGRATED, migrate_campaign
 
     where = _location(Path(directory), db, schema, blobs, db_password_file)
@@ -189,14 +191,13 @@ def migrate(directory: str, db: str, schema: str | None, db_password_file: str |
 @command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--note", default="", help="A note kept with each receipt (e.g. how the file came in).")
-@click.option("--by", default="", help="Who received the files.")
+@click.option("--note", default="", help="随每条收件记录保存的备注（如文件怎样送来）。")
+@click.option("--by", default="", help="收件人。")
 @bounds
 @reports_errors
 def receive(directory: str, inputs: tuple[str, ...], note: str, by: str, jobs: int | None, timeout: float, memory_mb: int) -> None:
-    """Record files (or every file in folders) in campaign DIRECTORY: archived, checked, each unit's status updated.
-    Exit 1 when a file was not recorded; 2 when the ledger failed part-way (every file is still listed: run the
-    same command again once it is back)."""
+    """收件：把文件记入报送任务。INPUTS 为文件或文件夹（其中全部文件），逐个存档、审核，更新各单位的状态。
+    有文件未记录时退出码为 1；台账中途出错时为 2（每个文件仍会列出：台账恢复后再运行同一命令即可）。"""
     from ..campaign.checks import Bounds
     from ..campaign.receive import Interrupted
     from ..campaign.receive import receive as run
@@ -225,10 +226,10 @@ def receive(directory: str, inputs: tuple[str, ...], note: str, by: str, jobs: i
 @command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("sha256")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the file.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="取出的文件写到这里。")
 @reports_errors
 def archive(directory: str, sha256: str, output: str) -> None:
-    """Give back a received file byte-identical, by its sha256."""
+    """从存档取出收到的文件。按 SHA256 摘要取出，与原件逐字节相同。"""
     from ..campaign.integrity import copy_out
 
     size = copy_out(directory, sha256, output)
@@ -237,12 +238,12 @@ def archive(directory: str, sha256: str, output: str) -> None:
 
 @command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-@click.option("--reminders", type=click.Path(dir_okay=False), help="Write the 催报 list (units not yet confirmed), .xlsx or .csv.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供程序读取）。")
+@click.option("--reminders", type=click.Path(dir_okay=False), help="另写出催报名单（尚未确认的单位），.xlsx 或 .csv。")
 @ZONE_OPTION
 @reports_errors
 def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> None:
-    """One line per roster unit: status, department, contact, last receipt, days to the deadline."""
+    """各单位的报送情况。名单中每个单位一行：状态、主管部门、联系人、最近收件、距截止天数。"""
     from ..bureau.clock import bureau_zone
     from ..campaign.ledger import Ledger
     from ..campaign.mail import given_up, unsent
@@ -285,8 +286,8 @@ def status(directory: str, as_json: bool, reminders: str | None, zone: str) -> N
         click.echo(f"催报名单：{listed} 个单位（{reminders}）", err=as_json)
 
 
-RECEIPT_OPTION = click.option("--receipt", type=click.IntRange(1), help="The receipt decided on (as `history` shows it); "
-                              "refused when the unit has sent a newer file. Default: the current one, printed first.")
+RECEIPT_OPTION = click.option("--receipt", type=click.IntRange(1), metavar="N", help="针对哪一次收件（编号见 xlkit history）；"
+                              "该单位已报送更新的文件时不予处理。默认：当前文件，先显示出来。")
 
 
 def _decided_receipt(directory: str, unit: str, receipt: int | None, zone: str) -> int:
@@ -310,15 +311,15 @@ def _decided_receipt(directory: str, unit: str, receipt: int | None, zone: str) 
 @command(name="return")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("unit")
-@click.option("--reason", required=True, help="Why the file is sent back (printed on the letter).")
-@click.option("--by", default="", help="Who decided.")
-@click.option("--contact", default="", help="The bureau's contact line printed on the letter.")
-@click.option("--issuer", help="The bureau's name on the letter (default: the spec's).")
+@click.option("--reason", required=True, help="退回原因（印在审核意见上）。")
+@click.option("--by", default="", help="经办人。")
+@click.option("--contact", default="", help="审核意见上印的财政部门联系方式。")
+@click.option("--issuer", help="审核意见上的财政部门名称（默认：表式中的）。")
 @RECEIPT_OPTION
 @ZONE_OPTION
 @reports_errors
 def return_(directory: str, unit: str, reason: str, by: str, contact: str, issuer: str | None, receipt: int | None, zone: str) -> None:
-    """退回: send UNIT's current file back with a reason; writes its 审核意见 letter."""
+    """退回单位的当前文件。UNIT 为单位编码；写明原因，并写出该单位的审核意见。"""
     from ..campaign.actions import return_unit
 
     if not reason.strip():
@@ -331,13 +332,13 @@ def return_(directory: str, unit: str, reason: str, by: str, contact: str, issue
 @command()
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("unit")
-@click.option("--by", default="", help="Who decided.")
-@click.option("--require-explanations", is_flag=True, default=None, help="Refuse while a warning has no 说明 (default: the campaign's setting).")
+@click.option("--by", default="", help="经办人。")
+@click.option("--require-explanations", is_flag=True, default=None, help="有警告未填说明时不予确认（默认：按报送任务的设置）。")
 @RECEIPT_OPTION
 @ZONE_OPTION
 @reports_errors
 def accept(directory: str, unit: str, by: str, require_explanations: bool | None, receipt: int | None, zone: str) -> None:
-    """确认: the bureau accepts UNIT's current file, warnings included."""
+    """确认单位的当前文件（有警告的也可确认）。UNIT 为单位编码。"""
     from ..campaign.actions import accept_unit
 
     chosen = _decided_receipt(directory, unit, receipt, zone)
@@ -351,7 +352,8 @@ def accept(directory: str, unit: str, by: str, require_explanations: bool | None
 @ZONE_OPTION
 @reports_errors
 def history(directory: str, unit: str, zone: str) -> None:
-    """Every receipt and decision of UNIT, oldest first."""
+    """单位的全部收件和处理记录，按时间先后。UNIT 为单位编码。"""
+
     from ..campaign.actions import history as run
 
     state, lines = run(directory, unit, zone)

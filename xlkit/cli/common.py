@@ -48,7 +48,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def spec_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="Form spec (YAML); default: the built-in form.")(command)
+    return click.option("--spec", "spec_path", type=click.Path(dir_okay=False), help="表式文件（YAML）；默认：内置表式。")(command)
 
 
 def load(spec_path: str | None) -> Any:
@@ -64,16 +64,17 @@ def dumps(data: Any) -> str:
 
 def bounds(command: Callable[..., Any]) -> Callable[..., Any]:
     """Every command that reads returned files bounds each file's time and memory (a reader process per file)."""
-    command = click.option("--jobs", type=click.IntRange(1, 64), help="Reader processes (default: the machine's cores).")(command)
-    command = click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True,
-                           help="Seconds one file may take.")(command)
-    return click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True,
-                        help="Memory one reader process may add.")(command)
+    command = click.option("--jobs", type=click.IntRange(1, 64), metavar="N", help="读取进程数（默认：本机的 CPU 核数）。")(command)
+    command = click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True, metavar="SECONDS",
+                           help="每个文件最多用时（秒）。")(command)
+    return click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True, metavar="MB",
+                        help="每个读取进程最多增加的内存（MB）。")(command)
 
 
 def constants_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--const", "constants", multiple=True, metavar="NAME=VALUE",
-                        help="Set a constant of the spec for this build, e.g. time_progress=0.5833 (recorded in each workbook).")(command)
+                        help="本次生成所用的表式常量，如 time_progress=0.5833（记入每份工作簿）；可重复。")(command)
+
 
 
 def parse_constants(given: tuple[str, ...]) -> dict[str, float]:

@@ -61,12 +61,16 @@ def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
         line = lines[-1]
         if line and used + gap + columns(token) > width:
             carried: list[str] = []
-            if token[0] in _NO_START and len(line) > 1:
-                carried.append(line.pop())
+            head = token
+            while head[0] in _NO_START and len(line) > 1:  # 「（disable）、」: both closing marks go down, and the word
+                head = line.pop()
+                carried.insert(0, head)
             while len(line) > 1 and line[-1][-1] in _NO_END:
                 carried.insert(0, line.pop())
             while line and line[-1] == " ":
                 line.pop()
+            while carried and carried[0] == " ":
+                carried.pop(0)
             lines.append(carried)
             used, gap = columns(rest) + columns("".join(carried)), 0
         if gap:

@@ -14,18 +14,19 @@ from .helptext import command
 
 @command(name="review-sample")
 @click.argument("source", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--n", "n", required=True, type=click.IntRange(0, 100_000), help="Units drawn at random from those under the risk threshold.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed of the draw (default: a new one, printed): the same seed draws the same units.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Sample workbook to write (.xlsx).")
-@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), help="Roster (inputs only): contacts and departments.")
-@click.option("--year", type=click.IntRange(2000, 2100), help="Campaign year (inputs only; default: the most common year of the files).")
-@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="Spec file or folder (inputs only); repeatable.")
+@click.option("--n", "n", required=True, type=click.IntRange(0, 100_000), metavar="N", help="从风险阈值以下的单位中随机抽取的个数。")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), metavar="SEED", help="抽样的种子（默认：新取一个并显示）：同一种子抽出同样的单位。")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="要写出的样本工作簿（.xlsx）。")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False), help="单位名单（仅用于文件输入）：联系人和主管部门。")
+@click.option("--year", type=click.IntRange(2000, 2100), metavar="YEAR", help="报送年度（仅用于文件输入；默认：文件中最常见的年度）。")
+@click.option("--spec", "spec_paths", multiple=True, type=click.Path(), help="表式文件或文件夹（仅用于文件输入）；可重复。")
 @bounds
 @reports_errors
 def review_sample(source: tuple[str, ...], n: int, seed: int | None, output: str, roster_path: str | None, year: int | None,
                   spec_paths: tuple[str, ...], jobs: int | None, timeout: float, memory_mb: int) -> None:
-    """Draw the 复核 sample: every unit whose weighted 审核 signals reach the spec's risk threshold, and N of the
-    rest at random. SOURCE is a campaign folder, or the files and folders of a consolidation."""
+    """抽取复核样本。审核信号加权后达到表式风险阈值的单位全部入选，其余单位随机抽取 N 个；SOURCE 为报送任务目录，
+    或汇总用的文件和文件夹。"""
+
     from ..bureau.consolidate import entity
     from ..bureau.review_sample import draw_sample, write_sample
     from ..campaign.ledger import is_campaign

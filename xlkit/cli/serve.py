@@ -13,30 +13,33 @@ from .helptext import command
 
 @command()
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (default: this machine only).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8750, show_default=True)
-@click.option("--max-upload-mb", type=click.IntRange(1, 50), default=20, show_default=True, help="Largest upload accepted.")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True, help="Seconds one upload's check may take.")
-@click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True, help="Memory one check may add.")
-@click.option("--uploads-per-hour", type=click.IntRange(1, 10000), default=30, show_default=True,
-              help="Uploads one unit's link may make in an hour (counted from the ledger).")
-@click.option("--upload-mb-per-day", type=click.IntRange(1, 1000000), default=200, show_default=True,
-              help="Megabytes one unit's link may upload in a day; at least --max-upload-mb.")
-@click.option("--connections", type=click.IntRange(10, 10000), default=1000, show_default=True,
-              help="Open connections served at once (each is a file descriptor).")
-@click.option("--header-timeout", type=click.FloatRange(1, 600), default=20, show_default=True,
-              help="Seconds a request may take to send its headers; then its body must come at 2 KB/s or faster.")
-@click.option("--base-url", default="", help="The address units use (for links made on the board); default: the one listened on.")
-@click.option("--session-idle-minutes", type=click.IntRange(1, 1440), default=60, show_default=True,
-              help="Minutes a bureau login may stay unused before it ends.")
-@click.option("--https", is_flag=True, help="Reached over TLS (through a proxy that terminates it): Secure cookie and HSTS.")
-@click.option("--trusted-proxy", default="", metavar="ADDR", help="The proxy's address: its X-Forwarded-For/-Proto are believed.")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="ADDR", help="监听的地址（默认只供本机访问）。")
+@click.option("--port", type=click.IntRange(1, 65535), default=8750, show_default=True, metavar="PORT", help="监听的端口。")
+@click.option("--max-upload-mb", type=click.IntRange(1, 50), default=20, show_default=True, metavar="MB", help="单个上传文件的大小上限（MB）。")
+@click.option("--timeout", type=click.FloatRange(1, 3600), default=120, show_default=True, metavar="SECONDS",
+              help="审核一次上传最多用时（秒）。")
+@click.option("--memory-mb", type=click.IntRange(64, 65536), default=2048, show_default=True, metavar="MB",
+              help="一次审核最多增加的内存（MB）。")
+@click.option("--uploads-per-hour", type=click.IntRange(1, 10000), default=30, show_default=True, metavar="N",
+              help="一个单位的报送链接每小时最多上传几次（按台账计数）。")
+@click.option("--upload-mb-per-day", type=click.IntRange(1, 1000000), default=200, show_default=True, metavar="MB",
+              help="一个单位的报送链接每天最多上传多少 MB；不小于 --max-upload-mb。")
+@click.option("--connections", type=click.IntRange(10, 10000), default=1000, show_default=True, metavar="N",
+              help="同时保持的连接数上限（每个连接占一个文件描述符）。")
+@click.option("--header-timeout", type=click.FloatRange(1, 600), default=20, show_default=True, metavar="SECONDS",
+              help="一个请求发送请求头最多用时（秒）；此后请求体须以每秒 2 KB 以上的速度送达。")
+@click.option("--base-url", default="", metavar="URL", help="单位访问的地址（看板上生成报送链接时用）；默认：监听的地址。")
+@click.option("--session-idle-minutes", type=click.IntRange(1, 1440), default=60, show_default=True, metavar="MINUTES",
+              help="财政部门的登录闲置多少分钟后自动退出。")
+@click.option("--https", is_flag=True, help="经 TLS 访问（由代理终止 TLS）：Cookie 加 Secure，并发送 HSTS。")
+@click.option("--trusted-proxy", default="", metavar="ADDR", help="代理的地址：采信它发来的 X-Forwarded-For/-Proto 头。")
 @ZONE_OPTION
 @reports_errors
 def serve(directory: str, host: str, port: int, max_upload_mb: int, timeout: float, memory_mb: int, uploads_per_hour: int,
           upload_mb_per_day: int, connections: int, header_timeout: float, base_url: str, zone: str,
           session_idle_minutes: int, https: bool, trusted_proxy: str) -> None:
-    """Serve campaign DIRECTORY: units upload at /u/<token>, the bureau's board is /admin."""
+    """启动网上报送。单位在 /u/<token> 上传报表，财政部门在 /admin 查看和处理；DIRECTORY 为报送任务目录。"""
+
     from ..campaign.checks import registry_of
     from ..campaign.ledger import Ledger
     from ..campaign.mail import Postman

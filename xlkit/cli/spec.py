@@ -10,16 +10,15 @@ from .helptext import group
 
 @group()
 def spec() -> None:
-    """Write and check form specs (YAML)."""
+    """编写和检查表式（YAML）。"""
 
 
 @spec.command(name="check")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help='Machine-readable: {"specs": [{"path", "problems": [...]}]}.')
+@click.option("--json", "as_json", is_flag=True, help='输出 JSON（供程序读取）：{"specs": [{"path", "problems": [...]}]}。')
 @reports_errors
 def check(specs: tuple[str, ...], as_json: bool) -> None:
-    """Everything the loader and a trial build find in each SPEC, each problem with the YAML line. Exit 1 when any
-    spec has a problem."""
+    """检查表式。逐个列出加载和试生成时在每个 SPEC 中发现的问题，附 YAML 行号；有问题时退出码为 1。"""
     from ..write.speccheck import spec_problems
 
     found = {path: spec_problems(path) for path in specs}
@@ -35,10 +34,10 @@ def check(specs: tuple[str, ...], as_json: bool) -> None:
 
 
 @spec.command(name="schema")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (default: standard output).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="写到此文件（默认：标准输出）。")
 @reports_errors
 def schema(output: str | None) -> None:
-    """The JSON Schema of the spec language, for a YAML editor (see docs/forms.md)."""
+    """输出表式语言的 JSON Schema。供 YAML 编辑器校验表式（见 docs/forms.md）。"""
     from ..files import atomic_path
     from ..form.schema import spec_schema
 
@@ -54,15 +53,15 @@ def schema(output: str | None) -> None:
 
 @spec.command(name="import")
 @click.argument("workbook", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The draft spec to write (YAML).")
-@click.option("--sheets", "sheets", multiple=True, help="Import only these sheets (repeatable; default: every visible sheet).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="要写出的表式初稿（YAML）。")
+@click.option("--sheets", "sheets", multiple=True, metavar="NAME", help="只导入这些工作表（可重复；默认：全部可见的工作表）。")
 @click.option("--id-style", type=click.Choice(["pinyin", "position"]), default="pinyin", show_default=True,
-              help="Field ids from the labels in pinyin (needs the pypinyin package) or from cell positions.")
+              help="字段 id 取自标签的拼音（pinyin，需安装 pypinyin），或单元格位置（position）。")
 @reports_errors
 def import_(workbook: str, output: str, sheets: tuple[str, ...], id_style: str) -> None:
-    """A first-draft spec from an ordinary Excel form (WORKBOOK, .xlsx): titles, headings, field rows, tables, inputs,
-    formulas, types and print setup. Every guess is marked `# guessed:` in the YAML; what was not understood is listed
-    with its sheet and cell. Exit 2 when the workbook cannot be read."""
+    """从普通的 Excel 表生成表式初稿。WORKBOOK 为 .xlsx 文件；识别标题、表头、字段行、表格、填报单元格、公式、类型和打印设置。
+    每处推测都在 YAML 中以 guessed 注释标出，未能识别的列出其工作表和单元格；工作簿无法读取时退出码为 2。"""
+
     from pathlib import Path
 
     from ..files import atomic_path

@@ -14,20 +14,20 @@ DIRECTORY = click.argument("directory", type=click.Path(file_okay=False))
 
 @campaign.group()
 def user() -> None:
-    """Officers' accounts of `xlkit serve`: add, list, disable, passwd."""
+    """管理 xlkit serve 的工作人员账号。新增（add）、列出（list）、停用（disable）、改密码（passwd）。"""
 
 
 @user.command(name="add")
 @DIRECTORY
 @click.argument("login")
-@click.option("--name", required=True, help="The officer's name (姓名), shown in the history.")
+@click.option("--name", required=True, help="工作人员姓名，显示在处理记录中。")
 @click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "department"]),
-              help="admin 管理员, reviewer 审核员, department 主管部门.")
-@click.option("--department", default="", help="The 主管部门 (as the roster names it) of a department's officer.")
-@click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the password (default: ask).")
+              help="admin 管理员，reviewer 审核员，department 主管部门。")
+@click.option("--department", default="", help="主管部门账号所属的主管部门（与名单中的写法一致）。")
+@click.option("--password-file", type=click.Path(dir_okay=False), help="存放密码的文件（默认：在命令行输入）。")
 @reports_errors
 def user_add(directory: str, login: str, name: str, role: str, department: str, password_file: str | None) -> None:
-    """Add officer LOGIN."""
+    """新增账号。LOGIN 为登录名。"""
     from ..campaign.accounts import ROLES, add_account
     from ..campaign.ledger import Ledger
 
@@ -41,7 +41,7 @@ def user_add(directory: str, login: str, name: str, role: str, department: str, 
 @DIRECTORY
 @reports_errors
 def user_list(directory: str) -> None:
-    """Every account, with its role and whether it is disabled."""
+    """列出全部账号。每个账号一行：登录名、姓名、角色、是否停用。"""
     from ..campaign.accounts import ROLES
     from ..campaign.ledger import Ledger
 
@@ -57,7 +57,7 @@ def user_list(directory: str) -> None:
 @click.argument("login")
 @reports_errors
 def user_disable(directory: str, login: str) -> None:
-    """Disable LOGIN: its sessions end; `user passwd` enables it again."""
+    """停用账号 LOGIN。其登录全部退出；用 user passwd 可重新启用。"""
     from ..campaign.accounts import disable_account
     from ..campaign.ledger import Ledger
 
@@ -69,10 +69,10 @@ def user_disable(directory: str, login: str) -> None:
 @user.command(name="passwd")
 @DIRECTORY
 @click.argument("login")
-@click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the new password (default: ask).")
+@click.option("--password-file", type=click.Path(dir_okay=False), help="存放新密码的文件（默认：在命令行输入）。")
 @reports_errors
 def user_passwd(directory: str, login: str, password_file: str | None) -> None:
-    """A new password for LOGIN (a disabled account is enabled again); its sessions end."""
+    """更改账号 LOGIN 的密码。停用的账号随之重新启用；其登录全部退出。"""
     from ..campaign.accounts import change_password
     from ..campaign.ledger import Ledger
 
@@ -84,11 +84,12 @@ def user_passwd(directory: str, login: str, password_file: str | None) -> None:
 
 @campaign.command()
 @DIRECTORY
-@click.option("--review", type=click.Choice(["one-level", "two-level"]), help="Review by the bureau alone, or 主管部门 first.")
-@click.option("--mail", "mail_mode", type=click.Choice(["smtp", "outbox", "off"]), help="Send mail, write .eml files to outbox/, or none.")
+@click.option("--review", type=click.Choice(["one-level", "two-level"]), help="one-level 由财政部门审核；two-level 由主管部门先初审。")
+@click.option("--mail", "mail_mode", type=click.Choice(["smtp", "outbox", "off"]),
+              help="smtp 发送邮件；outbox 把邮件写成 .eml 文件放入 outbox/；off 不发邮件。")
 @reports_errors
 def settings(directory: str, review: str | None, mail_mode: str | None) -> None:
-    """Change a campaign's settings (each change is recorded in the audit trail)."""
+    """更改报送任务的设置。每次更改都记入审计记录。"""
     from dataclasses import replace
 
     from ..campaign.accounts import cli_actor
@@ -112,10 +113,10 @@ def settings(directory: str, review: str | None, mail_mode: str | None) -> None:
 
 @campaign.command()
 @DIRECTORY
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV to write (UTF-8 with BOM).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="要写出的 CSV（UTF-8 BOM）。")
 @reports_errors
 def audit(directory: str, output: str) -> None:
-    """Export the whole audit trail: every receipt, decision, 说明 and account change, with who, when and from where."""
+    """导出全部审计记录。每次收件、处理、说明和账号变更，及其经办人、时间和来源地址。"""
     from pathlib import Path
 
     from ..campaign.accounts import write_audit
@@ -128,17 +129,17 @@ def audit(directory: str, output: str) -> None:
 
 @campaign.command(name="mail")
 @DIRECTORY
-@click.option("--smtp-host", required=True, help="The SMTP server.")
-@click.option("--smtp-port", type=click.IntRange(1, 65535), default=25, show_default=True)
-@click.option("--from", "sender", required=True, help="The sender's address.")
-@click.option("--user", default="", help="SMTP login, if the server asks for one.")
-@click.option("--password-file", default="", help="File holding the SMTP password (its path is kept, never the password).")
-@click.option("--password-env", default="", help="Or: the environment variable holding the SMTP password.")
-@click.option("--starttls", is_flag=True, help="Upgrade the connection with STARTTLS.")
+@click.option("--smtp-host", required=True, metavar="HOST", help="SMTP 服务器。")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), default=25, show_default=True, metavar="PORT", help="SMTP 端口。")
+@click.option("--from", "sender", required=True, metavar="ADDRESS", help="发件人地址。")
+@click.option("--user", default="", help="SMTP 登录名（服务器要求时）。")
+@click.option("--password-file", default="", metavar="FILE", help="存放 SMTP 密码的文件（只记它的路径，不记密码）。")
+@click.option("--password-env", default="", metavar="NAME", help="或：存放 SMTP 密码的环境变量。")
+@click.option("--starttls", is_flag=True, help="用 STARTTLS 加密连接。")
 @reports_errors
 def mail_setup(directory: str, smtp_host: str, smtp_port: int, sender: str, user: str, password_file: str, password_env: str,
                starttls: bool) -> None:
-    """Set up outgoing mail: units are told of each receipt, each 退回 (with the letter) and reminded by `xlkit remind`."""
+    """设置发送邮件。每次收件、每次退回（附审核意见）都通知单位；xlkit remind 发催报邮件。"""
     from pathlib import Path
 
     from ..campaign.ledger import Ledger
@@ -161,11 +162,11 @@ def mail_setup(directory: str, smtp_host: str, smtp_port: int, sender: str, user
 
 @command()
 @DIRECTORY
-@click.option("--dry-run", is_flag=True, help="Write the messages as .eml files (to --outbox) instead of sending them.")
-@click.option("--outbox", type=click.Path(file_okay=False), help="Where --dry-run writes (default: DIRECTORY/outbox).")
+@click.option("--dry-run", is_flag=True, help="只把邮件写成 .eml 文件（写到 --outbox），不发送。")
+@click.option("--outbox", type=click.Path(file_okay=False), help="--dry-run 写到这里（默认：DIRECTORY/outbox）。")
 @reports_errors
 def remind(directory: str, dry_run: bool, outbox: str | None) -> None:
-    """Mail the 催报 reminder to every unit not yet sent, failed or returned."""
+    """发催报邮件。发给尚未报送、审核不通过或已退回的单位。"""
     from pathlib import Path
 
     from ..campaign.ledger import Ledger
@@ -194,14 +195,15 @@ def remind(directory: str, dry_run: bool, outbox: str | None) -> None:
 
 @group(name="mail")
 def mail_group() -> None:
-    """The mail queue of a campaign."""
+    """报送任务的邮件队列。"""
 
 
 @mail_group.command(name="send")
 @DIRECTORY
 @reports_errors
 def mail_send(directory: str) -> None:
-    """Send every queued message that is due (what `xlkit serve` does in the background)."""
+    """立即发送队列中到期的邮件。xlkit serve 运行时在后台做同样的事。"""
+
     from ..campaign.ledger import Ledger
     from ..campaign.mail import given_up, send_pending, unsent
 
