@@ -98,6 +98,9 @@ def common_indicators(consolidation: Consolidation) -> IndicatorTable:
     return IndicatorTable(units, table)
 
 
+SHEET = "共性指标"
+
+
 def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     """共性指标 per unit with its ranking; per department the ratios of the sums, the average score and the grades."""
     summary = consolidation.spec.summary
@@ -106,7 +109,7 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
     indicators = summary.indicators
     percent = fmt.percent()  # a ratio of the summary's own, whatever types the form defines
     score = fmt.number("unit", fmt.field_type(summary.ranking))  # the ranking field's own format
-    ws = book.add_worksheet("共性指标")
+    ws = book.add_worksheet(SHEET)
     widths: list[float] = [4, 18, 12, *[10] * len(indicators), 8, 6, 8]
     for c, width in enumerate(widths):
         ws.set_column(c, c, width)
@@ -138,4 +141,4 @@ def indicators_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> N
             row += 1
     for c, width in enumerate(widths):
         ws.set_column(c, c, width)
-    print_setup(ws, "共性指标", (row - 1, len(widths) - 1), repeat=2)
+    print_setup(ws, SHEET, (row - 1, len(widths) - 1), repeat=2)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..write.build import FONT
 from .consolidate import Consolidation, entity
 from .review import KINDS, ReviewResult, review
-from .sheets import BODY_SIZE, Formats, print_setup, row_height, write_table
+from .sheets import Formats, print_setup, row_height, write_table
 
 SHEET = "审核提示"
 # widths sum to one A4 landscape page at full size (as the other lists); 提示代码 is hidden (for machines)
@@ -33,10 +32,9 @@ def review_sheet(book: Any, fmt: Formats, consolidation: Consolidation, result: 
     write_table(book, fmt, SHEET, f"审核提示（{consolidation.year}年度）", headers, rows, hidden=1)
     ws = book.get_worksheet_by_name(SHEET)
     notes = ([] if rows else ["未发现需要提示的情况。"]) + ["说明：以下为各项提示的比较口径和阈值（在表式的 review 部分设定）。", *result.notes]
-    wrapped = book.add_format({"font_name": FONT, "font_size": BODY_SIZE, "font_color": "#404040", "text_wrap": True, "valign": "top"})
     width = sum(w for _label, w in COLUMNS[:-1])
     row = max(len(rows) + 1, 2) + 2
     for k, note in enumerate(notes):
-        ws.merge_range(row + k, 0, row + k, len(COLUMNS) - 2, note, wrapped)
+        ws.merge_range(row + k, 0, row + k, len(COLUMNS) - 2, note, fmt["note_wrapped"])
         ws.set_row(row + k, row_height([(note, width)]))
     print_setup(ws, SHEET, (row + len(notes) - 1, len(COLUMNS) - 2), repeat=1)

@@ -77,30 +77,51 @@ def _units(text: str) -> float:
 
 
 class Formats:
-    """The summary's cell formats, made once per workbook."""
+    """The summary's cell formats, made once per workbook. Each is given its style number when it is made (not at
+    its first cell, xlsxwriter's way), so the numbers do not depend on which sheet is written first or where: the
+    sheets written aside (`aside`) use the numbers the workbook already holds."""
+
+    KINDS = ("unit", "subtotal", "total")
 
     def __init__(self, book: Any, spec: Any, fast: bool = True):
         self.book, self.fast = book, fast
         self.base = {"font_name": FONT, "font_size": BODY_SIZE, "border": 1, "border_color": "#808080", "valign": "vcenter"}
         base = self.base
-        self.named: dict[str, Any] = {
-            "title": book.add_format({"font_name": FONT, "bold": True, "font_size": 14}),
-            "title_center": book.add_format({"font_name": FONT, "bold": True, "font_size": 14, "align": "center", "valign": "vcenter"}),
-            "note": book.add_format({"font_name": FONT, "font_size": 10, "font_color": "#404040"}),
-            "note_bold": book.add_format({"font_name": FONT, "font_size": 10, "bold": True}),
-            "header": book.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}),
+        self.named: dict[str, Any] = {}
+        for name, properties in {
+            "title": {"font_name": FONT, "bold": True, "font_size": 14},
+            "title_center": {"font_name": FONT, "bold": True, "font_size": 14, "align": "center", "valign": "vcenter"},
+            "note": {"font_name": FONT, "font_size": 10, "font_color": "#404040"},
+            "note_bold": {"font_name": FONT, "font_size": 10, "bold": True},
+            # a note under a list that wraps within its merged cells (审核提示's notes)
+            "note_wrapped": {"font_name": FONT, "font_size": BODY_SIZE, "font_color": "#404040", "text_wrap": True, "valign": "top"},
+            "header": {**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"},
             # a header cell over two rows without a merge (constant-memory writing): no line between its halves
-            "header_top": book.add_format({**base, "bold": True, "align": "center", "bg_color": "#DDEBF7", "bottom": 0}),
-            "header_bottom": book.add_format({**base, "bold": True, "align": "center", "valign": "top", "text_wrap": True,
-                                              "bg_color": "#DDEBF7", "top": 0}),
-            "text": book.add_format({**base, "text_wrap": True}),
-            "center": book.add_format({**base, "align": "center"}),
-            "subtotal_text": book.add_format({**base, "bold": True, "bg_color": "#F2F2F2", "text_wrap": True}),
-            "total_text": book.add_format({**base, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True}),
-        }
+            "header_top": {**base, "bold": True, "align": "center", "bg_color": "#DDEBF7", "bottom": 0},
+            "header_bottom": {**base, "bold": True, "align": "center", "valign": "top", "text_wrap": True, "bg_color": "#DDEBF7", "top": 0},
+            "text": {**base, "text_wrap": True},
+            "center": {**base, "align": "center"},
+            "subtotal_text": {**base, "bold": True, "bg_color": "#F2F2F2", "text_wrap": True},
+            "total_text": {**base, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True},
+        }.items():
+            self.named[name] = self._made(properties)
         self.number_formats = {name: t.number_format or "General" for name, t in spec.types.items()}
         self.spec = spec
         self._field_types: dict[str, str] | None = None
+
+    def _made(self, properties: dict[str, Any]) -> Any:
+        made = self.book.add_format(properties)
+        made._get_xf_index()  # numbered now (a format like an earlier one takes its number)
+        return made
+
+    def every_format(self) -> Formats:
+        """Every format `number` and `percent` can give, made now: a sheet written aside then makes none."""
+        for kind in self.KINDS:
+            for type_name in [None, *self.number_formats]:
+                for wrapped in (False, True):
+                    self.number(kind, type_name, wrapped)
+            self.percent(kind)
+        return self
 
     def __getitem__(self, name: str) -> Any:
         return self.named[name]
@@ -111,14 +132,12 @@ class Formats:
 
     def number(self, kind: str, type_name: str | None, wrap: bool = False) -> Any:
         """A cell of a unit, subtotal or total row, in the type's number format (no type: General); `wrap`: text
-        that wraps within the column (a long 实施单位 prints whole)."""
-        key = f"{kind}:{type_name}:{wrap}"
+        that wraps within the column (a long 实施单位 prints whole). Types of one number format share a format."""
+        number_format = self.number_formats.get(type_name, "General") if type_name else "General"
+        key = f"{kind}:{number_format}:{wrap}"
         if key not in self.named:
-            number_format = self.number_formats.get(type_name, "General") if type_name else "General"
-            self.named[key] = self.book.add_format({**self.base, "num_format": number_format, **self._emphasis(kind),
-                                                    **({"text_wrap": True} if wrap else {})})
+            self.named[key] = self._made({**self.base, "num_format": number_format, **self._emphasis(kind), **({"text_wrap": True} if wrap else {})})
         return self.named[key]
-
 
     def field_type(self, field_id: str | None) -> str | None:
         """The type a field has in the form (at the default counts), read once per workbook."""
@@ -134,7 +153,7 @@ class Formats:
         """The summary's own percentage (共性指标, 变动率): whatever types the form defines."""
         key = f"{kind}:%"
         if key not in self.named:
-            self.named[key] = self.book.add_format({**self.base, "num_format": PERCENT, **self._emphasis(kind)})
+            self.named[key] = self._made({**self.base, "num_format": PERCENT, **self._emphasis(kind)})
         return self.named[key]
 
     @staticmethod

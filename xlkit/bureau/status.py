@@ -121,6 +121,9 @@ def file_name(status: FileStatus) -> str:
     return status.via or Path(status.path).name
 
 
+STATUS_SHEET, FILES_SHEET = "报送情况", "文件清单"
+
+
 def files_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzinfo) -> None:
     """文件清单: one row per file received, with what became of it and why, so a unit that sent several files shows
     which one counts, which were replaced and which were refused."""
@@ -128,7 +131,7 @@ def files_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tzi
             for n, f in enumerate(file_list(consolidation), start=1)]
     entity = consolidation.spec.summary.entity if consolidation.spec.summary else "单位"
     headers: list[tuple[str, float]] = [(label.replace("单位", entity), width) for label, width in FILE_HEADERS]
-    write_table(book, fmt, "文件清单", f"收到的文件（{consolidation.year}年度，时间为{_zone_label(zone)}）", headers, rows)
+    write_table(book, fmt, FILES_SHEET, f"收到的文件（{consolidation.year}年度，时间为{_zone_label(zone)}）", headers, rows)
 
 
 def _unit_label(sent: list[FileStatus]) -> str:
@@ -147,7 +150,7 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
     if n.outside:
         counts.append(("名单外", n.outside))
     empty = {f.department: f for f in empty_summaries(consolidation)}
-    ws = book.add_worksheet("报送情况")
+    ws = book.add_worksheet(STATUS_SHEET)
     ws.merge_range(0, 0, 0, len(STATUS_HEADERS) - 1, f"报送情况（{consolidation.year}年度）", fmt["title_center"])
     ws.write_string(1, 0, "；".join(f"{label} {n}" for label, n in counts) + f"（时间为{_zone_label(zone)}）",
                     fmt["note"])
@@ -169,7 +172,7 @@ def status_sheet(book: Any, fmt: Formats, consolidation: Consolidation, zone: tz
             writer.row(r, values, formats, values_height(values, widths))
     ws.freeze_panes(3, 3)
     ws.autofilter(2, 0, max(len(units) + 2, 3), len(STATUS_HEADERS) - 1)
-    print_setup(ws, "报送情况", (len(units) + 2, len(STATUS_HEADERS) - 1), repeat=2)
+    print_setup(ws, STATUS_SHEET, (len(units) + 2, len(STATUS_HEADERS) - 1), repeat=2)
 
 
 def _files_cell(files: list[FileStatus]) -> str:

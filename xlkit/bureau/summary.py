@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from datetime import date, tzinfo
 from fnmatch import fnmatch
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,17 @@ from ..form.a1 import cell_name, col_letters, quote_sheet
 from ..form.functions import XlError
 from ..form.identity import META_SHEET, UNITS_SHEET, Identity
 from ..intake.node import FIXED as NODE_COLUMNS
+from .aside import Aside, Step
 from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
 from .consolidate import Consolidation, entity
 from .fastrows import summary_workbook
+from .indicators import SHEET as INDICATORS_SHEET
 from .indicators import indicators_sheet
+from .review_sheet import SHEET as REVIEW_SHEET
 from .review_sheet import review_sheet
 from .sheets import CellValues, Formats, RecordedSheet, header_row, print_setup, write_table
-from .status import files_sheet, status_sheet
+from .status import FILES_SHEET, STATUS_SHEET, files_sheet, status_sheet
 from .themed import FIXED as THEMED_FIXED
 from .themed import Placement, themed_sheets
 
@@ -35,42 +40,52 @@ ISSUE_COLUMNS = [("单位编码", 10.0), ("单位名称", 13.0), ("文件", 12.0
 
 
 def write_summary(consolidation: Consolidation, path: str | Path, zone: str = DEFAULT_ZONE, streaming: bool = True,
-                  fast: bool = True) -> None:
+                  fast: bool = True, aside: bool = True) -> None:
     """Written to a temporary file first: a failed self-check leaves no summary behind. `streaming`: each row goes
     to disk once the next is begun, so memory stays flat in the number of units (every sheet writes its rows in
     order; a test holds the streamed workbook to the one built in memory). `fast`: streamed rows are written as
-    rows (`fastrows.FastRows`) and the workbook stored at zlib's fastest level; False writes every cell through
-    xlsxwriter at its default level, the plain path a test holds it to."""
+    rows (`fastrows.FastRows`), the lists are written aside on the other core (`aside.Aside`) and the workbook is
+    stored at zlib's fastest level; False writes every cell through xlsxwriter, in turn, at its default level, the
+    plain path a test holds it to (`aside` False: the fast path, every sheet written here)."""
     local = bureau_zone(zone)
-    with atomic_path(path) as tmp:
-        _write(consolidation, tmp, local, streaming, fast)
+    with atomic_path(path) as tmp, tempfile.TemporaryDirectory(prefix="xlkit-summary-") as scratch:
+        try:
+            _write(consolidation, tmp, local, streaming, fast, Path(scratch), aside)
+        except Aside.Failed:  # the lists could not be written aside: all of it here, the same workbook
+            _write(consolidation, tmp, local, streaming, fast, Path(scratch), aside=False)
 
 
-def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bool, fast: bool = True) -> None:
+def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bool, fast: bool, scratch: Path,
+           aside: bool = True) -> None:
     spec = consolidation.spec
     summary = spec.summary
     if summary is None:
         raise ConsolidationError(f"the spec {spec.template.id} has no summary section")
     book = summary_workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-                                        "constant_memory": streaming}, fast)
-    fmt = Formats(book, spec, fast)
+                                        "constant_memory": streaming, "tmpdir": str(scratch)}, fast)
+    fmt = Formats(book, spec, fast).every_format()  # every style numbered before any sheet (see aside)
     values = CellValues()
-    placement = themed_sheets(book, fmt, consolidation, values, zone)
     others = _other_forms(consolidation)
-    for other in others:  # project workbooks that came in with the units: their 项目汇总
-        themed_sheets(book, Formats(book, other.spec, fast), other, values, zone)
-    if consolidation.previous and spec.previous.figures:
-        compare_sheet(book, fmt, consolidation)
-    _issues_sheet(book, fmt, consolidation)
-    review_sheet(book, fmt, consolidation)  # 审核提示, when the spec has a review section
-    status_sheet(book, fmt, consolidation, zone)
-    files_sheet(book, fmt, consolidation, zone)
-    if summary.indicators or summary.ranking:
-        indicators_sheet(book, fmt, consolidation)
-    if summary.grade_chart or summary.structure_chart:  # no chart declared: no empty 统计 sheet
-        _charts_sheet(book, fmt, consolidation, values, placement)
-    _fields_sheet(book, fmt, [consolidation, *others])
-    _write_units_for_next_level(book, fmt, consolidation)
+    placed: list[Placement] = []
+    steps = [
+        Step(lambda: placed.append(themed_sheets(book, fmt, consolidation, values, zone))),
+        # project workbooks that came in with the units: their 项目汇总
+        *[Step(partial(themed_sheets, book, Formats(book, other.spec, fast), other, values, zone)) for other in others],
+        *([Step(lambda: compare_sheet(book, fmt, consolidation))] if consolidation.previous and spec.previous.figures else []),
+        Step(lambda: _issues_sheet(book, fmt, consolidation), (ISSUES_SHEET,)),
+        *([Step(lambda: review_sheet(book, fmt, consolidation), (REVIEW_SHEET,))] if spec.review is not None else []),  # 审核提示
+        Step(lambda: status_sheet(book, fmt, consolidation, zone), (STATUS_SHEET,)),
+        Step(lambda: files_sheet(book, fmt, consolidation, zone), (FILES_SHEET,)),
+        *([Step(lambda: indicators_sheet(book, fmt, consolidation), (INDICATORS_SHEET,))] if summary.indicators or summary.ranking else []),
+        # no chart declared: no empty 统计 sheet
+        *([Step(lambda: _charts_sheet(book, fmt, consolidation, values, placed[0]))] if summary.grade_chart or summary.structure_chart else []),
+        Step(lambda: _fields_sheet(book, fmt, [consolidation, *others])),
+        Step(lambda: _write_units_for_next_level(book, fmt, consolidation), (META_SHEET, UNITS_SHEET)),
+    ]
+    with Aside(book, steps, fast and aside, scratch) as lists:
+        for step in steps:
+            lists.place(step) if lists.taken(step) else step.write()
+        lists.collect()
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
 
@@ -143,6 +158,9 @@ def _node_value(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value  # a numpy number as Python's
 
 
+ISSUES_SHEET = "校验问题"
+
+
 def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None:
     """Every problem found, errors first, in words; the field id and issue code stay in hidden columns for machines."""
     rows = []
@@ -152,7 +170,7 @@ def _issues_sheet(book: Any, fmt: Formats, consolidation: Consolidation) -> None
                          SEVERITY[issue.severity], issue.told, _shown(issue.found), _shown(issue.expected), issue.field, issue.code])
     words = entity(consolidation.spec)  # 项目编码 in a project campaign
     headers = [(label.replace("单位", words), width) for label, width in ISSUE_COLUMNS]
-    write_table(book, fmt, "校验问题", f"校验问题（{consolidation.year}年度）", headers, rows, hidden=2)
+    write_table(book, fmt, ISSUES_SHEET, f"校验问题（{consolidation.year}年度）", headers, rows, hidden=2)
 
 
 def _fields_sheet(book: Any, fmt: Formats, parts: list[Consolidation]) -> None:

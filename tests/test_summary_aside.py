@@ -1,0 +1,160 @@
+"""The summary's lists written aside by a forked copy (bureau/aside.Aside) against the same lists written in turn: the
+same workbook, part by part; and when the copy fails, dies, takes too long or would make a style, the workbook is
+written in turn, the same, with no process or file left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from test_summary_fast import assert_same_workbooks, consolidation, consolidations
+
+import xlkit.bureau.aside as aside_module
+import xlkit.bureau.summary as summary_module
+from xlkit.bureau.summary import write_summary
+from xlkit.errors import ConsolidationError
+
+CASE = ("perf_self_eval.yaml", 11, [(f"U{k:03}", f"单位{k}", f"部门{k % 3}") for k in range(30)],
+        ["accepted", "accepted-warnings", "accepted-errors"] * 10, 2)
+PARENT = os.getpid()
+
+
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The copies forked (their pids, as this process saw them)."""
+    made: list[int] = []
+    fork = os.fork
+
+    def counted() -> int:
+        pid = fork()
+        if pid:
+            made.append(pid)
+        return pid
+    monkeypatch.setattr(aside_module.os, "fork", counted)
+    return made
+
+
+def in_the_copy(monkeypatch: pytest.MonkeyPatch, name: str, act) -> None:  # type: ignore[no-untyped-def]
+    """The summary's step `name` does `act(book)` first, in the forked copy only."""
+    step = getattr(summary_module, name)
+
+    def wrapped(book, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.getpid() != PARENT:
+            act(book)
+        return step(book, *args, **kwargs)
+    monkeypatch.setattr(summary_module, name, wrapped)
+
+
+def no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=consolidations())
+def test_the_lists_written_aside_are_those_written_in_turn(tmp_path_factory, case):
+    folder = tmp_path_factory.mktemp("aside")
+    result = consolidation(case)
+    try:
+        write_summary(result, folder / "turn.xlsx", aside=False)
+    except ConsolidationError:
+        with pytest.raises(ConsolidationError):
+            write_summary(result, folder / "aside.xlsx")
+        return
+    write_summary(result, folder / "aside.xlsx")
+    assert_same_workbooks(folder / "aside.xlsx", folder / "turn.xlsx")
+
+
+def test_the_copy_writes_the_lists_and_leaves_nothing(monkeypatch, tmp_path):
+    """Not a vacuous equality: the copy is forked, writes, ends; the scratch folder goes with the workbook."""
+    made = forks(monkeypatch)
+    seen: list[str] = []
+    monkeypatch.setattr(summary_module.tempfile, "TemporaryDirectory", _recording(seen))
+    write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
+    assert len(made) == 1 and no_children_left()
+    assert seen and not Path(seen[0]).exists()
+    write_summary(consolidation(CASE), tmp_path / "turn.xlsx", aside=False)
+    assert len(made) == 1
+    assert_same_workbooks(tmp_path / "aside.xlsx", tmp_path / "turn.xlsx")
+
+
+def _recording(seen: list[str]):  # type: ignore[no-untyped-def]
+    real = summary_module.tempfile.TemporaryDirectory
+
+    def made(*args, **kwargs):  # type: ignore[no-untyped-def]
+        folder = real(*args, **kwargs)
+        seen.append(folder.name)
+        return folder
+    return made
+
+
+@pytest.mark.parametrize("trouble", ["raises", "dies", "new style", "chart"])
+def test_a_copy_in_trouble_leaves_the_workbook_to_be_written_in_turn(monkeypatch, tmp_path, trouble):
+    made = forks(monkeypatch)
+
+    def act(book) -> None:  # type: ignore[no-untyped-def]
+        if trouble == "raises":
+            raise ConsolidationError("只在副本中出错")
+        if trouble == "dies":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if trouble == "new style":
+            book.add_format({"bold": True, "font_color": "#123456"})._get_xf_index()
+    if trouble == "chart":
+        step = summary_module.status_sheet
+
+        def charted(book, *args, **kwargs):  # type: ignore[no-untyped-def]
+            """A chart on a list, wherever it is written: the copy cannot write it (it would be lost), here can."""
+            step(book, *args, **kwargs)
+            chart = book.add_chart({"type": "column"})
+            chart.add_series({"values": ["报送情况", 3, 0, 5, 0]})
+            book.get_worksheet_by_name("报送情况").insert_chart(0, 0, chart)
+        monkeypatch.setattr(summary_module, "status_sheet", charted)
+    else:
+        in_the_copy(monkeypatch, "status_sheet", act)
+    write_summary(consolidation(CASE), tmp_path / "turn.xlsx", aside=False)
+    assert made == []
+    write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
+    assert len(made) == 1 and no_children_left()
+    assert_same_workbooks(tmp_path / "aside.xlsx", tmp_path / "turn.xlsx")
+
+
+def test_a_copy_that_takes_too_long_is_stopped(monkeypatch, tmp_path):
+    write_summary(consolidation(CASE), tmp_path / "turn.xlsx", aside=False)
+    monkeypatch.setattr(aside_module, "WAIT", 1.0)
+    in_the_copy(monkeypatch, "files_sheet", lambda book: time.sleep(60))
+    start = time.monotonic()
+    write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
+    assert time.monotonic() - start < 30 and no_children_left()
+    assert_same_workbooks(tmp_path / "aside.xlsx", tmp_path / "turn.xlsx")
+
+
+def test_an_error_here_stops_the_copy_and_reaches_the_caller(monkeypatch, tmp_path):
+    made = forks(monkeypatch)
+
+    def refused(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConsolidationError("字段表出错")
+    monkeypatch.setattr(summary_module, "_fields_sheet", refused)
+    with pytest.raises(ConsolidationError, match="字段表出错"):
+        write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
+    assert len(made) == 1 and no_children_left() and not (tmp_path / "aside.xlsx").exists()
+
+
+def test_no_copy_where_another_thread_runs(monkeypatch, tmp_path):
+    """A server's threads may hold locks a forked copy would wait on for ever: there the lists are written in turn."""
+    made = forks(monkeypatch)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, args=(30,))
+    thread.start()
+    try:
+        write_summary(consolidation(CASE), tmp_path / "turn.xlsx")
+    finally:
+        stop.set()
+        thread.join()
+    assert made == []
