@@ -71,6 +71,18 @@ def _wording(sets: Sequence[np.ndarray], limit: float, min_common: int) -> np.nd
     return values[(counts > limit) & (counts >= min_common)]
 
 
+def _without(sets: Sequence[np.ndarray], wording: np.ndarray) -> list[np.ndarray]:
+    """Each set less the form's wording: one `isin` over all of them at once (one per set was a third of the 审核's
+    time at ten thousand units), then cut back into sets."""
+    if not sets:
+        return []
+    lengths = np.fromiter((len(s) for s in sets), dtype=np.intp, count=len(sets))
+    every = np.concatenate(sets)
+    keep = ~np.isin(every, wording)
+    kept = np.bincount(np.repeat(np.arange(len(sets)), lengths)[keep], minlength=len(sets))
+    return np.split(every[keep], np.cumsum(kept)[:-1])
+
+
 def _signature(hashes: np.ndarray, index: int) -> np.ndarray:
     """One-permutation MinHash of sorted hashes: the smallest in each of BINS slots (the top bits), which is the
     first of its slot; an empty slot holds a value of its text alone, so two texts never agree on emptiness."""
@@ -89,7 +101,7 @@ def near_copies(texts: Sequence[Text], size: int, threshold: float, min_chars: i
     sets = shingles([normalise(t.text, t.names) for t in texts], size)
     wording = _wording(sets, common * len(texts), min_common)
     if len(wording):
-        sets = [s[~np.isin(s, wording, assume_unique=True)] for s in sets]
+        sets = _without(sets, wording)
     judged = [k for k, s in enumerate(sets) if len(s) >= min_chars]
     buckets: dict[bytes, list[int]] = {}
     for k in judged:

@@ -104,8 +104,11 @@ def _outliers(rows: list[dict[str, Any]], groups: list[str], review: Review, rat
               result: ReviewResult) -> None:
     ratio = next(r for r in review.ratios if r.id == ratio_id)
     values = {str(r["unit_code"]): ratio_of(r, ratio.numerator, ratio.denominator) for r in rows}
-    members = {g: [str(r["unit_code"]) for r in rows if r["department"] == g and values[str(r["unit_code"])] is not None]
-               for g in groups}
+    members: dict[str, list[str]] = {g: [] for g in groups}
+    for r in rows:  # one pass, not one per department
+        code = str(r["unit_code"])
+        if r["department"] in members and values[code] is not None:
+            members[r["department"]].append(code)
     members[ALL_UNITS] = [c for c, v in values.items() if v is not None]
     flagged: dict[str, list[str]] = {}
     small = []

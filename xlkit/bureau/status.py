@@ -3,9 +3,9 @@ in the bureau's local time."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any
 
 from .clock import DEFAULT_ZONE, local_time
@@ -118,7 +118,7 @@ def file_state(status: FileStatus) -> str:
 def file_name(status: FileStatus) -> str:
     """The file as a person finds it: its name, or for a unit carried by a summary of the level below, that
     summary and the unit's own file (where it came from)."""
-    return status.via or Path(status.path).name
+    return status.via or os.path.basename(status.path)  # a file name: basename is Path.name at a tenth of its cost
 
 
 STATUS_SHEET, FILES_SHEET = "报送情况", "文件清单"

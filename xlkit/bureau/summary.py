@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from datetime import date, tzinfo
@@ -22,7 +23,6 @@ from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
 from .consolidate import Consolidation, entity
 from .fastrows import summary_workbook
-from .indicators import SHEET as INDICATORS_SHEET
 from .indicators import indicators_sheet
 from .review_sheet import SHEET as REVIEW_SHEET
 from .review_sheet import review_sheet
@@ -76,7 +76,7 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
         *([Step(lambda: review_sheet(book, fmt, consolidation), (REVIEW_SHEET,))] if spec.review is not None else []),  # 审核提示
         Step(lambda: status_sheet(book, fmt, consolidation, zone), (STATUS_SHEET,)),
         Step(lambda: files_sheet(book, fmt, consolidation, zone), (FILES_SHEET,)),
-        *([Step(lambda: indicators_sheet(book, fmt, consolidation), (INDICATORS_SHEET,))] if summary.indicators or summary.ranking else []),
+        *([Step(lambda: indicators_sheet(book, fmt, consolidation))] if summary.indicators or summary.ranking else []),
         # no chart declared: no empty 统计 sheet
         *([Step(lambda: _charts_sheet(book, fmt, consolidation, values, placed[0]))] if summary.grade_chart or summary.structure_chart else []),
         Step(lambda: _fields_sheet(book, fmt, [consolidation, *others])),
@@ -122,7 +122,7 @@ def _write_units_for_next_level(book: Any, fmt: Formats, consolidation: Consolid
     for c, name in enumerate(NODE_COLUMNS):
         units.write_string(0, c, name)
     units.write_string(0, len(NODE_COLUMNS), json.dumps(fields, ensure_ascii=False))  # the figures' field ids
-    sources = {f.path: f.via or Path(f.path).name for f in consolidation.included}
+    sources = {f.path: f.via or os.path.basename(f.path) for f in consolidation.included}
     formats = [None] * (len(NODE_COLUMNS) + 1)
     with fmt.rows(units) as writer:
         table = frame[[*FRAME_FIXED, *fields]]
@@ -132,7 +132,7 @@ def _write_units_for_next_level(book: Any, fmt: Formats, consolidation: Consolid
             text = json.dumps(figures, ensure_ascii=False, allow_nan=False)
             if len(text) > MAX_CELL_TEXT:
                 raise ConsolidationError(f"单位 {code} 的汇总数据超过一个单元格的容量（{len(text)} 个字符）")
-            writer.row(r, [code, name, department, status, _node_value(Path(str(file)).name), sources.get(str(file), ""), text], formats)
+            writer.row(r, [code, name, department, status, _node_value(os.path.basename(str(file))), sources.get(str(file), ""), text], formats)
     units.very_hidden()
 
 
