@@ -255,3 +255,29 @@ def test_a_reference_off_excels_grid_is_refused_in_chinese(text, message):
     with pytest.raises(FormulaSyntaxError) as raised:
         parse(text)
     assert str(raised.value) == message
+
+
+CELL_VALUES = st.one_of(st.none(), st.just(""), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+                        st.booleans(), st.text(max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(whole=st.dictionaries(st.integers(0, 12), st.lists(CELL_VALUES, max_size=5), max_size=10),
+       apart=st.dictionaries(st.tuples(st.integers(0, 12), st.integers(0, 5)), CELL_VALUES, max_size=12),
+       ranges=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 5), st.integers(0, 3), st.integers(0, 1)), min_size=1, max_size=4),
+       name=st.sampled_from(["SUM", "COUNT", "MIN", "MAX", "COUNTA", "COUNTBLANK"]), other=st.booleans())
+def test_a_span_getter_reads_ranges_as_reading_cell_by_cell_does(whole, apart, ranges, name, other):
+    """The fast path of an aggregate over cells (`SpanGetter.span`, the summary's `CellValues`) against the plain path
+    (the same values asked for one cell at a time): the same result, whatever the cells hold."""
+    from xlkit.bureau.sheets import CellValues
+
+    values = CellValues()
+    for (row, col), value in apart.items():
+        values[("S", row, col)] = value
+    for row, cells in whole.items():
+        values.record_row("S", row, cells, whole=True)
+    refs = ",".join(f"{'其他!' if other and k % 2 else ''}{chr(65 + col)}{row + 1}:{chr(65 + col + width)}{row + 1 + height}"
+                    for k, (row, col, height, width) in enumerate(ranges[:1] if name == "COUNTBLANK" else ranges))
+    formula = compile_formula(parse(f"{name}({refs})"), "S")
+    fast, plain = formula(values), formula(values.get)
+    assert repr(fast) == repr(plain)

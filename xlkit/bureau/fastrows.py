@@ -112,9 +112,8 @@ class FastRows(PlainRows):
                         return False  # a cell without a format takes its column's or row's: left to xlsxwriter
                     style = ""
                 else:
-                    style = f' s="{cell_format._get_xf_index()}"'
-                    if cell_format.xf_index is not None:  # numbered for good (a format like another takes its number)
-                        styles[id(cell_format)] = style
+                    # numbered for good: a format like an earlier one is given that one's number, every time
+                    style = styles[id(cell_format)] = f' s="{cell_format._get_xf_index()}"'
             kind = value.__class__
             if kind is str and value:
                 if len(value) > strmax or not ordinary(value):  # long: xlsxwriter may cut it

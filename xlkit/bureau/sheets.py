@@ -10,7 +10,7 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from ..caches import memo
-from ..form.formula import compile_formula, parse
+from ..form.formula import SpanGetter, compile_formula, parse
 from ..form.functions import Value
 from ..form.placement import build_layout
 from ..write.build import FONT
@@ -171,9 +171,10 @@ def recorded(value: Any) -> Value:
     return None if value is None or value == "" else str(value)
 
 
-class CellValues:
+class CellValues(SpanGetter):
     """The cells the summary's own formulas read, by (sheet, row, column): recorded one by one (the plain path), or
-    a row at a time as the list it was written from (the fast path: no entry per cell for ten thousand units)."""
+    a row at a time as the list it was written from (the fast path: no entry per cell for ten thousand units).
+    A subtotal reads its units' cells a column at a time (`span`)."""
 
     def __init__(self) -> None:
         self.cells: dict[tuple[str, int, int], Value] = {}
@@ -181,6 +182,9 @@ class CellValues:
 
     def __setitem__(self, key: tuple[str, int, int], value: Value) -> None:
         self.cells[key] = value
+
+    def __call__(self, key: tuple[str, int, int]) -> Value:
+        return self.get(key)
 
     def get(self, key: tuple[str, int, int]) -> Value:
         rows = self.rows.get(key[0])
@@ -190,7 +194,22 @@ class CellValues:
         if key[2] >= len(values):
             return None
         value = values[key[2]]
-        return value if value.__class__ is float else recorded(value)  # most are figures: read 640,000 times at 10,000 units
+        return value if value.__class__ is float else recorded(value)  # most are figures
+
+    def span(self, sheet: str, row: int, col: int, row2: int, col2: int) -> list[Value]:
+        if col != col2:
+            return super().span(sheet, row, col, row2, col2)
+        rows, cells, out = self.rows.get(sheet, {}), self.cells, []
+        for r in range(row, row2 + 1):  # a column of unit rows: what `get` does for each, without a call each
+            values = rows.get(r)
+            if values is None:
+                out.append(cells.get((sheet, r, col)))
+            elif col < len(values):
+                value = values[col]
+                out.append(value if value.__class__ is float else recorded(value))
+            else:
+                out.append(None)
+        return out
 
     def record_row(self, sheet: str, row: int, values: Sequence[Any], whole: bool) -> None:
         if whole:
@@ -236,7 +255,7 @@ class RecordedSheet:
         self.values.record_row(self.name, row, values, isinstance(writer, FastRows))
 
     def formula(self, row: int, col: int, text: str, fmt: Any = None) -> Value:
-        value = compile_formula(parse(text), self.name)(self.values.get)
+        value = compile_formula(parse(text), self.name)(self.values)
         self.ws.write_formula(row, col, "=" + text, fmt, value)
         self.values[(self.name, row, col)] = value
         return value
