@@ -49,6 +49,7 @@ class Step:
 
     write: Callable[[], object]
     names: tuple[str, ...] = ()
+    cost: float = 1.0  # roughly, against the other steps: the copy takes the costliest first, so the two end together
 
 
 class Borrowed(Worksheet):  # type: ignore[misc]
@@ -69,8 +70,10 @@ class Borrowed(Worksheet):  # type: ignore[misc]
 
 
 class Aside:
-    """Use as a context around the steps of one workbook: `place` a step taken aside, `write` the others, then
-    `collect` before the workbook closes."""
+    """Use as a context around the steps of one workbook: `write` each in order, then `collect` before the workbook
+    closes. The steps that may go aside are shared out as they come: this process takes them in order, the copy the
+    costliest first (the last of equal cost first), each claiming a step before writing it (a file made only if it
+    is not there: one of the two gets it), so the two end together whatever each step costs on the day."""
 
     class Failed(Exception):
         """The copy could not write its sheets: the workbook is to be written again the plain way."""
@@ -89,31 +92,43 @@ class Aside:
         return (hasattr(os, "fork") and threading.active_count() == 1 and bool(book.constant_memory)
                 and all(hasattr(book, name) or hasattr(Worksheet, name) for name in INTERNALS))
 
-    def taken(self, step: Step) -> bool:
-        return step in self.steps
+    def _claim(self, step: Step) -> bool:
+        try:
+            os.close(os.open(self.folder / f"claim{self.steps.index(step)}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
 
     def __enter__(self) -> Aside:
         if self.steps:
             self.reader, writer = os.pipe()
-            self.pid = os.fork()
-            if self.pid == 0:  # the copy: never returns
+            try:
+                self.pid = os.fork()
+            except OSError:  # no process to be had: every step here
                 os.close(self.reader)
-                self._copy(writer)
+                self.reader, self.steps = -1, []
+            else:
+                if self.pid == 0:  # the copy: never returns
+                    os.close(self.reader)
+                    self._copy(writer)
             os.close(writer)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self._stop()
 
-    def place(self, step: Step) -> None:
-        """The step's sheets as placeholders, at their places in the workbook."""
+    def write(self, step: Step) -> None:
+        """The step written here, or, when the copy has claimed it, its sheets as placeholders at their places."""
+        if step not in self.steps or self._claim(step):
+            step.write()
+            return
         for name in step.names:
             self.placeholders[name] = self.book.add_worksheet(name, worksheet_class=Borrowed)
 
     def collect(self) -> None:
         """Waits for the copy; gives each placeholder its part and facts. Raises `Failed` when the copy did not
         write them all."""
-        if not self.steps:
+        if not self.pid:
             return
         message = self._read(time.monotonic() + WAIT)
         self._stop()
@@ -124,6 +139,8 @@ class Aside:
             said, what = "failed", f"the copy's word was unreadable: {error}"
         if said != "written":
             raise Aside.Failed(what)
+        if set(what) != set(self.placeholders):
+            raise Aside.Failed(f"the copy wrote {sorted(what)}, the placeholders are {sorted(self.placeholders)}")
         for name, (part, facts) in what.items():
             placeholder = self.placeholders[name]
             placeholder.part = Path(part)
@@ -161,7 +178,9 @@ class Aside:
             folder, book = self.folder, self.book
             styles = (len(book.xf_format_indices), len(book.dxf_format_indices))
             written: dict[str, tuple[str, dict[str, Any]]] = {}
-            for step in self.steps:
+            for step in sorted(self.steps, key=lambda step: (-step.cost, -self.steps.index(step))):
+                if not self._claim(step):
+                    continue  # this process has it
                 before = len(book.worksheets())
                 step.write()
                 sheets = book.worksheets()[before:]

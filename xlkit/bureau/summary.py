@@ -23,13 +23,14 @@ from .clock import DEFAULT_ZONE, bureau_zone
 from .compare import compare_sheet
 from .consolidate import Consolidation, entity
 from .fastrows import summary_workbook
+from .indicators import SHEET as INDICATORS_SHEET
 from .indicators import indicators_sheet
 from .review_sheet import SHEET as REVIEW_SHEET
 from .review_sheet import review_sheet
 from .sheets import CellValues, Formats, RecordedSheet, header_row, print_setup, write_table
 from .status import FILES_SHEET, STATUS_SHEET, files_sheet, status_sheet
 from .themed import FIXED as THEMED_FIXED
-from .themed import Placement, themed_sheets
+from .themed import Placement, Themed, themed_sheets
 
 SEVERITY = {"error": "错误", "warning": "警告"}
 CHART_COLUMNS, CHART_ROWS = 8, 18  # the last column and the rows a chart covers on the 统计 sheet
@@ -66,28 +67,36 @@ def _write(consolidation: Consolidation, path: Path, zone: tzinfo, streaming: bo
     fmt = Formats(book, spec, fast).every_format()  # every style numbered before any sheet (see aside)
     values = CellValues()
     others = _other_forms(consolidation)
-    placed: list[Placement] = []
+    themed = Themed(book, fmt, consolidation, values, zone)
+    charted = {themed.placement.columns[f][0] for f in _charted(summary) if f in themed.placement.columns}  # 统计 reads them
+    # each step's cost against a themed sheet's, as measured at ten thousand units (for sharing them out, see aside)
     steps = [
-        Step(lambda: placed.append(themed_sheets(book, fmt, consolidation, values, zone))),
+        *[Step(partial(themed.write, sheet), () if sheet.name in charted else (sheet.name,)) for sheet in themed.sheets],
         # project workbooks that came in with the units: their 项目汇总
         *[Step(partial(themed_sheets, book, Formats(book, other.spec, fast), other, values, zone)) for other in others],
         *([Step(lambda: compare_sheet(book, fmt, consolidation))] if consolidation.previous and spec.previous.figures else []),
-        Step(lambda: _issues_sheet(book, fmt, consolidation), (ISSUES_SHEET,)),
-        *([Step(lambda: review_sheet(book, fmt, consolidation), (REVIEW_SHEET,))] if spec.review is not None else []),  # 审核提示
-        Step(lambda: status_sheet(book, fmt, consolidation, zone), (STATUS_SHEET,)),
-        Step(lambda: files_sheet(book, fmt, consolidation, zone), (FILES_SHEET,)),
-        *([Step(lambda: indicators_sheet(book, fmt, consolidation))] if summary.indicators or summary.ranking else []),
+        Step(lambda: _issues_sheet(book, fmt, consolidation), (ISSUES_SHEET,), 0.1),
+        *([Step(lambda: review_sheet(book, fmt, consolidation), (REVIEW_SHEET,), 2.5)] if spec.review is not None else []),  # 审核提示
+        Step(lambda: status_sheet(book, fmt, consolidation, zone), (STATUS_SHEET,), 1.6),
+        Step(lambda: files_sheet(book, fmt, consolidation, zone), (FILES_SHEET,), 1.1),
+        *([Step(lambda: indicators_sheet(book, fmt, consolidation), (INDICATORS_SHEET,), 1.4)] if summary.indicators or summary.ranking else []),
         # no chart declared: no empty 统计 sheet
-        *([Step(lambda: _charts_sheet(book, fmt, consolidation, values, placed[0]))] if summary.grade_chart or summary.structure_chart else []),
+        *([Step(partial(_charts_sheet, book, fmt, consolidation, values, themed.placement))]
+          if summary.grade_chart or summary.structure_chart else []),
         Step(lambda: _fields_sheet(book, fmt, [consolidation, *others])),
-        Step(lambda: _write_units_for_next_level(book, fmt, consolidation), (META_SHEET, UNITS_SHEET)),
+        Step(lambda: _write_units_for_next_level(book, fmt, consolidation), (META_SHEET, UNITS_SHEET), 1.5),
     ]
     with Aside(book, steps, fast and aside, scratch) as lists:
         for step in steps:
-            lists.place(step) if lists.taken(step) else step.write()
+            lists.write(step)
         lists.collect()
     book.set_properties({"title": summary.title, "author": "xlkit"})
     book.close()
+
+
+def _charted(summary: Any) -> list[str]:
+    """The fields whose themed sheets the 统计 sheet reads (its tables are formulas over them, computed here)."""
+    return ([summary.grade_chart.field] if summary.grade_chart else []) + (list(summary.structure_chart.fields) if summary.structure_chart else [])
 
 
 def _other_forms(consolidation: Consolidation) -> list[Consolidation]:

@@ -45,32 +45,51 @@ class Placement:
     last_row: int
 
 
-def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values: CellValues, zone: tzinfo) -> Placement:
-    summary = consolidation.spec.summary
-    assert summary is not None
-    rows = _rows(consolidation)
-    apart = [f for f in consolidation.files if f.status == "accepted-errors" and not f.in_totals]
-    stamp = f"生成时间 {datetime.now(zone):%Y-%m-%d %H:%M}"
-    columns: dict[str, tuple[str, int]] = {}
-    for sheet in summary.sheets:
-        ws = book.add_worksheet(sheet.name)
-        recorded = RecordedSheet(ws, sheet.name, values)
+class Themed:
+    """The themed sheets of one consolidation: what they share made once (the rows, the stamp), then each sheet
+    written on its own (`write`), so that each can be a step of its own (a sheet the 统计 sheet reads not aside)."""
+
+    def __init__(self, book: Any, fmt: Formats, consolidation: Consolidation, values: CellValues, zone: tzinfo):
+        summary = consolidation.spec.summary
+        assert summary is not None
+        self.book, self.fmt, self.consolidation, self.values = book, fmt, consolidation, values
+        self.sheets = summary.sheets
+        self.rows = _rows(consolidation)
+        self.apart = [f for f in consolidation.files if f.status == "accepted-errors" and not f.in_totals]
+        self.stamp = f"生成时间 {datetime.now(zone):%Y-%m-%d %H:%M}"
+        columns: dict[str, tuple[str, int]] = {}
+        for sheet in self.sheets:
+            for k, column in enumerate(sheet.columns):
+                if column.field:
+                    columns.setdefault(column.field, (sheet.name, len(FIXED) + k))
+        subtotals = [(r.department, FIRST_ROW + i) for i, r in enumerate(self.rows) if r.kind == "subtotal"]
+        self.placement = Placement(columns, subtotals, FIRST_ROW, FIRST_ROW + len(self.rows) - 1)
+
+    def write(self, sheet: SummarySheet) -> None:
+        consolidation, fmt, rows, apart = self.consolidation, self.fmt, self.rows, self.apart
+        summary = consolidation.spec.summary
+        assert summary is not None
+        ws = self.book.add_worksheet(sheet.name)
+        recorded = RecordedSheet(ws, sheet.name, self.values)
         per_column = [column_values(consolidation, c) for c in sheet.columns]  # read once: widths, cells, watch lists
         widths = _widths(sheet, consolidation, per_column, summary.paper)
         entity = summary.entity
         note = f"纳入合计 {len(consolidation.included)} 个{entity}" + (f"；{len(apart)} 个{entity}有错误，未纳入合计" if apart else "")
-        _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", f"{note}；{stamp}", entity)
+        _header(ws, fmt, sheet, widths, f"{sheet.title}（{consolidation.year}年度）", f"{note}；{self.stamp}", entity)
         _body(recorded, fmt, sheet, per_column, rows, widths, entity)
         end = FIRST_ROW + len(rows)
         last_row = _listed_apart(ws, fmt, apart, end + 1, len(widths), entity)
         last_row = _watch_lists(ws, fmt, sheet, consolidation, per_column, last_row + 2, len(widths))
-        for k, column in enumerate(sheet.columns):
-            if column.field:
-                columns.setdefault(column.field, (sheet.name, len(FIXED) + k))
         ws.freeze_panes(FIRST_ROW, len(FIXED))
         print_setup(ws, sheet.name, (last_row, len(widths) - 1), summary.paper, HEADER_ROWS)
-    subtotals = [(r.department, FIRST_ROW + i) for i, r in enumerate(rows) if r.kind == "subtotal"]
-    return Placement(columns, subtotals, FIRST_ROW, FIRST_ROW + len(rows) - 1)
+
+
+def themed_sheets(book: Any, fmt: Formats, consolidation: Consolidation, values: CellValues, zone: tzinfo) -> Placement:
+    """Every themed sheet, in the spec's order."""
+    themed = Themed(book, fmt, consolidation, values, zone)
+    for sheet in themed.sheets:
+        themed.write(sheet)
+    return themed.placement
 
 
 def _rows(consolidation: Consolidation) -> list[Row]:
