@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from hypothesis import HealthCheck, given, settings
-from test_summary_fast import assert_same_workbooks, consolidation, consolidations
+from test_summary_fast import assert_same_workbooks, consolidation, consolidations, parts
 
 import xlkit.bureau.aside as aside_module
 import xlkit.bureau.summary as summary_module
+from xlkit.bureau.aside import Aside, Borrowed, Step
 from xlkit.bureau.summary import write_summary
 from xlkit.errors import ConsolidationError
 
@@ -158,3 +160,44 @@ def test_no_copy_where_another_thread_runs(monkeypatch, tmp_path):
         stop.set()
         thread.join()
     assert made == []
+
+
+def test_the_copy_claims_the_costliest_steps_first(tmp_path):
+    """Aside itself: the copy claims the costliest steps first; this process writes the rest in order and holds a
+    placeholder where the copy claimed; the workbook is the one written in turn."""
+    def written(name: str, aside: bool) -> tuple[Path, list[str]]:
+        scratch = tmp_path / f"scratch_{name}"
+        scratch.mkdir()
+        book = xlsxwriter.Workbook(str(tmp_path / f"{name}.xlsx"), {"constant_memory": True, "tmpdir": str(scratch)})
+        bold = book.add_format({"bold": True})
+        bold._get_xf_index()
+
+        def sheet(title: str, rows: int):  # type: ignore[no-untyped-def]
+            def write() -> None:
+                ws = book.add_worksheet(title)
+                for r in range(rows):
+                    ws.write_number(r, 0, r * 1.5, bold)
+                    ws.write_string(r, 1, f"{title}{r}")
+                ws.print_area(0, 0, rows, 1)
+                ws.autofilter(0, 0, rows, 1)
+            return write
+
+        def first() -> None:  # here, until the copy has claimed the two costliest (C and D: aside steps 2 and 3)
+            deadline = time.monotonic() + 30
+            while aside and not ((scratch / "claim2").exists() and (scratch / "claim3").exists()) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            book.add_worksheet("first").write_string(0, 0, "这里")
+        steps = [Step(first), Step(sheet("A", 50), ("A",), 1.0), Step(sheet("B", 50), ("B",), 1.0), Step(sheet("C", 400), ("C",), 5.0),
+                 Step(sheet("D", 300), ("D",), 4.0)]
+        with Aside(book, steps, aside, scratch) as lists:
+            for step in steps:
+                lists.write(step)
+            lists.collect()
+        borrowed = [ws.name for ws in book.worksheets() if isinstance(ws, Borrowed)]
+        book.close()
+        return tmp_path / f"{name}.xlsx", borrowed
+
+    turn, none = written("turn", False)
+    aside, borrowed = written("aside", True)
+    assert none == [] and {"C", "D"} <= set(borrowed) and no_children_left()
+    assert parts(aside) == parts(turn)
