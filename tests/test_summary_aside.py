@@ -165,7 +165,7 @@ def test_no_copy_where_another_thread_runs(monkeypatch, tmp_path):
 def test_the_copy_claims_the_costliest_steps_first(tmp_path):
     """Aside itself: the copy claims the costliest steps first; this process writes the rest in order and holds a
     placeholder where the copy claimed; the workbook is the one written in turn."""
-    def written(name: str, aside: bool) -> tuple[Path, list[str]]:
+    def written(name: str, aside: bool) -> tuple[Path, list[str], list[str]]:
         scratch = tmp_path / f"scratch_{name}"
         scratch.mkdir()
         book = xlsxwriter.Workbook(str(tmp_path / f"{name}.xlsx"), {"constant_memory": True, "tmpdir": str(scratch)})
@@ -182,22 +182,24 @@ def test_the_copy_claims_the_costliest_steps_first(tmp_path):
                 ws.autofilter(0, 0, rows, 1)
             return write
 
-        def first() -> None:  # here, until the copy has claimed the two costliest (C and D: aside steps 2 and 3)
+        def first() -> None:  # here, until the copy has claimed the two costliest (C and D: aside steps 1 and 2)
             deadline = time.monotonic() + 30
-            while aside and not ((scratch / "claim2").exists() and (scratch / "claim3").exists()) and time.monotonic() < deadline:
+            while aside and not ((scratch / "claim1").exists() and (scratch / "claim2").exists()) and time.monotonic() < deadline:
                 time.sleep(0.01)
             book.add_worksheet("first").write_string(0, 0, "这里")
-        steps = [Step(first), Step(sheet("A", 50), ("A",), 1.0), Step(sheet("B", 50), ("B",), 1.0), Step(sheet("C", 400), ("C",), 5.0),
-                 Step(sheet("D", 300), ("D",), 4.0)]
+        steps = [Step(first), Step(sheet("A", 50), ("A",), 1.0), Step(sheet("C", 400), ("C",), 5.0), Step(sheet("D", 300), ("D",), 4.0),
+                 Step(sheet("B", 50), ("B",), 1.0)]
         with Aside(book, steps, aside, scratch) as lists:
             for step in steps:
                 lists.write(step)
             lists.collect()
         borrowed = [ws.name for ws in book.worksheets() if isinstance(ws, Borrowed)]
         book.close()
-        return tmp_path / f"{name}.xlsx", borrowed
+        claims = sorted(scratch.glob("claim*"), key=lambda claim: claim.stat().st_mtime_ns)
+        return tmp_path / f"{name}.xlsx", borrowed, [claim.name for claim in claims]
 
-    turn, none = written("turn", False)
-    aside, borrowed = written("aside", True)
-    assert none == [] and {"C", "D"} <= set(borrowed) and no_children_left()
+    turn, none, unclaimed = written("turn", False)
+    aside, borrowed, claims = written("aside", True)
+    assert none == [] and unclaimed == [] and {"C", "D"} <= set(borrowed) and no_children_left()
+    assert claims[:2] == ["claim1", "claim2"] and len(claims) == 4  # C, then D, then the rest; each step once
     assert parts(aside) == parts(turn)
