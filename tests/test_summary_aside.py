@@ -162,9 +162,20 @@ def test_no_copy_where_another_thread_runs(monkeypatch, tmp_path):
     assert made == []
 
 
-def test_the_copy_claims_the_costliest_steps_first(tmp_path):
+def test_the_copy_claims_the_costliest_steps_first(monkeypatch, tmp_path):
     """Aside itself: the copy claims the costliest steps first; this process writes the rest in order and holds a
     placeholder where the copy claimed; the workbook is the one written in turn."""
+    log = tmp_path / "claims.log"
+    claim = Aside._claim
+
+    def logged(self: Aside, step: Step) -> bool:
+        won = claim(self, step)
+        if won:  # appended whole by either process, in the order they were won
+            fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.write(fd, f"{os.getpid()} {self.steps.index(step)}\n".encode())
+            os.close(fd)
+        return won
+    monkeypatch.setattr(Aside, "_claim", logged)
     def written(name: str, aside: bool) -> tuple[Path, list[str], list[str]]:
         scratch = tmp_path / f"scratch_{name}"
         scratch.mkdir()
@@ -195,11 +206,12 @@ def test_the_copy_claims_the_costliest_steps_first(tmp_path):
             lists.collect()
         borrowed = [ws.name for ws in book.worksheets() if isinstance(ws, Borrowed)]
         book.close()
-        claims = sorted(scratch.glob("claim*"), key=lambda claim: claim.stat().st_mtime_ns)
-        return tmp_path / f"{name}.xlsx", borrowed, [claim.name for claim in claims]
+        lines = log.read_text().split("\n")[:-1] if log.exists() else []
+        log.unlink(missing_ok=True)
+        return tmp_path / f"{name}.xlsx", borrowed, [int(index) for pid, index in map(str.split, lines) if int(pid) != PARENT]
 
     turn, none, unclaimed = written("turn", False)
-    aside, borrowed, claims = written("aside", True)
-    assert none == [] and unclaimed == [] and {"C", "D"} <= set(borrowed) and no_children_left()
-    assert claims[:2] == ["claim1", "claim2"] and len(claims) == 4  # C, then D, then the rest; each step once
+    aside, borrowed, copys = written("aside", True)
+    assert none == [] and unclaimed == [] and no_children_left()
+    assert copys[:2] == [1, 2] and sorted(borrowed) == sorted("ACDB"[k] for k in copys)  # C, then D; placeholders where it won
     assert parts(aside) == parts(turn)
