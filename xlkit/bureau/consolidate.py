@@ -371,7 +371,8 @@ def column_values(consolidation: Consolidation, column: Any) -> list[Value]:
     if column.field is not None:
         if column.field not in frame.columns:
             return [None] * len(frame)
-        return [None if _blank(v) else v for v in frame[column.field].tolist()]
+        # `_blank` written out: called for each of ten thousand units' values of every column
+        return [None if v is None or v == "" or (isinstance(v, float) and v != v) else v for v in frame[column.field].tolist()]
     matching = [c for c in frame.columns if fnmatch(str(c), column.count)]
     counts = [0.0] * len(frame)
     wanted = column.equals
