@@ -10,7 +10,8 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from ..caches import memo
-from ..form.formula import SpanGetter, compile_formula, parse
+from ..form.a1 import SpanGetter
+from ..form.formula import compile_formula, parse
 from ..form.functions import Value
 from ..form.placement import build_layout
 from ..write.build import FONT

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..caches import memo
 from ..errors import FormulaSyntaxError
-from .a1 import MAX_COLS, MAX_ROWS, AddressError, Ref, parse_ref
+from .a1 import MAX_COLS, MAX_ROWS, AddressError, Ref, SpanGetter, parse_ref
 from .criteria import CRITERIA_USAGE, count_ifs, criteria_roles, list_hint, shape, sum_ifs
 from .functions import CELL_AGGREGATES, FUNCTIONS, VALUE_ERR, Value, XlError, arith, compare, excel_round, to_bool, to_number, to_text
 
@@ -207,16 +207,6 @@ def references(node: Node) -> Iterable[Ref]:
 
 Getter = Callable[[tuple[str, int, int]], Value]
 
-
-class SpanGetter:
-    """A getter that also reads a range's cells at once, in `Ref.cells`' order (row by row): the summary's cell
-    values, whose subtotals sum ten thousand cells each. `tests/test_formula.py` holds it to reading cell by cell."""
-
-    def __call__(self, key: tuple[str, int, int]) -> Value:
-        raise NotImplementedError
-
-    def span(self, sheet: str, row: int, col: int, row2: int, col2: int) -> list[Value]:
-        return [self((sheet, r, c)) for r in range(row, row2 + 1) for c in range(col, col2 + 1)]
 Compiled = Callable[[Getter], Value]
 ArgCompiled = Callable[[Getter], list[tuple[Value, bool]]]
 COMPARISONS = ("=", "<>", "<", ">", "<=", ">=")
