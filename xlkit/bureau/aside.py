@@ -1,16 +1,18 @@
-"""Sheets written aside: the summary's lists (报送情况, 文件清单, 审核提示, 共性指标, the unit table) written by a forked
-copy of this process on the other core while this one writes the themed sheets: the fast path. The plain path writes
-them here, in turn; a test holds the two to the same workbook, part by part.
+"""Sheets written aside: the summary's sheets shared out between this process and a forked copy of it on the other
+core, the fast path. The plain path writes them all here, in turn; a test holds the two to the same workbook, part by
+part.
 
 The copy starts from the workbook as it stands before any sheet: every format made and numbered (`Formats`), so
-the copy's cells carry the numbers this process's workbook has. It writes its sheets in order into its own copy of
-the workbook, assembles each sheet's XML part as xlsxwriter does when it stores a workbook, and sends back, for each,
-the part's file and the few facts the workbook itself holds of a sheet (hidden, print area and titles, filter range).
-Here a placeholder stands at each sheet's place, with those facts, and its part is the copy's when the workbook is
-stored. A sheet whose writing would reach beyond its own part (a chart, an image, a comment, a link, a new style)
-cannot be written aside: the copy says so, as it says any error, and the whole workbook is then written the plain
-way (`Aside.Failed`), so an error reaches the user as the plain path raises it. The copy is a fork: only where the
-process has one thread (never inside a server) and the platform forks.
+the copy's cells carry the numbers this process's workbook has. This process writes the steps in the workbook's
+order, the copy the costliest first; each claims a step before writing it (`Aside._claim`), so one of them writes
+it. The copy writes its steps into its own copy of the workbook, assembles each sheet's XML part as xlsxwriter does
+when it stores a workbook, and sends back, for each, the part's file and the few facts the workbook itself holds of
+a sheet (hidden, print area and titles, filter range). Here a placeholder stands at each of those sheets' places,
+with those facts, and its part is the copy's when the workbook is stored. A sheet whose writing would reach beyond
+its own part (a chart, an image, a comment, a link, a new style) cannot be written aside: the copy says so, as it
+says any error, and the whole workbook is then written in turn (`Aside.Failed`), so an error reaches the user as
+the plain path raises it. The copy is a fork: only where the process has one thread (never inside a server) and
+the platform forks.
 """
 
 from __future__ import annotations
