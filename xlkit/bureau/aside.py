@@ -44,6 +44,11 @@ INTERNALS = ("_opt_reopen", "_write_single_row", "_set_xml_writer", "_assemble_x
 WAIT = 600.0  # seconds the copy may take (at ten thousand units it takes two): then it is stopped, the plain path runs
 
 
+def alone() -> bool:
+    """No other thread runs in this process (one could hold a lock the copy would wait on for ever)."""
+    return threading.active_count() == 1
+
+
 @dataclass
 class Step:
     """One piece of the summary: `write` adds the sheets `names` (in that order) and writes them. A step with no
@@ -91,7 +96,7 @@ class Aside:
     @staticmethod
     def possible(book: Any) -> bool:
         """Forking is safe and this xlsxwriter stores parts as 3.x does (else the plain path: slower, never wrong)."""
-        return (hasattr(os, "fork") and threading.active_count() == 1 and bool(book.constant_memory)
+        return (hasattr(os, "fork") and alone() and bool(book.constant_memory)
                 and all(hasattr(book, name) or hasattr(Worksheet, name) for name in INTERNALS))
 
     def _claim(self, step: Step) -> bool:
