@@ -59,12 +59,15 @@ def in_the_copy(monkeypatch: pytest.MonkeyPatch, name: str, act) -> None:  # typ
     monkeypatch.setattr(summary_module, name, wrapped)
 
 
-def no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
+def reaped(pids: list[int]) -> bool:
+    """Each copy has ended and been waited for (other tests' servers and readers may be this process's children too)."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        return False
+    return True
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -88,7 +91,7 @@ def test_the_copy_writes_the_lists_and_leaves_nothing(monkeypatch, tmp_path):
     seen: list[str] = []
     monkeypatch.setattr(summary_module.tempfile, "TemporaryDirectory", _recording(seen))
     write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
-    assert len(made) == 1 and no_children_left()
+    assert len(made) == 1 and reaped(made)
     assert seen and not Path(seen[0]).exists()
     write_summary(consolidation(CASE), tmp_path / "turn.xlsx", aside=False)
     assert len(made) == 1
@@ -131,17 +134,18 @@ def test_a_copy_in_trouble_leaves_the_workbook_to_be_written_in_turn(monkeypatch
     write_summary(consolidation(CASE), tmp_path / "turn.xlsx", aside=False)
     assert made == []
     write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
-    assert len(made) == 1 and no_children_left()
+    assert len(made) == 1 and reaped(made)
     assert_same_workbooks(tmp_path / "aside.xlsx", tmp_path / "turn.xlsx")
 
 
 def test_a_copy_that_takes_too_long_is_stopped(monkeypatch, tmp_path):
     write_summary(consolidation(CASE), tmp_path / "turn.xlsx", aside=False)
     monkeypatch.setattr(aside_module, "WAIT", 1.0)
+    made = forks(monkeypatch)
     in_the_copy(monkeypatch, "files_sheet", lambda book: time.sleep(60))
     start = time.monotonic()
     write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
-    assert time.monotonic() - start < 30 and no_children_left()
+    assert time.monotonic() - start < 30 and reaped(made)
     assert_same_workbooks(tmp_path / "aside.xlsx", tmp_path / "turn.xlsx")
 
 
@@ -153,7 +157,7 @@ def test_an_error_here_stops_the_copy_and_reaches_the_caller(monkeypatch, tmp_pa
     monkeypatch.setattr(summary_module, "_fields_sheet", refused)
     with pytest.raises(ConsolidationError, match="字段表出错"):
         write_summary(consolidation(CASE), tmp_path / "aside.xlsx")
-    assert len(made) == 1 and no_children_left() and not (tmp_path / "aside.xlsx").exists()
+    assert len(made) == 1 and reaped(made) and not (tmp_path / "aside.xlsx").exists()
 
 
 def test_no_copy_where_another_thread_runs(monkeypatch, tmp_path):
@@ -219,8 +223,9 @@ def test_the_copy_claims_the_costliest_steps_first(monkeypatch, tmp_path):
         log.unlink(missing_ok=True)
         return tmp_path / f"{name}.xlsx", borrowed, [int(index) for pid, index in map(str.split, lines) if int(pid) != PARENT]
 
+    made = forks(monkeypatch)
     turn, none, unclaimed = written("turn", False)
     aside, borrowed, copys = written("aside", True)
-    assert none == [] and unclaimed == [] and no_children_left()
+    assert none == [] and unclaimed == [] and len(made) == 1 and reaped(made)
     assert copys[:2] == [1, 2] and sorted(borrowed) == sorted("ACDB"[k] for k in copys)  # C, then D; placeholders where it won
     assert parts(aside) == parts(turn)
