@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import unicodedata
@@ -232,3 +233,68 @@ def test_demo_runs_end_to_end(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "种子单位：收入合计 1126.28，支出合计 1002.25，当年结余 20.26，累计结余 124.03，三公经费 8.71，评价等次 优秀" in result.output
     assert (tmp_path / "demo" / "summary.xlsx").exists() and (tmp_path / "demo" / "summary.csv").exists()
+
+
+CLICK_USAGE_WORDS = ("Error:", "Try '", "No such", "Missing", "Invalid value", "is not", "Did you mean", "does not",
+                     "requires", "unexpected", "Usage:")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["build", "--nope"], "错误：没有选项 --nope；请运行 xlkit build -h 查看用法。"),
+        (["build", "--yaer", "2024"], "错误：没有选项 --yaer；是不是以下之一：--param、--year？请运行 xlkit build -h 查看用法。"),
+        (["build", "--outptu", "x"], "错误：没有选项 --outptu；是不是 --output？请运行 xlkit build -h 查看用法。"),
+        (["build"], "错误：缺少必填的选项 -o / --output；请运行 xlkit build -h 查看用法。"),
+        (["campaign", "user", "add"], "错误：缺少参数 DIRECTORY；请运行 xlkit campaign user add -h 查看用法。"),
+        (["campaign", "user", "add", "D", "L", "--name", "甲"],
+         "错误：缺少必填的选项 --role；可选：admin、reviewer、department；请运行 xlkit campaign user add -h 查看用法。"),
+        (["campaign", "user", "add", "D", "L", "--role", "老板"],
+         "错误：--role 的值有误：「老板」不是可选的值（admin、reviewer、department）；请运行 xlkit campaign user add -h 查看用法。"),
+        (["build", "-o", "t.xlsx", "--year", "1999"], "错误：--year 的值有误：「1999」超出范围（取值 2000 到 2100）；请运行 xlkit build -h 查看用法。"),
+        (["build", "-o", "t.xlsx", "--year", "二〇二四"], "错误：--year 的值有误：「二〇二四」不是整数；请运行 xlkit build -h 查看用法。"),
+        (["check", "x.xlsx", "--timeout", "abc"], "错误：--timeout 的值有误：「abc」不是数值；请运行 xlkit check -h 查看用法。"),
+        (["build", "-o", "t.xlsx", "a.yaml", "b c"], "错误：多出了参数：b c；请运行 xlkit build -h 查看用法。"),
+        (["buld"], "错误：没有命令 buld；是不是 build？请运行 xlkit -h 查看用法。"),
+        (["nosuch"], "错误：没有命令 nosuch；请运行 xlkit -h 查看用法。"),
+        (["--forms", "."], "错误：缺少命令；请运行 xlkit -h 查看用法。"),
+        (["build", "-o"], "错误：选项 -o 后面缺少它的值；请运行 xlkit build -h 查看用法。"),
+        (["fields", "--json=yes"], "错误：选项 --json 不带值；请运行 xlkit fields -h 查看用法。"),
+        (["--forms", "C:\\表式\\无此'夹", "build"], "错误：--forms 的值有误：路径「C:\\表式\\无此'夹」不存在；请运行 xlkit -h 查看用法。"),
+        (["serve", "D", "--max-upload-mb", "50", "--upload-mb-per-day", "10"],  # the program's own BadParameter
+         "错误：--upload-mb-per-day 的值有误：不能小于 --max-upload-mb（50）；请运行 xlkit serve -h 查看用法。"),
+    ],
+)
+def test_clicks_usage_errors_are_said_in_chinese(runner, tmp_path, monkeypatch, args, line):
+    """click's own usage errors: the usage line, then one Chinese line naming the option or value as typed and where the
+    help is; exit 2; none of click's English."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, args, prog_name="xlkit")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    usage, said = result.stderr.splitlines()
+    assert said == line
+    assert usage.startswith(f"用法：{line.split('请运行 ')[1].split(' -h ')[0]} [选项]"), usage
+    for words in CLICK_USAGE_WORDS:
+        assert words not in result.output, words
+
+
+def test_a_usage_message_not_in_the_table_still_shows():
+    """A message click may word otherwise tomorrow is never dropped: 错误： then click's words; the table's parts are
+    read as typed and the ranges said as the help says them."""
+    from xlkit.cli.helptext import UsageProblem, usage_message
+
+    assert usage_message("Something new happened.") == "Something new happened."
+    assert usage_message("Invalid value for '--x': something new.") == "--x 的值有误：something new."
+    assert usage_message("'a\\\\b\"c' is not a valid integer.") == "「a\\b\"c」不是整数"
+    ranges = {"0<x<1": "取值 0 到 1（不含两端）", "x>=1": "至少 1", "x>0": "大于 0", "x<=9": "至多 9", "x<9": "小于 9",
+              "1<=x<9": "取值 1 到 9（不含上限）"}
+    for text, words in ranges.items():
+        assert usage_message(f"5 is not in the range {text}.") == f"「5」超出范围（{words}）"
+    shown = io.StringIO()
+    ctx = main.context_class(main, info_name="xlkit", **main.context_settings)
+    UsageProblem(click.UsageError("Something new happened."), ctx).show(shown)
+    assert shown.getvalue() == "用法：xlkit [选项] 命令 [参数]...\n错误：Something new happened.；请运行 xlkit -h 查看用法。\n"
+    with pytest.raises(UsageProblem) as raised:  # raised by the command itself, not only shown by click's main
+        main.main(["build", "--nope"], prog_name="xlkit", standalone_mode=False)
+    assert raised.value.exit_code == 2 and isinstance(raised.value.original, click.NoSuchOption)

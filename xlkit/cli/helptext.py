@@ -4,10 +4,15 @@ and lines wrapped by the columns a terminal gives Chinese characters (two each),
 Every command and group of the CLI is made by `command` and `group` below: their context's formatter says the headings,
 their options' notes are written here, the help option says 显示本帮助并退出。 Nothing of click is patched; click's
 English only reaches a formatter through its heading names, translated in HEADINGS.
+
+click's usage errors (an unknown option, a missing argument, a value out of range) are said in Chinese too: every
+`Command` turns a `click.UsageError` raised while parsing or invoking into a `UsageProblem`, whose message is click's own
+read through USAGE_MESSAGES (click's message patterns); a message not in the table still shows, as click wrote it.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import unicodedata
@@ -121,14 +126,17 @@ def _range(kind: object) -> str:
     """IntRange/FloatRange's bounds as words: 取值 1 到 64, 至少 1, 大于 0."""
     if not isinstance(kind, (click.IntRange, click.FloatRange)):
         return ""
-    low, high = kind.min, kind.max
+    return _bounds(kind.min, kind.max, kind.min_open, kind.max_open)
+
+
+def _bounds(low: object, high: object, min_open: bool, max_open: bool) -> str:
     if low is not None and high is not None:
-        return f"取值 {low} 到 {high}" + ("（不含两端）" if kind.min_open and kind.max_open else "（不含下限）" if kind.min_open
-                                             else "（不含上限）" if kind.max_open else "")
+        return f"取值 {low} 到 {high}" + ("（不含两端）" if min_open and max_open else "（不含下限）" if min_open
+                                             else "（不含上限）" if max_open else "")
     if low is not None:
-        return f"{'大于' if kind.min_open else '至少'} {low}"
+        return f"{'大于' if min_open else '至少'} {low}"
     if high is not None:
-        return f"{'小于' if kind.max_open else '至多'} {high}"
+        return f"{'小于' if max_open else '至多'} {high}"
     return ""
 
 
@@ -151,6 +159,132 @@ def option_help(option: click.Option, ctx: click.Context) -> str:
     return f"{text}  [{'；'.join(notes)}]" if notes else text
 
 
+_R = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""  # a value as click quotes it: its repr
+# click's usage messages (click 8.x, its own words) and what the person at the terminal reads; a group's name says how
+# its text is shown: name/value/path as typed, hint an option's or argument's names, list 、-separated, range in words,
+# kind the path's kind, message said in Chinese too, tail the same after a ；, any other group as click wrote it
+USAGE_MESSAGES: tuple[tuple[str, str], ...] = (
+    (r"Invalid value for (?P<hint>.+?): (?P<message>.*)", "{hint} 的值有误：{message}"),
+    (r"Invalid value: (?P<message>.*)", "值有误：{message}"),
+    (r"Missing command\.", "缺少命令"),
+    (r"Missing parameter: (?P<name>.*)", "缺少 {name}"),
+    (r"Missing argument (?P<hint>.+?)\.(?: (?P<tail>.*))?", "缺少参数 {hint}{tail}"),
+    (r"Missing option (?P<hint>.+?)\.(?: (?P<tail>.*))?", "缺少必填的选项 {hint}{tail}"),
+    (r"Missing (?:parameter )?(?P<hint>.+?)\.(?: (?P<tail>.*))?", "缺少 {hint}{tail}"),
+    (r"Choose from:\s+(?P<list>.*)", "可选：{list}"),
+    (rf"No such option (?P<name>{_R})\.(?: (?P<tail>.*))?", "没有选项 {name}{tail}"),
+    (rf"No such command (?P<name>{_R})\.(?: (?P<tail>.*))?", "没有命令 {name}{tail}"),
+    (rf"Did you mean (?P<name>{_R})\?", "是不是 {name}？"),
+    (r"\(Did you mean one of: (?P<list>.*)\?\)", "是不是以下之一：{list}？"),
+    (r"Got unexpected extra arguments? \((?P<args>.*)\)", "多出了参数：{args}"),
+    (rf"Option (?P<name>{_R}) requires an argument\.", "选项 {name} 后面缺少它的值"),
+    (rf"Option (?P<name>{_R}) requires (?P<n>\d+) arguments\.", "选项 {name} 后面要给 {n} 个值"),
+    (rf"Option (?P<name>{_R}) does not take a value\.", "选项 {name} 不带值"),
+    (rf"Argument (?P<name>{_R}) takes (?P<n>\d+) values\.", "参数 {name} 要给 {n} 个值"),
+    (r"Takes (?P<n>\d+) values but (?P<m>\d+) (?:was|were) given\.", "要给 {n} 个值，实际给了 {m} 个"),
+    (r"(?P<n>\d+) values are required, but (?P<m>\d+) (?:was|were) given\.", "要给 {n} 个值，实际给了 {m} 个"),
+    (rf"(?P<value>{_R}) is not a valid integer(?: range)?\.", "「{value}」不是整数"),
+    (rf"(?P<value>{_R}) is not a valid float(?: range)?\.", "「{value}」不是数值"),
+    (rf"(?P<value>{_R}) is not a valid boolean\. Recognized values: (?P<list>.*)", "「{value}」不是是否值，可写：{list}"),
+    (rf"(?P<value>{_R}) is not a valid UUID\.", "「{value}」不是 UUID"),
+    (rf"(?P<value>{_R}) is not one of (?P<list>.*)\.", "「{value}」不是可选的值（{list}）"),
+    (rf"(?P<value>{_R}) is not (?P<name>{_R})\.", "「{value}」不是可选的值（{name}）"),
+    (rf"(?P<value>{_R}) does not match the formats? (?P<list>.*)\.", "「{value}」不合格式（{list}）"),
+    (r"(?P<number>\S+) is not in the range (?P<range>\S+)\.", "「{number}」超出范围（{range}）"),
+    (rf"(?P<kind>\w+) (?P<path>{_R}) does not exist\.", "{kind}「{path}」不存在"),
+    (rf"(?P<kind>\w+) (?P<path>{_R}) is a directory\.", "{kind}「{path}」是文件夹，这里要的是文件"),
+    (rf"(?P<kind>\w+) (?P<path>{_R}) is a file\.", "{kind}「{path}」是文件，这里要的是文件夹"),
+    (rf"(?P<kind>\w+) (?P<path>{_R}) is not readable\.", "{kind}「{path}」无法读取"),
+    (rf"(?P<kind>\w+) (?P<path>{_R}) is not writable\.", "{kind}「{path}」无法写入"),
+    (rf"(?P<kind>\w+) (?P<path>{_R}) is not executable\.", "{kind}「{path}」不能执行"),
+)
+_USAGE = [(re.compile(pattern, re.S), said) for pattern, said in USAGE_MESSAGES]
+_KINDS = {"file": "文件", "directory": "文件夹", "path": "路径"}
+
+
+def _typed(text: str) -> str:
+    """A value click quoted (its repr), as the user typed it: a backslash of a Windows path stays one."""
+    if re.fullmatch(_R, text):
+        try:
+            return str(ast.literal_eval(text))
+        except (ValueError, SyntaxError):
+            return text
+    return text
+
+
+def _words_of_range(text: str) -> str:
+    """click's `2000<=x<=2100`, `x>=1`, `0<x<1` in words, as the help says them."""
+    found = re.fullmatch(r"(?:(.+?)(<=?))?x(?:([<>]=?)(.+))?", text)
+    if found is None:
+        return text
+    low, low_op, op, other = found.groups()
+    if low is not None:
+        return _bounds(low, other, low_op == "<", op == "<")
+    if op is not None and op[0] == ">":
+        return _bounds(other, None, op == ">", False)
+    return _bounds(None, other, False, op == "<") if op is not None else text
+
+
+def _shown(group: str, text: str | None) -> str:
+    if text is None:
+        return ""
+    if group in ("name", "value", "path"):
+        return _typed(text)
+    if group == "hint":  # '-o' / '--output', or a name of the program's own (param_hint="--upload-mb-per-day")
+        return re.sub(r"'([^']*)'", r"\1", text)
+    if group == "list":
+        items = re.findall(_R, text) if text[:1] in "'\"" else re.split(r",\s*", text.strip())
+        return "、".join(_typed(item) for item in items)
+    if group == "range":
+        return _words_of_range(text)
+    if group == "kind":
+        return _KINDS.get(text.lower(), text)
+    if group == "message":
+        return usage_message(text)
+    if group == "tail":
+        return f"；{usage_message(text)}" if text.strip() else ""
+    return text
+
+
+def usage_message(message: str) -> str:
+    """click's usage message in Chinese by USAGE_MESSAGES; one not there is kept as click wrote it (never dropped)."""
+    for pattern, said in _USAGE:
+        found = pattern.fullmatch(message.strip())
+        if found is not None:
+            return said.format(**{group: _shown(group, text) for group, text in found.groupdict().items()})
+    return message
+
+
+class UsageProblem(click.UsageError):
+    """A usage error of click as the person at the terminal reads it: the usage line, then 错误：… and where the help is;
+    exit 2 as click's. ORIGINAL is click's own error, kept for whoever needs its parts."""
+
+    def __init__(self, original: click.UsageError, ctx: click.Context | None) -> None:
+        super().__init__(original.format_message(), ctx)
+        self.original = original
+
+    def format_message(self) -> str:
+        return usage_message(self.message)
+
+    def show(self, file: Any = None) -> None:
+        ctx, hint, message = self.ctx, "", self.format_message()
+        color = ctx.color if ctx is not None else None
+        if ctx is not None:
+            if ctx.command.get_help_option(ctx) is not None:  # the shortest name (-h); after a question (…？) no ；
+                name = min(ctx.command.get_help_option_names(ctx), key=len)
+                hint = f"{'' if message.endswith(('？', '。')) else '；'}请运行 {ctx.command_path} {name} 查看用法。"
+            click.echo(ctx.get_usage(), file=file, err=file is None, color=color)
+        click.echo(f"错误：{message}{hint}", file=file, err=file is None, color=color)
+
+
+def _in_chinese(error: click.UsageError, ctx: click.Context) -> click.UsageError:
+    """click's usage error as a UsageProblem, once (a subcommand's has been turned before its group sees it); the help
+    that a group shows when given no command (NoArgsIsHelpError) is no error to say."""
+    if isinstance(error, (UsageProblem, click.exceptions.NoArgsIsHelpError)):
+        return error
+    return UsageProblem(error, error.ctx or ctx)
+
+
 class Command(click.Command):
     """A command whose help is Chinese: its context's formatter, its options' notes, its short help."""
 
@@ -165,6 +299,18 @@ class Command(click.Command):
         if option is not None:
             option.help = HELP_OPTION
         return option
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _in_chinese(error, ctx) from error
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _in_chinese(error, ctx) from error
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
