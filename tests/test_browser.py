@@ -78,13 +78,25 @@ def browser(tmp_path_factory):
 def navigating(driver, act) -> None:  # type: ignore[no-untyped-def]
     """Do what leaves the page (a click that submits, a drop) and wait until the next page has replaced it: finding
     elements right after a click can otherwise find the old page's."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
+
+    def replaced(_driver) -> bool:  # type: ignore[no-untyped-def]
+        """The old page is gone: stale, as selenium says it, or as Chromium sometimes does, mid-replacement."""
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
     act()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 60).until(replaced)
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
